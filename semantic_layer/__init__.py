@@ -1,0 +1,30 @@
+"""A semantic metrics layer: one definition per metric, compiled to correct SQL for any store.
+
+    import semantic_layer as sl
+    layer = sl.connect("metrics")
+    layer.query(metrics=["revenue"], dimensions=["metric_time:month"]).rows
+"""
+
+from .errors import (
+    ExecutionError,
+    ForbiddenError,
+    Issue,
+    LimitExceededError,
+    QueryError,
+    QueryTimeoutError,
+    QueryValidationError,
+    SemanticLayerError,
+    UnauthenticatedError,
+    UnknownMemberError,
+    ValidationError,
+)
+from .layer import Layer, connect
+from .project import Project, load
+from .query import Filter, Query, TimeRange
+from .result import Column, Result
+
+__all__ = [
+    "Column", "ExecutionError", "Filter", "ForbiddenError", "Issue", "Layer", "LimitExceededError", "Project",
+    "Query", "QueryError", "QueryTimeoutError", "QueryValidationError", "Result", "SemanticLayerError",
+    "TimeRange", "UnauthenticatedError", "UnknownMemberError", "ValidationError", "connect", "load",
+]

@@ -1,0 +1,128 @@
+"""Pass 3: join the units on the requested dimensions, then finalize (having, order, limit).
+
+Units are never joined to each other directly (that would multiply rows). The distinct
+dimension combinations of all units form a key set; each unit is left-joined to it with
+null-safe equality, so NULL groups match and no engine needs FULL OUTER JOIN (SPEC §5.2).
+An offset unit contributes its periods moved forward by the offset and is joined on
+`unit period = key period − offset` (SPEC §5.4).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ..errors import QueryValidationError
+from ..snippets import map_columns
+from ..timegrain import as_period_value, offset_fits_grain, py_truncate, shift
+from .plan import Plan, Unit
+from .units import UnitContext
+
+KEYS = "keys"
+
+
+def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
+    plan = ctx.plan
+    units = plan.units
+    aliases = [d.alias for d in plan.dimensions]
+    time_dims = [d for d in plan.dimensions if d.is_metric_time]
+    offset_units = [u for u in units if u.key.offset]
+    if offset_units:
+        _check_offsets(offset_units, time_dims)
+    metric_cols = [plan.metric_exprs[m].copy().as_(m) for m in plan.metric_exprs]
+
+    ctes: list[tuple[str, exp.Expression]] = [(u.alias, selects[u.alias]) for u in units]
+    if not aliases:
+        select = exp.select(*metric_cols).from_(units[0].alias)
+        for unit in units[1:]:
+            select = select.join(exp.to_table(unit.alias), join_type="cross", copy=False)
+    elif len(units) == 1 and not offset_units:
+        select = exp.select(*(exp.column(a, table=units[0].alias).as_(a) for a in aliases), *metric_cols)
+        select = select.from_(units[0].alias)
+    else:
+        select = exp.select(*(exp.column(a, table=KEYS).as_(a) for a in aliases), *metric_cols).from_(KEYS)
+        ctes.append((KEYS, _key_union(ctx, units)))
+        for unit in units:
+            select = select.join(exp.to_table(unit.alias), on=_key_match(ctx, unit), join_type="left",
+                                 copy=False)
+    for alias, body in ctes:
+        select = select.with_(alias, as_=body, copy=False)
+    return finalize(plan, select)
+
+
+def _check_offsets(offset_units: list[Unit], time_dims: list) -> None:  # type: ignore[type-arg]
+    if len(time_dims) != 1:
+        raise QueryValidationError("metrics with a time offset need exactly one 'metric_time:<grain>' dimension "
+                                   "to align periods on")
+    grain = time_dims[0].grain or "day"
+    for unit in offset_units:
+        if not offset_fits_grain(unit.key.offset, grain):
+            raise QueryValidationError(
+                f"an offset of {unit.key.offset.label()} does not align with grain '{grain}' — "
+                "query a grain the offset is a whole number of (e.g. month for '1 month')")
+
+
+def _key_union(ctx: UnitContext, units: list[Unit]) -> exp.Expression:
+    parts: list[exp.Select] = []
+    for unit in units:
+        cols = []
+        for dim in ctx.plan.dimensions:
+            col: exp.Expression = exp.column(dim.alias, table=unit.alias)
+            if dim.is_metric_time and unit.key.offset:
+                col = as_period_value(shift(col, unit.key.offset), dim.grain or "day")
+            cols.append(col.as_(dim.alias))
+        part = exp.select(*cols).from_(unit.alias)
+        if unit.key.offset:
+            part = _keep_in_range(ctx, part, unit)
+        parts.append(part)
+    union: exp.Expression = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=True)
+    return union
+
+
+def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select:
+    """Moved periods that land outside time_range are not the query's periods."""
+    bounds = ctx.plan.time_bounds
+    dim = next(d for d in ctx.plan.dimensions if d.is_metric_time)
+    moved = part.selects[[d.alias for d in ctx.plan.dimensions].index(dim.alias)].this
+    conds = []
+    grain = dim.grain or "day"
+    if bounds.start is not None:
+        start = bounds.start
+        conds.append(exp.GTE(this=moved.copy(), expression=exp.cast(
+            ctx.params.derived(lambda v: py_truncate(start(v), grain, ctx.calendar)), exp.DataType.Type.TIMESTAMP)))
+    if bounds.end is not None:
+        end = bounds.end
+        conds.append(exp.LT(this=moved.copy(), expression=exp.cast(ctx.params.derived(end),
+                                                                   exp.DataType.Type.TIMESTAMP)))
+    return part.where(exp.and_(*conds), copy=False) if conds else part
+
+
+def _key_match(ctx: UnitContext, unit: Unit) -> exp.Expression:
+    conds = []
+    for dim in ctx.plan.dimensions:
+        key: exp.Expression = exp.column(dim.alias, table=KEYS)
+        if dim.is_metric_time and unit.key.offset:
+            key = as_period_value(shift(key, -unit.key.offset), dim.grain or "day")
+        conds.append(exp.NullSafeEQ(this=exp.column(dim.alias, table=unit.alias), expression=key))
+    return exp.and_(*conds)
+
+
+def finalize(plan: Plan, select: exp.Select) -> exp.Select:
+    outputs = [d.alias for d in plan.dimensions] + plan.output_metrics
+    if plan.having or len(plan.metric_exprs) > len(plan.output_metrics):
+        inner = select
+        select = exp.select(*(exp.column(c, table="q") for c in outputs)).from_(inner.subquery("q"))
+        if plan.having:
+            conds = []
+            for tree in plan.having:
+                conds.append(map_columns(tree.copy(), lambda c: exp.column(c.name, table="q")))
+            select = select.where(exp.and_(*conds), copy=False)
+    order = [exp.Ordered(this=exp.column(alias), desc=desc, nulls_first=False) for alias, desc in plan.order_by]
+    if order:
+        select = select.order_by(*order, copy=False)
+    if plan.limit is not None:
+        select = select.limit(plan.limit, copy=False)
+    if plan.offset:
+        select = select.offset(plan.offset, copy=False)
+    return select

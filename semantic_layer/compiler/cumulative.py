@@ -1,0 +1,155 @@
+"""Cumulative units over a time spine (SPEC §5.5).
+
+Every period of the range appears, with or without events: a generated series of period starts
+(the spine) is crossed with the dimension combinations seen in the contributing rows and then
+outer-joined to those rows on the window condition. The value of a period is the one as of its
+last moment: window `W` covers [period end − W, period end); grain_to_date covers
+[start of the grain containing the period's last day, period end); all-time has no lower bound.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlglot import exp
+
+from ..errors import QueryValidationError
+from ..timegrain import (Offset, as_period_value, grain_step, local_to_utc, py_shift, py_truncate,
+                         shift, truncate)
+from .dialects import time_spine
+from .members import member_value
+from .plan import CumulativeSpec, Unit
+from .scope import JoinScope
+from .units import (UnitContext, aggregate, apply_conditions, conditions, fanout_prefixes,
+                    measure_input, resolve_dimensions)
+
+TIME = "__t"
+PERIOD = "__p"
+
+
+def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
+    key = unit.key
+    spec = key.cumulative
+    assert spec is not None
+    base = key.model
+    members = resolve_dimensions(ctx, base, f"cumulative metrics on model '{base}'")
+    times = [i for i, m in enumerate(members) if m.metric_time]
+    if len(times) != 1:
+        raise QueryValidationError("cumulative metrics need exactly one 'metric_time:<grain>' dimension "
+                                   "(the spine they accumulate along)")
+    t_index = times[0]
+    grain = members[t_index].grain or "day"
+    calendar = ctx.calendar
+    scope = JoinScope(ctx.graph, base)
+    dims = ctx.plan.dimensions
+    others = [(dims[i].alias, member_value(scope, m, calendar, Offset())) for i, m in enumerate(members)
+              if i != t_index]
+    local_time = scope.metric_time(calendar, None)
+    measures = ctx.graph.measures_by_model[base]
+    inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
+
+    where = apply_conditions(scope, conditions(ctx, base, key.offset, key.filters, time_range=False),
+                             fanout_prefixes(members))
+    where += _row_bounds(ctx, scope, spec, grain, key.offset)
+    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]
+    rows = exp.select(*keys, *(e.as_(a) for a, e in others), local_time.as_(TIME),
+                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None)).distinct()
+    rows = scope.apply_from(rows)
+    if where:
+        rows = rows.where(exp.and_(*where), copy=False)
+
+    period = exp.column(PERIOD, table="spine")
+    upper = shift(period, grain_step(grain))
+    window = [exp.GTE(this=exp.column(TIME, table="r"), expression=_lower(spec, period, upper, grain, ctx)),
+              exp.LT(this=exp.column(TIME, table="r"), expression=upper)]
+    window = [w for w in window if w.expression is not None]
+    matches = [exp.NullSafeEQ(this=exp.column(a, table="r"), expression=exp.column(a, table="c"))
+               for a, _ in others]
+    select = exp.select(
+        *[(exp.column(a, table="c") if i != t_index else as_period_value(period, grain)).as_(dims[i].alias)
+          for i, a in enumerate(d.alias for d in dims)],
+        *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
+          for i, (a, m, v) in enumerate(inputs)))
+    select = select.with_("r", as_=rows, copy=False)
+    select = select.with_("spine", as_=_spine(ctx, grain, key.offset), copy=False)
+    select = select.from_(exp.to_table("spine"), copy=False)
+    if others:
+        combos = exp.select(*(exp.column(a) for a, _ in others)).distinct().from_("r")
+        select = select.join(combos.subquery("c"), join_type="cross", copy=False)
+    select = select.join(exp.to_table("r"), on=exp.and_(*matches, *window), join_type="left", copy=False)
+    group_by = [period] + [exp.column(a, table="c") for a, _ in others]
+    return select.group_by(*group_by, copy=False)
+
+
+def _lower(spec: CumulativeSpec, period: exp.Expression, upper: exp.Expression, grain: str,
+           ctx: UnitContext) -> Any:
+    if spec.window is not None:
+        return shift(upper.copy(), -spec.window)
+    if spec.grain_to_date is not None:
+        last_day = period.copy() if grain == "hour" else shift(upper.copy(), -Offset(days=1))
+        return truncate(last_day, spec.grain_to_date, ctx.calendar)
+    return None
+
+
+def _py_lower(spec: CumulativeSpec, first_upper: datetime, grain: str, ctx: UnitContext) -> datetime | None:
+    if spec.window is not None:
+        return py_shift(first_upper, -spec.window)
+    if spec.grain_to_date is not None:
+        return py_truncate(first_upper - timedelta(days=1) if grain != "hour" else first_upper - timedelta(hours=1),
+                           spec.grain_to_date, ctx.calendar)
+    return None
+
+
+def _spine_bounds(ctx: UnitContext, grain: str, offset: Offset) -> tuple[Any, Any]:
+    """Param factories for the first and last period starts of the range (local time)."""
+    bounds = ctx.plan.time_bounds
+    calendar = ctx.calendar
+
+    def first(values: list[Any], f: Any = bounds.start) -> datetime:
+        return py_truncate(py_shift(f(values), -offset), grain, calendar)
+
+    def last(values: list[Any], f: Any = bounds.end) -> datetime:
+        return py_truncate(py_shift(f(values), -offset) - timedelta(microseconds=1), grain, calendar)
+
+    return (first if bounds.start else None), (last if bounds.end else None)
+
+
+def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain: str,
+                offset: Offset) -> list[exp.Expression]:
+    """Only rows that can fall into some period's window are read (raw UTC column, prunable)."""
+    first, last = _spine_bounds(ctx, grain, offset)
+    resolved = scope.metric_time_dimension()
+    is_date = resolved.dimension.granularity == "day"
+    column = scope.dimension(resolved)
+    tz = ctx.calendar.timezone
+    step = grain_step(grain)
+
+    def convert(local: datetime) -> Any:
+        return local.date() if is_date else local_to_utc(local, tz)
+
+    out: list[exp.Expression] = []
+    if last is not None:
+        upper = ctx.params.derived(lambda values: convert(py_shift(last(values), step)))
+        out.append(exp.LT(this=column.copy(), expression=upper))
+    if first is not None and (spec.window is not None or spec.grain_to_date is not None):
+        def lower(values: list[Any]) -> Any:
+            bound = _py_lower(spec, py_shift(first(values), step), grain, ctx)
+            assert bound is not None
+            return convert(bound)
+
+        out.append(exp.GTE(this=column.copy(), expression=ctx.params.derived(lower)))
+    return out
+
+
+def _spine(ctx: UnitContext, grain: str, offset: Offset) -> exp.Select:
+    first, last = _spine_bounds(ctx, grain, offset)
+    data_period = exp.cast(truncate(exp.column(TIME), grain, ctx.calendar), exp.DataType.Type.TIMESTAMP)
+    lo: exp.Expression = (exp.cast(ctx.params.derived(first), exp.DataType.Type.TIMESTAMP) if first
+                          else exp.Min(this=data_period))
+    hi: exp.Expression = (exp.cast(ctx.params.derived(last), exp.DataType.Type.TIMESTAMP) if last
+                          else exp.Max(this=data_period.copy()))
+    bounds = exp.select(lo.as_("lo"), hi.as_("hi"))
+    if not (first and last):
+        bounds = bounds.from_("r")
+    return time_spine(bounds, grain, PERIOD)

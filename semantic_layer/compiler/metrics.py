@@ -1,0 +1,99 @@
+"""Metrics as expressions over unit columns.
+
+Ratio, derived and cumulative metrics are expanded recursively down to *leaves*: a measure
+aggregated under some filters, offset and window. Each distinct leaf becomes one column of one
+unit, so a metric used twice (say revenue, and revenue inside average_order_value) is aggregated
+once. Divisions are made safe everywhere: a zero denominator gives NULL (SPEC §5.3).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .. import definitions as d
+from ..errors import QueryValidationError
+from ..graph import SemanticGraph
+from ..snippets import map_columns, parse_snippet
+from ..timegrain import Offset
+from .plan import CumulativeSpec, Unit, UnitKey
+
+
+def safe_divide(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+    """Float division (no integer truncation on any engine), NULL when the denominator is 0."""
+    return exp.Div(this=exp.cast(exp.paren(numerator, copy=False), exp.DataType.Type.DOUBLE),
+                   expression=exp.Nullif(this=exp.paren(denominator, copy=False),
+                                         expression=exp.Literal.number(0)))
+
+
+class MetricExpander:
+    """Expands metric names into expressions, allocating units and leaf columns as it goes."""
+
+    def __init__(self, graph: SemanticGraph):
+        self.graph = graph
+        self.units: dict[UnitKey, Unit] = {}
+        self.used: list[str] = []  # every metric touched, for deprecation warnings
+
+    def expand(self, name: str) -> exp.Expression:
+        return self._expr(name, (), Offset(), None, ())
+
+    def _leaf(self, key: UnitKey, measure: str) -> exp.Expression:
+        unit = self.units.get(key)
+        if unit is None:
+            unit = self.units[key] = Unit(key, f"u{len(self.units)}")
+        column = unit.measures.get(measure)
+        if column is None:
+            column = unit.measures[measure] = f"m{len(unit.measures)}"
+        return exp.column(column, table=unit.alias)
+
+    def _expr(self, name: str, filters: tuple[str, ...], offset: Offset, cumulative: CumulativeSpec | None,
+              stack: tuple[str, ...]) -> exp.Expression:
+        if name in stack:
+            raise QueryValidationError(f"metric '{name}' depends on itself: {' → '.join((*stack, name))}")
+        metric = self.graph.metric(name)
+        if name not in self.used:
+            self.used.append(name)
+        stack = (*stack, name)
+        if metric.filter:
+            filters = (*filters, metric.filter)
+        if isinstance(metric, d.SimpleMetric):
+            model, measure = self.graph.measure(metric.measure)
+            key = UnitKey(model, tuple(sorted(set(filters))), offset, cumulative)
+            result = self._leaf(key, measure.name)
+        elif isinstance(metric, d.RatioMetric):
+            num = self._side(metric.numerator, filters, offset, cumulative, stack)
+            den = self._side(metric.denominator, filters, offset, cumulative, stack)
+            result = safe_divide(num, den)
+        elif isinstance(metric, d.DerivedMetric):
+            result = self._derived(metric, filters, offset, cumulative, stack)
+        else:
+            assert isinstance(metric, d.CumulativeMetric)
+            window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
+            spec = CumulativeSpec(window, metric.grain_to_date)
+            result = self._expr(metric.metric, filters, offset, spec, stack)
+        if metric.fill_nulls_with is not None:
+            fill = metric.fill_nulls_with
+            literal = exp.Literal.number(int(fill) if float(fill).is_integer() else fill)
+            result = exp.Coalesce(this=result, expressions=[literal])
+        return result
+
+    def _side(self, ref: d.MetricRef, filters: tuple[str, ...], offset: Offset,
+              cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expression:
+        extra = (ref.filter,) if ref.filter else ()
+        return self._expr(ref.metric, (*filters, *extra), offset, cumulative, stack)
+
+    def _derived(self, metric: d.DerivedMetric, filters: tuple[str, ...], offset: Offset,
+                 cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expression:
+        inputs = {i.name: i for i in metric.inputs}
+        tree = parse_snippet(metric.expr, self.graph.settings.dialect)
+        # Make the formula's own divisions safe before inputs (with their own divisions) go in.
+        for div in list(tree.find_all(exp.Div)):
+            div.replace(safe_divide(div.this.copy(), div.expression.copy()))
+
+        def value(column: exp.Column) -> exp.Expression:
+            spec = inputs.get(column.name) or d.DerivedInput(metric=column.name)
+            extra = (spec.filter,) if spec.filter else ()
+            shift = Offset.of(*d.parse_interval(spec.offset)) if spec.offset else Offset()
+            return exp.paren(self._expr(spec.metric, (*filters, *extra), offset + shift, cumulative, stack),
+                             copy=False)
+
+        return exp.paren(map_columns(tree, value), copy=False)

@@ -1,0 +1,144 @@
+"""The compiler pipeline — the one place that lists the passes, in order:
+
+    extract values → resolve (plan) → build units → combine + finalize → render per dialect
+
+Compiled statements are cached per query *shape* (the query with every value taken out), so a
+dashboard re-asking the same question with other filter values skips straight to binding.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlglot import exp
+
+from ..errors import QueryValidationError
+from ..graph import SemanticGraph
+from ..query import Query
+from ..timegrain import Calendar, zone
+from .combine import combine, finalize
+from .dialects import check_renderable, normalize_dialect
+from .members import resolve_member
+from .plan import Plan
+from .resolve import plan_query
+from .units import UnitContext, build_unit, dimension_values
+from .values import Extracted, Params, extract
+
+CACHE_SIZE = 2048
+MARKER = "__slp{}__"
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    kind: str      # dimension | metric
+    type: str      # string | number | boolean | date | timestamp
+    format: str | None = None
+    alias: str = ""
+
+
+@dataclass
+class CompiledQuery:
+    """A rendered statement with placeholders, and how to compute their values from a query's."""
+
+    template: str
+    dialect: str
+    params: Params
+    columns: list[ColumnInfo]
+    warnings: list[str]
+    _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
+
+    def bind(self, values: list[Any]) -> dict[str, Any]:
+        return {MARKER.format(i): f(values) for i, f in enumerate(self.params.factories)}
+
+    def inline(self, values: list[Any]) -> str:
+        """The statement with every value rendered as a typed literal (for display and `compile`)."""
+        bound = [f(values) for f in self.params.factories]
+        return self._pattern.sub(lambda m: literal(bound[int(m.group(1))]).sql(self.dialect), self.template)
+
+
+def literal(value: Any) -> exp.Expression:
+    """A Python value as a typed SQL literal; strings are escaped by sqlglot, never spliced."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float | Decimal):
+        return exp.Literal.number(value)
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    return exp.Literal.string(str(value))
+
+
+def _marker_pattern(dialect: str) -> re.Pattern[str]:
+    rendered = exp.Placeholder(this=MARKER.format("X")).sql(dialect)
+    before, after = rendered.split(MARKER.format("X"))
+    return re.compile(re.escape(before) + MARKER.format(r"(\d+)") + re.escape(after))
+
+
+class Compiler:
+    """Compiles queries against one semantic graph; safe to share between threads."""
+
+    def __init__(self, graph: SemanticGraph):
+        self.graph = graph
+        self._cache: OrderedDict[tuple[Any, ...], CompiledQuery] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def compile(self, query: Query, dialect: str | None = None) -> tuple[CompiledQuery, list[Any]]:
+        target = normalize_dialect(dialect or self.graph.settings.dialect)
+        timezone = query.timezone or self.graph.settings.timezone
+        ex = extract(query, self.graph.settings.dialect, timezone)
+        key = (ex.key, target)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit, ex.values
+        compiled = self._compile(query, ex, target, timezone)
+        with self._lock:
+            self._cache[key] = compiled
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return compiled, ex.values
+
+    def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str) -> CompiledQuery:
+        zone(timezone)
+        settings = self.graph.settings
+        calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)
+        params = Params()
+        plan = plan_query(self.graph, query, ex, params, calendar)
+        ctx = UnitContext(self.graph, plan, params)
+        if not plan.units:
+            if not plan.dimensions:
+                raise QueryValidationError("a query needs at least one metric or one dimension")
+            tree = finalize(plan, dimension_values(ctx))
+        else:
+            tree = combine(ctx, {u.alias: build_unit(ctx, u) for u in plan.units})
+        check_renderable(tree, dialect)
+        for node in tree.find_all(exp.Placeholder):
+            node.set("this", MARKER.format(str(node.name)[1:]))
+        template = tree.sql(dialect=dialect)
+        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings,
+                             _marker_pattern(dialect))
+
+    def _columns(self, plan: Plan) -> list[ColumnInfo]:
+        out = []
+        base = plan.units[0].key.model if plan.units else plan.dimensions[0].member.split(".")[0]
+        for dim in plan.dimensions:
+            member = resolve_member(self.graph, base, dim.ref)
+            kind = member.dimension.dimension.type
+            if kind == "time":
+                kind = "timestamp" if (member.grain or "day") == "hour" else "date"
+            out.append(ColumnInfo(dim.ref, "dimension", kind, member.dimension.dimension.format, dim.alias))
+        for name in plan.output_metrics:
+            metric = self.graph.metrics[name]
+            out.append(ColumnInfo(name, "metric", "number", metric.format, name))
+        return out

@@ -1,0 +1,87 @@
+"""The query plan: what to aggregate where, before any SQL exists.
+
+A *unit* is one aggregation over one model with one set of metric-level filters, one time offset
+and, for cumulative metrics, one window. Every requested metric is an expression over the columns
+that units produce; units are combined on the requested dimensions (SPEC §5.2). Conversion and
+retention metrics will be further unit kinds with their own builders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from ..timegrain import Calendar, Offset
+
+
+@dataclass(frozen=True)
+class CumulativeSpec:
+    """A running aggregate: over `window`, since the start of `grain_to_date`, or all-time."""
+
+    window: Offset | None = None
+    grain_to_date: str | None = None
+
+
+@dataclass(frozen=True)
+class UnitKey:
+    model: str
+    filters: tuple[str, ...] = ()
+    offset: Offset = Offset()
+    cumulative: CumulativeSpec | None = None
+
+
+@dataclass
+class Unit:
+    key: UnitKey
+    alias: str
+    measures: dict[str, str] = field(default_factory=dict)  # measure name → column alias
+
+
+@dataclass(frozen=True)
+class DimensionRequest:
+    """A requested dimension: `ref` as asked, `member` without its grain."""
+
+    ref: str
+    alias: str
+    member: str
+    grain: str | None
+
+    @property
+    def is_metric_time(self) -> bool:
+        return self.member == "metric_time"
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """A condition over dimension refs; `refs` are the member names it mentions."""
+
+    tree: exp.Expression
+    text: str
+
+
+@dataclass(frozen=True)
+class TimeBounds:
+    """Param factories for the local start and end of `time_range` (either may be absent)."""
+
+    start: Callable[[list[Any]], Any] | None
+    end: Callable[[list[Any]], Any] | None
+
+
+@dataclass
+class Plan:
+    calendar: Calendar
+    dimensions: list[DimensionRequest]
+    units: list[Unit]
+    metric_exprs: dict[str, exp.Expression]  # requested + having-only metrics
+    output_metrics: list[str]
+    filters: list[RowFilter]
+    segments: list[tuple[str, str, str]]  # (owner path as written, model, where snippet)
+    having: list[exp.Expression]
+    time_bounds: TimeBounds
+    order_by: list[tuple[str, bool]]  # (column alias, descending)
+    limit: int | None
+    offset: int | None
+    warnings: list[str] = field(default_factory=list)

@@ -1,0 +1,161 @@
+"""Pass 1: resolve a query against the semantic graph into a plan.
+
+Everything a user can get wrong is checked here, before any SQL is built: unknown members (with a
+suggestion), grains, having and order_by refs, limits, deprecated metrics (a warning).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from ..errors import LimitExceededError, QueryValidationError, UnknownMemberError, did_you_mean
+from ..filters import LOCAL_PREFIX, parse_filter
+from ..graph import SemanticGraph
+from ..query import Filter, Query
+from ..timegrain import Calendar, to_local_naive
+from .members import member_column, split_grain
+from .metrics import MetricExpander
+from .plan import DimensionRequest, Plan, RowFilter, TimeBounds
+from .values import Extracted, Params
+
+
+def column_alias(ref: str) -> str:
+    """A SQL-safe alias for a member ref: 'customers.region' → 'customers__region'."""
+    return ref.replace(".", "__").replace(":", "__")
+
+
+def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params, calendar: Calendar) -> Plan:
+    dialect = graph.settings.dialect
+    dims = _dimensions(query)
+    expander = MetricExpander(graph)
+    metric_exprs: dict[str, exp.Expression] = {}
+    for name in query.metrics:
+        if name in metric_exprs:
+            raise QueryValidationError(f"metric '{name}' is asked for twice")
+        metric_exprs[name] = expander.expand(name)
+    output_metrics = list(query.metrics)
+    clash = {column_alias(d.ref) for d in dims} & set(output_metrics)
+    if clash:
+        raise QueryValidationError(f"'{clash.pop()}' names both a metric and a dimension column")
+
+    having = []
+    for text, (shape, slots) in zip(query.having, ex.having, strict=True):
+        tree = _with_params(parse_filter(shape, dialect, what="having", original=text), slots, params)
+        for column in tree.find_all(exp.Column):
+            name = column.name
+            if column.table or name not in graph.metrics:
+                raise UnknownMemberError(f"having '{text}': '{column.sql()}' is not a metric"
+                                         f"{did_you_mean(column.sql(), graph.metrics)}")
+            if name not in metric_exprs:
+                metric_exprs[name] = expander.expand(name)
+        having.append(tree)
+
+    filters = [RowFilter(_with_params(parse_filter(shape, dialect, what="where", original=text), slots, params),
+                         text)
+               for text, (shape, slots) in zip(query.where, ex.where, strict=True)]
+    filters += [RowFilter(_structured(f, slots, params), f"{f.member} {f.op}")
+                for f, slots in zip(query.filters, ex.filters, strict=True)]
+
+    warnings = []
+    for name in expander.used:
+        metric = graph.metrics[name]
+        if metric.status == "deprecated":
+            instead = f" — use '{metric.replaced_by}' instead" if metric.replaced_by else ""
+            warnings.append(f"metric '{name}' is deprecated{instead}")
+
+    tz = calendar.timezone
+    start, end = ex.start_slot, ex.end_slot
+    bounds = TimeBounds(
+        start=None if start is None else (lambda values, s=start: to_local_naive(values[s], tz)),
+        end=None if end is None else (lambda values, s=end: to_local_naive(values[s], tz)))
+
+    return Plan(
+        calendar=calendar, dimensions=dims, units=list(expander.units.values()), metric_exprs=metric_exprs,
+        output_metrics=output_metrics, filters=filters, segments=_segments(graph, query),
+        having=having, time_bounds=bounds, order_by=_order(query, dims, output_metrics),
+        limit=_limit(graph, query), offset=query.offset, warnings=warnings)
+
+
+def _dimensions(query: Query) -> list[DimensionRequest]:
+    out: list[DimensionRequest] = []
+    for ref in query.dimensions:
+        member, grain = split_grain(ref)
+        if any(d.ref == ref for d in out):
+            raise QueryValidationError(f"dimension '{ref}' is asked for twice")
+        out.append(DimensionRequest(ref, column_alias(ref), member, grain))
+    return out
+
+
+def _with_params(tree: exp.Expression, slots: list[int], params: Params) -> exp.Expression:
+    """Swap the filter's local literal markers for the query-wide placeholders."""
+    for node in list(tree.find_all(exp.Placeholder)):
+        local = int(str(node.name)[len(LOCAL_PREFIX):])
+        node.replace(params.slot(slots[local]))
+    return tree
+
+
+def _structured(f: Filter, slots: list[int], params: Params) -> exp.Expression:
+    col = member_column(f.member)
+    vals = [params.slot(s) for s in slots]
+    op = f.op
+    if op == "equals":
+        return exp.EQ(this=col, expression=vals[0])
+    if op == "not_equals":
+        return exp.NEQ(this=col, expression=vals[0])
+    if op in ("gt", "gte", "lt", "lte"):
+        cls: Any = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
+        return cls(this=col, expression=vals[0])
+    if op == "in":
+        return exp.In(this=col, expressions=vals)
+    if op == "not_in":
+        return exp.Not(this=exp.In(this=col, expressions=vals))
+    if op == "between":
+        return exp.Between(this=col, low=vals[0], high=vals[1])
+    if op == "contains":
+        return exp.GT(this=exp.StrPosition(this=col, substr=vals[0]), expression=exp.Literal.number(0))
+    if op == "starts_with":
+        return exp.EQ(this=exp.StrPosition(this=col, substr=vals[0]), expression=exp.Literal.number(1))
+    if op == "is_null":
+        return exp.Is(this=col, expression=exp.Null())
+    return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
+
+
+def _segments(graph: SemanticGraph, query: Query) -> list[tuple[str, str, str]]:
+    """(owner path as written, owning model, where snippet) per requested segment."""
+    out = []
+    for ref in query.segments:
+        owner, _, name = ref.rpartition(".")
+        model = owner.rsplit(".", 1)[-1]
+        segments = graph.segments_by_model.get(model)
+        if not owner or segments is None or name not in segments:
+            known = [f"{m}.{s}" for m, segs in graph.segments_by_model.items() for s in segs]
+            raise UnknownMemberError(f"unknown segment '{ref}'{did_you_mean(ref, known)}")
+        out.append((owner, model, segments[name].where))
+    return out
+
+
+def _order(query: Query, dims: list[DimensionRequest], metrics: list[str]) -> list[tuple[str, bool]]:
+    known = {d.ref: d.alias for d in dims} | {m: m for m in metrics}
+    if not query.order_by:
+        return [(d.alias, False) for d in dims]
+    out = []
+    for item in query.order_by:
+        desc = item.startswith("-")
+        ref = item[1:] if desc else item
+        if ref not in known:
+            raise QueryValidationError(f"order_by '{ref}' is not among the query's metrics and dimensions"
+                                       f"{did_you_mean(ref, known)} — add it to the query to sort by it")
+        out.append((known[ref], desc))
+    return out
+
+
+def _limit(graph: SemanticGraph, query: Query) -> int:
+    limits = graph.settings.limits
+    if query.limit is None:
+        return min(limits.default_rows, limits.max_rows)
+    if query.limit > limits.max_rows:
+        raise LimitExceededError(f"limit {query.limit} exceeds the project's max_rows {limits.max_rows} — "
+                                 "ask for fewer rows or page with offset")
+    return query.limit

@@ -1,0 +1,122 @@
+"""A FROM clause under construction: one base model and the join paths a query needs.
+
+Every snippet (a dimension's `expr`, a measure's `filter`, a join's `on`) is written against its
+own model; the scope rewrites its columns to the SQL alias of the path the model was reached by,
+registering any further joins the snippet names. Aliases are derived from paths, so the same path
+is joined once however many members use it.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ..errors import QueryValidationError
+from ..graph import Path, ResolvedDimension, SemanticGraph, path_alias
+from ..snippets import column_parts, map_columns, parse_snippet
+from ..timegrain import Calendar, as_period_value, to_local, truncate
+
+
+class JoinScope:
+    def __init__(self, graph: SemanticGraph, base: str, *, prefix: str = ""):
+        self.graph = graph
+        self.base = base
+        self.prefix = prefix
+        self.dialect = graph.settings.dialect
+        self.paths: dict[str, Path] = {}
+
+    def alias(self, path: Path) -> str:
+        return self.prefix + path_alias(self.base, path)
+
+    def need(self, path: Path) -> None:
+        for end in range(1, len(path) + 1):
+            self.paths.setdefault(self.alias(path[:end]), path[:end])
+
+    def model_at(self, path: Path) -> str:
+        return path[-1].target if path else self.base
+
+    # -- snippets ---------------------------------------------------------------------------
+    def qualify(self, tree: exp.Expression, path: Path) -> exp.Expression:
+        """Rewrite a snippet of the model at `path`: bare columns are its own, `x.col` a join's."""
+        model = self.model_at(path)
+        self.need(path)
+
+        def qualified(column: exp.Column) -> exp.Expression:
+            parts = column_parts(column)
+            target = path
+            if len(parts) > 1 and not (parts[0] == model and len(parts) == 2):
+                sub = self.graph.resolve_path(model, parts[:-1], what=f"column '{'.'.join(parts)}'")
+                target = (*path, *sub)
+                self.need(target)
+            return exp.column(parts[-1], table=self.alias(target))
+
+        return map_columns(tree, qualified)
+
+    def snippet(self, sql: str, path: Path) -> exp.Expression:
+        return self.qualify(parse_snippet(sql, self.dialect), path)
+
+    def dimension(self, resolved: ResolvedDimension) -> exp.Expression:
+        return self.snippet(resolved.dimension.sql, resolved.path)
+
+    def time_value(self, resolved: ResolvedDimension, calendar: Calendar, grain: str | None) -> exp.Expression:
+        """A time dimension in local time, truncated to `grain` when one is given."""
+        is_date = resolved.dimension.granularity == "day"
+        if is_date and grain == "hour":
+            raise QueryValidationError(
+                f"dimension '{resolved.model}.{resolved.dimension.name}' holds dates; it cannot be "
+                "grouped by hour — use day or a coarser grain")
+        local = to_local(self.dimension(resolved), calendar, is_date=is_date)
+        if grain is None:
+            return local
+        return as_period_value(truncate(local, grain, calendar), grain)
+
+    def metric_time(self, calendar: Calendar, grain: str | None) -> exp.Expression:
+        return self.time_value(self.metric_time_dimension(), calendar, grain)
+
+    def metric_time_dimension(self) -> ResolvedDimension:
+        return ResolvedDimension((), self.base, self.graph.time_dimension(self.base))
+
+    # -- FROM -------------------------------------------------------------------------------
+    def source(self, model: str, alias: str) -> exp.Expression:
+        definition = self.graph.model(model)
+        if definition.table is not None:
+            table = exp.to_table(definition.table, dialect=self.dialect)
+            return table.as_(alias)  # type: ignore[return-value]
+        query = parse_snippet_query(definition.sql or "", self.dialect)
+        return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+    def apply_from(self, select: exp.Select) -> exp.Select:
+        select = select.from_(self.source(self.base, self.alias(())), copy=False)
+        for alias, path in sorted(self.paths.items(), key=lambda item: len(item[1])):
+            step = path[-1]
+            condition = self._on(path)
+            select = select.join(self.source(step.target, alias), on=condition, join_type="left", copy=False)
+        return select
+
+    def _on(self, path: Path) -> exp.Expression:
+        step = path[-1]
+        source_alias, target_alias = self.alias(path[:-1]), self.alias(path)
+
+        def qualified(column: exp.Column) -> exp.Expression:
+            qualifier = column.table
+            if qualifier == step.alias or (qualifier == step.target and qualifier != step.source):
+                return exp.column(column.name, table=target_alias)
+            if qualifier == step.source:
+                return exp.column(column.name, table=source_alias)
+            raise QueryValidationError(
+                f"join '{step.alias}' on model '{step.source}': column '{column.sql()}' in 'on' must "
+                f"be qualified by '{step.source}' or '{step.alias}'")
+
+        return map_columns(parse_snippet(step.join.on, self.dialect), qualified)
+
+    def primary_key(self) -> list[exp.Column]:
+        return [exp.column(k, table=self.alias(())) for k in self.graph.model(self.base).primary_keys]
+
+
+def parse_snippet_query(sql: str, dialect: str) -> exp.Query:
+    """A model's `sql:` source, which unlike other snippets must be a query."""
+    import sqlglot
+
+    query = sqlglot.parse_one(sql, read=dialect)
+    if not isinstance(query, exp.Query):
+        raise QueryValidationError(f"model sql '{sql[:60]}' must be a SELECT query")
+    return query

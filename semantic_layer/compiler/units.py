@@ -1,0 +1,230 @@
+"""Pass 2: one aggregate SELECT per unit, fan-out safe (SPEC §5.1).
+
+Three rules keep every base row counted once:
+- a filter that reaches a one_to_many model the dimensions do not already join becomes a
+  correlated EXISTS (a semi-join: "has at least one matching row");
+- a filter on a one_to_many path the dimensions do join is applied inline, so filter and
+  dimension speak of the same joined row;
+- when a dimension comes through a one_to_many hop, the joined rows are first reduced to DISTINCT
+  (primary key, dimension values, measure inputs) and aggregated after that, so sum, avg, median
+  and the rest all see each base row once per group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .. import definitions as d
+from ..errors import QueryError, QueryValidationError
+from ..graph import Path, SemanticGraph
+from ..snippets import parse_snippet
+from ..timegrain import Calendar, Offset, local_to_utc, py_shift
+from .members import MemberRef, bind_tree, member_value, resolve_member, resolve_tree
+from .plan import DimensionRequest, Plan, Unit
+from .scope import JoinScope
+from .values import Params
+
+
+@dataclass
+class Condition:
+    """A WHERE conjunct and the join paths it needs, bindable into any scope of the same base."""
+
+    paths: list[Path]
+    bind: Callable[[JoinScope], exp.Expression]
+
+
+@dataclass
+class UnitContext:
+    graph: SemanticGraph
+    plan: Plan
+    params: Params
+
+    @property
+    def calendar(self) -> Calendar:
+        return self.plan.calendar
+
+
+def resolve_dimensions(ctx: UnitContext, base: str, context: str) -> list[MemberRef]:
+    """Every requested dimension resolved from `base`; time dimensions default to day grain."""
+    out = []
+    for dim in ctx.plan.dimensions:
+        try:
+            member = resolve_member(ctx.graph, base, dim.ref)
+        except QueryError as exc:
+            raise type(exc)(f"{exc.message} (while grouping {context} by '{dim.ref}')") from None
+        if member.dimension.dimension.type == "time" and member.grain is None:
+            member = MemberRef(member.ref, "day", member.dimension, member.metric_time)
+        out.append(member)
+    return out
+
+
+def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tuple[str, ...],
+               *, time_range: bool = True) -> list[Condition]:
+    graph, calendar = ctx.graph, ctx.calendar
+    out: list[Condition] = []
+    trees = [f.tree for f in ctx.plan.filters]
+    trees += [parse_snippet(text, graph.settings.dialect) for text in metric_filters]
+    for tree in trees:
+        members = resolve_tree(graph, base, tree)
+        out.append(Condition([m.path for m in members],
+                             lambda scope, t=tree: bind_tree(scope, t, calendar, offset)))
+    for owner, model, where in ctx.plan.segments:
+        path = graph.resolve_path(base, owner.split("."), what=f"segment '{owner}'")
+        reached = path[-1].target if path else base
+        if reached != model:
+            raise QueryValidationError(f"segment '{owner}' reaches model '{reached}', not '{model}'")
+        out.append(Condition([path], lambda scope, p=path, w=where: scope.snippet(w, p)))
+    bounds = ctx.plan.time_bounds
+    if time_range and (bounds.start or bounds.end):
+        out.append(Condition([], lambda scope: time_range_condition(ctx, scope, offset)))
+    return out
+
+
+def time_range_condition(ctx: UnitContext, scope: JoinScope, offset: Offset) -> exp.Expression:
+    """`time_range` on the raw column: local bounds moved back by the offset, then converted to UTC."""
+    resolved = scope.metric_time_dimension()
+    is_date = resolved.dimension.granularity == "day"
+    column = scope.dimension(resolved)
+    tz = ctx.calendar.timezone
+    parts: list[exp.Expression] = []
+    for factory, cls in ((ctx.plan.time_bounds.start, exp.GTE), (ctx.plan.time_bounds.end, exp.LT)):
+        if factory is None:
+            continue
+
+        def bound(values: list, f: Callable = factory) -> object:  # type: ignore[type-arg]
+            local = py_shift(f(values), -offset)
+            return local.date() if is_date else local_to_utc(local, tz)
+
+        parts.append(cls(this=column.copy(), expression=ctx.params.derived(bound)))
+    return exp.and_(*parts)
+
+
+def fanout_prefixes(members: list[MemberRef]) -> set[Path]:
+    return {m.path[:end] for m in members for end in range(1, len(m.path) + 1)}
+
+
+def inline_ok(path: Path, joined: set[Path]) -> bool:
+    """A filter path is safe inline when each of its one_to_many hops is already joined for a dimension."""
+    return all(not step.fans_out or path[: i + 1] in joined for i, step in enumerate(path))
+
+
+def apply_conditions(scope: JoinScope, conds: list[Condition], joined: set[Path]) -> list[exp.Expression]:
+    out = []
+    for n, cond in enumerate(conds):
+        if all(inline_ok(p, joined) for p in cond.paths):
+            out.append(cond.bind(scope))
+        else:
+            out.append(semi_join(scope, cond, f"s{n}_"))
+    return out
+
+
+def semi_join(outer: JoinScope, cond: Condition, prefix: str) -> exp.Expression:
+    """EXISTS over the base model joined to the filter's paths, correlated on the primary key."""
+    inner = JoinScope(outer.graph, outer.base, prefix=prefix)
+    condition = cond.bind(inner)
+    keys = [exp.EQ(this=i, expression=o) for i, o in zip(inner.primary_key(), outer.primary_key(), strict=True)]
+    sub = inner.apply_from(exp.select(exp.Literal.number(1))).where(exp.and_(*keys, condition), copy=False)
+    return exp.Exists(this=sub)
+
+
+def measure_input(scope: JoinScope, measure: d.Measure) -> exp.Expression | None:
+    """The per-row value a measure aggregates (None: count rows)."""
+    value = None if measure.expr is None else scope.snippet(measure.expr, ())
+    if measure.filter:
+        keep = scope.snippet(measure.filter, ())
+        value = exp.Case(ifs=[exp.If(this=keep, true=value if value is not None else exp.Literal.number(1))])
+    return value
+
+
+def aggregate(measure: d.Measure, value: exp.Expression | None) -> exp.Expression:
+    if measure.non_additive is not None:
+        raise QueryValidationError(
+            f"measure '{measure.name}' is semi-additive (non_additive), which this version cannot "
+            "aggregate yet — query a non-additive-free measure or wait for semi-additive support")
+    if value is None:
+        return exp.Count(this=exp.Star())
+    agg = measure.agg
+    if agg == "count":
+        return exp.Count(this=value)
+    if agg == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    if agg == "median":
+        return exp.Median(this=value)
+    if agg == "percentile":
+        return exp.PercentileCont(this=value, expression=exp.Literal.number(measure.percentile))
+    cls = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[agg]
+    return cls(this=value)
+
+
+def build_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
+    key = unit.key
+    if key.cumulative is not None:
+        from .cumulative import build_cumulative_unit
+
+        return build_cumulative_unit(ctx, unit)
+    base = key.model
+    scope = JoinScope(ctx.graph, base)
+    members = resolve_dimensions(ctx, base, f"metrics on model '{base}'")
+    joined = fanout_prefixes(members)
+    dims = [(d.alias, member_value(scope, m, ctx.calendar, Offset()))
+            for d, m in zip(ctx.plan.dimensions, members, strict=True)]
+    measures = ctx.graph.measures_by_model[base]
+    inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
+    where = apply_conditions(scope, conditions(ctx, base, key.offset, key.filters), joined)
+    fans_out = any(step.fans_out for m in members for step in m.path)
+    return group(scope, dims, inputs, where, distinct_rows=fans_out)
+
+
+def group(scope: JoinScope, dims: list[tuple[str, exp.Expression]],
+          inputs: list[tuple[str, d.Measure, exp.Expression | None]], where: list[exp.Expression],
+          *, distinct_rows: bool) -> exp.Select:
+    """Aggregate `inputs` by `dims` over the scope, through a DISTINCT row set when joins fan out."""
+    if not distinct_rows:
+        select = exp.select(*(e.as_(a) for a, e in dims),
+                            *(aggregate(m, v).as_(a) for a, m, v in inputs))
+        select = scope.apply_from(select)
+        if where:
+            select = select.where(exp.and_(*where), copy=False)
+        if dims:
+            select = select.group_by(*(e.copy() for _, e in dims), copy=False)
+        return select
+    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]
+    rows = exp.select(*keys, *(e.as_(a) for a, e in dims),
+                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None)).distinct()
+    rows = scope.apply_from(rows)
+    if where:
+        rows = rows.where(exp.and_(*where), copy=False)
+    outer = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in dims),
+                       *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
+                         for i, (a, m, v) in enumerate(inputs)))
+    outer = outer.from_(rows.subquery("r"), copy=False)
+    if dims:
+        outer = outer.group_by(*(exp.column(a, table="r") for a, _ in dims), copy=False)
+    return outer
+
+
+def dimension_values(ctx: UnitContext) -> exp.Select:
+    """A query with no metrics: the distinct combinations of the requested dimensions."""
+    first = ctx.plan.dimensions[0]
+    if first.is_metric_time:
+        raise QueryValidationError("metric_time needs at least one metric (it is each metric's own time)")
+    base = first.member.split(".")[0]
+    if base not in ctx.graph.models:
+        raise QueryValidationError(f"without metrics, the first dimension must start with a model name; "
+                                   f"'{first.ref}' starts with '{base}'")
+    scope = JoinScope(ctx.graph, base)
+    members = resolve_dimensions(ctx, base, f"values of model '{base}'")
+    select = exp.select(*(member_value(scope, m, ctx.calendar, Offset()).as_(d.alias)
+                          for d, m in zip(ctx.plan.dimensions, members, strict=True))).distinct()
+    if ctx.plan.time_bounds.start or ctx.plan.time_bounds.end:
+        raise QueryValidationError("time_range filters metric_time, which needs at least one metric")
+    where = [c.bind(scope) for c in conditions(ctx, base, Offset(), ())]
+    select = scope.apply_from(select)
+    return select.where(exp.and_(*where), copy=False) if where else select
+
+
+def dimension_requests_with_time(plan: Plan) -> list[DimensionRequest]:
+    return [d for d in plan.dimensions if d.is_metric_time]

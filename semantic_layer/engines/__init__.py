@@ -1,0 +1,22 @@
+"""Engines by connection URL."""
+
+from __future__ import annotations
+
+from ..errors import QueryValidationError
+from .base import Engine
+
+
+def connect_engine(url: str) -> Engine:
+    """An engine for `duckdb:///path`, `duckdb:///:memory:` (more schemes arrive with their issues)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise QueryValidationError(f"connection '{url}' is not a URL like 'duckdb:///data/crm.duckdb'")
+    if scheme == "duckdb":
+        from .duckdb import DuckDBEngine
+
+        return DuckDBEngine(rest.removeprefix("/") or ":memory:")
+    raise QueryValidationError(f"no engine for connection scheme '{scheme}://' — this version runs duckdb:// "
+                               "(compile SQL for other stores with --dialect)")
+
+
+__all__ = ["Engine", "connect_engine"]

@@ -1,0 +1,61 @@
+"""DuckDB: the embedded default. One read-only connection, one cursor per query (thread-safe)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from ..errors import ExecutionError, QueryTimeoutError
+
+
+class DuckDBEngine:
+    dialect = "duckdb"
+
+    def __init__(self, path: str):
+        self.path = path
+        if path == ":memory:":
+            self._con = duckdb.connect(":memory:")
+        else:
+            if not Path(path).exists():
+                raise ExecutionError(f"DuckDB file '{path}' does not exist — create it (for the demo: "
+                                     "'semantic-layer demo') or fix 'connection:' in semantic_layer.yml")
+            # Read-only: the layer answers questions; it must never be able to change the data.
+            self._con = duckdb.connect(path, read_only=True)
+
+    def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        cursor = self._con.cursor()
+        timer = None
+        if timeout_seconds:
+            timer = threading.Timer(timeout_seconds, cursor.interrupt)
+            timer.daemon = True
+            timer.start()
+        try:
+            relation = cursor.sql(sql, params=params or None)
+            return relation.to_arrow_table() if relation is not None else pa.table({})
+        except duckdb.InterruptException:
+            raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
+                                    "the time range or filters, or raise limits.timeout_seconds") from None
+        except duckdb.Error as exc:
+            raise ExecutionError(f"DuckDB refused the statement: {exc}") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            cursor.close()
+
+    def table_columns(self, table: str) -> list[str]:
+        cursor = self._con.cursor()
+        try:
+            probe = exp.select("*").from_(exp.to_table(table, dialect="duckdb")).limit(0)
+            return list(cursor.sql(probe.sql("duckdb")).columns)
+        except duckdb.Error as exc:
+            raise ExecutionError(str(exc).splitlines()[0]) from None
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._con.close()

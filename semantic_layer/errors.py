@@ -1,0 +1,106 @@
+"""Typed errors.
+
+Project errors are collected, never raised one at a time: an analyst fixing a project wants the
+whole list in one run. Query errors carry the same `code` the GraphQL server puts in
+`extensions.code`, so a caller can branch on the cause whatever the transport.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem in a semantic project, located at the YAML node that caused it."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class SemanticLayerError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class ValidationError(SemanticLayerError):
+    """A project that cannot be loaded; `.errors` lists every problem found in one pass."""
+
+    def __init__(self, errors: list[Issue]):
+        self.errors = errors
+        count = len(errors)
+        head = "\n".join(str(e) for e in errors[:50])
+        more = f"\n... and {count - 50} more" if count > 50 else ""
+        super().__init__(f"{count} error{'s' if count != 1 else ''} in the semantic project:\n{head}{more}")
+
+
+class QueryError(SemanticLayerError):
+    """A query that cannot be answered. `code` matches GraphQL's `extensions.code`."""
+
+    code = "VALIDATION"
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+class QueryValidationError(QueryError):
+    """The query is malformed or asks for an impossible combination."""
+
+    code = "VALIDATION"
+
+
+class UnknownMemberError(QueryError):
+    """A metric, dimension, segment or model the query names does not exist (or is hidden)."""
+
+    code = "UNKNOWN_MEMBER"
+
+
+class LimitExceededError(QueryError):
+    """The query asks for more than the project's limits allow."""
+
+    code = "LIMIT"
+
+
+class QueryTimeoutError(QueryError):
+    """The database did not answer within the statement timeout; the statement was cancelled."""
+
+    code = "TIMEOUT"
+
+
+class ForbiddenError(QueryError):
+    """The caller's roles or claims do not allow this query."""
+
+    code = "FORBIDDEN"
+
+
+class UnauthenticatedError(QueryError):
+    """The caller's token is missing, malformed, forged or expired."""
+
+    code = "UNAUTHENTICATED"
+
+
+class ExecutionError(QueryError):
+    """The database refused or failed a statement the compiler produced."""
+
+    code = "INTERNAL"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ' — did you mean …?' suffix for near misses, or '' when nothing is close."""
+    pool = list(candidates)
+    close = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
+    if not close:
+        # Fall back to a match on the part after the last dot: 'orders.revenu' vs 'revenue'.
+        tail = name.rsplit(".", 1)[-1]
+        close = [c for c in pool if c.rsplit(".", 1)[-1] == tail][:3]
+    if not close:
+        return ""
+    quoted = " or ".join(f"'{c}'" for c in close)
+    return f" — did you mean {quoted}?"

@@ -1,0 +1,111 @@
+"""Query filter strings: literals lifted out as bound values, everything else allow-listed.
+
+A `where` or `having` string is tokenized (cheap) and every string or number literal replaced by a
+placeholder; the literal-free text is the string's *shape*. Queries that differ only in values share
+a shape and therefore a cached compiled statement, and no user value ever reaches SQL text. On a
+cache miss the shape is parsed and every node checked against an allow-list: member refs,
+literals, operators and a few scalar functions. Subqueries, statements, stars and unknown
+functions are refused with an error naming the offending part.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import TokenError
+from sqlglot.tokens import TokenType
+
+from .errors import QueryValidationError
+from .snippets import SnippetError, parse_snippet
+
+LOCAL_PREFIX = "__lit"
+
+_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Placeholder, exp.Boolean, exp.Null, exp.Paren,
+    exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
+    exp.NullSafeNEQ, exp.Is, exp.In, exp.Tuple, exp.Between, exp.Like, exp.ILike, exp.Add, exp.Sub,
+    exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam,
+    exp.Case, exp.If, exp.Interval, exp.Var, exp.Lower, exp.Upper, exp.Coalesce, exp.Trim, exp.Length,
+    exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Substring, exp.Concat, exp.DPipe, exp.TimestampTrunc,
+    exp.DateTrunc, exp.Extract, exp.CurrentDate, exp.CurrentTimestamp, exp.Year, exp.Month, exp.Day,
+    exp.Quarter, exp.DayOfWeek, exp.Least, exp.Greatest, exp.StrPosition, exp.Nullif, exp.Date,
+)
+ALLOWED_FUNCTIONS = ("lower upper coalesce trim length abs round floor ceil substring concat date_trunc "
+                     "extract current_date current_timestamp year month day quarter dayofweek least "
+                     "greatest strpos nullif date cast").split()
+
+
+def lift_literals(text: str, dialect: str) -> tuple[str, list[Any]]:
+    """(shape, values): literals become `:__lit0`, `:__lit1`, … in source order."""
+    shape, kinds, spans = _tokenize(text, dialect)
+    values = [_literal_value(text[start:end + 1], kind, dialect) for kind, (start, end) in zip(kinds, spans,
+                                                                                               strict=True)]
+    return shape, values
+
+
+@lru_cache(maxsize=4096)
+def _tokenize(text: str, dialect: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]]:
+    try:
+        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+    except TokenError as exc:
+        raise QueryValidationError(f"cannot read filter '{text}': {exc}") from None
+    out: list[str] = []
+    kinds: list[str] = []
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    previous: TokenType | None = None
+    for token in tokens:
+        literal = token.token_type in (TokenType.STRING, TokenType.NUMBER) and previous != TokenType.INTERVAL
+        if literal:
+            out.append(text[cursor:token.start])
+            out.append(f":{LOCAL_PREFIX}{len(kinds)}")
+            kinds.append("string" if token.token_type == TokenType.STRING else "number")
+            spans.append((token.start, token.end))
+            cursor = token.end + 1
+        previous = token.token_type
+    out.append(text[cursor:])
+    return "".join(out), tuple(kinds), tuple(spans)
+
+
+def _literal_value(raw: str, kind: str, dialect: str) -> Any:
+    if kind == "number":
+        try:
+            return int(raw)
+        except ValueError:
+            return float(raw)
+    # The token's text keeps its quotes and escapes; let the dialect's tokenizer unescape it.
+    return Dialect.get_or_raise(dialect).tokenize(raw)[0].text
+
+
+def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.Expression:
+    """Parse a literal-free filter shape and refuse anything outside the allow-list."""
+    try:
+        tree = parse_snippet(shape, dialect)
+    except SnippetError as exc:
+        raise QueryValidationError(f"{what} '{original}' is not a single SQL condition: "
+                                   f"{str(exc).split(': ', 1)[-1]}") from None
+    for node in tree.walk():
+        if not isinstance(node, _ALLOWED_NODES):
+            raise QueryValidationError(
+                f"{what} '{original}' may not contain {_describe(node)} — filters may use member refs, "
+                f"literals, operators and the functions {', '.join(ALLOWED_FUNCTIONS)}")
+        if isinstance(node, exp.Placeholder) and not str(node.name).startswith(LOCAL_PREFIX):
+            raise QueryValidationError(f"{what} '{original}' may not contain parameter markers like "
+                                       f"'{node.sql()}' — write the value itself")
+        if isinstance(node, exp.Column) and not isinstance(node.this, exp.Identifier):
+            raise QueryValidationError(f"{what} '{original}' may not contain {node.sql()}")
+    return tree
+
+
+def _describe(node: exp.Expression) -> str:
+    if isinstance(node, exp.Query | exp.Subquery):
+        return f"a subquery ({node.sql()[:60]})"
+    if isinstance(node, exp.Star):
+        return "'*'"
+    if isinstance(node, exp.Func):
+        name = node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.this)
+        return f"the function {name.upper()}"
+    return f"'{node.sql()[:60]}' ({node.key.upper()})"

@@ -1,0 +1,98 @@
+"""`sl.connect`: a loaded project bound to an engine — compile and run queries (SPEC §7)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from sqlglot import exp
+
+from .compiler import CompiledQuery, Compiler
+from .engines import Engine, connect_engine
+from .errors import ExecutionError, Issue, did_you_mean
+from .project import Project, load
+from .query import Query, build_query
+from .result import Result
+from .snippets import column_parts, parse_snippet
+
+
+class Layer:
+    """Answers queries against one project and one database. Safe to share between threads."""
+
+    def __init__(self, project: Project, connection: str | None = None):
+        self.project = project
+        self.compiler = Compiler(project.graph)
+        self.connection = connection or project.connection_url()
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = connect_engine(self.connection)
+        return self._engine
+
+    # -- compile ----------------------------------------------------------------------------
+    def prepare(self, query: Query, dialect: str | None = None) -> tuple[CompiledQuery, list[Any]]:
+        """The cached statement for the query's shape, and this query's values."""
+        return self.compiler.compile(query, dialect)
+
+    def compile(self, dialect: str | None = None, **query: Any) -> str:
+        """SQL for a query, values inlined as typed literals, in `dialect` (default the project's)."""
+        compiled, values = self.prepare(build_query(**query), dialect)
+        return compiled.inline(values)
+
+    # -- run --------------------------------------------------------------------------------
+    def query(self, **query: Any) -> Result:
+        return self.run(build_query(**query))
+
+    def run(self, query: Query) -> Result:
+        started = time.perf_counter()
+        compiled, values = self.prepare(query, self.engine.dialect)
+        table = self.engine.execute(compiled.template, compiled.bind(values),
+                                    timeout_seconds=self.project.settings.limits.timeout_seconds)
+        elapsed = (time.perf_counter() - started) * 1000
+        return Result.from_arrow(table, compiled.columns, sql=compiled.inline(values), cached=False,
+                                 duration_ms=elapsed, warnings=list(compiled.warnings))
+
+    # -- warehouse checks -------------------------------------------------------------------
+    def validate_warehouse(self) -> list[Issue]:
+        """Every model's table and the columns its definitions use, checked with one cheap query each."""
+        issues: list[Issue] = []
+        dialect = self.project.settings.dialect
+        for model in self.project.models.values():
+            where = f"{self.project.root.name}/ model '{model.name}'"
+            if model.table is None:
+                continue
+            try:
+                found = set(self.engine.table_columns(model.table))
+            except ExecutionError as exc:
+                issues.append(Issue(where, 1, 1, f"table '{model.table}' cannot be read: {exc.message}"))
+                continue
+            used = set(model.primary_keys) | ({model.time} if model.time else set())
+            snippets = [dim.sql for dim in model.dimensions] + [s.where for s in model.segments]
+            snippets += [t for m in model.measures for t in (m.expr, m.filter) if t]
+            for text in snippets:
+                used |= {column_parts(c)[-1] for c in parse_snippet(text, dialect).find_all(exp.Column)
+                         if len(column_parts(c)) == 1}
+            lowered = {c.lower() for c in found}
+            for column in sorted(c for c in used if c.lower() not in lowered):
+                issues.append(Issue(where, 1, 1, f"column '{column}' is not in table '{model.table}'"
+                                                 f"{did_you_mean(column, sorted(found))}"))
+        return issues
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> Layer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(path: str | os.PathLike[str] | None = None, *, connection: str | None = None) -> Layer:
+    """Load and validate the project at `path`, bound to `connection` (default: the project's)."""
+    return Layer(load(path), connection)

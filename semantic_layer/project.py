@@ -1,0 +1,57 @@
+"""`sl.load`: a validated semantic project, or a ValidationError listing every problem."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import definitions as d
+from .errors import ValidationError
+from .graph import SemanticGraph
+from .loader import ProjectSource, read_project, resolve_root
+from .validation import validate
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: definitions by name, the resolved graph, and a content version."""
+
+    root: Path
+    settings: d.Settings
+    models: dict[str, d.Model]
+    metrics: dict[str, d.Metric]
+    policies: list[d.Policy]
+    graph: SemanticGraph
+    version: str
+
+    def connection_url(self) -> str:
+        """The connection with a relative duckdb path read relative to the project folder."""
+        url = self.settings.connection
+        prefix = "duckdb:///"
+        if url.startswith(prefix):
+            path = url[len(prefix):]
+            if path and path != ":memory:" and not os.path.isabs(path):
+                return prefix + str((self.root / path).resolve())
+        return url
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Project:
+    """Parse and validate the project at `path` (default: SEMANTIC_LAYER_PROJECT, then '.')."""
+    root = resolve_root(path)
+    src = read_project(root)
+    graph, errors = validate(src)
+    if errors:
+        raise ValidationError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
+    return Project(root=root, settings=src.settings, models=graph.models, metrics=graph.metrics,
+                   policies=[p for p, _ in src.policies], graph=graph, version=_version(src))
+
+
+def _version(src: ProjectSource) -> str:
+    """A hash of every definition: caches keyed on it never serve answers from an older project."""
+    digest = hashlib.sha256(src.settings.model_dump_json().encode())
+    for items in (src.models, src.metrics, src.policies):
+        for item, _ in items:
+            digest.update(item.model_dump_json().encode())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,96 @@
+"""The query shape (SPEC §4) shared by Python, the CLI and GraphQL."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .errors import QueryValidationError
+
+FilterOp = Literal["equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "between",
+                   "contains", "starts_with", "is_null", "is_not_null"]
+VALUE_COUNT: dict[str, tuple[int, int | None]] = {
+    "equals": (1, 1), "not_equals": (1, 1), "gt": (1, 1), "gte": (1, 1), "lt": (1, 1), "lte": (1, 1),
+    "contains": (1, 1), "starts_with": (1, 1), "between": (2, 2), "in": (1, None), "not_in": (1, None),
+    "is_null": (0, 0), "is_not_null": (0, 0),
+}
+
+
+class Filter(BaseModel):
+    """A structured filter: values are bound as parameters, never parsed as SQL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    member: str
+    op: FilterOp
+    values: tuple[Any, ...] = ()
+
+    @field_validator("op", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    def check_arity(self) -> None:
+        low, high = VALUE_COUNT[self.op]
+        n = len(self.values)
+        if n < low or (high is not None and n > high):
+            want = f"{low}" if low == high else f"at least {low}"
+            raise QueryValidationError(f"filter on '{self.member}' with op '{self.op}' takes {want} "
+                                       f"value{'s' if want != '1' else ''}, got {n}")
+        for value in self.values:
+            if isinstance(value, dict | list | tuple):
+                raise QueryValidationError(f"filter on '{self.member}': values must be scalars, got {value!r}")
+
+
+class TimeRange(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: Any = None
+    end: Any = None
+
+
+class Query(BaseModel):
+    """One question: metrics by dimensions, filtered, ordered and limited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metrics: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    where: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    having: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    time_range: TimeRange | None = None
+    order_by: tuple[str, ...] = ()
+    limit: int | None = Field(None, ge=0)
+    offset: int | None = Field(None, ge=0)
+    timezone: str | None = None
+
+    @field_validator("metrics", "dimensions", "where", "having", "segments", "order_by", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("time_range", mode="before")
+    @classmethod
+    def _range(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple) and len(v) == 2:
+            return {"start": v[0], "end": v[1]}
+        return v
+
+
+def build_query(**kwargs: Any) -> Query:
+    """A Query from keyword arguments, with pydantic's errors turned into a QueryValidationError."""
+    from pydantic import ValidationError as PydanticError
+
+    where = kwargs.pop("where", None) or ()
+    if isinstance(where, str):
+        where = (where,)
+    strings = [w for w in where if isinstance(w, str)]
+    structured = [w for w in where if not isinstance(w, str)]
+    kwargs["where"] = strings
+    kwargs["filters"] = [*structured, *(kwargs.get("filters") or ())]
+    try:
+        return Query.model_validate(kwargs)
+    except PydanticError as exc:
+        err = exc.errors()[0]
+        where_ = ".".join(str(p) for p in err["loc"])
+        raise QueryValidationError(f"invalid query field '{where_}': {err['msg']}") from None

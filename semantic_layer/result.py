@@ -1,0 +1,54 @@
+"""Query results (SPEC §4, §7): rows keyed by the names asked, plus columns, SQL and timing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from .compiler import ColumnInfo
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    type: str
+    format: str | None = None
+
+
+@dataclass
+class Result:
+    """One answer. `rows` is built lazily from the Arrow table the engine returned."""
+
+    table: pa.Table
+    columns: list[Column]
+    sql: str
+    cached: bool = False
+    duration_ms: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_arrow(cls, raw: pa.Table, infos: list[ColumnInfo], **kwargs: Any) -> Result:
+        # The SQL uses safe aliases; rename to the refs exactly as the caller asked for them.
+        table = raw.rename_columns([c.name for c in infos]) if raw.num_columns == len(infos) else raw
+        return cls(table, [Column(c.name, c.kind, c.type, c.format) for c in infos], **kwargs)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+    def to_arrow(self) -> pa.Table:
+        return self.table
+
+    def to_pandas(self) -> Any:
+        return self.table.to_pandas()
+
+    def to_polars(self) -> Any:
+        import polars as pl
+
+        return pl.from_arrow(self.table)
+
+    def __len__(self) -> int:
+        return self.table.num_rows

@@ -1,0 +1,58 @@
+"""SQL snippets from YAML (`expr`, `filter`, `where`, `on`), parsed once with sqlglot.
+
+Snippets are written in the project dialect and rendered in whatever dialect a query targets, so
+they are kept as expression trees, never as text to paste. Parsing is memoised: the same snippet
+text appears in many compiled queries and sqlglot's parser is the costly step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+
+class SnippetError(ValueError):
+    """A snippet that does not parse, or parses to something that is not one expression."""
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(sql: str, dialect: str) -> exp.Expression:
+    try:
+        parsed = sqlglot.parse(sql, read=dialect)
+    except ParseError as exc:
+        detail = exc.errors[0]["description"] if exc.errors else str(exc)
+        raise SnippetError(f"cannot parse SQL '{sql}': {detail}") from None
+    if len(parsed) != 1 or parsed[0] is None:
+        raise SnippetError(f"'{sql}' must be a single SQL expression, not {len(parsed)} statements")
+    tree = parsed[0]
+    if isinstance(tree, exp.Query | exp.Command | exp.DDL | exp.DML):
+        raise SnippetError(f"'{sql}' must be an expression, not a {tree.key.upper()} statement")
+    return tree
+
+
+def parse_snippet(sql: str, dialect: str) -> exp.Expression:
+    """A fresh copy of the parsed snippet (callers rewrite columns in place)."""
+    return _parse_cached(str(sql), dialect).copy()
+
+
+def columns_of(tree: exp.Expression) -> list[exp.Column]:
+    """Column references, excluding those inside subqueries (validated separately)."""
+    return [c for c in tree.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
+
+
+def column_parts(column: exp.Column) -> list[str]:
+    """`a.b.c` → ['a', 'b', 'c'] (catalog, db, table, name order)."""
+    return [part.name for part in column.parts]
+
+
+def map_columns(tree: exp.Expression, fn: Callable[[exp.Column], exp.Expression]) -> exp.Expression:
+    """Replace every column with `fn(column)`; returns the new root (the tree may be one column)."""
+    if isinstance(tree, exp.Column):
+        return fn(tree)
+    for column in list(tree.find_all(exp.Column)):
+        column.replace(fn(column))
+    return tree

@@ -1,0 +1,221 @@
+"""Project-wide rules: names, references, SQL snippets, join paths, metric graphs (one pass, all errors).
+
+Each rule reports at the YAML node that breaks it. Checks reuse the compiler's own resolution
+(`graph.py`, `JoinScope`, `MetricExpander`), so what validates is exactly what compiles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from sqlglot import exp
+
+from . import definitions as d
+from .compiler.members import resolve_tree
+from .compiler.metrics import MetricExpander
+from .compiler.scope import JoinScope, parse_snippet_query
+from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
+from .graph import SemanticGraph, path_fans_out
+from .loader import Origin, ProjectSource
+from .snippets import SnippetError, column_parts, parse_snippet
+
+CLAIM_RE = re.compile(r"\{\{\s*user\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+class Checker:
+    def __init__(self, src: ProjectSource):
+        self.src = src
+        self.errors: list[Issue] = []
+        self.dialect = src.settings.dialect
+
+    def report(self, origin: Origin, message: str, *sub: str | int) -> None:
+        self.errors.append(origin.issue(message, *sub))
+
+    def attempt(self, origin: Origin, sub: tuple[str | int, ...], fn: Callable[[], Any], context: str = "") -> Any:
+        """Run a check that raises our own errors, turning them into an issue at `sub`."""
+        try:
+            return fn()
+        except (QueryError, SnippetError, SemanticLayerError) as exc:
+            self.report(origin, f"{context}{getattr(exc, 'message', str(exc))}", *sub)
+        except ValueError as exc:  # sqlglot's own errors (e.g. in a model's sql:) subclass ValueError
+            self.report(origin, f"{context}{exc}", *sub)
+        return None
+
+
+def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
+    chk = Checker(src)
+    models = _unique(chk, src.models, "model")
+    metrics = _unique(chk, src.metrics, "metric")
+    graph = SemanticGraph(src.settings, {n: m for n, (m, _) in models.items()},
+                          {n: m for n, (m, _) in metrics.items()})
+    for name, (model, origin) in models.items():
+        _check_model(chk, graph, model, origin)
+    for name, (metric, origin) in metrics.items():
+        _check_metric(chk, graph, metric, origin)
+    _check_policies(chk, graph, src)
+    return graph, src.errors + chk.errors
+
+
+def _unique(chk: Checker, items: list[tuple[Any, Origin]], kind: str) -> dict[str, tuple[Any, Origin]]:
+    seen: dict[str, tuple[Any, Origin]] = {}
+    for item, origin in items:
+        if item.name in seen:
+            first = seen[item.name][1]
+            line = first.doc.locate(first.path)[0]
+            chk.report(origin, f"duplicate {kind} name '{item.name}' (first defined at {first.doc.file}:{line})",
+                       "name")
+        else:
+            seen[item.name] = (item, origin)
+    return seen
+
+
+def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Origin) -> None:
+    members: dict[str, str] = {}
+    for kind, items in (("dimensions", model.dimensions), ("measures", model.measures), ("segments", model.segments)):
+        for i, item in enumerate(items):
+            if item.name in members:
+                chk.report(origin, f"'{item.name}' is defined twice in model '{model.name}' "
+                                   f"(as {members[item.name]} and {kind[:-1]})", kind, i, "name")
+            members[item.name] = kind[:-1]
+    if model.sql is not None:
+        chk.attempt(origin, ("sql",), lambda: parse_snippet_query(model.sql or "", chk.dialect))
+    aliases: set[str] = set()
+    for i, join in enumerate(model.joins):
+        _check_join(chk, graph, model, join, origin, ("joins", i), aliases)
+    scope = JoinScope(graph, model.name)
+    for i, dim in enumerate(model.dimensions):
+        chk.attempt(origin, ("dimensions", i, "expr" if dim.expr else "name"),
+                    lambda dim=dim: scope.snippet(dim.sql, ()), f"dimension '{dim.name}': ")
+    for i, measure in enumerate(model.measures):
+        for field in ("expr", "filter"):
+            text = getattr(measure, field)
+            if text is not None:
+                chk.attempt(origin, ("measures", i, field), lambda t=text: _own_rows_only(graph, model.name, t),
+                            f"measure '{measure.name}' {field}: ")
+        if measure.non_additive and measure.non_additive.dimension not in graph.dimensions_by_model[model.name]:
+            chk.report(origin, f"measure '{measure.name}': non_additive dimension "
+                               f"'{measure.non_additive.dimension}' is not a dimension of '{model.name}'"
+                               f"{did_you_mean(measure.non_additive.dimension, graph.dimensions_by_model[model.name])}",
+                       "measures", i, "non_additive")
+    for i, segment in enumerate(model.segments):
+        chk.attempt(origin, ("segments", i, "where"), lambda s=segment: scope.snippet(s.where, ()),
+                    f"segment '{segment.name}': ")
+    if model.time is not None:
+        dim = graph.dimensions_by_model[model.name].get(model.time)
+        if dim is not None and dim.type != "time":
+            chk.report(origin, f"time '{model.time}' names dimension of type '{dim.type}' — give it "
+                               "'type: time'", "time")
+        elif dim is None:
+            chk.attempt(origin, ("time",), lambda: scope.snippet(model.time or "", ()))
+
+
+def _check_join(chk: Checker, graph: SemanticGraph, model: d.Model, join: d.Join, origin: Origin,
+                at: tuple[str | int, ...], aliases: set[str]) -> None:
+    if join.model not in graph.models:
+        chk.report(origin, f"join to unknown model '{join.model}'{did_you_mean(join.model, graph.models)}",
+                   *at, "model")
+        return
+    alias = join.alias
+    if alias in aliases:
+        chk.report(origin, f"model '{model.name}' joins twice under the name '{alias}' — give each join a "
+                           "distinct 'name:'", *at)
+    aliases.add(alias)
+    if join.name is not None and join.name in graph.models and join.name != join.model:
+        chk.report(origin, f"join name '{join.name}' is already a model name (models and joins share one "
+                           "namespace) — choose another name", *at, "name")
+    if join.model == model.name and join.name is None:
+        chk.report(origin, f"a self-join of '{model.name}' needs a 'name:' to tell its two sides apart", *at)
+    tree = chk.attempt(origin, (*at, "on"), lambda: parse_snippet(join.on, chk.dialect))
+    if tree is None:
+        return
+    allowed = {model.name, alias, join.model}
+    for column in tree.find_all(exp.Column):
+        if column.table not in allowed:
+            chk.report(origin, f"join '{alias}': column '{column.sql()}' in 'on' must be qualified by "
+                               f"'{model.name}' or '{alias}'", *at, "on")
+
+
+def _own_rows_only(graph: SemanticGraph, model: str, text: str) -> None:
+    """A measure's expr/filter is evaluated per row of its model: it may not reach a one_to_many join."""
+    tree = parse_snippet(text, graph.settings.dialect)
+    for column in tree.find_all(exp.Column):
+        parts = column_parts(column)
+        if len(parts) > 1 and parts[0] != model:
+            path = graph.resolve_path(model, parts[:-1], what=f"column '{column.sql()}'")
+            if path_fans_out(path):
+                raise SnippetError(f"'{column.sql()}' is reached through a one_to_many join, which would "
+                                   "count rows more than once — use a measure on that model instead")
+    JoinScope(graph, model).qualify(tree, ())
+
+
+def _check_metric(chk: Checker, graph: SemanticGraph, metric: d.Metric, origin: Origin) -> None:
+    before = len(chk.errors)
+    if isinstance(metric, d.SimpleMetric):
+        chk.attempt(origin, ("measure",), lambda: graph.measure(metric.measure))
+    elif isinstance(metric, d.RatioMetric):
+        for side in ("numerator", "denominator"):
+            ref = getattr(metric, side)
+            chk.attempt(origin, (side,), lambda r=ref: graph.metric(r.metric))
+    elif isinstance(metric, d.DerivedMetric):
+        names = {i.name for i in metric.inputs}
+        for i, item in enumerate(metric.inputs):
+            chk.attempt(origin, ("inputs", i, "metric"), lambda it=item: graph.metric(it.metric))
+        tree = chk.attempt(origin, ("expr",), lambda: parse_snippet(metric.expr, chk.dialect))
+        for column in tree.find_all(exp.Column) if tree is not None else ():
+            if column.table or (column.name not in names and column.name not in graph.metrics):
+                chk.report(origin, f"derived expr refers to '{column.sql()}', which is neither an input alias nor "
+                                   f"a metric{did_you_mean(column.sql(), [*names, *graph.metrics])}", "expr")
+    elif isinstance(metric, d.CumulativeMetric):
+        inner = chk.attempt(origin, ("metric",), lambda: graph.metric(metric.metric))
+        if inner is not None and not isinstance(inner, d.SimpleMetric):
+            chk.report(origin, f"cumulative metric '{metric.name}' must accumulate a simple metric; "
+                               f"'{metric.metric}' is {inner.type}", "metric")
+    if metric.status == "deprecated" and metric.replaced_by and metric.replaced_by not in graph.metrics:
+        chk.report(origin, f"replaced_by '{metric.replaced_by}' is not a metric"
+                           f"{did_you_mean(metric.replaced_by, graph.metrics)}", "replaced_by")
+    if metric.replaced_by and metric.status != "deprecated":
+        chk.report(origin, "replaced_by is only for 'status: deprecated' metrics", "replaced_by")
+    if len(chk.errors) == before:  # references resolve: now cycles, filters and time needs
+        chk.attempt(origin, ("name",), lambda: _check_expansion(graph, metric.name), f"metric '{metric.name}': ")
+
+
+def _check_expansion(graph: SemanticGraph, name: str) -> None:
+    expander = MetricExpander(graph)
+    expander.expand(name)
+    for key in expander.units:
+        for text in key.filters:
+            resolve_tree(graph, key.model, parse_snippet(text, graph.settings.dialect))
+        if key.offset or key.cumulative is not None:
+            graph.time_dimension(key.model)
+
+
+def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> None:
+    roles: dict[str, Origin] = {}
+    for policy, origin in src.policies:
+        if policy.role in roles:
+            chk.report(origin, f"duplicate policy for role '{policy.role}'", "role")
+        roles[policy.role] = origin
+        for i, row in enumerate(policy.rows):
+            if row.model not in graph.models:
+                chk.report(origin, f"row policy on unknown model '{row.model}'"
+                                   f"{did_you_mean(row.model, graph.models)}", "rows", i, "model")
+                continue
+            where = CLAIM_RE.sub("NULL", row.where)
+            chk.attempt(origin, ("rows", i, "where"),
+                        lambda w=where, m=row.model: JoinScope(graph, m).snippet(w, ()))
+        for i, member in enumerate(policy.hide):
+            if not _member_exists(graph, member):
+                chk.report(origin, f"hide names unknown member '{member}'", "hide", i)
+    default = src.settings.default_role
+    if default is not None and default not in roles and src.settings_origin is not None:
+        chk.report(src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}",
+                   "default_role")
+
+
+def _member_exists(graph: SemanticGraph, member: str) -> bool:
+    if member in graph.metrics:
+        return True
+    model, _, name = member.partition(".")
+    return name in graph.dimensions_by_model.get(model, {}) or name in graph.measures_by_model.get(model, {})

@@ -1,0 +1,83 @@
+"""A small, deterministic shop data set shaped to hit every compiler rule.
+
+- fan-out both ways: orders have 1–3 lines (one_to_many), customers have many orders;
+- a role-playing join: sales_reps reached as orders.owner_rep and customers.account_owner;
+- multi-fact: tickets and orders both join customers;
+- month ends: orders on 2024-01-31 and 2024-03-31 (offsets by one month);
+- empty days: no orders at all from 2024-02-10 to 2024-02-16 (inside cumulative windows);
+- DST: orders around 2024-03-10 and 2024-11-03 in America/New_York, on both sides of midnight;
+- NULLs: customers without a region, orders without a customer, orders without lines.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = """
+CREATE TABLE regions (region_id INTEGER PRIMARY KEY, name VARCHAR);
+CREATE TABLE sales_reps (rep_id INTEGER PRIMARY KEY, name VARCHAR, team VARCHAR, region_id INTEGER);
+CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name VARCHAR, segment VARCHAR, region_id INTEGER,
+                        owner_rep_id INTEGER, created_at TIMESTAMP);
+CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, owner_rep_id INTEGER, status VARCHAR,
+                     amount DECIMAL(12, 2), created_at TIMESTAMP);
+CREATE TABLE order_lines (order_id INTEGER, line_no INTEGER, ship_mode VARCHAR, returned BOOLEAN,
+                          quantity INTEGER, PRIMARY KEY (order_id, line_no));
+CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, customer_id INTEGER, priority VARCHAR, created_at TIMESTAMP);
+"""
+
+START = datetime(2023, 11, 1)
+END = datetime(2025, 1, 15)
+GAP = (datetime(2024, 2, 10), datetime(2024, 2, 17))
+EDGE_TIMES = [  # UTC instants chosen around local midnights, month ends and DST changes (New York)
+    datetime(2024, 1, 31, 23, 0), datetime(2024, 2, 1, 4, 30), datetime(2024, 3, 31, 12, 0),
+    datetime(2024, 4, 1, 3, 59), datetime(2024, 3, 10, 4, 30), datetime(2024, 3, 10, 5, 30),
+    datetime(2024, 3, 10, 6, 59), datetime(2024, 3, 10, 7, 30), datetime(2024, 3, 11, 3, 30),
+    datetime(2024, 11, 3, 3, 30), datetime(2024, 11, 3, 4, 30), datetime(2024, 11, 3, 5, 30),
+    datetime(2024, 11, 4, 4, 59), datetime(2024, 11, 4, 5, 0), datetime(2024, 12, 31, 23, 30),
+]
+
+
+def build(path: Path, seed: int = 7) -> Path:
+    rng = random.Random(seed)
+    regions = [(1, "north"), (2, "south"), (3, "east"), (4, "west")]
+    reps = [(r, f"rep{r}", rng.choice(["alpha", "beta"]), rng.choice([1, 2, 3, 4])) for r in range(1, 9)]
+    customers = []
+    for c in range(1, 121):
+        region = None if c % 17 == 0 else rng.choice([1, 2, 3, 4])
+        customers.append((c, f"customer{c}", rng.choice(["enterprise", "smb", "smb", "consumer"]), region,
+                          rng.randint(1, 8), _random_time(rng, START, datetime(2024, 12, 1))))
+    orders, lines = [], []
+    order_id = 0
+    times = [_random_time(rng, START, END) for _ in range(1500)] + EDGE_TIMES
+    for when in times:
+        if GAP[0] <= when < GAP[1] + timedelta(hours=12):
+            continue
+        order_id += 1
+        customer = None if order_id % 97 == 0 else rng.randint(1, 120)
+        status = rng.choices(["complete", "cancelled", "returned", "pending"], [70, 12, 8, 10])[0]
+        amount = round(rng.uniform(5, 1200), 2)
+        orders.append((order_id, customer, rng.randint(1, 8), status, amount, when))
+        for line_no in range(1, rng.choice([0, 1, 1, 2, 3]) + 1):
+            lines.append((order_id, line_no, rng.choice(["air", "ground", "sea"]), rng.random() < 0.15,
+                          rng.randint(1, 5)))
+    tickets = [(t, rng.randint(1, 125), rng.choice(["low", "high"]), _random_time(rng, START, END))
+               for t in range(1, 401)]
+    if path.exists():
+        path.unlink()
+    con = duckdb.connect(str(path))
+    con.execute(SCHEMA)
+    for table, rows in (("regions", regions), ("sales_reps", reps), ("customers", customers), ("orders", orders),
+                        ("order_lines", lines), ("tickets", tickets)):
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    con.close()
+    return path
+
+
+def _random_time(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    seconds = int((end - start).total_seconds())
+    return start + timedelta(seconds=rng.randrange(seconds))

@@ -85,8 +85,7 @@ def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.E
     try:
         tree = parse_snippet(shape, dialect)
     except SnippetError as exc:
-        raise QueryValidationError(f"{what} '{original}' is not a single SQL condition: "
-                                   f"{str(exc).split(': ', 1)[-1]}") from None
+        raise QueryValidationError(f"{what} '{original}' {exc.reason}") from None
     for node in tree.walk():
         if not isinstance(node, _ALLOWED_NODES):
             raise QueryValidationError(
@@ -102,10 +101,10 @@ def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.E
 
 def _describe(node: exp.Expression) -> str:
     if isinstance(node, exp.Query | exp.Subquery):
-        return f"a subquery ({node.sql()[:60]})"
+        return "a subquery"
     if isinstance(node, exp.Star):
         return "'*'"
     if isinstance(node, exp.Func):
         name = node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.this)
         return f"the function {name.upper()}"
-    return f"'{node.sql()[:60]}' ({node.key.upper()})"
+    return f"{node.key.upper()} ({node.sql()[:60]})"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -52,3 +54,20 @@ class Result:
 
     def __len__(self) -> int:
         return self.table.num_rows
+
+
+def json_value(value: Any) -> Any:
+    """A cell as JSON: numbers stay numbers (Decimal → float), dates and times ISO-8601, NULL null."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def json_rows(result: Result) -> list[dict[str, Any]]:
+    return [{k: json_value(v) for k, v in row.items()} for row in result.rows]

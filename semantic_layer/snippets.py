@@ -18,6 +18,10 @@ from sqlglot.errors import ParseError
 class SnippetError(ValueError):
     """A snippet that does not parse, or parses to something that is not one expression."""
 
+    def __init__(self, sql: str, reason: str):
+        self.sql, self.reason = sql, reason
+        super().__init__(f"'{sql}' {reason}")
+
 
 @lru_cache(maxsize=8192)
 def _parse_cached(sql: str, dialect: str) -> exp.Expression:
@@ -25,12 +29,12 @@ def _parse_cached(sql: str, dialect: str) -> exp.Expression:
         parsed = sqlglot.parse(sql, read=dialect)
     except ParseError as exc:
         detail = exc.errors[0]["description"] if exc.errors else str(exc)
-        raise SnippetError(f"cannot parse SQL '{sql}': {detail}") from None
+        raise SnippetError(sql, f"is not valid SQL: {detail}") from None
     if len(parsed) != 1 or parsed[0] is None:
-        raise SnippetError(f"'{sql}' must be a single SQL expression, not {len(parsed)} statements")
+        raise SnippetError(sql, f"must be a single SQL expression, not {len(parsed)} statements")
     tree = parsed[0]
     if isinstance(tree, exp.Query | exp.Command | exp.DDL | exp.DML):
-        raise SnippetError(f"'{sql}' must be an expression, not a {tree.key.upper()} statement")
+        raise SnippetError(sql, f"must be an expression, not a {tree.key.upper()} statement")
     return tree
 
 

@@ -145,8 +145,8 @@ def _own_rows_only(graph: SemanticGraph, model: str, text: str) -> None:
         if len(parts) > 1 and parts[0] != model:
             path = graph.resolve_path(model, parts[:-1], what=f"column '{column.sql()}'")
             if path_fans_out(path):
-                raise SnippetError(f"'{column.sql()}' is reached through a one_to_many join, which would "
-                                   "count rows more than once — use a measure on that model instead")
+                raise SnippetError(column.sql(), "is reached through a one_to_many join, which would count "
+                                                 "rows more than once — use a measure on that model instead")
     JoinScope(graph, model).qualify(tree, ())
 
 

@@ -1,0 +1,197 @@
+"""`semantic-layer`: validate, list, compile and query from the shell (SPEC §8).
+
+Machine-readable output (JSON, CSV) goes to stdout alone; errors go to stderr with exit code 1,
+so the commands compose in scripts and CI.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlglot
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import QueryError, SemanticLayerError, ValidationError
+from .layer import Layer
+from .project import Project, load
+from .query import build_query
+from .result import json_rows, json_value
+
+app = typer.Typer(help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: "
+                                                 "$SEMANTIC_LAYER_PROJECT, then the current folder).")]
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Listable(str, Enum):
+    metrics = "metrics"
+    dimensions = "dimensions"
+    models = "models"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(1)
+
+
+def _load(project: Path | None) -> Project:
+    try:
+        return load(project)
+    except ValidationError as exc:
+        for issue in exc.errors:
+            err.print(str(issue), markup=False, highlight=False)
+        raise _fail(f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''} — the project is not valid") from None
+
+
+@app.command()
+def validate(project: ProjectOpt = None,
+             warehouse: Annotated[bool, typer.Option(help="Also check tables and columns in the database.")] = False
+             ) -> None:
+    """Check every YAML file; print file:line:column errors and exit 1, or a summary."""
+    proj = _load(project)
+    if warehouse:
+        with Layer(proj) as layer:
+            try:
+                issues = layer.validate_warehouse()
+            except SemanticLayerError as exc:
+                raise _fail(str(exc)) from None
+        for issue in issues:
+            err.print(str(issue), markup=False, highlight=False)
+        if issues:
+            raise _fail(f"{len(issues)} warehouse problem{'s' if len(issues) != 1 else ''}")
+    dims = sum(len(m.dimensions) for m in proj.models.values())
+    measures = sum(len(m.measures) for m in proj.models.values())
+    out.print(f"[green]✓[/] project '{proj.settings.name}' is valid: {len(proj.models)} models, {dims} dimensions, "
+              f"{measures} measures, {len(proj.metrics)} metrics"
+              + (" (warehouse checked)" if warehouse else ""), highlight=False)
+
+
+@app.command("list")
+def list_(what: Listable, project: ProjectOpt = None,
+          format: Annotated[Format, typer.Option("--format", "-f")] = Format.table) -> None:
+    """List metrics, dimensions or models."""
+    proj = _load(project)
+    rows = _catalog(proj, what)
+    _emit(rows, list(rows[0]) if rows else [], format, title=what.value)
+
+
+def _catalog(proj: Project, what: Listable) -> list[dict[str, Any]]:
+    if what is Listable.metrics:
+        return [{"name": m.name, "type": m.type, "tier": m.tier or "", "status": m.status, "label": m.label or "",
+                 "description": m.description or ""} for m in proj.metrics.values()]
+    if what is Listable.dimensions:
+        rows = [{"name": "metric_time", "type": "time", "description": "each metric's own time (model 'time:')"}]
+        rows += [{"name": f"{m.name}.{dim.name}", "type": dim.type, "description": dim.description or ""}
+                 for m in proj.models.values() for dim in m.dimensions]
+        return rows
+    return [{"name": m.name, "source": m.table or "(sql)", "primary_key": ",".join(m.primary_keys),
+             "time": m.time or "", "joins": ", ".join(f"{j.alias} ({j.relationship})" for j in m.joins)}
+            for m in proj.models.values()]
+
+
+def _query_options(metric: list[str] | None, dimension: list[str] | None, where: list[str] | None,
+                   having: list[str] | None, segment: list[str] | None, order_by: list[str] | None,
+                   limit: int | None, offset: int | None, start: str | None, end: str | None,
+                   timezone: str | None) -> dict[str, Any]:
+    query: dict[str, Any] = {"metrics": metric or [], "dimensions": dimension or [], "where": where or [],
+                             "having": having or [], "segments": segment or [], "order_by": order_by or [],
+                             "limit": limit, "offset": offset, "timezone": timezone}
+    if start or end:
+        query["time_range"] = {"start": start, "end": end}
+    return query
+
+
+Metric = Annotated[list[str] | None, typer.Option("--metric", "-m", help="A metric name (repeat for more).")]
+Dimension = Annotated[list[str] | None, typer.Option("--dimension", "-d", help="model.dim, join.dim or "
+                                                     "metric_time:<grain> (repeat).")]
+Where = Annotated[list[str] | None, typer.Option("--where", "-w", help="A SQL condition over dimension refs.")]
+Having = Annotated[list[str] | None, typer.Option("--having", help="A SQL condition over metric names.")]
+SegmentOpt = Annotated[list[str] | None, typer.Option("--segment", "-s", help="model.segment")]
+OrderBy = Annotated[list[str] | None, typer.Option("--order-by", "-o", help="A member; a leading - sorts "
+                                                   "descending.")]
+Limit = Annotated[int | None, typer.Option("--limit", "-l")]
+Offset = Annotated[int | None, typer.Option("--offset")]
+Start = Annotated[str | None, typer.Option("--start", help="time_range start (inclusive, query time zone).")]
+End = Annotated[str | None, typer.Option("--end", help="time_range end (exclusive).")]
+Timezone = Annotated[str | None, typer.Option("--timezone", "--tz")]
+
+
+@app.command()
+def compile(metric: Metric = None, dimension: Dimension = None, where: Where = None, having: Having = None,
+            segment: SegmentOpt = None, order_by: OrderBy = None, limit: Limit = None, offset: Offset = None,
+            start: Start = None, end: End = None, timezone: Timezone = None, project: ProjectOpt = None,
+            dialect: Annotated[str | None, typer.Option(help="duckdb, postgres, mysql, snowflake, bigquery, "
+                                                        "trino, clickhouse, spark, …")] = None) -> None:
+    """Print the SQL a query compiles to."""
+    proj = _load(project)
+    layer = Layer(proj)
+    try:
+        sql = layer.compile(dialect=dialect, **_query_options(metric, dimension, where, having, segment, order_by,
+                                                               limit, offset, start, end, timezone))
+    except QueryError as exc:
+        raise _fail(f"[{exc.code}] {exc.message}") from None
+    target = dialect or proj.settings.dialect
+    print(sqlglot.transpile(sql, read=target, write=target, pretty=True)[0])
+
+
+@app.command()
+def query(metric: Metric = None, dimension: Dimension = None, where: Where = None, having: Having = None,
+          segment: SegmentOpt = None, order_by: OrderBy = None, limit: Limit = None, offset: Offset = None,
+          start: Start = None, end: End = None, timezone: Timezone = None, project: ProjectOpt = None,
+          format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+          connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
+          show_sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL (table format only).")] = False
+          ) -> None:
+    """Run a query and print the answer as a table, CSV or JSON."""
+    proj = _load(project)
+    try:
+        with Layer(proj, connection) as layer:
+            result = layer.query(**_query_options(metric, dimension, where, having, segment, order_by, limit,
+                                                  offset, start, end, timezone))
+    except QueryError as exc:
+        raise _fail(f"[{exc.code}] {exc.message}") from None
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if format is Format.json:
+        payload = {"columns": [c.__dict__ for c in result.columns], "rows": json_rows(result), "sql": result.sql,
+                   "cached": result.cached, "duration_ms": round(result.duration_ms, 3),
+                   "warnings": result.warnings}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    _emit(json_rows(result), [c.name for c in result.columns], format,
+          title=f"{len(result)} row{'s' if len(result) != 1 else ''} in {result.duration_ms:.1f} ms")
+    if show_sql and format is Format.table:
+        err.print(result.sql, markup=False, highlight=False)
+
+
+def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, title: str) -> None:
+    if format is Format.json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=json_value) + "\n")
+    elif format is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table(title=title, title_justify="left")
+        for name in columns:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*("∅" if row.get(c) is None else str(row.get(c)) for c in columns))
+        out.print(table)
+

@@ -185,7 +185,7 @@ class SemanticGraph:
             prefix = ".".join(parts[:-1])
             raise UnknownMemberError(
                 f"unknown dimension '{ref}': model '{model}' has no dimension '{parts[-1]}'"
-                f"{did_you_mean(parts[-1], [f'{prefix}.{n}' for n in dims] + list(dims))}")
+                f"{did_you_mean(ref, [f'{prefix}.{n}' for n in dims])}")
         return ResolvedDimension(path, model, dim)
 
     def reachable(self, base: str, model: str) -> bool:

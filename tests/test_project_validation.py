@@ -1,0 +1,219 @@
+"""Loading and validation: every rule reports file, line, column and a fix, all in one pass."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import semantic_layer as sl
+
+BASE = """
+models:
+  - name: orders
+    table: orders
+    primary_key: order_id
+    time: created_at
+    joins:
+      - model: customers
+        on: orders.customer_id = customers.customer_id
+        relationship: many_to_one
+      - model: lines
+        on: orders.order_id = lines.order_id
+        relationship: one_to_many
+    dimensions:
+      - name: status
+      - name: created_at
+        type: time
+    measures:
+      - name: revenue
+        agg: sum
+        expr: amount
+      - name: order_count
+        agg: count
+  - name: customers
+    table: customers
+    primary_key: customer_id
+    dimensions:
+      - name: region
+  - name: lines
+    table: lines
+    primary_key: [order_id, line_no]
+    dimensions:
+      - name: sku
+metrics:
+  - {name: revenue, type: simple, measure: orders.revenue}
+  - {name: order_count, type: simple, measure: orders.order_count}
+"""
+
+
+def write(root: Path, extra: str = "", base: str = BASE, settings: str = "name: t\n") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "semantic_layer.yml").write_text(settings)
+    (root / "base.yml").write_text(base)
+    if extra:
+        (root / "extra.yml").write_text(textwrap.dedent(extra))
+    return root
+
+
+def errors_of(root: Path) -> list[sl.Issue]:
+    with pytest.raises(sl.ValidationError) as info:
+        sl.load(root)
+    return info.value.errors
+
+
+def test_a_valid_project_exposes_models_and_metrics(tmp_path: Path) -> None:
+    project = sl.load(write(tmp_path))
+    assert set(project.models) == {"orders", "customers", "lines"}
+    assert project.metrics["revenue"].measure == "orders.revenue"  # type: ignore[union-attr]
+    assert project.models["lines"].primary_keys == ["order_id", "line_no"]
+
+
+def test_every_error_is_reported_in_one_pass_with_positions(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, """
+        metrics:
+          - name: a
+            type: simple
+            measure: orders.revenu
+          - name: b
+            type: ratio
+            numerator: revenue
+            denominator: order_cnt
+        """))
+    assert len(errs) == 2
+    first, second = errs
+    assert first.file.endswith("extra.yml") and (first.line, first.column) == (5, 5)
+    assert "unknown measure 'orders.revenu' — did you mean 'orders.revenue'" in first.message
+    assert second.line == 9 and "did you mean 'order_count'" in second.message
+
+
+def test_malformed_yaml_names_file_line_and_column(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metrics:\n  - name: x\n    type: [simple\n"))
+    assert errs[0].file.endswith("extra.yml") and errs[0].line >= 3
+    assert "invalid YAML" in errs[0].message
+
+
+def test_an_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, tiers: a}\n"))
+    assert "unknown key 'tiers' — did you mean 'tier'" in errs[0].message
+
+
+def test_an_unknown_top_level_key_is_an_error(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metric:\n  - {name: x, type: simple, measure: orders.revenue}\n"))
+    assert "unknown top-level key 'metric' — did you mean 'metrics'?" in errs[0].message
+
+
+RULES = [
+    ("duplicate model", "models:\n  - {name: orders, table: o2, primary_key: id}\n", "duplicate model name 'orders'"),
+    ("join name shares the model namespace",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+     "      - {name: customers, model: orders, on: m.id = customers.order_id, relationship: many_to_one}\n",
+     "join name 'customers' is already a model name"),
+    ("unknown join target",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+     "      - {model: customer, on: m.id = customer.id, relationship: many_to_one}\n",
+     "join to unknown model 'customer' — did you mean 'customers'?"),
+    ("badly qualified on",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+     "      - {model: customers, on: x.id = customers.id, relationship: many_to_one}\n",
+     "column 'x.id' in 'on' must be qualified by 'm' or 'customers'"),
+    ("unparsable dimension expr",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    dimensions:\n      - {name: d, expr: 'a +* (b'}\n",
+     "dimension 'd': 'a +* (b' is not valid SQL"),
+    ("expr names an unreachable model",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    dimensions:\n      - {name: d, expr: 'orders.status'}\n",
+     "'orders' is neither model 'm' nor a join reachable from it"),
+    ("measure through a one_to_many join",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+     "      - {model: lines, on: m.id = lines.order_id, relationship: one_to_many}\n"
+     "    measures:\n      - {name: q, agg: sum, expr: lines.qty}\n",
+     "is reached through a one_to_many join"),
+    ("percentile without its fraction",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n      - {name: p, agg: percentile, expr: x}\n",
+     "agg 'percentile' needs 'percentile:'"),
+    ("table and sql together",
+     "models:\n  - {name: m, table: m, sql: 'select 1 as id', primary_key: id}\n", "exactly one of 'table:' or 'sql:'"),
+    ("names are snake_case", "models:\n  - {name: MyModel, table: m, primary_key: id}\n", "is not snake_case"),
+    ("time names a non-time dimension",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    time: status\n    dimensions:\n      - name: status\n",
+     "time 'status' names dimension of type 'string'"),
+    ("non_additive dimension unknown",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n"
+     "      - {name: v, agg: sum, non_additive: {dimension: snapshot_day}}\n",
+     "non_additive dimension 'snapshot_day' is not a dimension"),
+    ("unknown metric type", "metrics:\n  - {name: x, type: conversions}\n", "unknown metric type 'conversions'"),
+    ("ratio side unknown", "metrics:\n  - {name: x, type: ratio, numerator: revenue, denominator: nope}\n",
+     "unknown metric 'nope'"),
+    ("derived expr names an unknown input",
+     "metrics:\n  - {name: x, type: derived, expr: 'revenue / ordercount'}\n",
+     "'ordercount', which is neither an input alias nor a metric — did you mean 'order_count'?"),
+    ("derived offset that does not parse",
+     "metrics:\n  - name: x\n    type: derived\n    expr: p\n    inputs: [{metric: revenue, alias: p, offset: 1 fortnight}]\n",
+     "is not an interval like '30 days'"),
+    ("cumulative over a non-simple metric",
+     "metrics:\n  - {name: aov, type: ratio, numerator: revenue, denominator: order_count}\n"
+     "  - {name: x, type: cumulative, metric: aov}\n", "must accumulate a simple metric; 'aov' is ratio"),
+    ("metric cycle",
+     "metrics:\n  - {name: x, type: derived, expr: 'y + 1'}\n  - {name: y, type: derived, expr: 'x * 2'}\n",
+     "depends on itself"),
+    ("metric filter names an unknown dimension",
+     "metrics:\n  - {name: x, type: simple, measure: orders.revenue, filter: \"customers.regoin = 'n'\"}\n",
+     "model 'customers' has no dimension 'regoin'"),
+    ("cumulative needs a time on its model",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n      - {name: n, agg: count}\n"
+     "metrics:\n  - {name: mn, type: simple, measure: m.n}\n  - {name: x, type: cumulative, metric: mn}\n",
+     "model 'm' has no 'time:'"),
+    ("deprecated metric replaced by an unknown one",
+     "metrics:\n  - {name: x, type: simple, measure: orders.revenue, status: deprecated, replaced_by: revenu}\n",
+     "replaced_by 'revenu' is not a metric — did you mean 'revenue'?"),
+    ("policy on an unknown model", "policies:\n  - role: r\n    rows: [{model: custmers, where: 'region = 1'}]\n",
+     "row policy on unknown model 'custmers'"),
+    ("policy hides an unknown member", "policies:\n  - {role: r, hide: [customers.phone]}\n",
+     "hide names unknown member 'customers.phone'"),
+    ("default role without a policy", "policies:\n  - {role: admin}\ndefault_role: viewer\n",
+     "default_role 'viewer' has no policy"),
+    ("two joins under one name",
+     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+     "      - {model: customers, on: m.a = customers.id, relationship: many_to_one}\n"
+     "      - {model: customers, on: m.b = customers.id, relationship: many_to_one}\n",
+     "joins twice under the name 'customers'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), [r[1:] for r in RULES], ids=[r[0] for r in RULES])
+def test_each_validation_rule_reports_its_problem(tmp_path: Path, extra: str, message: str) -> None:
+    errs = errors_of(write(tmp_path, extra))
+    assert any(message in e.message for e in errs), [str(e) for e in errs]
+    assert all(e.line >= 1 and e.column >= 1 for e in errs)
+
+
+def test_default_role_in_a_policy_file_is_accepted(tmp_path: Path) -> None:
+    project = sl.load(write(tmp_path, "policies:\n  - {role: admin}\ndefault_role: admin\n"))
+    assert project.settings.default_role == "admin"
+
+
+def test_environment_names_the_project_and_overrides_the_connection(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    root = write(tmp_path / "proj", settings="name: t\nconnection: duckdb:///nowhere.duckdb\n")
+    monkeypatch.setenv("SEMANTIC_LAYER_PROJECT", str(root))
+    monkeypatch.setenv("SEMANTIC_LAYER_CONNECTION", "duckdb:///:memory:")
+    project = sl.load()
+    assert project.root == root.resolve()
+    assert project.settings.connection == "duckdb:///:memory:"
+
+
+def test_relative_duckdb_paths_are_read_from_the_project_folder(tmp_path: Path) -> None:
+    root = write(tmp_path, settings="name: t\nconnection: duckdb:///data/x.duckdb\n")
+    assert sl.load(root).connection_url() == f"duckdb:///{(root / 'data' / 'x.duckdb').resolve()}"
+
+
+def test_a_missing_project_folder_is_a_clear_error(tmp_path: Path) -> None:
+    errs = errors_of(tmp_path / "absent")
+    assert "project folder not found" in errs[0].message
+
+
+def test_bad_settings_are_located_in_semantic_layer_yml(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, settings="name: t\nweek_start: friday\nfiscal_year_start_month: 13\n"))
+    assert {e.line for e in errs} == {2, 3}
+    assert all(e.file.endswith("semantic_layer.yml") for e in errs)

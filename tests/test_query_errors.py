@@ -1,0 +1,112 @@
+"""Bad queries get clear errors with a code, a named member and a fix; filters are allow-listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import semantic_layer as sl
+
+
+def refuse(layer: sl.Layer, error: type[sl.QueryError], match: str, **query: Any) -> sl.QueryError:
+    with pytest.raises(error, match=match) as info:
+        layer.query(**query)
+    return info.value
+
+
+def test_unknown_metric_suggests_a_near_miss(layer: sl.Layer) -> None:
+    err = refuse(layer, sl.UnknownMemberError, "unknown metric 'revenu' — did you mean 'revenue'", metrics=["revenu"])
+    assert err.code == "UNKNOWN_MEMBER"
+
+
+def test_unknown_dimension_suggests_a_near_miss(layer: sl.Layer) -> None:
+    refuse(layer, sl.UnknownMemberError, "has no dimension 'segmnt'.*did you mean 'customers.segment'",
+           metrics=["revenue"], dimensions=["customers.segmnt"])
+
+
+def test_two_paths_to_one_model_list_the_join_names(layer: sl.Layer) -> None:
+    err = refuse(layer, sl.QueryValidationError, "ambiguous", metrics=["revenue"], dimensions=["sales_reps.team"])
+    assert "'owner_rep'" in err.message and "'customers.account_owner'" in err.message
+
+
+def test_a_dimension_one_metric_cannot_reach_names_that_metric_model(layer: sl.Layer) -> None:
+    refuse(layer, sl.UnknownMemberError, "tickets.*grouping metrics on model 'orders'",
+           metrics=["revenue", "ticket_count"], dimensions=["tickets.priority"])
+
+
+@pytest.mark.parametrize(("where", "match"), [
+    ("orders.amount IN (SELECT amount FROM orders)", "may not contain a subquery"),
+    ("customers.segment = 'a'; DROP TABLE orders", "single SQL expression, not 2 statements"),
+    ("DROP TABLE orders", "may not contain DROP"),
+    ("EXISTS (SELECT 1)", "may not contain"),
+    ("read_csv('/etc/passwd') IS NOT NULL", "may not contain the function READ_CSV"),
+    ("customers.segment = $1", "not valid SQL"),
+    ("customers.segment = :name", "parameter markers"),
+    ("orders.customer_id = 5", "has no dimension 'customer_id'"),
+    ("segment = 'smb'", "name dimensions as 'model.dimension'"),
+    ("orders.* IS NOT NULL", "may not contain"),
+    ("customers.segment = (SELECT 'smb')", "may not contain a subquery"),
+])
+def test_filters_outside_the_allow_list_are_refused(layer: sl.Layer, where: str, match: str) -> None:
+    refuse(layer, sl.QueryError, match, metrics=["revenue"], where=[where])
+
+
+def test_having_refuses_non_metrics(layer: sl.Layer) -> None:
+    refuse(layer, sl.UnknownMemberError, "is not a metric", metrics=["revenue"], having=["customers.segment = 'x'"])
+
+
+def test_a_quote_in_a_value_stays_a_value(layer: sl.Layer) -> None:
+    res = layer.query(metrics=["order_count"], where=["customers.segment = 'x'' OR ''1''=''1'"])
+    assert res.rows == [{"order_count": 0}]
+    structured = layer.query(metrics=["order_count"],
+                             where=[sl.Filter(member="customers.segment", op="equals", values=["x' OR '1'='1"])])
+    assert structured.rows == [{"order_count": 0}]
+    assert "'x'' OR ''1''=''1'" in structured.sql
+
+
+def test_values_are_bound_not_spliced_into_the_statement(layer: sl.Layer) -> None:
+    compiled, values = layer.prepare(sl.Query(metrics=["revenue"], where=["customers.segment = 'needle'"],
+                                              filters=[sl.Filter(member="orders.amount", op="gt", values=[123.5])]))
+    assert "needle" not in compiled.template and "123.5" not in compiled.template
+    assert set(compiled.bind(values).values()) == {"needle", 123.5}
+
+
+def test_limit_beyond_max_rows_is_a_limit_error(layer: sl.Layer) -> None:
+    err = refuse(layer, sl.LimitExceededError, "exceeds the project's max_rows 100000", metrics=["revenue"],
+                 limit=100_001)
+    assert err.code == "LIMIT"
+
+
+def test_limit_defaults_to_default_rows(layer: sl.Layer) -> None:
+    assert layer.query(metrics=["order_count"], dimensions=["metric_time:day"]).sql.endswith("LIMIT 5000")
+
+
+@pytest.mark.parametrize(("query", "match"), [
+    (dict(metrics=["revenue"], order_by=["-customers.segment"]), "order_by 'customers.segment' is not among"),
+    (dict(metrics=["revenue_growth_mom"]), "need exactly one 'metric_time:<grain>'"),
+    (dict(metrics=["revenue_growth_mom"], dimensions=["metric_time:week"]), "does not align with grain 'week'"),
+    (dict(metrics=["revenue_trailing_7d"], dimensions=["customers.segment"]), "cumulative metrics need exactly one"),
+    (dict(metrics=["quantity"], dimensions=["metric_time:month"]), "model 'order_lines' has no 'time:'"),
+    (dict(metrics=["revenue"], dimensions=["customers.segment:month"]), "only time dimensions take a grain"),
+    (dict(metrics=["revenue"], dimensions=["metric_time:fortnight"]), "unknown time grain 'fortnight'"),
+    (dict(metrics=["revenue", "revenue"]), "asked for twice"),
+    (dict(metrics=["revenue"], limit=-1), "invalid query field 'limit'"),
+    (dict(metrics=["revenue"], time_range={"start": "last tuesday"}), "not a date or timestamp"),
+    (dict(metrics=["revenue"], where=[sl.Filter(member="orders.amount", op="between", values=[1])]),
+     "takes 2 values, got 1"),
+    (dict(metrics=[], dimensions=[]), "at least one metric or one dimension"),
+    (dict(metrics=["revenue"], segments=["orders.huge"]), "unknown segment 'orders.huge'"),
+])
+def test_impossible_queries_are_refused_with_the_fix(layer: sl.Layer, query: dict[str, Any], match: str) -> None:
+    refuse(layer, sl.QueryError, match, **query)
+
+
+def test_compile_refuses_an_unknown_dialect(layer: sl.Layer) -> None:
+    with pytest.raises(sl.QueryValidationError, match="unknown dialect 'oracle9'"):
+        layer.compile(metrics=["revenue"], dialect="oracle9")
+
+
+def test_a_deprecated_metric_warns_and_names_its_replacement(layer: sl.Layer) -> None:
+    res = layer.query(metrics=["legacy_revenue"])
+    assert res.warnings == ["metric 'legacy_revenue' is deprecated — use 'revenue' instead"]

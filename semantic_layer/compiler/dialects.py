@@ -30,11 +30,13 @@ def normalize_dialect(name: str) -> str:
 
 
 def time_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
-    """Period starts from `lo` to `hi` inclusive, one row each."""
-    series = exp.Unnest(expressions=[exp.GenerateSeries(start=exp.column("lo", table="b"),
-                                                        end=exp.column("hi", table="b"),
-                                                        step=step_interval(grain))])
-    return exp.select(series.as_(alias)).from_(bounds.subquery("b"))
+    """Period starts from `lo` to `hi` inclusive, one row each (a lateral unnest of a series)."""
+    series = exp.Unnest(
+        expressions=[exp.GenerateSeries(start=exp.column("lo", table="b"), end=exp.column("hi", table="b"),
+                                        step=step_interval(grain))],
+        alias=exp.TableAlias(this=exp.to_identifier("s"), columns=[exp.to_identifier(alias)]))
+    return exp.select(exp.column(alias, table="s").as_(alias)).from_(bounds.subquery("b")).join(
+        series, join_type="cross")
 
 
 def check_renderable(tree: exp.Expression, dialect: str) -> None:

@@ -1,0 +1,97 @@
+"""The command line: exit codes, stdout for data, stderr for errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from semantic_layer.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_prints_a_summary(shop_project: Path) -> None:
+    code, out, _ = run("validate", "--project", str(shop_project))
+    assert code == 0
+    assert "6 models, 14 dimensions, 11 measures, 22 metrics" in out
+
+
+def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None:
+    code, out, _ = run("validate", "--project", str(shop_project), "--warehouse")
+    assert code == 0 and "warehouse checked" in out
+
+
+def test_validate_lists_errors_with_positions_and_exits_1(tmp_path: Path, shop_project: Path) -> None:
+    shutil.copytree(shop_project, tmp_path / "p")
+    (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.revnue}\n")
+    code, out, err = run("validate", "--project", str(tmp_path / "p"))
+    assert code == 1 and out == ""
+    assert "broken.yml:2:" in err and "did you mean 'orders.revenue'" in err
+
+
+def test_list_metrics_as_json(shop_project: Path) -> None:
+    code, out, _ = run("list", "metrics", "--project", str(shop_project), "--format", "json")
+    assert code == 0
+    names = [m["name"] for m in json.loads(out)]
+    assert "revenue" in names and len(names) == 22
+
+
+def test_list_dimensions_and_models(shop_project: Path) -> None:
+    assert "customers.segment" in run("list", "dimensions", "-p", str(shop_project))[1]
+    assert "owner_rep (many_to_one)" in run("list", "models", "-p", str(shop_project), "-f", "csv")[1]
+
+
+def test_query_json_is_machine_readable(shop_project: Path) -> None:
+    code, out, _ = run("query", "-p", str(shop_project), "-m", "revenue", "-m", "order_count", "-d",
+                       "metric_time:month", "--start", "2024-01-01", "--end", "2024-04-01", "-f", "json")
+    assert code == 0
+    payload = json.loads(out)
+    assert [r["metric_time:month"] for r in payload["rows"]] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert all(isinstance(r["revenue"], float) and isinstance(r["order_count"], int) for r in payload["rows"])
+    assert payload["columns"][0] == {"name": "metric_time:month", "kind": "dimension", "type": "date",
+                                     "format": None}
+    assert payload["sql"].startswith("WITH")
+
+
+def test_query_csv(shop_project: Path) -> None:
+    code, out, _ = run("query", "-p", str(shop_project), "-m", "order_count", "-d", "orders.status", "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [r["orders.status"] for r in rows] == ["cancelled", "complete", "pending", "returned"]
+
+
+def test_query_table_output(shop_project: Path) -> None:
+    code, out, _ = run("query", "-p", str(shop_project), "-m", "revenue", "-d", "customers.segment",
+                       "-o", "-revenue")
+    assert code == 0 and "enterprise" in out and "rows in" in out
+
+
+def test_query_error_goes_to_stderr_with_exit_1(shop_project: Path) -> None:
+    code, out, err = run("query", "-p", str(shop_project), "-m", "revnue", "-f", "json")
+    assert code == 1 and out == ""
+    assert "[UNKNOWN_MEMBER] unknown metric 'revnue' — did you mean 'revenue'" in err
+
+
+def test_compile_prints_sql_for_a_dialect(shop_project: Path) -> None:
+    code, out, _ = run("compile", "-p", str(shop_project), "-m", "average_order_value", "-d", "owner_rep.team",
+                       "-w", "customers.segment = 'smb'", "--dialect", "postgres")
+    assert code == 0 and "DOUBLE PRECISION" in out and "'smb'" in out
+
+
+def test_the_console_script_is_installed(shop_project: Path) -> None:
+    exe = shutil.which("semantic-layer") or f"{sys.executable} -m semantic_layer"
+    proc = subprocess.run([*exe.split(), "query", "-p", str(shop_project), "-m", "order_count", "-f", "json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"][0]["order_count"] > 1000

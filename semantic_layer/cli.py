@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +21,6 @@ from rich.table import Table
 from .errors import QueryError, SemanticLayerError, ValidationError
 from .layer import Layer
 from .project import Project, load
-from .query import build_query
 from .result import json_rows, json_value
 
 app = typer.Typer(help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
@@ -33,13 +32,13 @@ ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Projec
                                                  "$SEMANTIC_LAYER_PROJECT, then the current folder).")]
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
 
 
-class Listable(str, Enum):
+class Listable(StrEnum):
     metrics = "metrics"
     dimensions = "dimensions"
     models = "models"
@@ -56,7 +55,8 @@ def _load(project: Path | None) -> Project:
     except ValidationError as exc:
         for issue in exc.errors:
             err.print(str(issue), markup=False, highlight=False)
-        raise _fail(f"{len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''} — the project is not valid") from None
+        count = len(exc.errors)
+        raise _fail(f"{count} error{'s' if count != 1 else ''} — the project is not valid") from None
 
 
 @app.command()

@@ -23,7 +23,7 @@ from .snippets import SnippetError, parse_snippet
 
 LOCAL_PREFIX = "__lit"
 
-_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+_ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Placeholder, exp.Boolean, exp.Null, exp.Paren,
     exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
     exp.NullSafeNEQ, exp.Is, exp.In, exp.Tuple, exp.Between, exp.Like, exp.ILike, exp.Add, exp.Sub,
@@ -33,9 +33,9 @@ _ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.DateTrunc, exp.Extract, exp.CurrentDate, exp.CurrentTimestamp, exp.Year, exp.Month, exp.Day,
     exp.Quarter, exp.DayOfWeek, exp.Least, exp.Greatest, exp.StrPosition, exp.Nullif, exp.Date,
 )
-ALLOWED_FUNCTIONS = ("lower upper coalesce trim length abs round floor ceil substring concat date_trunc "
-                     "extract current_date current_timestamp year month day quarter dayofweek least "
-                     "greatest strpos nullif date cast").split()
+ALLOWED_FUNCTIONS = ("lower upper coalesce trim length abs round floor ceil substring concat date_trunc extract "
+                     "current_date current_timestamp year month day quarter dayofweek least greatest strpos "
+                     "nullif date cast").split()
 
 
 def lift_literals(text: str, dialect: str) -> tuple[str, list[Any]]:
@@ -80,7 +80,7 @@ def _literal_value(raw: str, kind: str, dialect: str) -> Any:
     return Dialect.get_or_raise(dialect).tokenize(raw)[0].text
 
 
-def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.Expression:
+def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.Expr:
     """Parse a literal-free filter shape and refuse anything outside the allow-list."""
     try:
         tree = parse_snippet(shape, dialect)
@@ -99,7 +99,7 @@ def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.E
     return tree
 
 
-def _describe(node: exp.Expression) -> str:
+def _describe(node: exp.Expr) -> str:
     if isinstance(node, exp.Query | exp.Subquery):
         return "a subquery"
     if isinstance(node, exp.Star):

@@ -59,7 +59,8 @@ class Result:
 def json_value(value: Any) -> Any:
     """A cell as JSON: numbers stay numbers (Decimal → float), dates and times ISO-8601, NULL null."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent
+        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):

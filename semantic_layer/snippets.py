@@ -24,7 +24,7 @@ class SnippetError(ValueError):
 
 
 @lru_cache(maxsize=8192)
-def _parse_cached(sql: str, dialect: str) -> exp.Expression:
+def _parse_cached(sql: str, dialect: str) -> exp.Expr:
     try:
         parsed = sqlglot.parse(sql, read=dialect)
     except ParseError as exc:
@@ -38,12 +38,12 @@ def _parse_cached(sql: str, dialect: str) -> exp.Expression:
     return tree
 
 
-def parse_snippet(sql: str, dialect: str) -> exp.Expression:
+def parse_snippet(sql: str, dialect: str) -> exp.Expr:
     """A fresh copy of the parsed snippet (callers rewrite columns in place)."""
     return _parse_cached(str(sql), dialect).copy()
 
 
-def columns_of(tree: exp.Expression) -> list[exp.Column]:
+def columns_of(tree: exp.Expr) -> list[exp.Column]:
     """Column references, excluding those inside subqueries (validated separately)."""
     return [c for c in tree.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
 
@@ -53,7 +53,7 @@ def column_parts(column: exp.Column) -> list[str]:
     return [part.name for part in column.parts]
 
 
-def map_columns(tree: exp.Expression, fn: Callable[[exp.Column], exp.Expression]) -> exp.Expression:
+def map_columns(tree: exp.Expr, fn: Callable[[exp.Column], exp.Expr]) -> exp.Expr:
     """Replace every column with `fn(column)`; returns the new root (the tree may be one column)."""
     if isinstance(tree, exp.Column):
         return fn(tree)

@@ -105,7 +105,7 @@ def _signed_parts(offset: Offset) -> list[tuple[int, exp.Interval]]:
             for v, u in ((offset.months, "MONTH"), (offset.days, "DAY"), (offset.hours, "HOUR")) if v]
 
 
-def shift(expr: exp.Expression, offset: Offset) -> exp.Expression:
+def shift(expr: exp.Expr, offset: Offset) -> exp.Expr:
     """`expr` moved by `offset` (months first, so month ends clamp the way the database does)."""
     out = expr
     for value, part in _signed_parts(offset):
@@ -113,7 +113,7 @@ def shift(expr: exp.Expression, offset: Offset) -> exp.Expression:
     return out
 
 
-def to_local(expr: exp.Expression, calendar_: Calendar, *, is_date: bool) -> exp.Expression:
+def to_local(expr: exp.Expr, calendar_: Calendar, *, is_date: bool) -> exp.Expr:
     """A UTC instant as local wall-clock time in the query zone (dates are already local)."""
     if is_date or calendar_.timezone == "UTC":
         return expr
@@ -121,11 +121,11 @@ def to_local(expr: exp.Expression, calendar_: Calendar, *, is_date: bool) -> exp
                                target_tz=exp.Literal.string(calendar_.timezone), timestamp=expr)
 
 
-def _trunc(expr: exp.Expression, unit: str) -> exp.Expression:
+def _trunc(expr: exp.Expr, unit: str) -> exp.Expr:
     return exp.TimestampTrunc(this=expr, unit=exp.Var(this=unit))
 
 
-def truncate(expr: exp.Expression, grain: str, calendar_: Calendar) -> exp.Expression:
+def truncate(expr: exp.Expr, grain: str, calendar_: Calendar) -> exp.Expr:
     """Start of the `grain` period containing local time `expr` (week start and fiscal year applied)."""
     if grain == "week" and calendar_.week_shift_days:
         back = Offset(days=calendar_.week_shift_days)
@@ -138,7 +138,7 @@ def truncate(expr: exp.Expression, grain: str, calendar_: Calendar) -> exp.Expre
     return _trunc(expr, unit)
 
 
-def as_period_value(expr: exp.Expression, grain: str) -> exp.Expression:
+def as_period_value(expr: exp.Expr, grain: str) -> exp.Expr:
     """Day and coarser periods are reported as dates; hours stay timestamps."""
     return expr if grain == "hour" else exp.cast(expr, exp.DataType.Type.DATE)
 

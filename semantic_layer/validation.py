@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlglot import exp
@@ -50,9 +51,9 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
     metrics = _unique(chk, src.metrics, "metric")
     graph = SemanticGraph(src.settings, {n: m for n, (m, _) in models.items()},
                           {n: m for n, (m, _) in metrics.items()})
-    for name, (model, origin) in models.items():
+    for model, origin in models.values():
         _check_model(chk, graph, model, origin)
-    for name, (metric, origin) in metrics.items():
+    for metric, origin in metrics.values():
         _check_metric(chk, graph, metric, origin)
     _check_policies(chk, graph, src)
     return graph, src.errors + chk.errors
@@ -87,12 +88,12 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
     scope = JoinScope(graph, model.name)
     for i, dim in enumerate(model.dimensions):
         chk.attempt(origin, ("dimensions", i, "expr" if dim.expr else "name"),
-                    lambda dim=dim: scope.snippet(dim.sql, ()), f"dimension '{dim.name}': ")
+                    partial(scope.snippet, dim.sql, ()), f"dimension '{dim.name}': ")
     for i, measure in enumerate(model.measures):
         for field in ("expr", "filter"):
             text = getattr(measure, field)
             if text is not None:
-                chk.attempt(origin, ("measures", i, field), lambda t=text: _own_rows_only(graph, model.name, t),
+                chk.attempt(origin, ("measures", i, field), partial(_own_rows_only, graph, model.name, text),
                             f"measure '{measure.name}' {field}: ")
         if measure.non_additive and measure.non_additive.dimension not in graph.dimensions_by_model[model.name]:
             chk.report(origin, f"measure '{measure.name}': non_additive dimension "
@@ -100,14 +101,14 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
                                f"{did_you_mean(measure.non_additive.dimension, graph.dimensions_by_model[model.name])}",
                        "measures", i, "non_additive")
     for i, segment in enumerate(model.segments):
-        chk.attempt(origin, ("segments", i, "where"), lambda s=segment: scope.snippet(s.where, ()),
+        chk.attempt(origin, ("segments", i, "where"), partial(scope.snippet, segment.where, ()),
                     f"segment '{segment.name}': ")
     if model.time is not None:
-        dim = graph.dimensions_by_model[model.name].get(model.time)
-        if dim is not None and dim.type != "time":
-            chk.report(origin, f"time '{model.time}' names dimension of type '{dim.type}' — give it "
+        time_dim = graph.dimensions_by_model[model.name].get(model.time)
+        if time_dim is not None and time_dim.type != "time":
+            chk.report(origin, f"time '{model.time}' names dimension of type '{time_dim.type}' — give it "
                                "'type: time'", "time")
-        elif dim is None:
+        elif time_dim is None:
             chk.attempt(origin, ("time",), lambda: scope.snippet(model.time or "", ()))
 
 
@@ -157,11 +158,11 @@ def _check_metric(chk: Checker, graph: SemanticGraph, metric: d.Metric, origin: 
     elif isinstance(metric, d.RatioMetric):
         for side in ("numerator", "denominator"):
             ref = getattr(metric, side)
-            chk.attempt(origin, (side,), lambda r=ref: graph.metric(r.metric))
+            chk.attempt(origin, (side,), partial(graph.metric, ref.metric))
     elif isinstance(metric, d.DerivedMetric):
         names = {i.name for i in metric.inputs}
         for i, item in enumerate(metric.inputs):
-            chk.attempt(origin, ("inputs", i, "metric"), lambda it=item: graph.metric(it.metric))
+            chk.attempt(origin, ("inputs", i, "metric"), partial(graph.metric, item.metric))
         tree = chk.attempt(origin, ("expr",), lambda: parse_snippet(metric.expr, chk.dialect))
         for column in tree.find_all(exp.Column) if tree is not None else ():
             if column.table or (column.name not in names and column.name not in graph.metrics):
@@ -203,8 +204,7 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
                                    f"{did_you_mean(row.model, graph.models)}", "rows", i, "model")
                 continue
             where = CLAIM_RE.sub("NULL", row.where)
-            chk.attempt(origin, ("rows", i, "where"),
-                        lambda w=where, m=row.model: JoinScope(graph, m).snippet(w, ()))
+            chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
         for i, member in enumerate(policy.hide):
             if not _member_exists(graph, member):
                 chk.report(origin, f"hide names unknown member '{member}'", "hide", i)

@@ -12,9 +12,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from shopdata import build
 
 import semantic_layer as sl
-from shopdata import build
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shop"
 NY = "America/New_York"

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import assert_rows, local, make_project
 
 import semantic_layer as sl
-from conftest import assert_rows, local, make_project
 from semantic_layer.timegrain import Calendar, add_months, py_truncate
 
 REV = "CASE WHEN o.status <> 'cancelled' THEN o.amount END"

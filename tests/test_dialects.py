@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import sqlglot
+from test_golden_duckdb import CASES
 
 import semantic_layer as sl
-from test_golden_duckdb import CASES
 
 DIALECTS = ["duckdb", "postgres", "mysql", "snowflake", "bigquery", "trino", "clickhouse", "spark"]
 NO_SPINE = {"mysql", "clickhouse"}

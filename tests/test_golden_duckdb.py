@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import assert_rows, local
 
 import semantic_layer as sl
-from conftest import assert_rows, local
 
 REV = "CASE WHEN o.status <> 'cancelled' THEN o.amount END"
 T = local("o.created_at")
@@ -19,7 +19,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
          GROUP BY 1 ORDER BY 1 NULLS LAST"""),
     ("a dimension through a one_to_many hop counts each order once per group",
      dict(metrics=["order_count", "revenue", "avg_amount", "median_amount"], dimensions=["order_lines.ship_mode"]),
-     f"""WITH pairs AS (SELECT DISTINCT o.order_id, l.ship_mode, o.amount, o.status FROM orders o
+     """WITH pairs AS (SELECT DISTINCT o.order_id, l.ship_mode, o.amount, o.status FROM orders o
                         LEFT JOIN order_lines l ON l.order_id = o.order_id)
          SELECT ship_mode, COUNT(*), SUM(CASE WHEN status <> 'cancelled' THEN amount END), AVG(amount),
                 MEDIAN(amount) FROM pairs GROUP BY 1 ORDER BY 1 NULLS LAST"""),

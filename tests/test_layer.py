@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from conftest import make_project
 
 import semantic_layer as sl
-from conftest import make_project
 
 
 def test_result_carries_columns_rows_sql_and_timing(layer: sl.Layer) -> None:

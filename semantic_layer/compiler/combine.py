@@ -30,7 +30,7 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
         _check_offsets(offset_units, time_dims)
     metric_cols = [plan.metric_exprs[m].copy().as_(m) for m in plan.metric_exprs]
 
-    ctes: list[tuple[str, exp.Expression]] = [(u.alias, selects[u.alias]) for u in units]
+    ctes: list[tuple[str, exp.Expr]] = [(u.alias, selects[u.alias]) for u in units]
     if not aliases:
         select = exp.select(*metric_cols).from_(units[0].alias)
         for unit in units[1:]:
@@ -61,12 +61,12 @@ def _check_offsets(offset_units: list[Unit], time_dims: list) -> None:  # type: 
                 "query a grain the offset is a whole number of (e.g. month for '1 month')")
 
 
-def _key_union(ctx: UnitContext, units: list[Unit]) -> exp.Expression:
+def _key_union(ctx: UnitContext, units: list[Unit]) -> exp.Expr:
     parts: list[exp.Select] = []
     for unit in units:
         cols = []
         for dim in ctx.plan.dimensions:
-            col: exp.Expression = exp.column(dim.alias, table=unit.alias)
+            col: exp.Expr = exp.column(dim.alias, table=unit.alias)
             if dim.is_metric_time and unit.key.offset:
                 col = as_period_value(shift(col, unit.key.offset), dim.grain or "day")
             cols.append(col.as_(dim.alias))
@@ -74,7 +74,7 @@ def _key_union(ctx: UnitContext, units: list[Unit]) -> exp.Expression:
         if unit.key.offset:
             part = _keep_in_range(ctx, part, unit)
         parts.append(part)
-    union: exp.Expression = parts[0]
+    union: exp.Expr = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=True)
     return union
@@ -85,7 +85,7 @@ def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select
     bounds = ctx.plan.time_bounds
     dim = next(d for d in ctx.plan.dimensions if d.is_metric_time)
     moved = part.selects[[d.alias for d in ctx.plan.dimensions].index(dim.alias)].this
-    conds = []
+    conds: list[exp.Expr] = []
     grain = dim.grain or "day"
     if bounds.start is not None:
         start = bounds.start
@@ -98,10 +98,10 @@ def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select
     return part.where(exp.and_(*conds), copy=False) if conds else part
 
 
-def _key_match(ctx: UnitContext, unit: Unit) -> exp.Expression:
+def _key_match(ctx: UnitContext, unit: Unit) -> exp.Expr:
     conds = []
     for dim in ctx.plan.dimensions:
-        key: exp.Expression = exp.column(dim.alias, table=KEYS)
+        key: exp.Expr = exp.column(dim.alias, table=KEYS)
         if dim.is_metric_time and unit.key.offset:
             key = as_period_value(shift(key, -unit.key.offset), dim.grain or "day")
         conds.append(exp.NullSafeEQ(this=exp.column(dim.alias, table=unit.alias), expression=key))

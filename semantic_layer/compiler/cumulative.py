@@ -15,14 +15,20 @@ from typing import Any
 from sqlglot import exp
 
 from ..errors import QueryValidationError
-from ..timegrain import (Offset, as_period_value, grain_step, local_to_utc, py_shift, py_truncate,
-                         shift, truncate)
+from ..timegrain import Offset, as_period_value, grain_step, local_to_utc, py_shift, py_truncate, shift, truncate
 from .dialects import time_spine
 from .members import member_value
 from .plan import CumulativeSpec, Unit
 from .scope import JoinScope
-from .units import (UnitContext, aggregate, apply_conditions, conditions, fanout_prefixes,
-                    measure_input, resolve_dimensions)
+from .units import (
+    UnitContext,
+    aggregate,
+    apply_conditions,
+    conditions,
+    fanout_prefixes,
+    measure_input,
+    resolve_dimensions,
+)
 
 TIME = "__t"
 PERIOD = "__p"
@@ -82,7 +88,7 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     return select.group_by(*group_by, copy=False)
 
 
-def _lower(spec: CumulativeSpec, period: exp.Expression, upper: exp.Expression, grain: str,
+def _lower(spec: CumulativeSpec, period: exp.Expr, upper: exp.Expr, grain: str,
            ctx: UnitContext) -> Any:
     if spec.window is not None:
         return shift(upper.copy(), -spec.window)
@@ -116,7 +122,7 @@ def _spine_bounds(ctx: UnitContext, grain: str, offset: Offset) -> tuple[Any, An
 
 
 def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain: str,
-                offset: Offset) -> list[exp.Expression]:
+                offset: Offset) -> list[exp.Expr]:
     """Only rows that can fall into some period's window are read (raw UTC column, prunable)."""
     first, last = _spine_bounds(ctx, grain, offset)
     resolved = scope.metric_time_dimension()
@@ -128,7 +134,7 @@ def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain:
     def convert(local: datetime) -> Any:
         return local.date() if is_date else local_to_utc(local, tz)
 
-    out: list[exp.Expression] = []
+    out: list[exp.Expr] = []
     if last is not None:
         upper = ctx.params.derived(lambda values: convert(py_shift(last(values), step)))
         out.append(exp.LT(this=column.copy(), expression=upper))
@@ -145,9 +151,9 @@ def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain:
 def _spine(ctx: UnitContext, grain: str, offset: Offset) -> exp.Select:
     first, last = _spine_bounds(ctx, grain, offset)
     data_period = exp.cast(truncate(exp.column(TIME), grain, ctx.calendar), exp.DataType.Type.TIMESTAMP)
-    lo: exp.Expression = (exp.cast(ctx.params.derived(first), exp.DataType.Type.TIMESTAMP) if first
+    lo: exp.Expr = (exp.cast(ctx.params.derived(first), exp.DataType.Type.TIMESTAMP) if first
                           else exp.Min(this=data_period))
-    hi: exp.Expression = (exp.cast(ctx.params.derived(last), exp.DataType.Type.TIMESTAMP) if last
+    hi: exp.Expr = (exp.cast(ctx.params.derived(last), exp.DataType.Type.TIMESTAMP) if last
                           else exp.Max(this=data_period.copy()))
     bounds = exp.select(lo.as_("lo"), hi.as_("hi"))
     if not (first and last):

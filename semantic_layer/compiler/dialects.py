@@ -39,7 +39,7 @@ def time_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
         series, join_type="cross")
 
 
-def check_renderable(tree: exp.Expression, dialect: str) -> None:
+def check_renderable(tree: exp.Expr, dialect: str) -> None:
     """Refuse, with the feature and dialect named, what the target cannot run."""
     reason = _NO_SERIES.get(dialect)
     if reason and tree.find(exp.GenerateSeries) is not None:

@@ -65,11 +65,11 @@ def resolve_member(graph: SemanticGraph, base: str, ref: str) -> MemberRef:
     return MemberRef(ref, grain, resolved, False)
 
 
-def resolve_tree(graph: SemanticGraph, base: str, tree: exp.Expression) -> list[MemberRef]:
+def resolve_tree(graph: SemanticGraph, base: str, tree: exp.Expr) -> list[MemberRef]:
     return [resolve_member(graph, base, ref_of(c)) for c in tree.find_all(exp.Column)]
 
 
-def member_value(scope: JoinScope, member: MemberRef, calendar: Calendar, offset: Offset) -> exp.Expression:
+def member_value(scope: JoinScope, member: MemberRef, calendar: Calendar, offset: Offset) -> exp.Expr:
     """The SQL of a member in `scope`. In an offset unit metric_time is the period it reports at."""
     if member.dimension.dimension.type == "time":
         value = scope.time_value(member.dimension, calendar, member.grain)
@@ -79,8 +79,8 @@ def member_value(scope: JoinScope, member: MemberRef, calendar: Calendar, offset
     return scope.dimension(member.dimension)
 
 
-def bind_tree(scope: JoinScope, tree: exp.Expression, calendar: Calendar, offset: Offset) -> exp.Expression:
-    def value(column: exp.Column) -> exp.Expression:
+def bind_tree(scope: JoinScope, tree: exp.Expr, calendar: Calendar, offset: Offset) -> exp.Expr:
+    def value(column: exp.Column) -> exp.Expr:
         member = resolve_member(scope.graph, scope.base, ref_of(column))
         return exp.paren(member_value(scope, member, calendar, offset), copy=False)
 

@@ -18,7 +18,7 @@ from ..timegrain import Offset
 from .plan import CumulativeSpec, Unit, UnitKey
 
 
-def safe_divide(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     """Float division (no integer truncation on any engine), NULL when the denominator is 0."""
     return exp.Div(this=exp.cast(exp.paren(numerator, copy=False), exp.DataType.Type.DOUBLE),
                    expression=exp.Nullif(this=exp.paren(denominator, copy=False),
@@ -33,10 +33,10 @@ class MetricExpander:
         self.units: dict[UnitKey, Unit] = {}
         self.used: list[str] = []  # every metric touched, for deprecation warnings
 
-    def expand(self, name: str) -> exp.Expression:
+    def expand(self, name: str) -> exp.Expr:
         return self._expr(name, (), Offset(), None, ())
 
-    def _leaf(self, key: UnitKey, measure: str) -> exp.Expression:
+    def _leaf(self, key: UnitKey, measure: str) -> exp.Expr:
         unit = self.units.get(key)
         if unit is None:
             unit = self.units[key] = Unit(key, f"u{len(self.units)}")
@@ -46,7 +46,7 @@ class MetricExpander:
         return exp.column(column, table=unit.alias)
 
     def _expr(self, name: str, filters: tuple[str, ...], offset: Offset, cumulative: CumulativeSpec | None,
-              stack: tuple[str, ...]) -> exp.Expression:
+              stack: tuple[str, ...]) -> exp.Expr:
         if name in stack:
             raise QueryValidationError(f"metric '{name}' depends on itself: {' → '.join((*stack, name))}")
         metric = self.graph.metric(name)
@@ -77,19 +77,19 @@ class MetricExpander:
         return result
 
     def _side(self, ref: d.MetricRef, filters: tuple[str, ...], offset: Offset,
-              cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expression:
+              cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expr:
         extra = (ref.filter,) if ref.filter else ()
         return self._expr(ref.metric, (*filters, *extra), offset, cumulative, stack)
 
     def _derived(self, metric: d.DerivedMetric, filters: tuple[str, ...], offset: Offset,
-                 cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expression:
+                 cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expr:
         inputs = {i.name: i for i in metric.inputs}
         tree = parse_snippet(metric.expr, self.graph.settings.dialect)
         # Make the formula's own divisions safe before inputs (with their own divisions) go in.
         for div in list(tree.find_all(exp.Div)):
             div.replace(safe_divide(div.this.copy(), div.expression.copy()))
 
-        def value(column: exp.Column) -> exp.Expression:
+        def value(column: exp.Column) -> exp.Expr:
             spec = inputs.get(column.name) or d.DerivedInput(metric=column.name)
             extra = (spec.filter,) if spec.filter else ()
             shift = Offset.of(*d.parse_interval(spec.offset)) if spec.offset else Offset()

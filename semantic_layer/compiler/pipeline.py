@@ -63,7 +63,7 @@ class CompiledQuery:
         return self._pattern.sub(lambda m: literal(bound[int(m.group(1))]).sql(self.dialect), self.template)
 
 
-def literal(value: Any) -> exp.Expression:
+def literal(value: Any) -> exp.Expr:
     """A Python value as a typed SQL literal; strings are escaped by sqlglot, never spliced."""
     if value is None:
         return exp.Null()
@@ -134,7 +134,7 @@ class Compiler:
         base = plan.units[0].key.model if plan.units else plan.dimensions[0].member.split(".")[0]
         for dim in plan.dimensions:
             member = resolve_member(self.graph, base, dim.ref)
-            kind = member.dimension.dimension.type
+            kind: str = member.dimension.dimension.type
             if kind == "time":
                 kind = "timestamp" if (member.grain or "day") == "hour" else "date"
             out.append(ColumnInfo(dim.ref, "dimension", kind, member.dimension.dimension.format, dim.alias))

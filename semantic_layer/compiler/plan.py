@@ -29,7 +29,7 @@ class CumulativeSpec:
 class UnitKey:
     model: str
     filters: tuple[str, ...] = ()
-    offset: Offset = Offset()
+    offset: Offset = field(default_factory=Offset)
     cumulative: CumulativeSpec | None = None
 
 
@@ -58,7 +58,7 @@ class DimensionRequest:
 class RowFilter:
     """A condition over dimension refs; `refs` are the member names it mentions."""
 
-    tree: exp.Expression
+    tree: exp.Expr
     text: str
 
 
@@ -75,11 +75,11 @@ class Plan:
     calendar: Calendar
     dimensions: list[DimensionRequest]
     units: list[Unit]
-    metric_exprs: dict[str, exp.Expression]  # requested + having-only metrics
+    metric_exprs: dict[str, exp.Expr]  # requested + having-only metrics
     output_metrics: list[str]
     filters: list[RowFilter]
     segments: list[tuple[str, str, str]]  # (owner path as written, model, where snippet)
-    having: list[exp.Expression]
+    having: list[exp.Expr]
     time_bounds: TimeBounds
     order_by: list[tuple[str, bool]]  # (column alias, descending)
     limit: int | None

@@ -6,6 +6,7 @@ suggestion), grains, having and order_by refs, limits, deprecated metrics (a war
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlglot import exp
@@ -30,7 +31,7 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
     dialect = graph.settings.dialect
     dims = _dimensions(query)
     expander = MetricExpander(graph)
-    metric_exprs: dict[str, exp.Expression] = {}
+    metric_exprs: dict[str, exp.Expr] = {}
     for name in query.metrics:
         if name in metric_exprs:
             raise QueryValidationError(f"metric '{name}' is asked for twice")
@@ -67,15 +68,18 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
 
     tz = calendar.timezone
     start, end = ex.start_slot, ex.end_slot
-    bounds = TimeBounds(
-        start=None if start is None else (lambda values, s=start: to_local_naive(values[s], tz)),
-        end=None if end is None else (lambda values, s=end: to_local_naive(values[s], tz)))
+    bounds = TimeBounds(start=None if start is None else partial(_local_bound, slot=start, tz=tz),
+                        end=None if end is None else partial(_local_bound, slot=end, tz=tz))
 
     return Plan(
         calendar=calendar, dimensions=dims, units=list(expander.units.values()), metric_exprs=metric_exprs,
         output_metrics=output_metrics, filters=filters, segments=_segments(graph, query),
         having=having, time_bounds=bounds, order_by=_order(query, dims, output_metrics),
         limit=_limit(graph, query), offset=query.offset, warnings=warnings)
+
+
+def _local_bound(values: list[Any], *, slot: int, tz: str) -> Any:
+    return to_local_naive(values[slot], tz)
 
 
 def _dimensions(query: Query) -> list[DimensionRequest]:
@@ -88,7 +92,7 @@ def _dimensions(query: Query) -> list[DimensionRequest]:
     return out
 
 
-def _with_params(tree: exp.Expression, slots: list[int], params: Params) -> exp.Expression:
+def _with_params(tree: exp.Expr, slots: list[int], params: Params) -> exp.Expr:
     """Swap the filter's local literal markers for the query-wide placeholders."""
     for node in list(tree.find_all(exp.Placeholder)):
         local = int(str(node.name)[len(LOCAL_PREFIX):])
@@ -96,7 +100,7 @@ def _with_params(tree: exp.Expression, slots: list[int], params: Params) -> exp.
     return tree
 
 
-def _structured(f: Filter, slots: list[int], params: Params) -> exp.Expression:
+def _structured(f: Filter, slots: list[int], params: Params) -> exp.Expr:
     col = member_column(f.member)
     vals = [params.slot(s) for s in slots]
     op = f.op

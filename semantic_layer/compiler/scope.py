@@ -35,12 +35,12 @@ class JoinScope:
         return path[-1].target if path else self.base
 
     # -- snippets ---------------------------------------------------------------------------
-    def qualify(self, tree: exp.Expression, path: Path) -> exp.Expression:
+    def qualify(self, tree: exp.Expr, path: Path) -> exp.Expr:
         """Rewrite a snippet of the model at `path`: bare columns are its own, `x.col` a join's."""
         model = self.model_at(path)
         self.need(path)
 
-        def qualified(column: exp.Column) -> exp.Expression:
+        def qualified(column: exp.Column) -> exp.Expr:
             parts = column_parts(column)
             target = path
             if len(parts) > 1 and not (parts[0] == model and len(parts) == 2):
@@ -51,13 +51,13 @@ class JoinScope:
 
         return map_columns(tree, qualified)
 
-    def snippet(self, sql: str, path: Path) -> exp.Expression:
+    def snippet(self, sql: str, path: Path) -> exp.Expr:
         return self.qualify(parse_snippet(sql, self.dialect), path)
 
-    def dimension(self, resolved: ResolvedDimension) -> exp.Expression:
+    def dimension(self, resolved: ResolvedDimension) -> exp.Expr:
         return self.snippet(resolved.dimension.sql, resolved.path)
 
-    def time_value(self, resolved: ResolvedDimension, calendar: Calendar, grain: str | None) -> exp.Expression:
+    def time_value(self, resolved: ResolvedDimension, calendar: Calendar, grain: str | None) -> exp.Expr:
         """A time dimension in local time, truncated to `grain` when one is given."""
         is_date = resolved.dimension.granularity == "day"
         if is_date and grain == "hour":
@@ -69,14 +69,14 @@ class JoinScope:
             return local
         return as_period_value(truncate(local, grain, calendar), grain)
 
-    def metric_time(self, calendar: Calendar, grain: str | None) -> exp.Expression:
+    def metric_time(self, calendar: Calendar, grain: str | None) -> exp.Expr:
         return self.time_value(self.metric_time_dimension(), calendar, grain)
 
     def metric_time_dimension(self) -> ResolvedDimension:
         return ResolvedDimension((), self.base, self.graph.time_dimension(self.base))
 
     # -- FROM -------------------------------------------------------------------------------
-    def source(self, model: str, alias: str) -> exp.Expression:
+    def source(self, model: str, alias: str) -> exp.Expr:
         definition = self.graph.model(model)
         if definition.table is not None:
             table = exp.to_table(definition.table, dialect=self.dialect)
@@ -92,11 +92,11 @@ class JoinScope:
             select = select.join(self.source(step.target, alias), on=condition, join_type="left", copy=False)
         return select
 
-    def _on(self, path: Path) -> exp.Expression:
+    def _on(self, path: Path) -> exp.Expr:
         step = path[-1]
         source_alias, target_alias = self.alias(path[:-1]), self.alias(path)
 
-        def qualified(column: exp.Column) -> exp.Expression:
+        def qualified(column: exp.Column) -> exp.Expr:
             qualifier = column.table
             if qualifier == step.alias or (qualifier == step.target and qualifier != step.source):
                 return exp.column(column.name, table=target_alias)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlglot import exp
 
@@ -33,7 +34,7 @@ class Condition:
     """A WHERE conjunct and the join paths it needs, bindable into any scope of the same base."""
 
     paths: list[Path]
-    bind: Callable[[JoinScope], exp.Expression]
+    bind: Callable[[JoinScope], exp.Expr]
 
 
 @dataclass
@@ -69,27 +70,35 @@ def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tupl
     trees += [parse_snippet(text, graph.settings.dialect) for text in metric_filters]
     for tree in trees:
         members = resolve_tree(graph, base, tree)
-        out.append(Condition([m.path for m in members],
-                             lambda scope, t=tree: bind_tree(scope, t, calendar, offset)))
+        out.append(Condition([m.path for m in members], partial(_bind_filter, tree=tree, calendar=calendar,
+                                                                offset=offset)))
     for owner, model, where in ctx.plan.segments:
         path = graph.resolve_path(base, owner.split("."), what=f"segment '{owner}'")
         reached = path[-1].target if path else base
         if reached != model:
             raise QueryValidationError(f"segment '{owner}' reaches model '{reached}', not '{model}'")
-        out.append(Condition([path], lambda scope, p=path, w=where: scope.snippet(w, p)))
+        out.append(Condition([path], partial(_bind_segment, sql=where, path=path)))
     bounds = ctx.plan.time_bounds
     if time_range and (bounds.start or bounds.end):
         out.append(Condition([], lambda scope: time_range_condition(ctx, scope, offset)))
     return out
 
 
-def time_range_condition(ctx: UnitContext, scope: JoinScope, offset: Offset) -> exp.Expression:
+def _bind_filter(scope: JoinScope, *, tree: exp.Expr, calendar: Calendar, offset: Offset) -> exp.Expr:
+    return bind_tree(scope, tree, calendar, offset)
+
+
+def _bind_segment(scope: JoinScope, *, sql: str, path: Path) -> exp.Expr:
+    return scope.snippet(sql, path)
+
+
+def time_range_condition(ctx: UnitContext, scope: JoinScope, offset: Offset) -> exp.Expr:
     """`time_range` on the raw column: local bounds moved back by the offset, then converted to UTC."""
     resolved = scope.metric_time_dimension()
     is_date = resolved.dimension.granularity == "day"
     column = scope.dimension(resolved)
     tz = ctx.calendar.timezone
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for factory, cls in ((ctx.plan.time_bounds.start, exp.GTE), (ctx.plan.time_bounds.end, exp.LT)):
         if factory is None:
             continue
@@ -111,7 +120,7 @@ def inline_ok(path: Path, joined: set[Path]) -> bool:
     return all(not step.fans_out or path[: i + 1] in joined for i, step in enumerate(path))
 
 
-def apply_conditions(scope: JoinScope, conds: list[Condition], joined: set[Path]) -> list[exp.Expression]:
+def apply_conditions(scope: JoinScope, conds: list[Condition], joined: set[Path]) -> list[exp.Expr]:
     out = []
     for n, cond in enumerate(conds):
         if all(inline_ok(p, joined) for p in cond.paths):
@@ -121,7 +130,7 @@ def apply_conditions(scope: JoinScope, conds: list[Condition], joined: set[Path]
     return out
 
 
-def semi_join(outer: JoinScope, cond: Condition, prefix: str) -> exp.Expression:
+def semi_join(outer: JoinScope, cond: Condition, prefix: str) -> exp.Expr:
     """EXISTS over the base model joined to the filter's paths, correlated on the primary key."""
     inner = JoinScope(outer.graph, outer.base, prefix=prefix)
     condition = cond.bind(inner)
@@ -130,7 +139,7 @@ def semi_join(outer: JoinScope, cond: Condition, prefix: str) -> exp.Expression:
     return exp.Exists(this=sub)
 
 
-def measure_input(scope: JoinScope, measure: d.Measure) -> exp.Expression | None:
+def measure_input(scope: JoinScope, measure: d.Measure) -> exp.Expr | None:
     """The per-row value a measure aggregates (None: count rows)."""
     value = None if measure.expr is None else scope.snippet(measure.expr, ())
     if measure.filter:
@@ -139,7 +148,7 @@ def measure_input(scope: JoinScope, measure: d.Measure) -> exp.Expression | None
     return value
 
 
-def aggregate(measure: d.Measure, value: exp.Expression | None) -> exp.Expression:
+def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
     if measure.non_additive is not None:
         raise QueryValidationError(
             f"measure '{measure.name}' is semi-additive (non_additive), which this version cannot "
@@ -178,8 +187,8 @@ def build_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     return group(scope, dims, inputs, where, distinct_rows=fans_out)
 
 
-def group(scope: JoinScope, dims: list[tuple[str, exp.Expression]],
-          inputs: list[tuple[str, d.Measure, exp.Expression | None]], where: list[exp.Expression],
+def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
+          inputs: list[tuple[str, d.Measure, exp.Expr | None]], where: list[exp.Expr],
           *, distinct_rows: bool) -> exp.Select:
     """Aggregate `inputs` by `dims` over the scope, through a DISTINCT row set when joins fan out."""
     if not distinct_rows:

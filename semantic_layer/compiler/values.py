@@ -16,9 +16,9 @@ from typing import Any
 from sqlglot import exp
 
 from ..errors import QueryValidationError
+from ..filters import lift_literals
 from ..query import Query
 from ..timegrain import parse_bound
-from ..filters import lift_literals
 
 ParamFactory = Callable[[list[Any]], Any]
 

@@ -180,6 +180,27 @@ def query(metric: Metric = None, dimension: Dimension = None, where: Where = Non
         err.print(result.sql, markup=False, highlight=False)
 
 
+@app.command()
+def demo(scale: Annotated[float, typer.Option(help="1 ≈ 10 000 customers and 100 000 orders.")] = 1.0,
+         output: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("data/crm.duckdb"),
+         seed: Annotated[int, typer.Option(help="The same seed gives identical data.")] = 42) -> None:
+    """Write the CRM demo data set (deterministic, timestamps in UTC) into DuckDB."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from .demo import write_demo
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task(f"customer batches → {output}", total=None)
+        try:
+            counts = write_demo(output, scale=scale, seed=seed,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    summary = ", ".join(f"{n} {t}" for t, n in counts.items() if t in ("customers", "orders", "tickets", "leads"))
+    out.print(f"[green]✓[/] wrote {output} ({summary}, {sum(counts.values())} rows in all)", highlight=False)
+
+
 def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, title: str) -> None:
     if format is Format.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=json_value) + "\n")

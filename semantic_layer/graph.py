@@ -146,8 +146,12 @@ class SemanticGraph:
     def resolve_path(self, base: str, parts: list[str], *, what: str) -> Path:
         """The join path that `parts` (everything before the member name) designates from `base`."""
         first, rest = parts[0], parts[1:]
+        direct = self._joins.get(base, {}).get(first)
         if first == base:
             path: Path = ()
+        elif direct is not None:
+            # A join declared on the base model is named exactly: no deeper path can compete with it.
+            path = (direct,)
         else:
             candidates = self.paths_named(base, first)
             if not candidates:

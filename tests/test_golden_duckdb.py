@@ -92,6 +92,23 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
          SELECT CAST(m AS DATE), segs.s, (SELECT SUM(v) FROM o WHERE o.s IS NOT DISTINCT FROM segs.s
                                       AND t >= m + INTERVAL 1 MONTH - INTERVAL 7 DAY AND t < m + INTERVAL 1 MONTH)
          FROM spine, segs ORDER BY 1, 2 NULLS LAST"""),
+    ("cumulative without metric_time is the value as of the end of time_range",
+     dict(metrics=["revenue_trailing_7d", "revenue_mtd", "revenue_running"], dimensions=["customers.segment"],
+          time_range={"start": "2024-02-01", "end": "2024-03-15"}),
+     f"""WITH o AS (SELECT {T} t, c.segment s, {REV} v FROM orders o LEFT JOIN customers c USING (customer_id))
+         SELECT s, SUM(v) FILTER (WHERE t >= TIMESTAMP '2024-03-08'),
+                SUM(v) FILTER (WHERE t >= TIMESTAMP '2024-03-01'), SUM(v)
+         FROM o WHERE t < TIMESTAMP '2024-03-15' GROUP BY 1 ORDER BY 1 NULLS LAST"""),
+    ("an all-time running total with no range covers every row",
+     dict(metrics=["revenue_running", "revenue"]),
+     f"SELECT SUM({REV}), SUM({REV}) FROM orders o"),
+    ("an offset without metric_time shifts the time range",
+     dict(metrics=["revenue", "revenue_last_month", "revenue_growth_mom"],
+          time_range={"start": "2024-03-01", "end": "2024-04-01"}),
+     f"""SELECT SUM({REV}) FILTER (WHERE {T} >= DATE '2024-03-01'), SUM({REV}) FILTER (WHERE {T} < DATE '2024-03-01'),
+                (SUM({REV}) FILTER (WHERE {T} >= DATE '2024-03-01'))::DOUBLE /
+                 SUM({REV}) FILTER (WHERE {T} < DATE '2024-03-01') - 1
+         FROM orders o WHERE {T} >= DATE '2024-02-01' AND {T} < DATE '2024-04-01'"""),
     ("DST day: local days and hours in America/New_York",
      dict(metrics=["order_count"], dimensions=["metric_time:hour"],
           time_range={"start": "2024-03-09T20:00:00", "end": "2024-03-10T06:00:00"}),

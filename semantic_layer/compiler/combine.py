@@ -50,9 +50,12 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
 
 
 def _check_offsets(offset_units: list[Unit], time_dims: list) -> None:  # type: ignore[type-arg]
-    if len(time_dims) != 1:
-        raise QueryValidationError("metrics with a time offset need exactly one 'metric_time:<grain>' dimension "
-                                   "to align periods on")
+    """Offsets align periods on the one metric_time grain; without one they shift the time range."""
+    if not time_dims:
+        return
+    if len(time_dims) > 1:
+        raise QueryValidationError("metrics with a time offset align periods on one 'metric_time:<grain>' "
+                                   "dimension; ask for a single metric_time grain")
     grain = time_dims[0].grain or "day"
     for unit in offset_units:
         if not offset_fits_grain(unit.key.offset, grain):
@@ -71,7 +74,7 @@ def _key_union(ctx: UnitContext, units: list[Unit]) -> exp.Expr:
                 col = as_period_value(shift(col, unit.key.offset), dim.grain or "day")
             cols.append(col.as_(dim.alias))
         part = exp.select(*cols).from_(unit.alias)
-        if unit.key.offset:
+        if unit.key.offset and any(d.is_metric_time for d in ctx.plan.dimensions):
             part = _keep_in_range(ctx, part, unit)
         parts.append(part)
     union: exp.Expr = parts[0]

@@ -41,11 +41,11 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     base = key.model
     members = resolve_dimensions(ctx, base, f"cumulative metrics on model '{base}'")
     times = [i for i, m in enumerate(members) if m.metric_time]
-    if len(times) != 1:
-        raise QueryValidationError("cumulative metrics need exactly one 'metric_time:<grain>' dimension "
-                                   "(the spine they accumulate along)")
-    t_index = times[0]
-    grain = members[t_index].grain or "day"
+    if len(times) > 1:
+        raise QueryValidationError("cumulative metrics accumulate along one 'metric_time:<grain>' dimension; "
+                                   "ask for a single metric_time grain")
+    t_index = times[0] if times else None
+    grain = members[t_index].grain or "day" if t_index is not None else None
     calendar = ctx.calendar
     scope = JoinScope(ctx.graph, base)
     dims = ctx.plan.dimensions
@@ -57,13 +57,16 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
 
     where = apply_conditions(scope, conditions(ctx, base, key.offset, key.filters, time_range=False),
                              fanout_prefixes(members))
-    where += _row_bounds(ctx, scope, spec, grain, key.offset)
+    if grain is not None:
+        where += _row_bounds(ctx, scope, spec, grain, key.offset)
     keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]
     rows = exp.select(*keys, *(e.as_(a) for a, e in others), local_time.as_(TIME),
                       *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None)).distinct()
     rows = scope.apply_from(rows)
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
+    if grain is None or t_index is None:
+        return _as_of_end(ctx, spec, rows, others, inputs, key.offset)
 
     period = exp.column(PERIOD, table="spine")
     upper = shift(period, grain_step(grain))
@@ -86,6 +89,40 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     select = select.join(exp.to_table("r"), on=exp.and_(*matches, *window), join_type="left", copy=False)
     group_by = [period] + [exp.column(a, table="c") for a, _ in others]
     return select.group_by(*group_by, copy=False)
+
+
+def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others: list[tuple[str, exp.Expr]],
+               inputs: list[Any], offset: Offset) -> exp.Select:
+    """Without metric_time, one value as of the end of time_range.
+
+    With no range, an all-time total covers every row (so differences of running totals, such as
+    pipeline value, are taken at one common moment); a window or grain-to-date ends on the last day
+    with data.
+    """
+    end = ctx.plan.time_bounds.end
+    upper: exp.Expr
+    if end is None and spec.window is None and spec.grain_to_date is None:
+        upper = exp.null()
+    elif end is not None:
+        upper = exp.cast(ctx.params.derived(lambda values: py_shift(end(values), -offset)),
+                         exp.DataType.Type.TIMESTAMP)
+    else:
+        last_day = shift(exp.TimestampTrunc(this=exp.Max(this=exp.column(TIME)), unit=exp.Var(this="DAY")),
+                         Offset(days=1))
+        upper = exp.Subquery(this=exp.select(last_day).from_("r"))
+    lower = _lower(spec, upper, upper, "day", ctx)
+    window = [] if isinstance(upper, exp.Null) else [exp.LT(this=exp.column(TIME, table="r"), expression=upper.copy())]
+    if lower is not None:
+        window.append(exp.GTE(this=exp.column(TIME, table="r"), expression=lower))
+    select = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in others),
+                        *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
+                          for i, (a, m, v) in enumerate(inputs)))
+    select = select.with_("r", as_=rows, copy=False).from_(exp.to_table("r"), copy=False)
+    if window:
+        select = select.where(exp.and_(*window), copy=False)
+    if others:
+        select = select.group_by(*(exp.column(a, table="r") for a, _ in others), copy=False)
+    return select
 
 
 def _lower(spec: CumulativeSpec, period: exp.Expr, upper: exp.Expr, grain: str,

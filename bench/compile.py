@@ -73,7 +73,8 @@ def generated_project(folder: Path, models: int = 100, metrics: int = 1000) -> P
             lines.append(f"  - {{name: metric_{i}, type: simple, measure: model_{m}.total_{i % 5}, "
                          f"filter: \"model_{m}.dim_1 <> 'z'\"}}")
         elif kind == 1:
-            lines.append(f"  - {{name: metric_{i}, type: ratio, numerator: metric_{i - 1}, denominator: metric_{i - 1}}}")
+            lines.append(f"  - {{name: metric_{i}, type: ratio, numerator: metric_{i - 1}, "
+                         f"denominator: metric_{i - 1}}}")
         elif kind == 2:
             lines += [f"  - name: metric_{i}", "    type: derived", f"    expr: \"metric_{i - 2} / prev - 1\"",
                       f"    inputs: [{{metric: metric_{i - 2}, alias: prev, offset: 1 month}}]"]

@@ -111,7 +111,9 @@ def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others:
                          Offset(days=1))
         upper = exp.Subquery(this=exp.select(last_day).from_("r"))
     lower = _lower(spec, upper, upper, "day", ctx)
-    window = [] if isinstance(upper, exp.Null) else [exp.LT(this=exp.column(TIME, table="r"), expression=upper.copy())]
+    window: list[exp.Expr] = []
+    if not isinstance(upper, exp.Null):
+        window.append(exp.LT(this=exp.column(TIME, table="r"), expression=upper.copy()))
     if lower is not None:
         window.append(exp.GTE(this=exp.column(TIME, table="r"), expression=lower))
     select = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in others),

@@ -25,7 +25,8 @@ from .result import json_rows, json_value
 
 app = typer.Typer(help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-out = Console(soft_wrap=True)
+# Piped output is not squeezed to 80 columns: tables keep one line per row.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, soft_wrap=True)
 
 ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: "
@@ -174,10 +175,43 @@ def query(metric: Metric = None, dimension: Dimension = None, where: Where = Non
                    "warnings": result.warnings}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    _emit(json_rows(result), [c.name for c in result.columns], format,
+    rows = json_rows(result)
+    if format is Format.table:  # people read tables: format numbers by each metric's declared format
+        formats = {c.name: c.format for c in result.columns if c.kind == "metric"}
+        rows = [{k: display(v, formats.get(k)) for k, v in row.items()} for row in rows]
+    _emit(rows, [c.name for c in result.columns], format,
           title=f"{len(result)} row{'s' if len(result) != 1 else ''} in {result.duration_ms:.1f} ms")
     if show_sql and format is Format.table:
         err.print(result.sql, markup=False, highlight=False)
+
+
+CATALOG_START, CATALOG_END = "<!-- catalog:start -->", "<!-- catalog:end -->"
+
+
+@app.command()
+def docs(project: ProjectOpt = None,
+         output: Annotated[Path | None, typer.Option(help="Write the catalogue to DIR/metrics.md.")] = None,
+         readme: Annotated[Path | None, typer.Option(help="Rewrite the catalogue between the "
+                                                     f"{CATALOG_START} markers of this file.")] = None) -> None:
+    """The metric catalogue as a Markdown table (stdout, a folder, or a README section)."""
+    from .catalog import markdown_table
+
+    proj = _load(project)
+    table = markdown_table(proj.graph)
+    if readme is not None:
+        text = readme.read_text(encoding="utf-8")
+        head, sep, rest = text.partition(CATALOG_START)
+        _, sep2, tail = rest.partition(CATALOG_END)
+        if not sep or not sep2:
+            raise _fail(f"{readme} has no {CATALOG_START} … {CATALOG_END} section to rewrite")
+        readme.write_text(f"{head}{CATALOG_START}\n{table}{CATALOG_END}{tail}", encoding="utf-8")
+        out.print(f"[green]✓[/] {readme}: catalogue of {len(proj.metrics)} metrics rewritten", highlight=False)
+    elif output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "metrics.md").write_text(f"# {proj.settings.name} — metric catalogue\n\n{table}", encoding="utf-8")
+        out.print(f"[green]✓[/] wrote {output / 'metrics.md'}", highlight=False)
+    else:
+        sys.stdout.write(table)
 
 
 @app.command()
@@ -199,6 +233,23 @@ def demo(scale: Annotated[float, typer.Option(help="1 ≈ 10 000 customers and 1
             raise _fail(str(exc)) from None
     summary = ", ".join(f"{n} {t}" for t, n in counts.items() if t in ("customers", "orders", "tickets", "leads"))
     out.print(f"[green]✓[/] wrote {output} ({summary}, {sum(counts.values())} rows in all)", highlight=False)
+
+
+def display(value: Any, fmt: str | None) -> Any:
+    """A metric value as a person reads it: 23.1%, 105,375,291.75, 1h 23m."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    if fmt == "percent":
+        return f"{value * 100:.1f}%"
+    if fmt == "currency":
+        return f"{value:,.2f}"
+    if fmt == "integer":
+        return f"{round(value):,}"
+    if fmt == "duration_seconds":
+        minutes, _ = divmod(round(value), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.2f}"
 
 
 def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, title: str) -> None:

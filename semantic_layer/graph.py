@@ -118,7 +118,7 @@ class SemanticGraph:
         return found if found is not None else d.Dimension(name=m.time, type="time")
 
     # -- paths ----------------------------------------------------------------------------
-    def _walk(self, base: str) -> Iterator[Path]:
+    def walk(self, base: str) -> Iterator[Path]:
         """Every simple path from `base` (no model visited twice), shortest first."""
         frontier: list[tuple[Path, frozenset[str]]] = [((), frozenset({base}))]
         for _ in range(MAX_PATH_HOPS):
@@ -138,7 +138,7 @@ class SemanticGraph:
         key = (base, name)
         cached = self._paths_cache.get(key)
         if cached is None:
-            paths = list(self._walk(base))
+            paths = list(self.walk(base))
             cached = [p for p in paths if p[-1].alias == name] or [p for p in paths if p[-1].target == name]
             self._paths_cache[key] = cached
         return cached
@@ -155,7 +155,7 @@ class SemanticGraph:
         else:
             candidates = self.paths_named(base, first)
             if not candidates:
-                reachable = sorted({p[-1].alias for p in self._walk(base)} | {base})
+                reachable = sorted({p[-1].alias for p in self.walk(base)} | {base})
                 raise UnknownMemberError(
                     f"unknown {what}: '{first}' is neither model '{base}' nor a join reachable from it"
                     f"{did_you_mean(first, reachable)}")
@@ -193,4 +193,4 @@ class SemanticGraph:
         return ResolvedDimension(path, model, dim)
 
     def reachable(self, base: str, model: str) -> bool:
-        return base == model or any(p[-1].target == model for p in self._walk(base))
+        return base == model or any(p[-1].target == model for p in self.walk(base))

@@ -61,15 +61,17 @@ class Layer:
         issues: list[Issue] = []
         dialect = self.project.settings.dialect
         for model in self.project.models.values():
-            where = f"{self.project.root.name}/ model '{model.name}'"
+            file, line, column_no = self.project.locations[model.name]
             if model.table is None:
                 continue
             try:
                 found = set(self.engine.table_columns(model.table))
             except ExecutionError as exc:
-                issues.append(Issue(where, 1, 1, f"table '{model.table}' cannot be read: {exc.message}"))
+                issues.append(Issue(file, line, column_no, f"model '{model.name}': table '{model.table}' cannot be "
+                                                        f"read: {exc.message}"))
                 continue
-            used = set(model.primary_keys) | ({model.time} if model.time else set())
+            dims = {dim.name for dim in model.dimensions}
+            used = set(model.primary_keys) | ({model.time} if model.time and model.time not in dims else set())
             snippets = [dim.sql for dim in model.dimensions] + [s.where for s in model.segments]
             snippets += [t for m in model.measures for t in (m.expr, m.filter) if t]
             for text in snippets:
@@ -77,8 +79,8 @@ class Layer:
                          if len(column_parts(c)) == 1}
             lowered = {c.lower() for c in found}
             for column in sorted(c for c in used if c.lower() not in lowered):
-                issues.append(Issue(where, 1, 1, f"column '{column}' is not in table '{model.table}'"
-                                                 f"{did_you_mean(column, sorted(found))}"))
+                issues.append(Issue(file, line, column_no, f"model '{model.name}': column '{column}' is not in "
+                                                           f"table '{model.table}'{did_you_mean(column, sorted(found))}"))
         return issues
 
     def close(self) -> None:

@@ -25,6 +25,7 @@ class Project:
     policies: list[d.Policy]
     graph: SemanticGraph
     version: str
+    locations: dict[str, tuple[str, int, int]]  # model name → (file, line, column) of its definition
 
     def connection_url(self) -> str:
         """The connection with a relative duckdb path read relative to the project folder."""
@@ -45,7 +46,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
     if errors:
         raise ValidationError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
     return Project(root=root, settings=src.settings, models=graph.models, metrics=graph.metrics,
-                   policies=[p for p, _ in src.policies], graph=graph, version=_version(src))
+                   policies=[p for p, _ in src.policies], graph=graph, version=_version(src),
+                   locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models})
 
 
 def _version(src: ProjectSource) -> str:

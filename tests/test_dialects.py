@@ -15,8 +15,10 @@ NO_SPINE = {"mysql", "clickhouse"}
 
 
 def needs_spine(query: dict[str, Any]) -> bool:
-    return any(m.startswith("revenue_") and m not in ("revenue_last_month", "revenue_growth_mom")
-               for m in query.get("metrics", []))
+    """Cumulative metrics grouped by metric_time accumulate along a generated spine."""
+    cumulative = any(m.startswith("revenue_") and m not in ("revenue_last_month", "revenue_growth_mom")
+                     for m in query.get("metrics", []))
+    return cumulative and any(d.startswith("metric_time") for d in query.get("dimensions", []))
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -183,6 +183,9 @@ def build_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     measures = ctx.graph.measures_by_model[base]
     inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
     where = apply_conditions(scope, conditions(ctx, base, key.offset, key.filters), joined)
+    if any(m.metric_time for m in members):
+        # A row without its metric time belongs to no period: it is left out, not grouped as NULL.
+        where.append(exp.Not(this=exp.Is(this=scope.dimension(scope.metric_time_dimension()), expression=exp.Null())))
     fans_out = any(step.fans_out for m in members for step in m.path)
     return group(scope, dims, inputs, where, distinct_rows=fans_out)
 

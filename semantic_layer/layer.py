@@ -79,8 +79,9 @@ class Layer:
                          if len(column_parts(c)) == 1}
             lowered = {c.lower() for c in found}
             for column in sorted(c for c in used if c.lower() not in lowered):
-                issues.append(Issue(file, line, column_no, f"model '{model.name}': column '{column}' is not in "
-                                                           f"table '{model.table}'{did_you_mean(column, sorted(found))}"))
+                hint = did_you_mean(column, sorted(found))
+                issues.append(Issue(file, line, column_no,
+                                    f"model '{model.name}': column '{column}' is not in table '{model.table}'{hint}"))
         return issues
 
     def close(self) -> None:

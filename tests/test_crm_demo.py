@@ -10,10 +10,10 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import assert_rows
 from typer.testing import CliRunner
 
 import semantic_layer as sl
-from conftest import assert_rows
 from semantic_layer.catalog import dimensions_for, markdown_table
 from semantic_layer.cli import app
 from semantic_layer.demo import write_demo
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 METRICS = ROOT / "metrics"
 
 
-def L(column: str) -> str:  # noqa: N802 - reads like the function it stands for
+def L(column: str) -> str:
     return f"(({column} AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai')"
 
 

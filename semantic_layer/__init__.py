@@ -5,6 +5,8 @@
     layer.query(metrics=["revenue"], dimensions=["metric_time:month"]).rows
 """
 
+from .access import Principal
+from .client import Client
 from .errors import (
     ExecutionError,
     ForbiddenError,
@@ -24,7 +26,26 @@ from .query import Filter, Query, TimeRange
 from .result import Column, Result
 
 __all__ = [
-    "Column", "ExecutionError", "Filter", "ForbiddenError", "Issue", "Layer", "LimitExceededError", "Project",
-    "Query", "QueryError", "QueryTimeoutError", "QueryValidationError", "Result", "SemanticLayerError",
-    "TimeRange", "UnauthenticatedError", "UnknownMemberError", "ValidationError", "connect", "load",
+    "Client",
+    "Column",
+    "ExecutionError",
+    "Filter",
+    "ForbiddenError",
+    "Issue",
+    "Layer",
+    "LimitExceededError",
+    "Principal",
+    "Project",
+    "Query",
+    "QueryError",
+    "QueryTimeoutError",
+    "QueryValidationError",
+    "Result",
+    "SemanticLayerError",
+    "TimeRange",
+    "UnauthenticatedError",
+    "UnknownMemberError",
+    "ValidationError",
+    "connect",
+    "load",
 ]

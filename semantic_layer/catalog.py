@@ -19,22 +19,25 @@ from .snippets import parse_snippet
 TIER_ORDER = {"strategic": 0, "tactical": 1, "operational": 2, None: 3}
 
 
+METRIC_TIME = d.Dimension(name="metric_time", type="time", label="Metric time",
+                          description="Each metric's own time (its model's 'time:'); add a grain: metric_time:month")
+
+
 def reachable_dimensions(graph: SemanticGraph, model: str) -> list[str]:
     """Dimension refs that resolve from `model`, each in its shortest unambiguous spelling."""
-    return list(_reachable(graph, model))
+    return [ref for ref, _ in _reachable(graph, model)]
 
 
 @lru_cache(maxsize=1024)
-def _reachable(graph: SemanticGraph, model: str) -> tuple[str, ...]:
-    refs: list[str] = []
+def _reachable(graph: SemanticGraph, model: str) -> tuple[tuple[str, d.Dimension], ...]:
+    found: list[tuple[str, d.Dimension]] = []
     if graph.models[model].time is not None:
-        refs.append("metric_time")
-    refs += [f"{model}.{dim}" for dim in graph.dimensions_by_model[model]]
-    seen = set(refs)
+        found.append(("metric_time", METRIC_TIME))
+    found += [(f"{model}.{name}", dim) for name, dim in graph.dimensions_by_model[model].items()]
+    seen = {ref for ref, _ in found}
     for path in graph.walk(model):
-        target = path[-1].target
-        for dim in graph.dimensions_by_model[target]:
-            for spelling in (f"{path[-1].alias}.{dim}", f"{path_ref(path)}.{dim}"):
+        for name, dim in graph.dimensions_by_model[path[-1].target].items():
+            for spelling in (f"{path[-1].alias}.{name}", f"{path_ref(path)}.{name}"):
                 if spelling in seen:
                     continue
                 try:
@@ -42,10 +45,10 @@ def _reachable(graph: SemanticGraph, model: str) -> tuple[str, ...]:
                 except QueryError:
                     continue
                 if resolved.path == path:
-                    refs.append(spelling)
+                    found.append((spelling, dim))
                     seen.add(spelling)
                     break
-    return tuple(refs)
+    return tuple(found)
 
 
 def metric_models(graph: SemanticGraph, metric: str) -> set[str]:
@@ -56,13 +59,19 @@ def metric_models(graph: SemanticGraph, metric: str) -> set[str]:
 
 
 def dimensions_for(graph: SemanticGraph, metrics: list[str]) -> list[str]:
-    """Dimension refs queryable with every one of `metrics` (all dimensions when none is given)."""
+    """Dimension refs queryable with every one of `metrics` (every model's own ones when none is given)."""
+    return [ref for ref, _ in dimension_details(graph, metrics)]
+
+
+def dimension_details(graph: SemanticGraph, metrics: list[str]) -> list[tuple[str, d.Dimension]]:
+    """Like `dimensions_for`, with each ref's definition."""
     if not metrics:
-        return sorted({ref for model in graph.models for ref in reachable_dimensions(graph, model)})
+        own = [(f"{m}.{n}", dim) for m in graph.models for n, dim in graph.dimensions_by_model[m].items()]
+        return [("metric_time", METRIC_TIME), *own]
     models = set().union(*(metric_models(graph, m) for m in metrics))
-    per_model = [reachable_dimensions(graph, m) for m in sorted(models)]
-    common = set(per_model[0]).intersection(*per_model[1:])
-    return [ref for ref in per_model[0] if ref in common]
+    per_model = [_reachable(graph, m) for m in sorted(models)]
+    common = set.intersection(*({ref for ref, _ in found} for found in per_model))
+    return [(ref, dim) for ref, dim in per_model[0] if ref in common]
 
 
 def depends_on(graph: SemanticGraph, metric: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -183,6 +184,54 @@ def query(metric: Metric = None, dimension: Dimension = None, where: Where = Non
           title=f"{len(result)} row{'s' if len(result) != 1 else ''} in {result.duration_ms:.1f} ms")
     if show_sql and format is Format.table:
         err.print(result.sql, markup=False, highlight=False)
+
+
+@app.command()
+def serve(project: ProjectOpt = None,
+          host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 4000,
+          reload: Annotated[bool, typer.Option(help="Watch the project folder and swap in valid changes.")] = False,
+          connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
+          workers: Annotated[int, typer.Option(help="Worker processes (share a cache through "
+                                                    "SEMANTIC_LAYER_CACHE_URL=redis://…).")] = 1) -> None:
+    """Serve the project over GraphQL (GraphiQL on GET /graphql, /health, /ready, /metrics)."""
+    import uvicorn
+
+    from server import ServerSettings, create_app
+
+    _load(project)  # refuse to start on a broken project, with its errors listed
+    root = project or Path(os.environ.get("SEMANTIC_LAYER_PROJECT", "."))
+    settings = ServerSettings(project=root, connection=connection, reload=reload)
+    err.print(f"serving '{root}' on http://{host}:{port}/graphql" + (" (reloading on change)" if reload else ""),
+              highlight=False)
+    if workers > 1:
+        os.environ["SEMANTIC_LAYER_PROJECT"] = str(Path(root).resolve())
+        uvicorn.run("server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeat for several).")],
+          claim: Annotated[list[str] | None, typer.Option("--claim", "-c", help="key=value (repeat).")] = None,
+          expires: Annotated[str, typer.Option(help="Lifetime: 30m, 1h, 7d.")] = "1h") -> None:
+    """Mint a development token signed with SEMANTIC_LAYER_JWT_SECRET (HS256)."""
+    from server.auth import mint_token
+
+    secret = os.environ.get("SEMANTIC_LAYER_JWT_SECRET")
+    if not secret:
+        raise _fail("set SEMANTIC_LAYER_JWT_SECRET to the secret the server verifies tokens with")
+    claims: dict[str, Any] = {}
+    for item in claim or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _fail(f"--claim '{item}' is not key=value")
+        claims[key] = value
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if len(expires) < 2 or expires[-1] not in units or not expires[:-1].isdigit():
+        raise _fail(f"--expires '{expires}' is not like 30m, 1h or 7d")
+    sys.stdout.write(mint_token(secret, role, claims, int(expires[:-1]) * units[expires[-1]]) + "\n")
 
 
 CATALOG_START, CATALOG_END = "<!-- catalog:start -->", "<!-- catalog:end -->"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any
 
 from sqlglot import exp
 
+from .access import AccessContext, AccessRules, Principal, restricted_graph
 from .compiler import CompiledQuery, Compiler
 from .engines import Engine, connect_engine
 from .errors import ExecutionError, Issue, did_you_mean
@@ -18,13 +20,20 @@ from .snippets import column_parts, parse_snippet
 
 
 class Layer:
-    """Answers queries against one project and one database. Safe to share between threads."""
+    """Answers queries against one project and one database. Safe to share between threads.
 
-    def __init__(self, project: Project, connection: str | None = None):
+    The Python API is a trusted caller: queries see everything unless a `principal` is given, in
+    which case the project's access policies apply exactly as they do behind the server.
+    """
+
+    def __init__(self, project: Project, connection: str | None = None, engine: Engine | None = None):
         self.project = project
         self.compiler = Compiler(project.graph)
+        self.rules = AccessRules(project.policies, project.settings.default_role)
         self.connection = connection or project.connection_url()
-        self._engine: Engine | None = None
+        self._engine: Engine | None = engine
+        self._views: dict[tuple[str, ...], Compiler] = {}
+        self._views_lock = threading.Lock()
 
     @property
     def engine(self) -> Engine:
@@ -32,23 +41,42 @@ class Layer:
             self._engine = connect_engine(self.connection)
         return self._engine
 
-    # -- compile ----------------------------------------------------------------------------
-    def prepare(self, query: Query, dialect: str | None = None) -> tuple[CompiledQuery, list[Any]]:
-        """The cached statement for the query's shape, and this query's values."""
-        return self.compiler.compile(query, dialect)
+    # -- access -----------------------------------------------------------------------------
+    def access_for(self, principal: Principal | None) -> AccessContext | None:
+        """The caller's view (None: everything), or UNAUTHENTICATED / FORBIDDEN."""
+        return self.rules.context_for(principal)
 
-    def compile(self, dialect: str | None = None, **query: Any) -> str:
+    def compiler_for(self, access: AccessContext | None) -> Compiler:
+        if access is None:
+            return self.compiler
+        with self._views_lock:
+            view = self._views.get(access.key)
+            if view is None:
+                graph = restricted_graph(self.project.graph, access.hidden)
+                view = self._views[access.key] = Compiler(graph, access.row_rules)
+            return view
+
+    # -- compile ----------------------------------------------------------------------------
+    def prepare(self, query: Query, dialect: str | None = None,
+                access: AccessContext | None = None) -> tuple[CompiledQuery, list[Any]]:
+        """The cached statement for the query's shape, and this query's values."""
+        return self.compiler_for(access).compile(query, dialect, access.claims if access else None)
+
+    def compile(self, dialect: str | None = None, principal: Principal | None = None, **query: Any) -> str:
         """SQL for a query, values inlined as typed literals, in `dialect` (default the project's)."""
-        compiled, values = self.prepare(build_query(**query), dialect)
+        compiled, values = self.prepare(build_query(**query), dialect, self._access(principal))
         return compiled.inline(values)
 
     # -- run --------------------------------------------------------------------------------
-    def query(self, **query: Any) -> Result:
-        return self.run(build_query(**query))
+    def query(self, principal: Principal | None = None, **query: Any) -> Result:
+        return self.run(build_query(**query), self._access(principal))
 
-    def run(self, query: Query) -> Result:
+    def _access(self, principal: Principal | None) -> AccessContext | None:
+        return None if principal is None else self.access_for(principal)
+
+    def run(self, query: Query, access: AccessContext | None = None) -> Result:
         started = time.perf_counter()
-        compiled, values = self.prepare(query, self.engine.dialect)
+        compiled, values = self.prepare(query, self.engine.dialect, access)
         table = self.engine.execute(compiled.template, compiled.bind(values),
                                     timeout_seconds=self.project.settings.limits.timeout_seconds)
         elapsed = (time.perf_counter() - started) * 1000

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from ..access import RowRule
 from ..errors import QueryValidationError
 from ..graph import SemanticGraph
 from ..query import Query
@@ -25,7 +27,7 @@ from ..timegrain import Calendar, zone
 from .combine import combine, finalize
 from .dialects import check_renderable, normalize_dialect
 from .members import resolve_member
-from .plan import Plan
+from .plan import Plan, RowSecurity
 from .resolve import plan_query
 from .units import UnitContext, build_unit, dimension_values
 from .values import Extracted, Params, extract
@@ -85,29 +87,37 @@ def _marker_pattern(dialect: str) -> re.Pattern[str]:
 
 
 class Compiler:
-    """Compiles queries against one semantic graph; safe to share between threads."""
+    """Compiles queries against one view of the semantic graph; safe to share between threads.
 
-    def __init__(self, graph: SemanticGraph):
+    A view is the whole graph (no policies) or what one set of roles may see: its hidden members
+    removed from `graph` and its `row_rules` applied to every unit. Claim values arrive per call.
+    """
+
+    def __init__(self, graph: SemanticGraph, row_rules: tuple[tuple[RowRule, ...], ...] | None = None):
         self.graph = graph
+        self.row_rules = row_rules
+        self.claim_names = tuple(sorted({c for rules in row_rules or () for rule in rules for c in rule.claims}))
         self._cache: OrderedDict[tuple[Any, ...], CompiledQuery] = OrderedDict()
         self._lock = threading.Lock()
 
-    def compile(self, query: Query, dialect: str | None = None) -> tuple[CompiledQuery, list[Any]]:
+    def compile(self, query: Query, dialect: str | None = None,
+                claims: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, list[Any]]:
         target = normalize_dialect(dialect or self.graph.settings.dialect)
         timezone = query.timezone or self.graph.settings.timezone
         ex = extract(query, self.graph.settings.dialect, timezone)
+        values = ex.values + [(claims or {})[name] for name in self.claim_names]
         key = (ex.key, target)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit, ex.values
+                return hit, values
         compiled = self._compile(query, ex, target, timezone)
         with self._lock:
             self._cache[key] = compiled
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return compiled, ex.values
+        return compiled, values
 
     def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str) -> CompiledQuery:
         zone(timezone)
@@ -115,6 +125,9 @@ class Compiler:
         calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)
         params = Params()
         plan = plan_query(self.graph, query, ex, params, calendar)
+        if self.row_rules is not None:
+            slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
+            plan.row_security = RowSecurity(self.row_rules, slots)
         ctx = UnitContext(self.graph, plan, params)
         if not plan.units:
             if not plan.dimensions:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from ..access import RowRule
 from ..timegrain import Calendar, Offset
 
 
@@ -70,6 +71,14 @@ class TimeBounds:
     end: Callable[[list[Any]], Any] | None
 
 
+@dataclass(frozen=True)
+class RowSecurity:
+    """Per-role row rules (OR across roles, AND within one) and the value slot of each claim."""
+
+    rules: tuple[tuple[RowRule, ...], ...]
+    claim_slots: dict[str, int]
+
+
 @dataclass
 class Plan:
     calendar: Calendar
@@ -85,3 +94,4 @@ class Plan:
     limit: int | None
     offset: int | None
     warnings: list[str] = field(default_factory=list)
+    row_security: RowSecurity | None = None

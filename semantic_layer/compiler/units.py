@@ -19,6 +19,7 @@ from functools import partial
 from sqlglot import exp
 
 from .. import definitions as d
+from ..access import CLAIM_MARKER, RowRule
 from ..errors import QueryError, QueryValidationError
 from ..graph import Path, SemanticGraph
 from ..snippets import parse_snippet
@@ -78,10 +79,60 @@ def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tupl
         if reached != model:
             raise QueryValidationError(f"segment '{owner}' reaches model '{reached}', not '{model}'")
         out.append(Condition([path], partial(_bind_segment, sql=where, path=path)))
+    security = row_security(ctx, base)
+    if security is not None:
+        out.append(security)
     bounds = ctx.plan.time_bounds
     if time_range and (bounds.start or bounds.end):
         out.append(Condition([], lambda scope: time_range_condition(ctx, scope, offset)))
     return out
+
+
+def row_security(ctx: UnitContext, base: str) -> Condition | None:
+    """Row policies reach `base` along every to-one path to the filtered model (SPEC §5.8).
+
+    A role none of whose rules reach `base` sees all of its rows, so the OR across roles is then
+    true and no condition is added.
+    """
+    security = ctx.plan.row_security
+    if security is None:
+        return None
+    per_role: list[list[tuple[Path, RowRule]]] = []
+    for rules in security.rules:
+        reached = [(path, rule) for rule in rules for path in to_one_paths(ctx.graph, base, rule.model)]
+        if not reached:
+            return None
+        per_role.append(reached)
+    paths = [path for reached in per_role for path, _ in reached]
+    return Condition(paths, partial(_bind_row_rules, per_role=per_role, ctx=ctx))
+
+
+def to_one_paths(graph: SemanticGraph, base: str, model: str) -> list[Path]:
+    """The nearest to-one paths from `base` to `model` (all of them when several are equally near).
+
+    Farther paths are left alone: a ticket whose order is missing is still its own customer's ticket.
+    """
+    if base == model:
+        return [()]
+    paths = [p for p in graph.walk(base) if p[-1].target == model and not any(s.fans_out for s in p)]
+    nearest = min((len(p) for p in paths), default=0)
+    return [p for p in paths if len(p) == nearest]
+
+
+def _bind_row_rules(scope: JoinScope, *, per_role: list[list[tuple[Path, RowRule]]], ctx: UnitContext) -> exp.Expr:
+    security = ctx.plan.row_security
+    assert security is not None
+    roles = []
+    for reached in per_role:
+        parts = []
+        for path, rule in reached:
+            tree = scope.snippet(rule.where, path)
+            for node in list(tree.find_all(exp.Placeholder)):
+                name = str(node.name).removeprefix(CLAIM_MARKER)
+                node.replace(ctx.params.slot(security.claim_slots[name]))
+            parts.append(exp.paren(tree, copy=False))
+        roles.append(exp.paren(exp.and_(*parts), copy=False))
+    return exp.paren(exp.or_(*roles), copy=False)
 
 
 def _bind_filter(scope: JoinScope, *, tree: exp.Expr, calendar: Calendar, offset: Offset) -> exp.Expr:

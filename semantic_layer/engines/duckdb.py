@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ class DuckDBEngine:
                                      "'semantic-layer demo') or fix 'connection:' in semantic_layer.yml")
             # Read-only: the layer answers questions; it must never be able to change the data.
             self._con = duckdb.connect(path, read_only=True)
+        # Close at exit even when the caller did not: DuckDB reports connections left open.
+        atexit.register(self.close)
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
         cursor = self._con.cursor()
@@ -59,3 +62,4 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._con.close()
+        atexit.unregister(self.close)

@@ -1,0 +1,85 @@
+"""`sl.Client`: the same `.query()` and `Result` as a local layer, answered by a server over GraphQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+import pyarrow as pa
+
+from . import errors
+from .query import build_query
+from .result import Column, Result
+
+QUERY = """query Run($input: QueryInput!) { query(input: $input) {
+  columns { name kind type format } rows sql cached durationMs warnings } }"""
+COMPILE = "query Compile($input: QueryInput!, $dialect: String) { compile(input: $input, dialect: $dialect) { sql } }"
+ERRORS: dict[str, type[errors.QueryError]] = {
+    cls.code: cls for cls in (errors.QueryValidationError, errors.UnknownMemberError, errors.LimitExceededError,
+                              errors.QueryTimeoutError, errors.ForbiddenError, errors.UnauthenticatedError,
+                              errors.ExecutionError)}
+
+
+class Client:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 60.0):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+
+    def query(self, **query: Any) -> Result:
+        data = self._post(QUERY, {"input": _input(**query)})["query"]
+        columns = [Column(**c) for c in data["columns"]]
+        rows = [{c.name: _typed(row.get(c.name), c.type) for c in columns} for row in data["rows"]]
+        table = pa.Table.from_pylist(rows) if rows else pa.table({c.name: pa.array([]) for c in columns})
+        return Result(table, columns, data["sql"], cached=data["cached"], duration_ms=data["durationMs"],
+                      warnings=data["warnings"])
+
+    def compile(self, dialect: str | None = None, **query: Any) -> str:
+        return str(self._post(COMPILE, {"input": _input(**query), "dialect": dialect})["compile"]["sql"])
+
+    def _post(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        response = self._http.post("/graphql", json={"query": document, "variables": variables})
+        body = response.json()
+        if body.get("errors"):
+            first = body["errors"][0]
+            code = first.get("extensions", {}).get("code", "INTERNAL")
+            raise ERRORS.get(code, errors.ExecutionError)(first["message"])
+        response.raise_for_status()
+        return body["data"]  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _input(**query: Any) -> dict[str, Any]:
+    """The Python query shape as GraphQL's QueryInput (validated locally first, for local errors)."""
+    q = build_query(**query)
+    out: dict[str, Any] = {"metrics": list(q.metrics), "dimensions": list(q.dimensions), "where": list(q.where),
+                           "having": list(q.having), "segments": list(q.segments), "limit": q.limit,
+                           "offset": q.offset, "timezone": q.timezone,
+                           "filters": [{"member": f.member, "op": f.op.upper(), "values": list(f.values)}
+                                       for f in q.filters],
+                           "orderBy": [{"member": o.lstrip("-"), "desc": o.startswith("-")} for o in q.order_by]}
+    if q.time_range is not None:
+        out["timeRange"] = {"start": _iso(q.time_range.start), "end": _iso(q.time_range.end)}
+    return out
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _typed(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "timestamp":
+        return datetime.fromisoformat(value)
+    return value

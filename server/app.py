@@ -1,0 +1,145 @@
+"""`create_app(settings)`: the Starlette application — GraphQL, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from semantic_layer.errors import QueryError
+
+from .auth import principal_from_header
+from .cache import make_cache
+from .limits import BodySizeLimit, limit_rules
+from .reload import ProjectState
+from .schema import Query
+from .service import Caller, QueryService
+from .settings import ServerSettings
+from .telemetry import Telemetry
+
+log = logging.getLogger("semantic_layer.server")
+
+
+class QuietSchema(strawberry.Schema):
+    """Expected errors (unknown members, auth) are answers, not incidents: only bugs are logged,
+    once, by `SemanticGraphQL._format` with an incident id."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        return None
+
+
+class SemanticGraphQL(GraphQL[dict[str, Any], None]):
+    """Strawberry's ASGI app with our context and error shape: every error has extensions.code."""
+
+    def __init__(self, service: QueryService, settings: ServerSettings, **kwargs: Any):
+        # One instance of each, handed out by factories: the parse and validation caches must
+        # outlive a request to be worth anything.
+        rules = AddValidationRules(limit_rules(settings.max_depth, settings.max_aliases,  # type: ignore[arg-type]
+                                               settings.max_fields))
+        parsed, validated = ParserCache(maxsize=1024), ValidationCache(maxsize=1024)
+        schema = QuietSchema(query=Query, extensions=[lambda: rules, lambda: parsed, lambda: validated])
+        super().__init__(schema, **kwargs)
+        self.service = service
+        self.settings = settings
+
+    async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        try:
+            caller = Caller(principal_from_header(request.headers.get("authorization"), self.settings))
+        except QueryError as exc:
+            caller = Caller(None, exc)
+        return {"request": request, "response": response, "service": self.service, "caller": caller}
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        errors = [self._format(error) for error in result.errors or []]
+        telemetry = self.service.telemetry
+        telemetry.requests.labels(errors[0]["extensions"]["code"] if errors else "OK").inc()
+        for error in errors:
+            telemetry.errors.labels(error["extensions"]["code"]).inc()
+        out: GraphQLHTTPResponse = {"data": result.data}
+        if errors:
+            out["errors"] = errors  # type: ignore[typeddict-item]
+        return out
+
+    def _format(self, error: GraphQLError) -> dict[str, Any]:
+        original = error.original_error
+        formatted: dict[str, Any] = {"message": error.message}
+        if isinstance(original, QueryError):
+            formatted["message"], code = original.message, original.code
+        elif original is None:
+            code = (error.extensions or {}).get("code", "VALIDATION")
+        else:  # a bug: log it with an id the caller can quote, show no internals
+            incident = uuid.uuid4().hex[:12]
+            log.error("internal error %s", incident, exc_info=original)
+            formatted["message"], code = f"internal error (incident {incident}) — see the server log", "INTERNAL"
+        if error.locations:
+            formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        if error.path:
+            formatted["path"] = error.path
+        formatted["extensions"] = {"code": code}
+        return formatted
+
+
+def create_app(settings: ServerSettings) -> Starlette:
+    state = ProjectState(settings)
+    telemetry = Telemetry()
+    service = QueryService(state, make_cache(settings.cache_url, settings.cache_max_bytes), telemetry,
+                           settings.threads)
+    graphql = SemanticGraphQL(service, settings)
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        ok, reason = await service.ready()
+        project = state.layer.project
+        body: dict[str, Any] = {"status": "ready" if ok else "unavailable", "project": project.settings.name,
+                                "version": project.version}
+        if not ok:
+            body["reason"] = reason
+        if state.errors:
+            body["project_errors"] = [str(e) for e in state.errors]
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> Any:
+        if settings.reload:
+            state.watch()
+        yield
+        state.close()
+
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)]
+    if settings.cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                     allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
+    app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health),
+                            Route("/ready", ready), Route("/metrics", metrics)],
+                    middleware=middleware, lifespan=lifespan)
+    app.state.project = state
+    app.state.service = service
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """For multi-worker serving: each worker process builds its app from the environment."""
+    import os
+
+    return create_app(ServerSettings(project=Path(os.environ.get("SEMANTIC_LAYER_PROJECT", ".")),
+                                     reload=os.environ.get("SEMANTIC_LAYER_RELOAD") == "1"))

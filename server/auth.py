@@ -1,0 +1,72 @@
+"""Bearer tokens: JWT (HS256 with a shared secret, RS256 with a public key) → a Principal.
+
+A missing token is not an error here (the project's policies decide); a malformed, forged, expired
+or not-yet-valid one always is: UNAUTHENTICATED, never a guess.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+from semantic_layer.access import Principal
+from semantic_layer.errors import UnauthenticatedError
+
+from .settings import ServerSettings
+
+RESERVED = {"roles", "exp", "nbf", "iat", "iss", "aud", "jti"}
+
+
+def principal_from_header(header: str | None, settings: ServerSettings) -> Principal | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthenticatedError("the Authorization header must be 'Bearer <JWT>'")
+    return principal_from_token(token.strip(), settings)
+
+
+def principal_from_token(token: str, settings: ServerSettings) -> Principal:
+    keys: list[tuple[str, str]] = []
+    if settings.jwt_secret:
+        keys.append((settings.jwt_secret, "HS256"))
+    if settings.jwt_public_key:
+        keys.append((settings.jwt_public_key, "RS256"))
+    if not keys:
+        raise UnauthenticatedError("this server accepts no tokens: set SEMANTIC_LAYER_JWT_SECRET (HS256) or "
+                                   "SEMANTIC_LAYER_JWT_PUBLIC_KEY (RS256)")
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError:
+        raise UnauthenticatedError("the token is not a well-formed JWT") from None
+    key = next((k for k, alg in keys if alg == algorithm), None)
+    if key is None or not isinstance(algorithm, str):
+        accepted = ", ".join(alg for _, alg in keys)
+        raise UnauthenticatedError(f"tokens signed with '{algorithm}' are not accepted (accepted: {accepted})")
+    try:
+        claims = jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp"]})
+    except jwt.ExpiredSignatureError:
+        raise UnauthenticatedError("the token has expired — get a new one") from None
+    except jwt.ImmatureSignatureError:
+        raise UnauthenticatedError("the token is not valid yet (nbf is in the future)") from None
+    except jwt.InvalidSignatureError:
+        raise UnauthenticatedError("the token's signature does not verify") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise UnauthenticatedError(f"the token lacks the '{exc.claim}' claim") from None
+    except jwt.InvalidTokenError as exc:
+        raise UnauthenticatedError(f"the token is invalid: {exc}") from None
+    roles = claims.get("roles", [])
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise UnauthenticatedError("the token's 'roles' claim must be a list of role names")
+    return Principal(tuple(roles), {k: v for k, v in claims.items() if k not in RESERVED})
+
+
+def mint_token(secret: str, roles: list[str], claims: dict[str, Any], expires_in: int) -> str:
+    """A development token (HS256) — production tokens come from the identity provider."""
+    now = int(time.time())
+    payload = {**claims, "roles": roles, "iat": now, "nbf": now, "exp": now + expires_in}
+    return jwt.encode(payload, secret, algorithm="HS256")

@@ -1,0 +1,227 @@
+"""The GraphQL schema (SPEC §9): thin strawberry types over the library's own definitions."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from semantic_layer import definitions as d
+from semantic_layer.catalog import dimension_details
+from semantic_layer.graph import SemanticGraph
+from semantic_layer.query import build_query
+
+from .service import Caller, QueryService
+
+
+@strawberry.enum
+class FilterOp(Enum):
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    BETWEEN = "between"
+    CONTAINS = "contains"
+    STARTS_WITH = "starts_with"
+    IS_NULL = "is_null"
+    IS_NOT_NULL = "is_not_null"
+
+
+@strawberry.input
+class FilterInput:
+    member: str
+    op: FilterOp
+    values: list[JSON] | None = None
+
+
+@strawberry.input
+class OrderByInput:
+    member: str
+    desc: bool = False
+
+
+@strawberry.input
+class TimeRangeInput:
+    start: str | None = None
+    end: str | None = None
+
+
+@strawberry.input
+class QueryInput:
+    metrics: list[str]
+    dimensions: list[str] | None = None
+    where: list[str] | None = None
+    filters: list[FilterInput] | None = None
+    having: list[str] | None = None
+    segments: list[str] | None = None
+    time_range: TimeRangeInput | None = None
+    order_by: list[OrderByInput] | None = None
+    limit: int | None = None
+    offset: int | None = None
+    timezone: str | None = None
+
+    def to_query(self) -> Any:
+        return build_query(
+            metrics=self.metrics, dimensions=self.dimensions or [], where=self.where or [],
+            filters=[{"member": f.member, "op": f.op.value, "values": f.values or []} for f in self.filters or []],
+            having=self.having or [], segments=self.segments or [],
+            time_range=None if self.time_range is None else {"start": self.time_range.start,
+                                                              "end": self.time_range.end},
+            order_by=[("-" if o.desc else "") + o.member for o in self.order_by or []],
+            limit=self.limit, offset=self.offset, timezone=self.timezone)
+
+
+@strawberry.type
+class Column:
+    name: str
+    kind: str
+    type: str
+    format: str | None
+
+
+@strawberry.type
+class QueryResult:
+    columns: list[Column]
+    rows: list[JSON]
+    sql: str
+    cached: bool
+    duration_ms: float
+    warnings: list[str]
+
+
+@strawberry.type
+class CompiledQuery:
+    sql: str
+    dialect: str
+
+
+@strawberry.type
+class ProjectError:
+    file: str
+    line: int
+    column: int
+    message: str
+
+
+@strawberry.type
+class Dimension:
+    name: str
+    type: str
+    label: str | None
+    description: str | None
+
+
+@strawberry.type
+class Model:
+    name: str
+    label: str | None
+    description: str | None
+    primary_key: list[str]
+    time: str | None
+    measures: list[str]
+    dimensions: list[str]
+
+
+@strawberry.type
+class Metric:
+    name: str
+    label: str | None
+    description: str | None
+    type: str
+    owner: str | None
+    tier: str | None
+    status: str
+    replaced_by: str | None
+    format: str | None
+    direction: str | None
+    tags: list[str]
+    synonyms: list[str]
+    depends_on: list[str]
+    dimensions: list[str]
+
+    @strawberry.field
+    def sql(self, info: Info) -> str:
+        """The metric alone, compiled (computed only when asked for)."""
+        return _service(info).metric_sql(_caller(info), self.name)
+
+
+def _service(info: Info) -> QueryService:
+    return info.context["service"]  # type: ignore[no-any-return]
+
+
+def _caller(info: Info) -> Caller:
+    return info.context["caller"]  # type: ignore[no-any-return]
+
+
+def _metric(graph: SemanticGraph, m: d.Metric) -> Metric:
+    return Metric(name=m.name, label=m.label, description=m.description, type=m.type, owner=m.owner, tier=m.tier,
+                  status=m.status, replaced_by=m.replaced_by, format=m.format, direction=m.direction,
+                  tags=list(m.tags), synonyms=list(m.synonyms),
+                  depends_on=QueryService.metric_dependencies(graph, m.name),
+                  dimensions=QueryService.metric_dimensions(graph, m.name))
+
+
+def _matches(m: d.Metric, search: str) -> bool:
+    needle = search.casefold()
+    haystack = [m.name, m.label or "", m.description or "", *m.synonyms]
+    return any(needle in text.casefold() for text in haystack)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def metrics(self, info: Info, tier: str | None = None, tag: str | None = None, search: str | None = None,
+                include_deprecated: bool = False) -> list[Metric]:
+        _, graph = _service(info).graph_for(_caller(info))
+        found = [m for m in graph.metrics.values()
+                 if (include_deprecated or m.status != "deprecated") and (tier is None or m.tier == tier)
+                 and (tag is None or tag in m.tags) and (search is None or _matches(m, search))]
+        return [_metric(graph, m) for m in found]
+
+    @strawberry.field
+    def metric(self, info: Info, name: str) -> Metric | None:
+        _, graph = _service(info).graph_for(_caller(info))
+        found = graph.metrics.get(name)
+        return None if found is None else _metric(graph, found)
+
+    @strawberry.field
+    def dimensions(self, info: Info, metrics: list[str] | None = None) -> list[Dimension]:
+        _, graph = _service(info).graph_for(_caller(info))
+        for name in metrics or []:
+            graph.metric(name)  # unknown (or hidden) metrics are UNKNOWN_MEMBER, not an empty list
+        return [Dimension(name=ref, type=dim.type, label=dim.label, description=dim.description)
+                for ref, dim in dimension_details(graph, metrics or [])]
+
+    @strawberry.field
+    def models(self, info: Info) -> list[Model]:
+        _, graph = _service(info).graph_for(_caller(info))
+        return [Model(name=m.name, label=m.label, description=m.description, primary_key=m.primary_keys,
+                      time=m.time, measures=[ms.name for ms in m.measures],
+                      dimensions=QueryService.model_dimensions(graph, m.name)) for m in graph.models.values()]
+
+    @strawberry.field
+    async def query(self, info: Info, input: QueryInput) -> QueryResult:
+        payload = await _service(info).run(_caller(info), input.to_query())
+        return QueryResult(columns=[Column(**c) for c in payload["columns"]], rows=payload["rows"],
+                           sql=payload["sql"], cached=payload["cached"], duration_ms=payload["durationMs"],
+                           warnings=payload["warnings"])
+
+    @strawberry.field
+    def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:
+        service = _service(info)
+        sql = service.compile(_caller(info), input.to_query(), dialect)
+        return CompiledQuery(sql=sql, dialect=dialect or service.state.layer.project.settings.dialect)
+
+    @strawberry.field
+    def project_errors(self, info: Info) -> list[ProjectError]:
+        """Errors of a project change that was rejected (the last good version keeps serving)."""
+        return [ProjectError(file=e.file, line=e.line, column=e.column, message=e.message)
+                for e in _service(info).state.errors]
+

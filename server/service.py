@@ -1,0 +1,122 @@
+"""What a request does, between the GraphQL types and the library: authenticate, choose the caller's
+view, compile, consult the cache, run in the thread pool, count. Resolvers stay one-liners."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from anyio import CapacityLimiter
+
+from semantic_layer.access import AccessContext, Principal
+from semantic_layer.catalog import depends_on, dimensions_for, reachable_dimensions
+from semantic_layer.errors import QueryError
+from semantic_layer.graph import SemanticGraph
+from semantic_layer.layer import Layer
+from semantic_layer.query import Query
+from semantic_layer.result import Result, json_rows
+
+from .cache import ResultCache, cache_key
+from .reload import ProjectState
+from .telemetry import Telemetry
+
+
+@dataclass
+class Caller:
+    """One request's identity; an authentication error is kept and raised when data is asked for."""
+
+    principal: Principal | None
+    error: QueryError | None = None
+
+    def view(self, layer: Layer) -> AccessContext | None:
+        if self.error is not None:
+            raise self.error
+        return layer.access_for(self.principal)
+
+
+class QueryService:
+    def __init__(self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, threads: int):
+        self.state = state
+        self.cache = cache
+        self.telemetry = telemetry
+        self.limiter = CapacityLimiter(threads)
+
+    # -- catalogue ----------------------------------------------------------------------------
+    def graph_for(self, caller: Caller) -> tuple[Layer, SemanticGraph]:
+        layer = self.state.layer
+        return layer, layer.compiler_for(caller.view(layer)).graph
+
+    @staticmethod
+    def metric_dimensions(graph: SemanticGraph, name: str) -> list[str]:
+        return dimensions_for(graph, [name])
+
+    @staticmethod
+    def metric_dependencies(graph: SemanticGraph, name: str) -> list[str]:
+        return depends_on(graph, name)
+
+    @staticmethod
+    def model_dimensions(graph: SemanticGraph, name: str) -> list[str]:
+        return reachable_dimensions(graph, name)
+
+    def metric_sql(self, caller: Caller, name: str) -> str:
+        layer = self.state.layer
+        access = caller.view(layer)
+        compiled, values = layer.prepare(Query(metrics=(name,)), None, access)
+        return compiled.inline(values)
+
+    # -- queries -------------------------------------------------------------------------------
+    def compile(self, caller: Caller, query: Query, dialect: str | None) -> str:
+        layer = self.state.layer
+        compiled, values = layer.prepare(query, dialect, caller.view(layer))
+        return compiled.inline(values)
+
+    async def run(self, caller: Caller, query: Query) -> dict[str, Any]:
+        started = time.perf_counter()
+        layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile
+        access = caller.view(layer)
+        compiled, values = layer.prepare(query, layer.engine.dialect, access)
+        sql = compiled.inline(values)
+        self.telemetry.compile_seconds.observe(time.perf_counter() - started)
+        key = cache_key(layer.project.version, sql)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.telemetry.cache_hits.inc()
+            payload = json.loads(hit)
+            payload.update(cached=True, durationMs=_ms(started))
+            self.telemetry.query_seconds.observe(time.perf_counter() - started)
+            return payload
+        self.telemetry.cache_misses.inc()
+
+        def execute() -> bytes:
+            table = layer.engine.execute(compiled.template, compiled.bind(values),
+                                         timeout_seconds=layer.project.settings.limits.timeout_seconds)
+            result = Result.from_arrow(table, compiled.columns, sql=sql)
+            body = {"columns": [c.__dict__ for c in result.columns], "rows": json_rows(result), "sql": sql,
+                    "warnings": list(compiled.warnings)}
+            return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+        encoded = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
+        self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
+        payload = json.loads(encoded)
+        payload.update(cached=False, durationMs=_ms(started))
+        self.telemetry.query_seconds.observe(time.perf_counter() - started)
+        return payload
+
+    async def ready(self) -> tuple[bool, str]:
+        layer = self.state.layer
+
+        def ping() -> None:
+            layer.engine.execute("SELECT 1", {}, timeout_seconds=5)
+
+        try:
+            await anyio.to_thread.run_sync(ping, limiter=self.limiter)
+        except (QueryError, OSError) as exc:
+            return False, f"database not answering: {getattr(exc, 'message', exc)}"
+        return True, "ok"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -1,0 +1,37 @@
+"""Server settings: constructor arguments for tests, environment variables for deployments."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    project: Path
+    connection: str | None = None
+    reload: bool = False
+    reload_interval: float = 0.5
+    jwt_secret: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_SECRET"))
+    jwt_public_key: str | None = field(
+        default_factory=lambda: _read_key(os.environ.get("SEMANTIC_LAYER_JWT_PUBLIC_KEY")))
+    cache_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
+    cache_max_bytes: int = 256 * 1024 * 1024
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_CORS_ORIGINS"))
+    max_request_bytes: int = 256 * 1024
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_fields: int = 500
+    threads: int = 8
+
+
+def _read_key(value: str | None) -> str | None:
+    """A PEM public key given inline or as a path to a file."""
+    if value and not value.lstrip().startswith("-----") and Path(value).is_file():
+        return Path(value).read_text()
+    return value

@@ -1,0 +1,25 @@
+"""Prometheus metrics for one app (its own registry, so tests can run many apps side by side)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("semantic_layer_requests", "GraphQL requests by outcome code", ["code"],
+                                registry=self.registry)
+        self.errors = Counter("semantic_layer_errors", "GraphQL errors by code", ["code"], registry=self.registry)
+        self.query_seconds = Histogram("semantic_layer_query_seconds", "Query latency (compile + run)",
+                                       buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.compile_seconds = Histogram("semantic_layer_compile_seconds", "Compile time per query",
+                                         buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05),
+                                         registry=self.registry)
+        self.cache_hits = Counter("semantic_layer_cache_hits", "Result cache hits", registry=self.registry)
+        self.cache_misses = Counter("semantic_layer_cache_misses", "Result cache misses", registry=self.registry)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -21,8 +21,8 @@ class ResultCache(Protocol):
     def set(self, key: str, value: bytes, ttl: int) -> None: ...
 
 
-def cache_key(version: str, sql: str) -> str:
-    return "sl:" + hashlib.sha256(f"{version}\0{sql}".encode()).hexdigest()
+def cache_key(version: str, statement: str) -> str:
+    return "sl:" + hashlib.sha256(f"{version}\0{statement}".encode()).hexdigest()
 
 
 class MemoryCache:

@@ -78,9 +78,11 @@ class QueryService:
         layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile
         access = caller.view(layer)
         compiled, values = layer.prepare(query, layer.engine.dialect, access)
-        sql = compiled.inline(values)
+        params = compiled.bind(values)
         self.telemetry.compile_seconds.observe(time.perf_counter() - started)
-        key = cache_key(layer.project.version, sql)
+        # The statement and its bound values (filters and claims) identify the answer exactly; the SQL
+        # text with values inlined is only rendered on a miss, for the response.
+        key = cache_key(layer.project.version, f"{compiled.template}\0{sorted(params.items())!r}")
         hit = self.cache.get(key)
         if hit is not None:
             self.telemetry.cache_hits.inc()
@@ -91,13 +93,14 @@ class QueryService:
         self.telemetry.cache_misses.inc()
 
         def execute() -> bytes:
-            table = layer.engine.execute(compiled.template, compiled.bind(values),
+            table = layer.engine.execute(compiled.template, params,
                                          timeout_seconds=layer.project.settings.limits.timeout_seconds)
             result = Result.from_arrow(table, compiled.columns, sql=sql)
             body = {"columns": [c.__dict__ for c in result.columns], "rows": json_rows(result), "sql": sql,
                     "warnings": list(compiled.warnings)}
             return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
+        sql = compiled.inline(values)
         encoded = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
         self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
         payload = json.loads(encoded)

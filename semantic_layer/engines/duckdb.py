@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,10 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import ExecutionError, QueryTimeoutError
+
+# We fetch Arrow from a DB-API result on purpose (see `execute`); the extra copy DuckDB warns about
+# costs less than the relational API's second planning pass for the result sizes a layer returns.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 
 
 class DuckDBEngine:
@@ -38,8 +43,10 @@ class DuckDBEngine:
             timer.daemon = True
             timer.start()
         try:
-            relation = cursor.sql(sql, params=params or None)
-            return relation.to_arrow_table() if relation is not None else pa.table({})
+            # execute + a record-batch reader: measurably faster than the relational API (`sql()`),
+            # which plans the statement once more before materialising it.
+            result = cursor.execute(sql, params or None)
+            return result.to_arrow_reader().read_all() if result.description else pa.table({})
         except duckdb.InterruptException:
             raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
                                     "the time range or filters, or raise limits.timeout_seconds") from None

@@ -1,0 +1,220 @@
+"""Server load benchmark on loopback: req/s and latency for a cached and an uncached demo query,
+next to direct DuckDB for the same SQL, and the server's peak memory. Prints a table; asserts nothing.
+
+    python bench/server.py [--connections 32] [--seconds 20]
+
+The server runs in its own process (`semantic-layer serve` on the demo project, data/crm.duckdb).
+Load comes from wrk when it is on PATH (apt-get install wrk), else from a Python asyncio generator
+in another process. Every run is bounded in time and connection count, and targets 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from server.auth import mint_token  # noqa: E402
+
+SECRET = "bench-secret-bench-secret-bench-secret!"
+QUERY = ("query Q($input: QueryInput!) { query(input: $input) { rows cached durationMs } }")
+CACHED = {"metrics": ["revenue", "order_count"], "dimensions": ["metric_time:month"],
+          "timeRange": {"start": "2025-01-01", "end": "2026-01-01"}}
+
+
+def uncached(n: int) -> dict[str, object]:
+    """The same shape with a new filter value each time: compiled once, never answered from the cache."""
+    return {**CACHED, "where": [f"orders.amount > {n % 100_000}.{n // 100_000}"]}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SEMANTIC_LAYER_JWT_SECRET": SECRET}
+    proc = subprocess.Popen([sys.executable, "-m", "semantic_layer", "serve", "--project", str(ROOT / "metrics"),
+                             "--port", str(port), "--workers", str(workers)], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"server did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory of the server process and its worker processes, summed."""
+    total = 0
+    for child in [pid, *_children(pid)]:
+        match = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{child}/status").read_text())
+        total += int(match.group(1)) if match else 0
+    return total / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found + [g for c in found for g in _children(c)]
+
+
+# -- load generators --------------------------------------------------------------------------------
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+local body = [[%(body)s]]
+local counter = 0
+request = function()
+  counter = counter + 1
+  local n = counter * 1000 + math.random(0, 999)
+  return wrk.format(nil, "/graphql", nil, (string.gsub(body, "__N__", tostring(n))))
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%f %%f %%f\\n", summary.requests, summary.duration / 1e6,
+                         latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def load_wrk(url: str, token: str, body: str, connections: int, seconds: int) -> tuple[float, float, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % {"token": token, "body": body})
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
+                          "--timeout", "10s", url], capture_output=True, text=True, timeout=seconds + 60, check=True)
+    os.unlink(script.name)
+    _, requests, duration, p50, p99 = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")).split()
+    return int(requests) / float(duration), float(p50), float(p99)
+
+
+async def _python_load(url: str, token: str, body: str, connections: int, seconds: int) -> list[float]:
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}",
+                                                         "Content-Type": "application/json"}) as client:
+        async def worker(k: int) -> None:
+            n = k
+            while time.monotonic() < stop:
+                n += connections
+                started = time.perf_counter()
+                await client.post(f"{url}/graphql", content=body.replace("__N__", str(n)))
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(worker(k) for k in range(connections)))
+    return latencies
+
+
+def load_python(url: str, token: str, body: str, connections: int, seconds: int) -> tuple[float, float, float]:
+    latencies = asyncio.run(_python_load(url, token, body, connections, seconds))
+    ordered = sorted(latencies)
+    return len(latencies) / seconds, statistics.median(latencies), ordered[int(len(ordered) * 0.99)]
+
+
+# -- direct DuckDB ----------------------------------------------------------------------------------
+def direct_duckdb(url: str, token: str, runs: int = 100) -> tuple[float, float]:
+    """Median ms of one uncached request at a time, and of the same SQL run directly in DuckDB.
+
+    The two are measured in separate passes so that neither's threads steal the other's cores.
+    """
+    served, statements = [], []
+    with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as client:
+        for n in range(runs):
+            body = {"query": "query Q($input: QueryInput!) { query(input: $input) { sql cached } }",
+                    "variables": {"input": uncached(10_000_000 + n)}}
+            started = time.perf_counter()
+            answer = client.post(f"{url}/graphql", json=body).json()["data"]["query"]
+            served.append((time.perf_counter() - started) * 1000)
+            statements.append(answer["sql"])
+    direct = []
+    con = duckdb.connect(str(ROOT / "data" / "crm.duckdb"), read_only=True)
+    for sql in statements:
+        started = time.perf_counter()
+        con.execute(sql).fetchall()
+        direct.append((time.perf_counter() - started) * 1000)
+    con.close()
+    return statistics.median(direct), statistics.median(served)
+
+
+def cached_alone(url: str, body: str, token: str, runs: int = 300) -> float:
+    with httpx.Client(headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}) as client:
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            client.post(f"{url}/graphql", content=body)
+            samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    args = parser.parse_args()
+    if not (ROOT / "data" / "crm.duckdb").exists():
+        subprocess.run([sys.executable, "-m", "semantic_layer", "demo"], cwd=ROOT, check=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    token = mint_token(SECRET, ["admin"], {}, 3600)
+    server = start_server(port, args.workers)
+    try:
+        generator = load_wrk if shutil.which("wrk") else load_python
+        cached_body = json.dumps({"query": QUERY, "variables": {"input": CACHED}})
+        uncached_body = json.dumps({"query": QUERY, "variables": {"input": uncached(0)}}).replace(
+            '0.0"]', '__N__"]')
+        httpx.post(f"{url}/graphql", content=cached_body,
+                   headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        cached = generator(url, token, cached_body, args.connections, args.seconds)
+        missed = generator(url, token, uncached_body, args.connections, args.seconds)
+        direct_ms, served_ms = direct_duckdb(url, token)
+        alone = cached_alone(url, cached_body, token)
+        rss = peak_rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    table = Table(title=f"server on loopback ({args.workers} worker{'s' if args.workers > 1 else ''}): "
+                        f"{args.connections} connections × {args.seconds} s per row, load from "
+                        f"{'wrk' if generator is load_wrk else 'python asyncio'}")
+    for column in ("case", "req/s", "p50 ms", "p99 ms", "goal"):
+        table.add_column(column)
+    table.add_row("cached demo query", f"{cached[0]:,.0f}", f"{cached[1]:.2f}", f"{cached[2]:.2f}",
+                  "p50 ≤ 3 ms, ≥ 1 500 req/s")
+    table.add_row("cached, one request at a time (median)", "", f"{alone:.2f}", "", "p50 ≤ 3 ms")
+    table.add_row("uncached (new filter value each request)", f"{missed[0]:,.0f}", f"{missed[1]:.2f}",
+                  f"{missed[2]:.2f}", "—")
+    table.add_row("uncached, one request at a time (median)", "", f"{served_ms:.2f}", "", "")
+    table.add_row("direct DuckDB, same SQL (median)", "", f"{direct_ms:.2f}", "", "")
+    table.add_row("uncached overhead over direct DuckDB", "", f"{served_ms - direct_ms:+.2f} "
+                  f"({(served_ms / direct_ms - 1) * 100:+.0f}%)", "", "≤ +10%")
+    table.add_row("server peak memory (VmHWM)", "", f"{rss:,.0f} MB", "", "")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

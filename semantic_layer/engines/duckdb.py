@@ -46,7 +46,8 @@ class DuckDBEngine:
             # execute + a record-batch reader: measurably faster than the relational API (`sql()`),
             # which plans the statement once more before materialising it.
             result = cursor.execute(sql, params or None)
-            return result.to_arrow_reader().read_all() if result.description else pa.table({})
+            reader = result.to_arrow_reader() if result.description else None
+            return reader.read_all() if reader is not None else pa.table({})
         except duckdb.InterruptException:
             raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
                                     "the time range or filters, or raise limits.timeout_seconds") from None

@@ -22,7 +22,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      """WITH pairs AS (SELECT DISTINCT o.order_id, l.ship_mode, o.amount, o.status FROM orders o
                         LEFT JOIN order_lines l ON l.order_id = o.order_id)
          SELECT ship_mode, COUNT(*), SUM(CASE WHEN status <> 'cancelled' THEN amount END), AVG(amount),
-                MEDIAN(amount) FROM pairs GROUP BY 1 ORDER BY 1 NULLS LAST"""),
+                MEDIAN(amount::DOUBLE) FROM pairs GROUP BY 1 ORDER BY 1 NULLS LAST"""),
     ("fan-out the other way: a customer counts once in each status it has orders in",
      dict(metrics=["customer_count"], dimensions=["orders.status"]),
      """SELECT s, COUNT(*) FROM (SELECT DISTINCT c.customer_id, o.status AS s FROM customers c
@@ -140,7 +140,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
          FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1"""),
     ("percentile, count_distinct, min and max",
      dict(metrics=["p90_amount", "buyers", "min_amount", "max_amount"], dimensions=["orders.status"]),
-     """SELECT status, quantile_cont(amount, 0.9), COUNT(DISTINCT customer_id), MIN(amount), MAX(amount)
+     """SELECT status, quantile_cont(amount::DOUBLE, 0.9), COUNT(DISTINCT customer_id), MIN(amount), MAX(amount)
         FROM orders GROUP BY 1 ORDER BY 1"""),
     ("fill_nulls_with turns a missing group into 0 (days with tickets and no orders)",
      dict(metrics=["ticket_count", "orders_filled"], dimensions=["metric_time:day"],

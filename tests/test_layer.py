@@ -96,12 +96,12 @@ def test_a_missing_database_file_says_how_to_create_it(tmp_path: Path) -> None:
 def test_validate_warehouse_reports_missing_tables_and_columns(tmp_path: Path, shop_db: Path) -> None:
     root = make_project(tmp_path, shop_db)
     models = (root / "models.yml").read_text().replace("      - name: ship_mode", "      - name: ship_mod")
-    models = models.replace("table: main.tickets", "table: main.tickets_v2")
+    models = models.replace("table: tickets", "table: tickets_v2")
     (root / "models.yml").write_text(models)
     issues = sl.connect(root).validate_warehouse()
     text = "\n".join(i.message for i in issues)
-    assert "column 'ship_mod' is not in table 'main.order_lines' — did you mean 'ship_mode'" in text
-    assert "table 'main.tickets_v2' cannot be read" in text
+    assert "column 'ship_mod' is not in table 'order_lines' — did you mean 'ship_mode'" in text
+    assert "table 'tickets_v2' cannot be read" in text
     assert len(issues) == 2
 
 

@@ -197,4 +197,4 @@ def _spine(ctx: UnitContext, grain: str, offset: Offset) -> exp.Select:
     bounds = exp.select(lo.as_("lo"), hi.as_("hi"))
     if not (first and last):
         bounds = bounds.from_("r")
-    return time_spine(bounds, grain, PERIOD)
+    return time_spine(bounds, grain, PERIOD, ctx.dialect)

@@ -18,7 +18,7 @@ _ALIASES = {"postgresql": "postgres", "mariadb": "mysql"}
 
 # Dialects whose generate-series construct sqlglot cannot express; cumulative spines are refused
 # there with a clear message instead of emitting SQL that fails at run time.
-_NO_SERIES = {"mysql": "MySQL/MariaDB has no series generator", "clickhouse": "ClickHouse needs arrayJoin(range)",
+_NO_SERIES = {"clickhouse": "ClickHouse needs arrayJoin(range)",
               "redshift": "Redshift's GENERATE_SERIES runs only on the leader node"}
 
 
@@ -29,19 +29,95 @@ def normalize_dialect(name: str) -> str:
     return dialect
 
 
-def time_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
-    """Period starts from `lo` to `hi` inclusive, one row each (a lateral unnest of a series)."""
-    series = exp.Unnest(
-        expressions=[exp.GenerateSeries(start=exp.column("lo", table="b"), end=exp.column("hi", table="b"),
-                                        step=step_interval(grain))],
-        alias=exp.TableAlias(this=exp.to_identifier("s"), columns=[exp.to_identifier(alias)]))
+def time_spine(bounds: exp.Select, grain: str, alias: str, dialect: str) -> exp.Select:
+    """Period starts from `lo` to `hi` inclusive, one row each."""
+    builder = _SPINES.get(dialect, _unnest_spine)
+    return builder(bounds, grain, alias)
+
+
+def _unnest_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
+    """A lateral unnest of a generated series (DuckDB, Trino, Spark, BigQuery, Snowflake…)."""
+    series = exp.Unnest(expressions=[_series(grain)],
+                        alias=exp.TableAlias(this=exp.to_identifier("s"), columns=[exp.to_identifier(alias)]))
     return exp.select(exp.column(alias, table="s").as_(alias)).from_(bounds.subquery("b")).join(
         series, join_type="cross")
+
+
+def _table_function_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
+    """PostgreSQL's GENERATE_SERIES is itself a set-returning table function."""
+    generated = exp.ExplodingGenerateSeries(start=exp.column("lo", table="b"), end=exp.column("hi", table="b"),
+                                            step=step_interval(grain))
+    series = exp.Table(this=generated, alias=exp.TableAlias(this=exp.to_identifier("s"),
+                                                             columns=[exp.to_identifier(alias)]))
+    return exp.select(exp.column(alias, table="s").as_(alias)).from_(bounds.subquery("b")).join(
+        series, join_type="cross")
+
+
+def _recursive_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
+    """MySQL and MariaDB have no series generator: a recursive CTE steps from lo to hi."""
+    step = step_interval(grain)
+    nxt = exp.Add(this=exp.column(alias, table="s"), expression=step)
+    seed = exp.select(exp.column("lo", table="b").as_(alias), exp.column("hi", table="b").as_("hi")).from_(
+        bounds.subquery("b"))
+    more = exp.select(nxt.as_(alias), exp.column("hi", table="s")).from_(exp.to_table("s")).where(
+        exp.LTE(this=nxt.copy(), expression=exp.column("hi", table="s")))
+    return exp.select(exp.column(alias, table="s").as_(alias)).from_("s").with_(
+        "s", as_=exp.union(seed, more, distinct=False), recursive=True)
+
+
+def _series(grain: str) -> exp.Expr:
+    return exp.GenerateSeries(start=exp.column("lo", table="b"), end=exp.column("hi", table="b"),
+                              step=step_interval(grain))
+
+
+_SPINES = {"postgres": _table_function_spine, "redshift": _table_function_spine, "mysql": _recursive_spine}
+
+
+_NO_PERCENTILES = {"mysql": "MySQL and MariaDB have no ordered-set (percentile) aggregate"}
 
 
 def check_renderable(tree: exp.Expr, dialect: str) -> None:
     """Refuse, with the feature and dialect named, what the target cannot run."""
     reason = _NO_SERIES.get(dialect)
-    if reason and tree.find(exp.GenerateSeries) is not None:
+    if reason and tree.find(exp.GenerateSeries, exp.ExplodingGenerateSeries) is not None:
         raise QueryValidationError(f"cumulative metrics need a generated time spine, which is not available "
                                    f"for dialect '{dialect}': {reason}")
+    reason = _NO_PERCENTILES.get(dialect)
+    if reason and tree.find(exp.Median, exp.PercentileCont) is not None:
+        raise QueryValidationError(f"median and percentile measures are not available for dialect '{dialect}': "
+                                   f"{reason} — compute them on another engine or use avg")
+
+
+def adapt(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """Rewrite what sqlglot renders incorrectly for the target (after `check_renderable`)."""
+    rewrite = _REWRITES.get(dialect)
+    return tree.transform(rewrite, copy=False) if rewrite else tree
+
+
+def _fn(name: str, *args: exp.Expr) -> exp.Expr:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _mysql_node(node: exp.Expr) -> exp.Expr:
+    """MySQL/MariaDB have no DATE_TRUNC; sqlglot's emulation counts from year 0000 (weeks start on
+    Saturday, hours come back as text). Truncate with date functions instead, as DATETIME values."""
+    if not isinstance(node, exp.TimestampTrunc):
+        return node
+    x = node.this
+    unit = node.unit.name.upper() if node.unit else "DAY"
+    day = exp.cast(x.copy(), exp.DataType.Type.DATE)
+    year_start = _fn("MAKEDATE", _fn("YEAR", x.copy()), exp.Literal.number(1))
+    start: exp.Expr = {
+        "HOUR": _fn("DATE_FORMAT", x.copy(), exp.Literal.string("%Y-%m-%d %H:00:00")),
+        "DAY": day,
+        "WEEK": exp.Sub(this=day, expression=exp.Interval(this=_fn("WEEKDAY", x.copy()), unit=exp.Var(this="DAY"))),
+        "MONTH": _fn("DATE_FORMAT", x.copy(), exp.Literal.string("%Y-%m-01")),
+        "QUARTER": exp.Add(this=year_start, expression=exp.Interval(
+            this=exp.paren(exp.Sub(this=_fn("QUARTER", x.copy()), expression=exp.Literal.number(1))),
+            unit=exp.Var(this="QUARTER"))),
+        "YEAR": year_start,
+    }[unit]
+    return exp.cast(start, exp.DataType.Type.DATETIME)
+
+
+_REWRITES = {"mysql": _mysql_node}

@@ -25,7 +25,7 @@ from ..graph import SemanticGraph
 from ..query import Query
 from ..timegrain import Calendar, zone
 from .combine import combine, finalize
-from .dialects import check_renderable, normalize_dialect
+from .dialects import adapt, check_renderable, normalize_dialect
 from .members import resolve_member
 from .plan import Plan, RowSecurity
 from .resolve import plan_query
@@ -128,14 +128,15 @@ class Compiler:
         if self.row_rules is not None:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
             plan.row_security = RowSecurity(self.row_rules, slots)
-        ctx = UnitContext(self.graph, plan, params)
+        ctx = UnitContext(self.graph, plan, params, dialect)
         if not plan.units:
             if not plan.dimensions:
                 raise QueryValidationError("a query needs at least one metric or one dimension")
-            tree = finalize(plan, dimension_values(ctx))
+            select = finalize(plan, dimension_values(ctx))
         else:
-            tree = combine(ctx, {u.alias: build_unit(ctx, u) for u in plan.units})
-        check_renderable(tree, dialect)
+            select = combine(ctx, {u.alias: build_unit(ctx, u) for u in plan.units})
+        check_renderable(select, dialect)
+        tree = adapt(select, dialect)
         for node in tree.find_all(exp.Placeholder):
             node.set("this", MARKER.format(str(node.name)[1:]))
         template = tree.sql(dialect=dialect)

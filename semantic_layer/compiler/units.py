@@ -43,6 +43,7 @@ class UnitContext:
     graph: SemanticGraph
     plan: Plan
     params: Params
+    dialect: str = "duckdb"  # the target: a few constructs (the time spine) are built per dialect
 
     @property
     def calendar(self) -> Calendar:
@@ -211,10 +212,13 @@ def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
         return exp.Count(this=value)
     if agg == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[value]))
+    # Interpolated percentiles of exact decimals are not exact decimals: compute them in floating
+    # point everywhere, so that no engine rounds 543.415 to its column's two decimals.
     if agg == "median":
-        return exp.Median(this=value)
+        return exp.Median(this=exp.cast(value, exp.DataType.Type.DOUBLE))
     if agg == "percentile":
-        return exp.PercentileCont(this=value, expression=exp.Literal.number(measure.percentile))
+        return exp.PercentileCont(this=exp.cast(value, exp.DataType.Type.DOUBLE),
+                                  expression=exp.Literal.number(measure.percentile))
     cls = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[agg]
     return cls(this=value)
 

@@ -7,7 +7,7 @@ from .base import Engine
 
 
 def connect_engine(url: str) -> Engine:
-    """An engine for `duckdb:///path`, `duckdb:///:memory:` (more schemes arrive with their issues)."""
+    """An engine for `duckdb:///path`, `duckdb:///:memory:`, `postgresql://…` or `mysql://…` (MariaDB too)."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise QueryValidationError(f"connection '{url}' is not a URL like 'duckdb:///data/crm.duckdb'")
@@ -15,8 +15,16 @@ def connect_engine(url: str) -> Engine:
         from .duckdb import DuckDBEngine
 
         return DuckDBEngine(rest.removeprefix("/") or ":memory:")
-    raise QueryValidationError(f"no engine for connection scheme '{scheme}://' — this version runs duckdb:// "
-                               "(compile SQL for other stores with --dialect)")
+    if scheme in ("postgresql", "postgres"):
+        from .postgres import PostgresEngine
+
+        return PostgresEngine(url)
+    if scheme in ("mysql", "mariadb"):
+        from .mysql import MySQLEngine
+
+        return MySQLEngine(url)
+    raise QueryValidationError(f"no engine for connection scheme '{scheme}://' — use duckdb://, postgresql:// or "
+                               "mysql:// (compile SQL for other stores with --dialect)")
 
 
 __all__ = ["Engine", "connect_engine"]

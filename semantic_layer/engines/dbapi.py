@@ -1,0 +1,67 @@
+"""What the PostgreSQL and MySQL/MariaDB engines share: placeholders, pooling, Arrow results."""
+
+from __future__ import annotations
+
+import queue
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import pyarrow as pa
+
+
+def pyformat(template: str) -> str:
+    """Our rendered placeholders (`:__slp0__` or `%(__slp0__)s`) as the driver's `%(name)s`.
+
+    Every other `%` in the statement (LIKE patterns, DATE_FORMAT) is doubled so the driver leaves it.
+    """
+    escaped = template.replace("%", "%%")
+    return re.sub(r"(?::|%%\()(__slp\d+__)(?:\)s)?", r"%(\1)s", escaped)
+
+
+def to_arrow(columns: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
+    if not columns:
+        return pa.table({})
+    data: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
+    return pa.table({name: pa.array(list(values)) for name, values in zip(columns, data, strict=True)})
+
+
+class Pool:
+    """A small blocking pool: connections are reused, at most `size` exist, broken ones are replaced."""
+
+    def __init__(self, connect: Callable[[], Any], size: int):
+        self._connect = connect
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._slots = queue.Queue[None]()
+        for _ in range(size):
+            self._slots.put(None)
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        self._slots.get()
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._connect()
+            try:
+                yield conn
+            except Exception:
+                _close_quietly(conn)
+                raise
+            self._idle.put(conn)
+        finally:
+            self._slots.put(None)
+
+    def close(self) -> None:
+        while True:
+            try:
+                _close_quietly(self._idle.get_nowait())
+            except queue.Empty:
+                return
+
+
+def _close_quietly(conn: Any) -> None:
+    with suppress(Exception):  # a connection that cannot close is being discarded anyway
+        conn.close()

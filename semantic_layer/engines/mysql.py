@@ -1,0 +1,76 @@
+"""MySQL and MariaDB through PyMySQL: pooled, read-only transactions, a server-side statement timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pyarrow as pa
+import pymysql
+
+from ..errors import ExecutionError, QueryTimeoutError
+from .dbapi import Pool, pyformat, to_arrow
+
+TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+
+
+class MySQLEngine:
+    dialect = "mysql"
+
+    def __init__(self, url: str, pool_size: int = 8):
+        parts = urlparse(url)
+        self._params = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
+                        "user": unquote(parts.username or "root"), "password": unquote(parts.password or ""),
+                        "database": parts.path.lstrip("/") or None, "charset": "utf8mb4", "autocommit": False,
+                        "connect_timeout": 10}
+        self._pool = Pool(self._connect, pool_size)
+        self._mariadb: bool | None = None
+
+    def _connect(self) -> Any:
+        try:
+            conn = pymysql.connect(**self._params)
+        except pymysql.err.OperationalError as exc:
+            raise ExecutionError(f"cannot connect to MySQL/MariaDB: {exc.args[-1]}") from None
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            row = cur.fetchone()
+            self._mariadb = "mariadb" in str(row[0] if row else "").lower()
+            # Time zone conversion happens in SQL (CONVERT_TZ); the session itself stays in UTC.
+            cur.execute("SET time_zone = '+00:00'")
+        return conn
+
+    def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        with self._pool.connection() as conn:
+            try:
+                with conn.cursor() as cur:
+                    if timeout_seconds:
+                        if self._mariadb:
+                            cur.execute(f"SET SESSION max_statement_time = {float(timeout_seconds)}")
+                        else:
+                            cur.execute(f"SET SESSION max_execution_time = {int(timeout_seconds * 1000)}")
+                    cur.execute("START TRANSACTION READ ONLY")
+                    cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
+                    columns = [c[0] for c in cur.description or []]
+                    rows = list(cur.fetchall()) if cur.description else []
+                conn.rollback()
+            except pymysql.err.MySQLError as exc:
+                conn.rollback()
+                code = exc.args[0] if exc.args else None
+                if code in TIMEOUT_CODES:
+                    raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled by the "
+                                            "server — narrow the query or raise limits.timeout_seconds") from None
+                raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
+        return to_arrow(columns, rows)
+
+    def table_columns(self, table: str) -> list[str]:
+        schema, _, name = table.rpartition(".")
+        found = self.execute("SELECT column_name FROM information_schema.columns WHERE table_name = :__slp0__ "
+                             "AND table_schema = COALESCE(:__slp1__, DATABASE()) ORDER BY ordinal_position",
+                             {"__slp0__": name, "__slp1__": schema or None})
+        columns = found.column(found.column_names[0]).to_pylist() if found.num_rows else []
+        if not columns:
+            raise ExecutionError(f"table '{table}' does not exist")
+        return [str(c) for c in columns]
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,64 @@
+"""PostgreSQL through psycopg 3: pooled, read-only transactions, a server-side statement timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+from psycopg import errors as pg_errors
+from psycopg import sql as pg_sql
+
+from ..errors import ExecutionError, QueryTimeoutError
+from .dbapi import Pool, pyformat, to_arrow
+
+
+class PostgresEngine:
+    dialect = "postgres"
+
+    def __init__(self, url: str, pool_size: int = 8):
+        self.url = url
+        self._pool = Pool(self._connect, pool_size)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self.url, autocommit=False, connect_timeout=10)
+        except psycopg.OperationalError as exc:
+            raise ExecutionError(f"cannot connect to PostgreSQL: {str(exc).strip()}") from None
+        conn.read_only = True  # every transaction this engine opens is READ ONLY
+        return conn
+
+    def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        with self._pool.connection() as conn:
+            try:
+                with conn.cursor() as cur:
+                    if timeout_seconds:
+                        # SET LOCAL: the server cancels the statement itself, and only in this transaction.
+                        cur.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(
+                            pg_sql.Literal(f"{int(timeout_seconds * 1000)}ms")))
+                    cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
+                    columns = [c.name for c in cur.description or []]
+                    rows = cur.fetchall() if cur.description else []
+                conn.rollback()
+            except pg_errors.QueryCanceled:
+                conn.rollback()
+                raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled by "
+                                        "PostgreSQL — narrow the query or raise limits.timeout_seconds") from None
+            except psycopg.Error as exc:
+                conn.rollback()
+                raise ExecutionError(f"PostgreSQL refused the statement: {str(exc).strip()}") from None
+        return to_arrow(columns, rows)
+
+    def table_columns(self, table: str) -> list[str]:
+        schema, _, name = table.rpartition(".")
+        query = ("SELECT column_name FROM information_schema.columns WHERE table_name = %(t)s "
+                 "AND table_schema = COALESCE(%(s)s, current_schema()) ORDER BY ordinal_position")
+        found = self.execute(query.replace("%(t)s", ":__slp0__").replace("%(s)s", ":__slp1__"),
+                             {"__slp0__": name, "__slp1__": schema or None})
+        columns = found.column("column_name").to_pylist() if found.num_rows else []
+        if not columns:
+            raise ExecutionError(f"relation \"{table}\" does not exist")
+        return [str(c) for c in columns]
+
+    def close(self) -> None:
+        self._pool.close()

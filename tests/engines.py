@@ -1,0 +1,99 @@
+"""The shop data set copied into PostgreSQL and MariaDB, in a schema / database the tests create and drop.
+
+Outside CI a missing server skips the tests that need it, with the reason; under CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+MYSQL_HOST = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
+TZ_HELP = "load them with: mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql"
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (required in CI)")
+    pytest.skip(reason)
+
+
+def _tables(db: Path) -> list[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        out = []
+        for name in names:
+            columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  f"WHERE table_name = '{name}' ORDER BY ordinal_position").fetchall()
+            out.append((name, columns, con.execute(f'SELECT * FROM "{name}"').fetchall()))
+        return out
+
+
+@contextmanager
+def postgres_copy(db: Path) -> Iterator[str]:
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({str(exc).strip()[:80]})")
+    schema = f"sl_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        with admin.cursor() as cur:
+            for name, columns, rows in _tables(db):
+                cols = ", ".join(f'"{c}" {t}' for c, t in columns)
+                cur.execute(f'CREATE TABLE "{schema}"."{name}" ({cols})')
+                marks = ", ".join(["%s"] * len(columns))
+                cur.executemany(f'INSERT INTO "{schema}"."{name}" VALUES ({marks})', rows)
+        yield f"{PG_ADMIN}?options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.close()
+
+
+def _mysql_type(duck: str) -> str:
+    if duck.startswith("VARCHAR"):
+        return "VARCHAR(255)"
+    if duck.startswith("TIMESTAMP"):
+        return "DATETIME(6)"
+    return duck
+
+
+@contextmanager
+def mysql_copy(db: Path) -> Iterator[str]:
+    import pymysql
+
+    try:
+        admin = pymysql.connect(**MYSQL_HOST, autocommit=True, connect_timeout=5)
+    except pymysql.err.OperationalError as exc:
+        unavailable(f"MariaDB/MySQL is not reachable on 127.0.0.1:3306 ({exc.args[-1]})")
+    with admin.cursor() as cur:
+        cur.execute("SELECT CONVERT_TZ('2024-03-10 07:30:00', 'UTC', 'America/New_York')")
+        row = cur.fetchone()
+    if row is None or row[0] is None:
+        admin.close()
+        unavailable(f"MariaDB has no time zone tables, so CONVERT_TZ cannot work — {TZ_HELP}")
+    database = f"sl_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{database}`")
+            for name, columns, rows in _tables(db):
+                cols = ", ".join(f"`{c}` {_mysql_type(t)}" for c, t in columns)
+                cur.execute(f"CREATE TABLE `{database}`.`{name}` ({cols})")
+                marks = ", ".join(["%s"] * len(columns))
+                cur.executemany(f"INSERT INTO `{database}`.`{name}` VALUES ({marks})", rows)
+        yield f"mysql://root@127.0.0.1:3306/{database}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        admin.close()

@@ -1,0 +1,1 @@
+-- refused: cumulative metrics need a generated time spine, which is not available for dialect 'clickhouse': ClickHouse needs arrayJoin(range)

@@ -1,0 +1,1 @@
+-- refused: cumulative metrics need a generated time spine, which is not available for dialect 'redshift': Redshift's GENERATE_SERIES runs only on the leader node

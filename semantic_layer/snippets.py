@@ -35,7 +35,23 @@ def _parse_cached(sql: str, dialect: str) -> exp.Expr:
     tree = parsed[0]
     if isinstance(tree, exp.Query | exp.Command | exp.DDL | exp.DML):
         raise SnippetError(sql, f"must be an expression, not a {tree.key.upper()} statement")
-    return tree
+    return portable(tree)
+
+
+def portable(tree: exp.Expr) -> exp.Expr:
+    """Rewrite dialect idioms into nodes sqlglot can render everywhere.
+
+    `(ts AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai'` is how DuckDB and PostgreSQL convert a
+    naive UTC timestamp to local time; MySQL has no AT TIME ZONE, but sqlglot renders the equivalent
+    CONVERT_TIMEZONE node as CONVERT_TZ there.
+    """
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.AtTimeZone) and isinstance(node.this, exp.AtTimeZone):
+            return exp.ConvertTimezone(source_tz=node.this.args["zone"], target_tz=node.args["zone"],
+                                       timestamp=node.this.this)
+        return node
+
+    return tree.transform(rewrite, copy=False)
 
 
 def parse_snippet(sql: str, dialect: str) -> exp.Expr:

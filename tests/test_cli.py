@@ -25,7 +25,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_prints_a_summary(shop_project: Path) -> None:
     code, out, _ = run("validate", "--project", str(shop_project))
     assert code == 0
-    assert "6 models, 14 dimensions, 11 measures, 22 metrics" in out
+    assert "6 models, 14 dimensions, 11 measures, 23 metrics" in out
 
 
 def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None:
@@ -45,7 +45,7 @@ def test_list_metrics_as_json(shop_project: Path) -> None:
     code, out, _ = run("list", "metrics", "--project", str(shop_project), "--format", "json")
     assert code == 0
     names = [m["name"] for m in json.loads(out)]
-    assert "revenue" in names and len(names) == 22
+    assert "revenue" in names and len(names) == 23
 
 
 def test_list_dimensions_and_models(shop_project: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import sqlglot
+from golden_sql import DIALECTS, QUERIES, path_of, render
 
 import semantic_layer as sl
-from golden_sql import DIALECTS, QUERIES, path_of, render
 
 CASES = [(d, n) for d in DIALECTS for n in QUERIES]
 

@@ -85,3 +85,31 @@ def test_transactions_are_read_only(remote: tuple[str, sl.Layer]) -> None:
 
 def test_the_warehouse_check_runs_on_each_engine(remote: tuple[str, sl.Layer]) -> None:
     assert remote[1].validate_warehouse() == []
+
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def crm_remote(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[tuple[str, sl.Layer, sl.Layer]]:
+    from semantic_layer.demo import write_demo
+
+    path = tmp_path_factory.mktemp("crm") / "crm.duckdb"
+    write_demo(path, scale=0.05)
+    metrics = Path(__file__).resolve().parents[1] / "metrics"
+    with ENGINES[request.param](path) as url, sl.connect(metrics, connection=url) as other, \
+            sl.connect(metrics, connection=f"duckdb:///{path}") as local:
+        yield request.param, other, local
+
+
+REFUSED_ON = {"mysql": {"first_response_time", "resolution_time", "sales_cycle"}}
+
+
+@pytest.mark.parametrize("name", sorted(sl.load(Path(__file__).resolve().parents[1] / "metrics").metrics))
+def test_every_crm_metric_by_month_as_on_duckdb(crm_remote: tuple[str, sl.Layer, sl.Layer], name: str) -> None:
+    engine, other, local = crm_remote
+    query = dict(metrics=[name], dimensions=["metric_time:month"], time_range={"start": "2024-07-01",
+                                                                                 "end": "2025-01-01"})
+    if name in REFUSED_ON.get(engine, set()):
+        with pytest.raises(sl.QueryValidationError, match=f"dialect '{engine}'"):
+            other.query(**query)
+        return
+    assert_rows(other.query(**query), [tuple(r.values()) for r in local.query(**query).rows])

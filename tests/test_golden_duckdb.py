@@ -138,6 +138,9 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
                 SUM(CASE WHEN c.segment = 'enterprise' THEN {REV} END),
                 SUM(CASE WHEN c.segment = 'enterprise' THEN {REV} END)::DOUBLE / NULLIF(SUM({REV}), 0)
          FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1"""),
+    ("a derived metric that is one division is float division, NULL on a zero denominator",
+     dict(metrics=["revenue_per_order"], dimensions=["orders.status"]),
+     f"""SELECT o.status, SUM({REV})::DOUBLE / NULLIF(COUNT(*), 0) FROM orders o GROUP BY 1 ORDER BY 1"""),
     ("percentile, count_distinct, min and max",
      dict(metrics=["p90_amount", "buyers", "min_amount", "max_amount"], dimensions=["orders.status"]),
      """SELECT status, quantile_cont(amount::DOUBLE, 0.9), COUNT(DISTINCT customer_id), MIN(amount), MAX(amount)

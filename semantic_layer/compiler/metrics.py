@@ -86,8 +86,8 @@ class MetricExpander:
         inputs = {i.name: i for i in metric.inputs}
         tree = parse_snippet(metric.expr, self.graph.settings.dialect)
         # Make the formula's own divisions safe before inputs (with their own divisions) go in.
-        for div in list(tree.find_all(exp.Div)):
-            div.replace(safe_divide(div.this.copy(), div.expression.copy()))
+        tree = tree.transform(lambda n: safe_divide(n.this, n.expression) if isinstance(n, exp.Div) else n,
+                              copy=False)
 
         def value(column: exp.Column) -> exp.Expr:
             spec = inputs.get(column.name) or d.DerivedInput(metric=column.name)

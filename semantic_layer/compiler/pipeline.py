@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from ..access import RowRule
 from ..errors import QueryValidationError
@@ -139,7 +140,11 @@ class Compiler:
         tree = adapt(select, dialect)
         for node in tree.find_all(exp.Placeholder):
             node.set("this", MARKER.format(str(node.name)[1:]))
-        template = tree.sql(dialect=dialect)
+        try:
+            template = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as exc:
+            raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
+                                       f"{str(exc).strip()}") from None
         return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings,
                              _marker_pattern(dialect))
 

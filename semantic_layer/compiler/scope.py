@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from ..errors import QueryValidationError
 from ..graph import Path, ResolvedDimension, SemanticGraph, path_alias
-from ..snippets import column_parts, map_columns, parse_snippet
+from ..snippets import column_parts, map_columns, parse_snippet, portable
 from ..timegrain import Calendar, as_period_value, to_local, truncate
 
 
@@ -119,4 +119,4 @@ def parse_snippet_query(sql: str, dialect: str) -> exp.Query:
     query = sqlglot.parse_one(sql, read=dialect)
     if not isinstance(query, exp.Query):
         raise QueryValidationError(f"model sql '{sql[:60]}' must be a SELECT query")
-    return query
+    return portable(query)  # type: ignore[return-value]

@@ -2,7 +2,7 @@ WITH u0 AS (
   SELECT
     r.order_lines__ship_mode AS order_lines__ship_mode,
     COUNT(*) AS m0,
-    AVG(r.__in1) AS m1
+    AVG(CAST(r.__in1 AS DOUBLE)) AS m1
   FROM (
     SELECT DISTINCT
       orders.order_id AS __pk0,

@@ -1,0 +1,169 @@
+"""Generated SQL vs hand-written SQL, per engine, on the scale-1 demo. Prints a table; asserts nothing.
+
+    python bench/engines.py [--runs 5] [--engines duckdb,postgres,mysql]
+
+The queries are the CRM golden checks of tests/test_crm_demo.py: each pairs a layer query with the
+hand-written DuckDB SQL that must give the same answer. For PostgreSQL and MariaDB the hand-written
+SQL is transpiled by sqlglot (its UTC → local conversion becomes CONVERT_TZ on MariaDB). Both
+statements run through the same driver; the ratio is generated time over hand-written time
+(medians). The demo is copied into a `sl_bench` schema (PostgreSQL) or database (MariaDB), which
+is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+from rich.console import Console
+from rich.table import Table
+from sqlglot import exp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from test_crm_demo import GOLDEN  # noqa: E402
+
+import semantic_layer as sl  # noqa: E402
+from semantic_layer.query import build_query  # noqa: E402
+
+DATA = ROOT / "data" / "crm.duckdb"
+
+
+def timed(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm caches and plans
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def _convert_tz(node: exp.Expr) -> exp.Expr:
+    """(x AT TIME ZONE 'UTC') AT TIME ZONE 'z' → CONVERT_TIMEZONE, which MariaDB renders as CONVERT_TZ."""
+    if isinstance(node, exp.AtTimeZone) and isinstance(node.this, exp.AtTimeZone):
+        return exp.ConvertTimezone(source_tz=node.this.args["zone"], target_tz=node.args["zone"],
+                                   timestamp=node.this.this)
+    return node
+
+
+def hand_sql(sql: str, dialect: str) -> str:
+    if dialect == "duckdb":
+        return sql
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if dialect == "mysql":
+        tree = tree.transform(_convert_tz)
+    return tree.sql(dialect)
+
+
+def _rows(db: Path) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        for (name,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
+            cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                               "ORDER BY ordinal_position", [name]).fetchall()
+            yield name, cols, con.execute(f'SELECT * FROM "{name}"').fetchall()
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    import psycopg
+
+    admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True)
+    admin.execute("DROP SCHEMA IF EXISTS sl_bench CASCADE")
+    admin.execute("CREATE SCHEMA sl_bench")
+    try:
+        for name, cols, rows in _rows(DATA):
+            admin.execute(f'CREATE TABLE sl_bench."{name}" ({", ".join(f"{c} {t}" for c, t in cols)})')
+            with admin.cursor().copy(f'COPY sl_bench."{name}" FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        admin.execute("ANALYZE")
+        yield "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dsl_bench"
+    finally:
+        admin.execute("DROP SCHEMA IF EXISTS sl_bench CASCADE")
+        admin.close()
+
+
+@contextmanager
+def mysql() -> Iterator[str]:
+    import pymysql
+
+    admin = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+    with admin.cursor() as cur:
+        cur.execute("DROP DATABASE IF EXISTS sl_bench")
+        cur.execute("CREATE DATABASE sl_bench")
+        for name, cols, rows in _rows(DATA):
+            types = {"VARCHAR": "VARCHAR(255)", "TIMESTAMP": "DATETIME(6)"}
+            cur.execute(f"CREATE TABLE sl_bench.`{name}` ({', '.join(f'`{c}` {types.get(t, t)}' for c, t in cols)})")
+            marks = ", ".join(["%s"] * len(cols))
+            for start in range(0, len(rows), 5000):
+                cur.executemany(f"INSERT INTO sl_bench.`{name}` VALUES ({marks})", rows[start:start + 5000])
+    try:
+        yield "mysql://root@127.0.0.1:3306/sl_bench"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("DROP DATABASE IF EXISTS sl_bench")
+        admin.close()
+
+
+@contextmanager
+def duck() -> Iterator[str]:
+    yield f"duckdb:///{DATA}"
+
+
+ENGINES = {"duckdb": duck, "postgres": postgres, "mysql": mysql}
+
+
+def measure(engine: str, runs: int) -> dict[str, float | None]:
+    ratios: dict[str, float | None] = {}
+    with ENGINES[engine]() as url, sl.connect(ROOT / "metrics", connection=url) as layer:
+        for name, query, sql in GOLDEN:
+            try:
+                compiled, values = layer.prepare(build_query(**query), layer.engine.dialect)
+            except sl.QueryError:
+                ratios[name] = None  # refused on this engine (e.g. median on MariaDB)
+                continue
+            params = compiled.bind(values)
+            hand = hand_sql(sql, layer.engine.dialect)
+            generated = timed(lambda c=compiled, p=params: layer.engine.execute(c.template, p), runs)
+            baseline = timed(lambda h=hand: layer.engine.execute(h, {}), runs)
+            ratios[name] = generated / baseline
+    return ratios
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--engines", default="duckdb,postgres,mysql")
+    args = parser.parse_args()
+    if not DATA.exists():
+        subprocess.run([sys.executable, "-m", "semantic_layer", "demo"], cwd=ROOT, check=True)
+    engines = args.engines.split(",")
+    results = {e: measure(e, args.runs) for e in engines}
+    table = Table(title=f"generated ÷ hand-written SQL time (median of {args.runs}), CRM demo at scale 1")
+    table.add_column("query")
+    for engine in engines:
+        table.add_column(engine, justify="right")
+    for name, _, _ in GOLDEN:
+        table.add_row(name, *("refused" if results[e][name] is None else f"{results[e][name]:.2f}" for e in engines))
+    means = []
+    for engine in engines:
+        values = [v for v in results[engine].values() if v is not None]
+        means.append(f"{math.exp(sum(map(math.log, values)) / len(values)):.2f}")
+    table.add_row("geometric mean (goal ≤ 1.05 DuckDB, ≤ 1.2 others)", *means)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

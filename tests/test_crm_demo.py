@@ -152,7 +152,8 @@ GOLDEN: list[tuple[str, dict[str, Any], str]] = [
      dict(metrics=["active_customers"], dimensions=["metric_time:quarter"]),
      f"""SELECT CAST(date_trunc('quarter', {L('t')}) AS DATE), COUNT(DISTINCT customer_id) FROM (
            SELECT customer_id, signed_at t FROM orders o WHERE {VALID}
-           UNION ALL SELECT customer_id, completed_at FROM follow_ups WHERE status = 'completed') GROUP BY 1 ORDER BY 1"""),
+           UNION ALL SELECT customer_id, completed_at FROM follow_ups WHERE status = 'completed') AS a
+         GROUP BY 1 ORDER BY 1"""),
     ("repurchase rate by quarter",
      dict(metrics=["repurchase_rate"], dimensions=["metric_time:quarter"]),
      f"""WITH p AS (SELECT customer_id, {L('signed_at')} t,

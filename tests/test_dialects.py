@@ -39,13 +39,13 @@ def test_dialect_specific_rendering(layer: sl.Layer) -> None:
     query = dict(metrics=["p90_amount", "tickets_per_order"], dimensions=["metric_time:month", "customers.segment"])
     postgres = layer.compile(dialect="postgres", **query)
     assert "PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY" in postgres
-    assert "IS NOT DISTINCT FROM" in postgres
-    assert "DOUBLE PRECISION" in postgres
-    mysql = layer.compile(dialect="mysql", metrics=["tickets_per_order"],
-                          dimensions=["metric_time:month", "customers.segment"])
-    assert "CONVERT_TZ(" in mysql and "<=>" in mysql
+    assert "DOUBLE PRECISION" in postgres and "UNION ALL" in postgres
     snowflake = layer.compile(dialect="snowflake", **query)
     assert "CONVERT_TIMEZONE('UTC', 'America/New_York'" in snowflake
+    offset = dict(metrics=["revenue_growth_mom"], dimensions=["metric_time:month", "customers.segment"])
+    assert "IS NOT DISTINCT FROM" in layer.compile(dialect="postgres", **offset)
+    mysql = layer.compile(dialect="mysql", **offset)
+    assert "CONVERT_TZ(" in mysql and "<=>" in mysql and "DATE_FORMAT(" in mysql
 
 
 def test_dialect_aliases_are_accepted(layer: sl.Layer) -> None:

@@ -1,10 +1,11 @@
-"""Pass 3: join the units on the requested dimensions, then finalize (having, order, limit).
+"""Pass 3: combine the units on the requested dimensions, then finalize (having, order, limit).
 
-Units are never joined to each other directly (that would multiply rows). The distinct
-dimension combinations of all units form a key set; each unit is left-joined to it with
-null-safe equality, so NULL groups match and no engine needs FULL OUTER JOIN (SPEC §5.2).
-An offset unit contributes its periods moved forward by the offset and is joined on
-`unit period = key period − offset` (SPEC §5.4).
+Units are never joined to each other directly (that would multiply rows). Each unit has at most one
+row per dimension combination, so the units are stacked with UNION ALL — each filling its own
+columns, NULL elsewhere — and grouped by the dimensions: GROUP BY treats NULLs as equal, needs no
+FULL OUTER JOIN and hashes on every engine (SPEC §5.2). An offset unit stacks only its periods,
+moved forward by the offset, and is then left-joined on `unit period = period − offset`
+(SPEC §5.4), the one place a null-safe join remains.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..timegrain import as_period_value, offset_fits_grain, py_truncate, shift
 from .plan import Plan, Unit
 from .units import UnitContext
 
-KEYS = "keys"
+COMBINED = "combined"
 
 
 def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
@@ -39,14 +40,66 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
         select = exp.select(*(exp.column(a, table=units[0].alias).as_(a) for a in aliases), *metric_cols)
         select = select.from_(units[0].alias)
     else:
-        select = exp.select(*(exp.column(a, table=KEYS).as_(a) for a in aliases), *metric_cols).from_(KEYS)
-        ctes.append((KEYS, _key_union(ctx, units)))
-        for unit in units:
+        ctes.append((COMBINED, _stack(ctx, units)))
+        plain = {u.alias for u in units if not u.key.offset}
+        metric_cols = [_from_stack(plan.metric_exprs[m].copy(), plain).as_(m) for m in plan.metric_exprs]
+        select = exp.select(*(exp.column(a, table=COMBINED).as_(a) for a in aliases), *metric_cols)
+        select = select.from_(COMBINED)
+        for unit in offset_units:
             select = select.join(exp.to_table(unit.alias), on=_key_match(ctx, unit), join_type="left",
                                  copy=False)
     for alias, body in ctes:
         select = select.with_(alias, as_=body, copy=False)
     return finalize(plan, select)
+
+
+def _stack(ctx: UnitContext, units: list[Unit]) -> exp.Select:
+    """UNION ALL of every unit's rows, grouped by the dimensions: one row per combination."""
+    dims = ctx.plan.dimensions
+    value_columns = [(u, m) for u in units if not u.key.offset for m in u.measures.values()]
+    parts: list[exp.Select] = []
+    for unit in units:
+        cols: list[exp.Expr] = []
+        for dim in dims:
+            col: exp.Expr = exp.column(dim.alias, table=unit.alias)
+            if dim.is_metric_time and unit.key.offset:
+                col = as_period_value(shift(col, unit.key.offset), dim.grain or "day")
+            cols.append(col.as_(dim.alias))
+        for owner, measure in value_columns:
+            value = exp.column(measure, table=unit.alias) if owner is unit else _typed_null(owner.alias, measure)
+            cols.append(value.as_(_stacked(owner.alias, measure)))
+        part = exp.select(*cols).from_(unit.alias)
+        if unit.key.offset and any(d.is_metric_time for d in dims):
+            part = _keep_in_range(ctx, part, unit)
+        parts.append(part)
+    union: exp.Expr = parts[0]
+    for part in parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    grouped = exp.select(*(exp.column(d.alias, table="s").as_(d.alias) for d in dims),
+                         *(exp.Max(this=exp.column(_stacked(u.alias, m), table="s")).as_(_stacked(u.alias, m))
+                           for u, m in value_columns))
+    return grouped.from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("s")))).group_by(
+        *(exp.column(d.alias, table="s") for d in dims), copy=False)
+
+
+def _typed_null(unit: str, measure: str) -> exp.Expr:
+    """NULL of the column's own type: strict engines (PostgreSQL) will not unite untyped NULLs with numbers.
+
+    An uncorrelated scalar subquery over no rows is NULL, typed like the column, and evaluated once.
+    """
+    empty = exp.select(exp.column(measure, table=unit)).from_(unit).where(
+        exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)))
+    return exp.Subquery(this=empty)
+
+
+def _stacked(unit: str, measure: str) -> str:
+    return f"{unit}__{measure}"
+
+
+def _from_stack(expr: exp.Expr, plain: set[str]) -> exp.Expr:
+    """Point a metric's columns of plain units at the stacked result (offset units stay joined)."""
+    return map_columns(expr, lambda c: exp.column(_stacked(c.table, c.name), table=COMBINED)
+                       if c.table in plain else c)
 
 
 def _check_offsets(offset_units: list[Unit], time_dims: list) -> None:  # type: ignore[type-arg]
@@ -62,25 +115,6 @@ def _check_offsets(offset_units: list[Unit], time_dims: list) -> None:  # type: 
             raise QueryValidationError(
                 f"an offset of {unit.key.offset.label()} does not align with grain '{grain}' — "
                 "query a grain the offset is a whole number of (e.g. month for '1 month')")
-
-
-def _key_union(ctx: UnitContext, units: list[Unit]) -> exp.Expr:
-    parts: list[exp.Select] = []
-    for unit in units:
-        cols = []
-        for dim in ctx.plan.dimensions:
-            col: exp.Expr = exp.column(dim.alias, table=unit.alias)
-            if dim.is_metric_time and unit.key.offset:
-                col = as_period_value(shift(col, unit.key.offset), dim.grain or "day")
-            cols.append(col.as_(dim.alias))
-        part = exp.select(*cols).from_(unit.alias)
-        if unit.key.offset and any(d.is_metric_time for d in ctx.plan.dimensions):
-            part = _keep_in_range(ctx, part, unit)
-        parts.append(part)
-    union: exp.Expr = parts[0]
-    for part in parts[1:]:
-        union = exp.union(union, part, distinct=True)
-    return union
 
 
 def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select:
@@ -104,7 +138,7 @@ def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select
 def _key_match(ctx: UnitContext, unit: Unit) -> exp.Expr:
     conds = []
     for dim in ctx.plan.dimensions:
-        key: exp.Expr = exp.column(dim.alias, table=KEYS)
+        key: exp.Expr = exp.column(dim.alias, table=COMBINED)
         if dim.is_metric_time and unit.key.offset:
             key = as_period_value(shift(key, -unit.key.offset), dim.grain or "day")
         conds.append(exp.NullSafeEQ(this=exp.column(dim.alias, table=unit.alias), expression=key))

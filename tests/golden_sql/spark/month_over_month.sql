@@ -16,22 +16,37 @@ WITH u0 AS (
     NOT orders.created_at IS NULL
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CONVERT_TIMEZONE('UTC', 'America/New_York', orders.created_at)) AS DATE)
-), keys AS (
+), combined AS (
   SELECT
-    u0.metric_time__month AS metric_time__month
-  FROM u0
-  UNION
-  SELECT
-    CAST(u1.metric_time__month + INTERVAL '1' MONTH AS DATE) AS metric_time__month
-  FROM u1
+    s.metric_time__month AS metric_time__month,
+    MAX(s.u0__m0) AS u0__m0
+  FROM (
+    SELECT
+      u0.metric_time__month AS metric_time__month,
+      u0.m0 AS u0__m0
+    FROM u0
+    UNION ALL
+    SELECT
+      CAST(u1.metric_time__month + INTERVAL '1' MONTH AS DATE) AS metric_time__month,
+      (
+        SELECT
+          u0.m0
+        FROM u0
+        WHERE
+          1 = 0
+      ) AS u0__m0
+    FROM u1
+  ) AS s
+  GROUP BY
+    s.metric_time__month
 )
 SELECT
-  keys.metric_time__month AS metric_time__month,
-  u0.m0 AS revenue,
+  combined.metric_time__month AS metric_time__month,
+  combined.u0__m0 AS revenue,
   (
     CAST((
       (
-        u0.m0
+        combined.u0__m0
       )
     ) AS DOUBLE) / NULLIF((
       (
@@ -39,11 +54,9 @@ SELECT
       )
     ), 0) - 1
   ) AS revenue_growth_mom
-FROM keys
-LEFT JOIN u0
-  ON u0.metric_time__month IS NOT DISTINCT FROM keys.metric_time__month
+FROM combined
 LEFT JOIN u1
-  ON u1.metric_time__month IS NOT DISTINCT FROM CAST(keys.metric_time__month - INTERVAL '1' MONTH AS DATE)
+  ON u1.metric_time__month IS NOT DISTINCT FROM CAST(combined.metric_time__month - INTERVAL '1' MONTH AS DATE)
 ORDER BY
   metric_time__month ASC NULLS LAST
 LIMIT 5000

@@ -16,27 +16,47 @@ WITH u0 AS (
     ON orders.customer_id = customers.customer_id
   GROUP BY
     customers.segment
-), keys AS (
+), combined AS (
   SELECT
-    u0.customers__segment AS customers__segment
-  FROM u0
-  UNION
-  SELECT
-    u1.customers__segment AS customers__segment
-  FROM u1
+    s.customers__segment AS customers__segment,
+    MAX(s.u0__m0) AS u0__m0,
+    MAX(s.u1__m0) AS u1__m0
+  FROM (
+    SELECT
+      u0.customers__segment AS customers__segment,
+      u0.m0 AS u0__m0,
+      (
+        SELECT
+          u1.m0
+        FROM u1
+        WHERE
+          1 = 0
+      ) AS u1__m0
+    FROM u0
+    UNION ALL
+    SELECT
+      u1.customers__segment AS customers__segment,
+      (
+        SELECT
+          u0.m0
+        FROM u0
+        WHERE
+          1 = 0
+      ) AS u0__m0,
+      u1.m0 AS u1__m0
+    FROM u1
+  ) AS s
+  GROUP BY
+    s.customers__segment
 )
 SELECT
-  keys.customers__segment AS customers__segment,
+  combined.customers__segment AS customers__segment,
   CAST((
-    u0.m0
+    combined.u0__m0
   ) AS DOUBLE) / NULLIF((
-    u1.m0
+    combined.u1__m0
   ), 0) AS tickets_per_order
-FROM keys
-LEFT JOIN u0
-  ON u0.customers__segment IS NOT DISTINCT FROM keys.customers__segment
-LEFT JOIN u1
-  ON u1.customers__segment IS NOT DISTINCT FROM keys.customers__segment
+FROM combined
 ORDER BY
   customers__segment ASC NULLS LAST
 LIMIT 5000

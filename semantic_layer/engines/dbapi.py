@@ -20,6 +20,24 @@ def pyformat(template: str) -> str:
     return re.sub(r"(?::|%%\()(__slp\d+__)(?:\)s)?", r"%(\1)s", escaped)
 
 
+def fetch(conn: Any, sql: str, params: dict[str, Any], setup: Callable[[Any], None]) -> pa.Table:
+    """Run one statement after `setup` (timeouts, READ ONLY) in a transaction that is always rolled back."""
+    try:
+        with conn.cursor() as cur:
+            setup(cur)
+            cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
+            columns = [d[0] for d in cur.description or []]
+            rows = list(cur.fetchall()) if cur.description else []
+    finally:
+        conn.rollback()
+    return to_arrow(columns, rows)
+
+
+def timeout_message(seconds: float | None, server: str) -> str:
+    return (f"the query ran longer than {seconds} s and was cancelled by {server} — narrow the query or raise "
+            "limits.timeout_seconds")
+
+
 def to_arrow(columns: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
     if not columns:
         return pa.table({})

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pymysql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, pyformat, to_arrow
+from .dbapi import Pool, fetch, timeout_message
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 
@@ -40,27 +40,20 @@ class MySQLEngine:
         return conn
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        def setup(cur: Any) -> None:
+            if timeout_seconds and self._mariadb:
+                cur.execute("SET SESSION max_statement_time = %s", (float(timeout_seconds),))
+            elif timeout_seconds:
+                cur.execute("SET SESSION max_execution_time = %s", (int(timeout_seconds * 1000),))
+            cur.execute("START TRANSACTION READ ONLY")
+
         with self._pool.connection() as conn:
             try:
-                with conn.cursor() as cur:
-                    if timeout_seconds:
-                        if self._mariadb:
-                            cur.execute(f"SET SESSION max_statement_time = {float(timeout_seconds)}")
-                        else:
-                            cur.execute(f"SET SESSION max_execution_time = {int(timeout_seconds * 1000)}")
-                    cur.execute("START TRANSACTION READ ONLY")
-                    cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
-                    columns = [c[0] for c in cur.description or []]
-                    rows = list(cur.fetchall()) if cur.description else []
-                conn.rollback()
+                return fetch(conn, sql, params, setup)
             except pymysql.err.MySQLError as exc:
-                conn.rollback()
-                code = exc.args[0] if exc.args else None
-                if code in TIMEOUT_CODES:
-                    raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled by the "
-                                            "server — narrow the query or raise limits.timeout_seconds") from None
+                if exc.args and exc.args[0] in TIMEOUT_CODES:
+                    raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
                 raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
-        return to_arrow(columns, rows)
 
     def table_columns(self, table: str) -> list[str]:
         schema, _, name = table.rpartition(".")

@@ -10,7 +10,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, pyformat, to_arrow
+from .dbapi import Pool, fetch, timeout_message
 
 
 class PostgresEngine:
@@ -29,25 +29,19 @@ class PostgresEngine:
         return conn
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        def setup(cur: Any) -> None:
+            if timeout_seconds:
+                # SET LOCAL: the server cancels the statement itself, and only in this transaction.
+                cur.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(
+                    pg_sql.Literal(f"{int(timeout_seconds * 1000)}ms")))
+
         with self._pool.connection() as conn:
             try:
-                with conn.cursor() as cur:
-                    if timeout_seconds:
-                        # SET LOCAL: the server cancels the statement itself, and only in this transaction.
-                        cur.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(
-                            pg_sql.Literal(f"{int(timeout_seconds * 1000)}ms")))
-                    cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
-                    columns = [c.name for c in cur.description or []]
-                    rows = cur.fetchall() if cur.description else []
-                conn.rollback()
+                return fetch(conn, sql, params, setup)
             except pg_errors.QueryCanceled:
-                conn.rollback()
-                raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled by "
-                                        "PostgreSQL — narrow the query or raise limits.timeout_seconds") from None
+                raise QueryTimeoutError(timeout_message(timeout_seconds, "PostgreSQL")) from None
             except psycopg.Error as exc:
-                conn.rollback()
                 raise ExecutionError(f"PostgreSQL refused the statement: {str(exc).strip()}") from None
-        return to_arrow(columns, rows)
 
     def table_columns(self, table: str) -> list[str]:
         schema, _, name = table.rpartition(".")

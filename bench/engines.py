@@ -4,7 +4,8 @@
 
 The queries are the CRM golden checks of tests/test_crm_demo.py: each pairs a layer query with the
 hand-written DuckDB SQL that must give the same answer. For PostgreSQL and MariaDB the hand-written
-SQL is transpiled by sqlglot (its UTC → local conversion becomes CONVERT_TZ on MariaDB). Both
+SQL is transpiled by sqlglot (its UTC → local conversion becomes CONVERT_TZ on MariaDB, through the
+same `portable` rewrite the layer applies to model SQL). Both
 statements run through the same driver; the ratio is generated time over hand-written time
 (medians). The demo is copied into a `sl_bench` schema (PostgreSQL) or database (MariaDB), which
 is dropped at the end.
@@ -27,7 +28,6 @@ import duckdb
 import sqlglot
 from rich.console import Console
 from rich.table import Table
-from sqlglot import exp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -36,6 +36,7 @@ from test_crm_demo import GOLDEN  # noqa: E402
 
 import semantic_layer as sl  # noqa: E402
 from semantic_layer.query import build_query  # noqa: E402
+from semantic_layer.snippets import portable  # noqa: E402
 
 DATA = ROOT / "data" / "crm.duckdb"
 
@@ -50,21 +51,10 @@ def timed(fn: Callable[[], object], runs: int) -> float:
     return statistics.median(samples)
 
 
-def _convert_tz(node: exp.Expr) -> exp.Expr:
-    """(x AT TIME ZONE 'UTC') AT TIME ZONE 'z' → CONVERT_TIMEZONE, which MariaDB renders as CONVERT_TZ."""
-    if isinstance(node, exp.AtTimeZone) and isinstance(node.this, exp.AtTimeZone):
-        return exp.ConvertTimezone(source_tz=node.this.args["zone"], target_tz=node.args["zone"],
-                                   timestamp=node.this.this)
-    return node
-
-
 def hand_sql(sql: str, dialect: str) -> str:
     if dialect == "duckdb":
         return sql
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    if dialect == "mysql":
-        tree = tree.transform(_convert_tz)
-    return tree.sql(dialect)
+    return portable(sqlglot.parse_one(sql, read="duckdb")).sql(dialect)
 
 
 def _rows(db: Path) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:

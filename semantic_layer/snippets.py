@@ -46,9 +46,10 @@ def portable(tree: exp.Expr) -> exp.Expr:
     CONVERT_TIMEZONE node as CONVERT_TZ there.
     """
     def rewrite(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.AtTimeZone) and isinstance(node.this, exp.AtTimeZone):
-            return exp.ConvertTimezone(source_tz=node.this.args["zone"], target_tz=node.args["zone"],
-                                       timestamp=node.this.this)
+        inner = node.this.unnest() if isinstance(node, exp.AtTimeZone) else None
+        if isinstance(inner, exp.AtTimeZone):
+            return exp.ConvertTimezone(source_tz=inner.args["zone"], target_tz=node.args["zone"],
+                                       timestamp=inner.this)
         return node
 
     return tree.transform(rewrite, copy=False)

@@ -51,3 +51,13 @@ def test_dialect_specific_rendering(layer: sl.Layer) -> None:
 def test_dialect_aliases_are_accepted(layer: sl.Layer) -> None:
     assert layer.compile(dialect="postgresql", metrics=["revenue"]) == layer.compile(dialect="postgres",
                                                                                     metrics=["revenue"])
+
+
+@pytest.mark.parametrize("snippet", ["(t AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai'",
+                                     "t AT TIME ZONE 'UTC' AT TIME ZONE 'Asia/Shanghai'",
+                                     "convert_timezone('UTC', 'Asia/Shanghai', t)"])
+def test_utc_to_local_idioms_become_portable(snippet: str) -> None:
+    from semantic_layer.snippets import parse_snippet
+
+    tree = parse_snippet(snippet, "duckdb")
+    assert tree.sql("mysql", unsupported_level=sqlglot.ErrorLevel.RAISE) == "CONVERT_TZ(t, 'UTC', 'Asia/Shanghai')"

@@ -191,6 +191,3 @@ class SemanticGraph:
                 f"unknown dimension '{ref}': model '{model}' has no dimension '{parts[-1]}'"
                 f"{did_you_mean(ref, [f'{prefix}.{n}' for n in dims])}")
         return ResolvedDimension(path, model, dim)
-
-    def reachable(self, base: str, model: str) -> bool:
-        return base == model or any(p[-1].target == model for p in self.walk(base))

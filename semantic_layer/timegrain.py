@@ -18,7 +18,6 @@ from sqlglot import exp
 from .errors import QueryValidationError
 
 GRAINS = ("hour", "day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year")
-GRAIN_ORDER = {g: i for i, g in enumerate(GRAINS)}
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from ..graph import Path, SemanticGraph
 from ..snippets import parse_snippet
 from ..timegrain import Calendar, Offset, local_to_utc, py_shift
 from .members import MemberRef, bind_tree, member_value, resolve_member, resolve_tree
-from .plan import DimensionRequest, Plan, Unit
+from .plan import Plan, Unit
 from .scope import JoinScope
 from .values import Params
 
@@ -294,6 +294,3 @@ def dimension_values(ctx: UnitContext) -> exp.Select:
     select = scope.apply_from(select)
     return select.where(exp.and_(*where), copy=False) if where else select
 
-
-def dimension_requests_with_time(plan: Plan) -> list[DimensionRequest]:
-    return [d for d in plan.dimensions if d.is_metric_time]

@@ -65,6 +65,13 @@ def _rows(db: Path) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any
             yield name, cols, con.execute(f'SELECT * FROM "{name}"').fetchall()
 
 
+def _primary_keys(db: Path) -> list[tuple[str, list[str]]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute("SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+                           "WHERE constraint_type = 'PRIMARY KEY'").fetchall()
+    return [(name, list(keys)) for name, keys in rows]
+
+
 @contextmanager
 def postgres() -> Iterator[str]:
     import psycopg
@@ -99,6 +106,8 @@ def mysql() -> Iterator[str]:
             marks = ", ".join(["%s"] * len(cols))
             for start in range(0, len(rows), 5000):
                 cur.executemany(f"INSERT INTO sl_bench.`{name}` VALUES ({marks})", rows[start:start + 5000])
+        for name, keys in _primary_keys(DATA):  # MariaDB joins without keys fall back to nested loops
+            cur.execute(f"ALTER TABLE sl_bench.`{name}` ADD PRIMARY KEY ({', '.join(f'`{k}`' for k in keys)})")
     try:
         yield "mysql://root@127.0.0.1:3306/sl_bench"
     finally:

@@ -77,9 +77,6 @@ class SemanticGraph:
         except KeyError:
             raise UnknownMemberError(f"unknown model '{name}'{did_you_mean(name, self.models)}") from None
 
-    def joins_of(self, model: str) -> dict[str, JoinStep]:
-        return self._joins.get(model, {})
-
     @cached_property
     def dimensions_by_model(self) -> dict[str, dict[str, d.Dimension]]:
         return {m: {dim.name: dim for dim in model.dimensions} for m, model in self.models.items()}

@@ -60,11 +60,6 @@ def parse_snippet(sql: str, dialect: str) -> exp.Expr:
     return _parse_cached(str(sql), dialect).copy()
 
 
-def columns_of(tree: exp.Expr) -> list[exp.Column]:
-    """Column references, excluding those inside subqueries (validated separately)."""
-    return [c for c in tree.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
-
-
 def column_parts(column: exp.Column) -> list[str]:
     """`a.b.c` → ['a', 'b', 'c'] (catalog, db, table, name order)."""
     return [part.name for part in column.parts]

@@ -6,7 +6,6 @@ Each rule reports at the YAML node that breaks it. Checks reuse the compiler's o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from sqlglot import exp
 
 from . import definitions as d
+from .access import CLAIM_RE
 from .compiler.members import resolve_tree
 from .compiler.metrics import MetricExpander
 from .compiler.scope import JoinScope, parse_snippet_query
@@ -21,8 +21,6 @@ from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
 from .graph import SemanticGraph, path_fans_out
 from .loader import Origin, ProjectSource
 from .snippets import SnippetError, column_parts, parse_snippet
-
-CLAIM_RE = re.compile(r"\{\{\s*user\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 class Checker:

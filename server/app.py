@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -139,7 +140,5 @@ def create_app(settings: ServerSettings) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """For multi-worker serving: each worker process builds its app from the environment."""
-    import os
-
     return create_app(ServerSettings(project=Path(os.environ.get("SEMANTIC_LAYER_PROJECT", ".")),
                                      reload=os.environ.get("SEMANTIC_LAYER_RELOAD") == "1"))

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from semantic_layer import definitions as d
-from semantic_layer.catalog import dimension_details
+from semantic_layer.catalog import depends_on, dimension_details, dimensions_for, reachable_dimensions
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.query import build_query
 
@@ -164,8 +164,7 @@ def _metric(graph: SemanticGraph, m: d.Metric) -> Metric:
     return Metric(name=m.name, label=m.label, description=m.description, type=m.type, owner=m.owner, tier=m.tier,
                   status=m.status, replaced_by=m.replaced_by, format=m.format, direction=m.direction,
                   tags=list(m.tags), synonyms=list(m.synonyms),
-                  depends_on=QueryService.metric_dependencies(graph, m.name),
-                  dimensions=QueryService.metric_dimensions(graph, m.name))
+                  depends_on=depends_on(graph, m.name), dimensions=dimensions_for(graph, [m.name]))
 
 
 def _matches(m: d.Metric, search: str) -> bool:
@@ -204,7 +203,7 @@ class Query:
         _, graph = _service(info).graph_for(_caller(info))
         return [Model(name=m.name, label=m.label, description=m.description, primary_key=m.primary_keys,
                       time=m.time, measures=[ms.name for ms in m.measures],
-                      dimensions=QueryService.model_dimensions(graph, m.name)) for m in graph.models.values()]
+                      dimensions=reachable_dimensions(graph, m.name)) for m in graph.models.values()]
 
     @strawberry.field
     async def query(self, info: Info, input: QueryInput) -> QueryResult:

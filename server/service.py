@@ -12,7 +12,6 @@ import anyio
 from anyio import CapacityLimiter
 
 from semantic_layer.access import AccessContext, Principal
-from semantic_layer.catalog import depends_on, dimensions_for, reachable_dimensions
 from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
@@ -48,18 +47,6 @@ class QueryService:
     def graph_for(self, caller: Caller) -> tuple[Layer, SemanticGraph]:
         layer = self.state.layer
         return layer, layer.compiler_for(caller.view(layer)).graph
-
-    @staticmethod
-    def metric_dimensions(graph: SemanticGraph, name: str) -> list[str]:
-        return dimensions_for(graph, [name])
-
-    @staticmethod
-    def metric_dependencies(graph: SemanticGraph, name: str) -> list[str]:
-        return depends_on(graph, name)
-
-    @staticmethod
-    def model_dimensions(graph: SemanticGraph, name: str) -> list[str]:
-        return reachable_dimensions(graph, name)
 
     def metric_sql(self, caller: Caller, name: str) -> str:
         layer = self.state.layer

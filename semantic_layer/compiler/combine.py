@@ -15,7 +15,7 @@ from sqlglot import exp
 from ..errors import QueryValidationError
 from ..snippets import map_columns
 from ..timegrain import as_period_value, offset_fits_grain, py_truncate, shift
-from .plan import Plan, Unit
+from .plan import DimensionRequest, Plan, Unit
 from .units import UnitContext
 
 COMBINED = "combined"
@@ -102,7 +102,7 @@ def _from_stack(expr: exp.Expr, plain: set[str]) -> exp.Expr:
                        if c.table in plain else c)
 
 
-def _check_offsets(offset_units: list[Unit], time_dims: list) -> None:  # type: ignore[type-arg]
+def _check_offsets(offset_units: list[Unit], time_dims: list[DimensionRequest]) -> None:
     """Offsets align periods on the one metric_time grain; without one they shift the time range."""
     if not time_dims:
         return

@@ -56,14 +56,6 @@ class DimensionRequest:
 
 
 @dataclass(frozen=True)
-class RowFilter:
-    """A condition over dimension refs; `refs` are the member names it mentions."""
-
-    tree: exp.Expr
-    text: str
-
-
-@dataclass(frozen=True)
 class TimeBounds:
     """Param factories for the local start and end of `time_range` (either may be absent)."""
 
@@ -86,7 +78,7 @@ class Plan:
     units: list[Unit]
     metric_exprs: dict[str, exp.Expr]  # requested + having-only metrics
     output_metrics: list[str]
-    filters: list[RowFilter]
+    filters: list[exp.Expr]  # where conditions over member refs, values already placeholders
     segments: list[tuple[str, str, str]]  # (owner path as written, model, where snippet)
     having: list[exp.Expr]
     time_bounds: TimeBounds

@@ -18,7 +18,7 @@ from ..query import Filter, Query
 from ..timegrain import Calendar, to_local_naive
 from .members import member_column, split_grain
 from .metrics import MetricExpander
-from .plan import DimensionRequest, Plan, RowFilter, TimeBounds
+from .plan import DimensionRequest, Plan, TimeBounds
 from .values import Extracted, Params
 
 
@@ -53,11 +53,9 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
                 metric_exprs[name] = expander.expand(name)
         having.append(tree)
 
-    filters = [RowFilter(_with_params(parse_filter(shape, dialect, what="where", original=text), slots, params),
-                         text)
+    filters = [_with_params(parse_filter(shape, dialect, what="where", original=text), slots, params)
                for text, (shape, slots) in zip(query.where, ex.where, strict=True)]
-    filters += [RowFilter(_structured(f, slots, params), f"{f.member} {f.op}")
-                for f, slots in zip(query.filters, ex.filters, strict=True)]
+    filters += [_structured(f, slots, params) for f, slots in zip(query.filters, ex.filters, strict=True)]
 
     warnings = []
     for name in expander.used:

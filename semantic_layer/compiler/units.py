@@ -68,7 +68,7 @@ def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tupl
                *, time_range: bool = True) -> list[Condition]:
     graph, calendar = ctx.graph, ctx.calendar
     out: list[Condition] = []
-    trees = [f.tree for f in ctx.plan.filters]
+    trees = list(ctx.plan.filters)
     trees += [parse_snippet(text, graph.settings.dialect) for text in metric_filters]
     for tree in trees:
         members = resolve_tree(graph, base, tree)

@@ -10,6 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..errors import ExecutionError
+
 
 def pyformat(template: str) -> str:
     """Our rendered placeholders (`:__slp0__` or `%(__slp0__)s`) as the driver's `%(name)s`.
@@ -18,6 +20,18 @@ def pyformat(template: str) -> str:
     """
     escaped = template.replace("%", "%%")
     return re.sub(r"(?::|%%\()(__slp\d+__)(?:\)s)?", r"%(\1)s", escaped)
+
+
+def information_schema_columns(engine: Any, table: str, default_schema: str) -> list[str]:
+    """Column names of `schema.table` (or of `table` in the connection's default schema)."""
+    schema, _, name = table.rpartition(".")
+    found = engine.execute("SELECT column_name FROM information_schema.columns WHERE table_name = :__slp0__ "
+                           f"AND table_schema = COALESCE(:__slp1__, {default_schema}) ORDER BY ordinal_position",
+                           {"__slp0__": name, "__slp1__": schema or None})
+    columns = found.column(0).to_pylist() if found.num_rows else []
+    if not columns:
+        raise ExecutionError(f"table '{table}' does not exist")
+    return [str(c) for c in columns]
 
 
 def fetch(conn: Any, sql: str, params: dict[str, Any], setup: Callable[[Any], None]) -> pa.Table:

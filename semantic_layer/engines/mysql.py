@@ -9,7 +9,7 @@ import pyarrow as pa
 import pymysql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, fetch, timeout_message
+from .dbapi import Pool, fetch, information_schema_columns, timeout_message
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 
@@ -56,14 +56,7 @@ class MySQLEngine:
                 raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
 
     def table_columns(self, table: str) -> list[str]:
-        schema, _, name = table.rpartition(".")
-        found = self.execute("SELECT column_name FROM information_schema.columns WHERE table_name = :__slp0__ "
-                             "AND table_schema = COALESCE(:__slp1__, DATABASE()) ORDER BY ordinal_position",
-                             {"__slp0__": name, "__slp1__": schema or None})
-        columns = found.column(found.column_names[0]).to_pylist() if found.num_rows else []
-        if not columns:
-            raise ExecutionError(f"table '{table}' does not exist")
-        return [str(c) for c in columns]
+        return information_schema_columns(self, table, "DATABASE()")
 
     def close(self) -> None:
         self._pool.close()

@@ -10,7 +10,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, fetch, timeout_message
+from .dbapi import Pool, fetch, information_schema_columns, timeout_message
 
 
 class PostgresEngine:
@@ -44,15 +44,7 @@ class PostgresEngine:
                 raise ExecutionError(f"PostgreSQL refused the statement: {str(exc).strip()}") from None
 
     def table_columns(self, table: str) -> list[str]:
-        schema, _, name = table.rpartition(".")
-        query = ("SELECT column_name FROM information_schema.columns WHERE table_name = %(t)s "
-                 "AND table_schema = COALESCE(%(s)s, current_schema()) ORDER BY ordinal_position")
-        found = self.execute(query.replace("%(t)s", ":__slp0__").replace("%(s)s", ":__slp1__"),
-                             {"__slp0__": name, "__slp1__": schema or None})
-        columns = found.column("column_name").to_pylist() if found.num_rows else []
-        if not columns:
-            raise ExecutionError(f"relation \"{table}\" does not exist")
-        return [str(c) for c in columns]
+        return information_schema_columns(self, table, "current_schema()")
 
     def close(self) -> None:
         self._pool.close()

@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from semantic_layer.cli import app
+from semantic_layer.cli import app, display
 
 runner = CliRunner()
 
@@ -95,3 +96,31 @@ def test_the_console_script_is_installed(shop_project: Path) -> None:
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"][0]["order_count"] > 1000
+
+
+@pytest.mark.parametrize(("value", "fmt", "shown"), [
+    (0.2310862, "percent", "23.1%"), (105375291.75, "currency", "105,375,291.75"), (8077.0, "integer", "8,077"),
+    (5520, "duration_seconds", "1h 32m"), (90, "duration_seconds", "1m"), (3.82718, None, "3.827"),
+    ("east", "percent", "east"), (None, "currency", None)])
+def test_table_output_formats_values_by_metric_format(value: object, fmt: str | None, shown: object) -> None:
+    assert display(value, fmt) == shown
+
+
+def test_docs_writes_a_catalogue_folder_and_rewrites_a_readme_section(tmp_path: Path, shop_project: Path) -> None:
+    code, _, _ = run("docs", "-p", str(shop_project), "--output", str(tmp_path / "site"))
+    assert code == 0 and "| `revenue` |" in (tmp_path / "site" / "metrics.md").read_text()
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- catalog:start -->\nstale\n<!-- catalog:end -->\noutro\n")
+    assert run("docs", "-p", str(shop_project), "--readme", str(readme))[0] == 0
+    text = readme.read_text()
+    assert "stale" not in text and "| `revenue` |" in text and text.endswith("outro\n")
+    (tmp_path / "plain.md").write_text("no markers\n")
+    code, _, err = run("docs", "-p", str(shop_project), "--readme", str(tmp_path / "plain.md"))
+    assert code == 1 and "no <!-- catalog:start -->" in err
+
+
+def test_serve_refuses_to_start_on_a_broken_project(tmp_path: Path, shop_project: Path) -> None:
+    shutil.copytree(shop_project, tmp_path / "p")
+    (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")
+    code, _, err = run("serve", "-p", str(tmp_path / "p"), "--port", "1")
+    assert code == 1 and "broken.yml:2:" in err and "not valid" in err

@@ -26,7 +26,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_prints_a_summary(shop_project: Path) -> None:
     code, out, _ = run("validate", "--project", str(shop_project))
     assert code == 0
-    assert "6 models, 14 dimensions, 11 measures, 23 metrics" in out
+    assert "6 models, 15 dimensions, 11 measures, 23 metrics" in out
 
 
 def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None:

@@ -47,6 +47,21 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      f"""SELECT r1.team, r2.team, SUM({REV}) FROM orders o LEFT JOIN sales_reps r1 ON r1.rep_id = o.owner_rep_id
          LEFT JOIN customers c ON c.customer_id = o.customer_id LEFT JOIN sales_reps r2 ON r2.rep_id = c.owner_rep_id
          GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
+    ("a joined model's time dimension with a grain (its value is computed before the join)",
+     dict(metrics=["revenue", "order_count"], dimensions=["customers.created_at:quarter", "customers.segment"]),
+     f"""SELECT CAST(date_trunc('quarter', {local('c.created_at')}) AS DATE), c.segment, SUM({REV}), COUNT(*)
+         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
+    ("through a one_to_many hop: a month and a CASE of the joined rows, customers without orders kept",
+     dict(metrics=["customer_count"], dimensions=["orders.created_at:month", "orders.size_band"]),
+     f"""SELECT m, b, COUNT(*) FROM (
+           SELECT DISTINCT c.customer_id, CAST(date_trunc('month', {local('o.created_at')}) AS DATE) m,
+                  CASE WHEN o.amount >= 500 THEN 'large' ELSE 'small' END b
+           FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id)
+         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
+    ("a CASE over a joined model answers as before for rows the join misses (orders without a customer)",
+     dict(metrics=["order_count"], dimensions=["customers.segment_group"]),
+     """SELECT CASE WHEN c.segment = 'enterprise' THEN 'enterprise' ELSE 'other' END, COUNT(*)
+         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1"""),
     ("a longer path ref",
      dict(metrics=["revenue"], dimensions=["customers.regions.name"]),
      f"""SELECT r.name, SUM({REV}) FROM orders o LEFT JOIN customers c USING (customer_id)

@@ -26,6 +26,7 @@ from ..snippets import parse_snippet
 from ..timegrain import Calendar, Offset, local_to_utc, py_shift
 from .members import MemberRef, bind_tree, member_value, resolve_member, resolve_tree
 from .plan import Plan, Unit
+from .prejoin import project_before_joins
 from .scope import JoinScope
 from .values import Params
 
@@ -259,13 +260,14 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
             select = select.where(exp.and_(*where), copy=False)
         if dims:
             select = select.group_by(*(e.copy() for _, e in dims), copy=False)
-        return select
+        return project_before_joins(select, scope.alias(()))
     keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]
     rows = exp.select(*keys, *(e.as_(a) for a, e in dims),
                       *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None)).distinct()
     rows = scope.apply_from(rows)
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
+    rows = project_before_joins(rows, scope.alias(()))
     outer = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in dims),
                        *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
                          for i, (a, m, v) in enumerate(inputs)))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlglot
+from conftest import make_project
 from test_golden_duckdb import CASES
 
 import semantic_layer as sl
 
 DIALECTS = ["duckdb", "postgres", "mysql", "snowflake", "bigquery", "trino", "clickhouse", "spark"]
 NO_SPINE = {"clickhouse"}
-NO_PERCENTILE = {"mysql"}
 
 
 def needs_spine(query: dict[str, Any]) -> bool:
@@ -25,8 +26,7 @@ def needs_spine(query: dict[str, Any]) -> bool:
 @pytest.mark.parametrize("dialect", DIALECTS)
 @pytest.mark.parametrize("query", [c[1] for c in CASES], ids=[c[0] for c in CASES])
 def test_compiled_sql_reparses_in_its_dialect(layer: sl.Layer, dialect: str, query: dict[str, Any]) -> None:
-    percentile = {"median_amount", "p90_amount"} & set(query.get("metrics", []))
-    if (dialect in NO_SPINE and needs_spine(query)) or (dialect in NO_PERCENTILE and percentile):
+    if dialect in NO_SPINE and needs_spine(query):
         with pytest.raises(sl.QueryValidationError, match=f"not available for dialect '{dialect}'"):
             layer.compile(dialect=dialect, **query)
         return
@@ -46,6 +46,23 @@ def test_dialect_specific_rendering(layer: sl.Layer) -> None:
     assert "IS NOT DISTINCT FROM" in layer.compile(dialect="postgres", **offset)
     mysql = layer.compile(dialect="mysql", **offset)
     assert "CONVERT_TZ(" in mysql and "<=>" in mysql and "DATE_FORMAT(" in mysql
+
+
+def test_mysql_ranks_rows_for_percentiles(layer: sl.Layer) -> None:
+    mysql = layer.compile(dialect="mysql", metrics=["p90_amount", "median_amount", "order_count"],
+                          dimensions=["customers.segment"])
+    assert "PERCENTILE_CONT" not in mysql.upper() and "MEDIAN(" not in mysql.upper()
+    assert mysql.count("ROW_NUMBER() OVER") == 2 and "FLOOR(1 + 0.9 *" in mysql
+
+
+def test_a_running_percentile_is_refused_on_mysql_with_the_reason(tmp_path: Path, shop_db: Path) -> None:
+    root = make_project(tmp_path / "p", shop_db)
+    (root / "running.yml").write_text("metrics:\n  - name: median_running\n    type: cumulative\n"
+                                      "    metric: median_amount\n")
+    with sl.connect(root) as lay:
+        assert lay.compile(dialect="postgres", metrics=["median_running"], dimensions=["metric_time:month"])
+        with pytest.raises(sl.QueryValidationError, match=r"cumulative median and percentile .* dialect 'mysql'"):
+            lay.compile(dialect="mysql", metrics=["median_running"], dimensions=["metric_time:month"])
 
 
 def test_dialect_aliases_are_accepted(layer: sl.Layer) -> None:

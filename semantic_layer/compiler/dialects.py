@@ -73,7 +73,8 @@ def _series(grain: str) -> exp.Expr:
 _SPINES = {"postgres": _table_function_spine, "redshift": _table_function_spine, "mysql": _recursive_spine}
 
 
-_NO_PERCENTILES = {"mysql": "MySQL and MariaDB have no ordered-set (percentile) aggregate"}
+_NO_PERCENTILES = {"mysql": "MySQL and MariaDB have no ordered-set (percentile) aggregate, and a running "
+                            "percentile cannot be ranked per period"}
 
 
 def check_renderable(tree: exp.Expr, dialect: str) -> None:
@@ -84,8 +85,8 @@ def check_renderable(tree: exp.Expr, dialect: str) -> None:
                                    f"for dialect '{dialect}': {reason}")
     reason = _NO_PERCENTILES.get(dialect)
     if reason and tree.find(exp.Median, exp.PercentileCont) is not None:
-        raise QueryValidationError(f"median and percentile measures are not available for dialect '{dialect}': "
-                                   f"{reason} — compute them on another engine or use avg")
+        raise QueryValidationError(f"cumulative median and percentile metrics are not available for dialect "
+                                   f"'{dialect}': {reason} — compute them on another engine or use avg")
 
 
 def adapt(tree: exp.Expr, dialect: str) -> exp.Expr:
@@ -99,19 +100,25 @@ def _fn(name: str, *args: exp.Expr) -> exp.Expr:
 
 
 def _mysql_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.TimestampTrunc):
+        return _mysql_truncate(node.this, node.unit.name.upper() if node.unit else "DAY")
+    if isinstance(node, exp.DateDiff):
+        return _mysql_date_diff(node)
+    return node
+
+
+def _mysql_truncate(x: exp.Expr, unit: str) -> exp.Expr:
     """MySQL/MariaDB have no DATE_TRUNC; sqlglot's emulation counts from year 0000 (weeks start on
     Saturday, hours come back as text). Truncate with date functions instead, as DATETIME values."""
-    if not isinstance(node, exp.TimestampTrunc):
-        return node
-    x = node.this
-    unit = node.unit.name.upper() if node.unit else "DAY"
     day = exp.cast(x.copy(), exp.DataType.Type.DATE)
     year_start = _fn("MAKEDATE", _fn("YEAR", x.copy()), exp.Literal.number(1))
+    formats = {"SECOND": "%Y-%m-%d %H:%i:%s", "MINUTE": "%Y-%m-%d %H:%i:00", "HOUR": "%Y-%m-%d %H:00:00",
+               "MONTH": "%Y-%m-01"}
+    if unit in formats:
+        return exp.cast(_fn("DATE_FORMAT", x.copy(), exp.Literal.string(formats[unit])), exp.DataType.Type.DATETIME)
     start: exp.Expr = {
-        "HOUR": _fn("DATE_FORMAT", x.copy(), exp.Literal.string("%Y-%m-%d %H:00:00")),
         "DAY": day,
         "WEEK": exp.Sub(this=day, expression=exp.Interval(this=_fn("WEEKDAY", x.copy()), unit=exp.Var(this="DAY"))),
-        "MONTH": _fn("DATE_FORMAT", x.copy(), exp.Literal.string("%Y-%m-01")),
         "QUARTER": exp.Add(this=year_start, expression=exp.Interval(
             this=exp.paren(exp.Sub(this=_fn("QUARTER", x.copy()), expression=exp.Literal.number(1))),
             unit=exp.Var(this="QUARTER"))),
@@ -120,4 +127,30 @@ def _mysql_node(node: exp.Expr) -> exp.Expr:
     return exp.cast(start, exp.DataType.Type.DATETIME)
 
 
-_REWRITES = {"mysql": _mysql_node}
+def _mysql_date_diff(node: exp.DateDiff) -> exp.Expr:
+    """sqlglot renders every DATE_DIFF as MySQL's DATEDIFF, which counts days whatever the unit.
+    Count unit boundaries crossed, as DuckDB does: TIMESTAMPDIFF between the two values truncated
+    to the unit."""
+    unit = node.unit.name.upper() if node.unit else "DAY"
+    if unit == "DAY":
+        return node  # DATEDIFF compares the dates: day boundaries crossed
+    start, end = node.expression, node.this
+    if unit == "WEEK":  # DuckDB: days between the dates, divided by 7
+        return _fn("TIMESTAMPDIFF", exp.Var(this=unit), _as_date(start), _as_date(end))
+    return _fn("TIMESTAMPDIFF", exp.Var(this=unit), _mysql_truncate(start, unit), _mysql_truncate(end, unit))
+
+
+def _postgres_node(node: exp.Expr) -> exp.Expr:
+    """sqlglot's PostgreSQL DATE_DIFF in weeks counts whole 7-day intervals; DuckDB divides the days
+    between the two dates by 7. Every other unit already matches."""
+    if isinstance(node, exp.DateDiff) and node.unit is not None and node.unit.name.upper() == "WEEK":
+        days = exp.paren(exp.Sub(this=_as_date(node.this), expression=_as_date(node.expression)))
+        return exp.paren(exp.Div(this=days, expression=exp.Literal.number(7), typed=True))
+    return node
+
+
+def _as_date(x: exp.Expr) -> exp.Expr:
+    return exp.cast(x.copy(), exp.DataType.Type.DATE)
+
+
+_REWRITES = {"mysql": _mysql_node, "postgres": _postgres_node}

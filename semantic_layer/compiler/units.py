@@ -27,6 +27,7 @@ from ..timegrain import Calendar, Offset, local_to_utc, py_shift
 from .members import MemberRef, bind_tree, member_value, resolve_member, resolve_tree
 from .plan import Plan, Unit
 from .prejoin import project_before_joins
+from .ranked import is_percentile, needs_ranks, rank_rows, ranked_percentile
 from .scope import JoinScope
 from .values import Params
 
@@ -245,14 +246,19 @@ def build_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
         # A row without its metric time belongs to no period: it is left out, not grouped as NULL.
         where.append(exp.Not(this=exp.Is(this=scope.dimension(scope.metric_time_dimension()), expression=exp.Null())))
     fans_out = any(step.fans_out for m in members for step in m.path)
-    return group(scope, dims, inputs, where, distinct_rows=fans_out)
+    return group(scope, dims, inputs, where, distinct_rows=fans_out, dialect=ctx.dialect)
 
 
 def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
           inputs: list[tuple[str, d.Measure, exp.Expr | None]], where: list[exp.Expr],
-          *, distinct_rows: bool) -> exp.Select:
-    """Aggregate `inputs` by `dims` over the scope, through a DISTINCT row set when joins fan out."""
-    if not distinct_rows:
+          *, distinct_rows: bool, dialect: str = "duckdb") -> exp.Select:
+    """Aggregate `inputs` by `dims` over the scope.
+
+    Directly when it can; through a row set first when joins fan out (DISTINCT rows) or when the
+    target ranks rows to compute percentiles (see `ranked`).
+    """
+    ranked = needs_ranks(dialect, [m for _, m, _ in inputs])
+    if not distinct_rows and not ranked:
         select = exp.select(*(e.as_(a) for a, e in dims),
                             *(aggregate(m, v).as_(a) for a, m, v in inputs))
         select = scope.apply_from(select)
@@ -261,16 +267,25 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
         if dims:
             select = select.group_by(*(e.copy() for _, e in dims), copy=False)
         return project_before_joins(select, scope.alias(()))
-    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]
+    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())] if distinct_rows else []
     rows = exp.select(*keys, *(e.as_(a) for a, e in dims),
-                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None)).distinct()
+                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None))
+    if distinct_rows:
+        rows = rows.distinct()
     rows = scope.apply_from(rows)
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
     rows = project_before_joins(rows, scope.alias(()))
+    if ranked:
+        rows = rank_rows(rows, [a for a, _ in dims], [(i, m) for i, (_, m, _) in enumerate(inputs)])
+
+    def value(i: int, measure: d.Measure, v: exp.Expr | None) -> exp.Expr:
+        if ranked and is_percentile(measure):
+            return ranked_percentile(measure, i, "r")
+        return aggregate(measure, None if v is None else exp.column(f"__in{i}", table="r"))
+
     outer = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in dims),
-                       *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
-                         for i, (a, m, v) in enumerate(inputs)))
+                       *(value(i, m, v).as_(a) for i, (a, m, v) in enumerate(inputs)))
     outer = outer.from_(rows.subquery("r"), copy=False)
     if dims:
         outer = outer.group_by(*(exp.column(a, table="r") for a, _ in dims), copy=False)

@@ -28,6 +28,7 @@ class ServerSettings:
     max_aliases: int = 30
     max_fields: int = 500
     threads: int = 8
+    fast_path: bool = True   # answer recognised `query` documents without strawberry (server/fastpath.py)
 
 
 def _read_key(value: str | None) -> str | None:

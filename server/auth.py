@@ -7,6 +7,7 @@ or not-yet-valid one always is: UNAUTHENTICATED, never a guess.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -29,11 +30,25 @@ def principal_from_header(header: str | None, settings: ServerSettings) -> Princ
 
 
 def principal_from_token(token: str, settings: ServerSettings) -> Principal:
+    principal, expires = _verified(token, settings.jwt_secret, settings.jwt_public_key)
+    if time.time() >= expires:  # checked on every use: a verified token is remembered, not trusted forever
+        raise UnauthenticatedError("the token has expired — get a new one")
+    return principal
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str | None, public_key: str | None) -> tuple[Principal, float]:
+    """A token's principal and expiry, verified once per token and key set.
+
+    Checking a signature costs more than answering a cached query; dashboards send the same token
+    with every request. Only successes are remembered (a refused token raises and is checked anew
+    next time), and expiry is re-checked by the caller on each use.
+    """
     keys: list[tuple[str, str]] = []
-    if settings.jwt_secret:
-        keys.append((settings.jwt_secret, "HS256"))
-    if settings.jwt_public_key:
-        keys.append((settings.jwt_public_key, "RS256"))
+    if secret:
+        keys.append((secret, "HS256"))
+    if public_key:
+        keys.append((public_key, "RS256"))
     if not keys:
         raise UnauthenticatedError("this server accepts no tokens: set SEMANTIC_LAYER_JWT_SECRET (HS256) or "
                                    "SEMANTIC_LAYER_JWT_PUBLIC_KEY (RS256)")
@@ -62,7 +77,7 @@ def principal_from_token(token: str, settings: ServerSettings) -> Principal:
         roles = [roles]
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise UnauthenticatedError("the token's 'roles' claim must be a list of role names")
-    return Principal(tuple(roles), {k: v for k, v in claims.items() if k not in RESERVED})
+    return Principal(tuple(roles), {k: v for k, v in claims.items() if k not in RESERVED}), float(claims["exp"])
 
 
 def mint_token(secret: str, roles: list[str], claims: dict[str, Any], expires_in: int) -> str:

@@ -255,6 +255,15 @@ def test_auth_failures_are_refused_without_data(live: LiveServer, bearer: str | 
     assert catalogue["data"] is None and code_of(catalogue) == code
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(live: LiveServer) -> None:
+    """Verified tokens are remembered for speed; their expiry is still checked on every request."""
+    short = token(["admin"], expires_in=2)
+    assert run(live, bearer=short, metrics=["order_count"])["data"]["query"]["rows"]
+    time.sleep(max(0.0, jwt.decode(short, options={"verify_signature": False})["exp"] - time.time()) + 0.1)
+    body = run(live, bearer=short, metrics=["order_count"])
+    assert body["data"] is None and code_of(body) == "UNAUTHENTICATED" and "expired" in body["errors"][0]["message"]
+
+
 def test_rs256_tokens_are_accepted(live: LiveServer, rsa_key: rsa.RSAPrivateKey) -> None:
     pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())

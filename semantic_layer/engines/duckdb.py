@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..errors import ExecutionError, QueryTimeoutError
+from .watchdog import WATCHDOG
 
 # We fetch Arrow from a DB-API result on purpose (see `execute`); the extra copy DuckDB warns about
 # costs less than the relational API's second planning pass for the result sizes a layer returns.
@@ -37,11 +37,7 @@ class DuckDBEngine:
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
         cursor = self._con.cursor()
-        timer = None
-        if timeout_seconds:
-            timer = threading.Timer(timeout_seconds, cursor.interrupt)
-            timer.daemon = True
-            timer.start()
+        alarm = WATCHDOG.arm(timeout_seconds, cursor.interrupt) if timeout_seconds else None
         try:
             # execute + a record-batch reader: measurably faster than the relational API (`sql()`),
             # which plans the statement once more before materialising it.
@@ -54,8 +50,8 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise ExecutionError(f"DuckDB refused the statement: {exc}") from None
         finally:
-            if timer is not None:
-                timer.cancel()
+            if alarm is not None:
+                WATCHDOG.disarm(alarm)
             cursor.close()
 
     def table_columns(self, table: str) -> list[str]:

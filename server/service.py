@@ -16,7 +16,7 @@ from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
 from semantic_layer.query import Query
-from semantic_layer.result import Result, json_rows
+from semantic_layer.result import json_value
 
 from .cache import ResultCache, cache_key
 from .reload import ProjectState
@@ -80,10 +80,13 @@ class QueryService:
         self.telemetry.cache_misses.inc()
 
         def execute() -> bytes:
-            table = layer.engine.execute(compiled.template, params,
-                                         timeout_seconds=layer.project.settings.limits.timeout_seconds)
-            result = Result.from_arrow(table, compiled.columns, sql=sql)
-            body = {"columns": [c.__dict__ for c in result.columns], "rows": json_rows(result), "sql": sql,
+            # Python rows, not Arrow: the answer becomes JSON, and a small result gets there faster.
+            names, rows = layer.engine.fetch_rows(compiled.template, params,
+                                                  timeout_seconds=layer.project.settings.limits.timeout_seconds)
+            keys = [c.name for c in compiled.columns] if len(names) == len(compiled.columns) else names
+            body = {"columns": [{"name": c.name, "kind": c.kind, "type": c.type, "format": c.format}
+                                for c in compiled.columns],
+                    "rows": [dict(zip(keys, map(json_value, row), strict=True)) for row in rows], "sql": sql,
                     "warnings": list(compiled.warnings)}
             return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 

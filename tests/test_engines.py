@@ -118,3 +118,24 @@ def test_date_diff_counts_as_on_duckdb(remote: tuple[str, sl.Layer], unit: str) 
         expected = duckdb.execute(sql).fetchone()
         got = other.engine.execute(adapt(sqlglot.parse_one(sql, read="duckdb"), dialect).sql(dialect), {})
         assert expected is not None and got.column("d")[0].as_py() == expected[0], (engine, unit, start, end)
+
+
+ROW_SHAPES = [dict(metrics=["revenue", "avg_amount", "order_count"], dimensions=["metric_time:hour", "customers.segment"]),
+              dict(metrics=["max_amount"], dimensions=["order_lines.returned", "metric_time:day"]),
+              dict(metrics=["tickets_per_order"], dimensions=["metric_time:month", "customers.segment"])]
+
+
+@pytest.mark.parametrize("query", ROW_SHAPES, ids=["hours and decimals", "booleans and dates", "ratios and NULLs"])
+def test_rows_and_arrow_give_the_same_json_on_every_engine(remote: tuple[str, sl.Layer], layer: sl.Layer,
+                                                           query: dict[str, Any]) -> None:
+    """The server answers from Python rows, the library from Arrow: the JSON must not depend on which."""
+    from semantic_layer.query import build_query
+    from semantic_layer.result import json_value
+
+    for each in (layer, remote[1]):
+        compiled, values = each.prepare(build_query(**query), each.engine.dialect)
+        params = compiled.bind(values)
+        arrow = each.engine.execute(compiled.template, params).to_pylist()
+        names, rows = each.engine.fetch_rows(compiled.template, params)
+        assert rows and [[json_value(v) for v in r.values()] for r in arrow] == [[json_value(v) for v in r] for r in rows]
+        assert names == list(arrow[0])

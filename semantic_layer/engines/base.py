@@ -1,4 +1,4 @@
-"""What the layer asks of a database: run one statement with bound values, answer in Arrow."""
+"""What the layer asks of a database: run one statement with bound values, answer in Arrow or as rows."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ class Engine(Protocol):
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
         """Run `sql` with named parameters; raise QueryTimeoutError / ExecutionError on failure."""
+        ...
+
+    def fetch_rows(self, sql: str, params: dict[str, Any], *,
+                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The same, as column names and Python rows: for callers that want Python values (the
+        server's JSON), a small result costs less this way than through Arrow."""
         ...
 
     def table_columns(self, table: str) -> list[str]:

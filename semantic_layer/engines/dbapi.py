@@ -34,7 +34,8 @@ def information_schema_columns(engine: Any, table: str, default_schema: str) -> 
     return [str(c) for c in columns]
 
 
-def fetch(conn: Any, sql: str, params: dict[str, Any], setup: Callable[[Any], None]) -> pa.Table:
+def fetch(conn: Any, sql: str, params: dict[str, Any],
+          setup: Callable[[Any], None]) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one statement after `setup` (timeouts, READ ONLY) in a transaction that is always rolled back."""
     try:
         with conn.cursor() as cur:
@@ -44,7 +45,7 @@ def fetch(conn: Any, sql: str, params: dict[str, Any], setup: Callable[[Any], No
             rows = list(cur.fetchall()) if cur.description else []
     finally:
         conn.rollback()
-    return to_arrow(columns, rows)
+    return columns, rows
 
 
 def timeout_message(seconds: float | None, server: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import atexit
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -13,6 +14,8 @@ from sqlglot import exp
 
 from ..errors import ExecutionError, QueryTimeoutError
 from .watchdog import WATCHDOG
+
+T = TypeVar("T")
 
 # We fetch Arrow from a DB-API result on purpose (see `execute`); the extra copy DuckDB warns about
 # costs less than the relational API's second planning pass for the result sizes a layer returns.
@@ -36,14 +39,30 @@ class DuckDBEngine:
         atexit.register(self.close)
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        # execute + a record-batch reader: measurably faster than the relational API (`sql()`),
+        # which plans the statement once more before materialising it.
+        def arrow(result: duckdb.DuckDBPyConnection) -> pa.Table:
+            reader = result.to_arrow_reader() if result.description else None
+            return reader.read_all() if reader is not None else pa.table({})
+
+        return self._run(sql, params, timeout_seconds, arrow)
+
+    def fetch_rows(self, sql: str, params: dict[str, Any], *,
+                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        def rows(result: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]]]:
+            if not result.description:
+                return [], []
+            return [d[0] for d in result.description], result.fetchall()
+
+        return self._run(sql, params, timeout_seconds, rows)
+
+    def _run(self, sql: str, params: dict[str, Any], timeout_seconds: float | None,
+             consume: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """One statement on its own cursor, interrupted by the watchdog at the timeout."""
         cursor = self._con.cursor()
         alarm = WATCHDOG.arm(timeout_seconds, cursor.interrupt) if timeout_seconds else None
         try:
-            # execute + a record-batch reader: measurably faster than the relational API (`sql()`),
-            # which plans the statement once more before materialising it.
-            result = cursor.execute(sql, params or None)
-            reader = result.to_arrow_reader() if result.description else None
-            return reader.read_all() if reader is not None else pa.table({})
+            return consume(cursor.execute(sql, params or None))
         except duckdb.InterruptException:
             raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
                                     "the time range or filters, or raise limits.timeout_seconds") from None

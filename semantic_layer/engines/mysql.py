@@ -9,7 +9,7 @@ import pyarrow as pa
 import pymysql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, fetch, information_schema_columns, timeout_message
+from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 
@@ -40,6 +40,10 @@ class MySQLEngine:
         return conn
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        return to_arrow(*self.fetch_rows(sql, params, timeout_seconds=timeout_seconds))
+
+    def fetch_rows(self, sql: str, params: dict[str, Any], *,
+                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         def setup(cur: Any) -> None:
             if timeout_seconds and self._mariadb:
                 cur.execute("SET SESSION max_statement_time = %s", (float(timeout_seconds),))

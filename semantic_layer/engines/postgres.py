@@ -10,7 +10,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, fetch, information_schema_columns, timeout_message
+from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
 
 
 class PostgresEngine:
@@ -29,6 +29,10 @@ class PostgresEngine:
         return conn
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        return to_arrow(*self.fetch_rows(sql, params, timeout_seconds=timeout_seconds))
+
+    def fetch_rows(self, sql: str, params: dict[str, Any], *,
+                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
         def setup(cur: Any) -> None:
             if timeout_seconds:
                 # SET LOCAL: the server cancels the statement itself, and only in this transaction.

@@ -79,7 +79,7 @@ class QueryService:
             return payload
         self.telemetry.cache_misses.inc()
 
-        def execute() -> bytes:
+        def execute() -> tuple[dict[str, Any], bytes]:
             # Python rows, not Arrow: the answer becomes JSON, and a small result gets there faster.
             names, rows = layer.engine.fetch_rows(compiled.template, params,
                                                   timeout_seconds=layer.project.settings.limits.timeout_seconds)
@@ -88,13 +88,12 @@ class QueryService:
                                 for c in compiled.columns],
                     "rows": [dict(zip(keys, map(json_value, row), strict=True)) for row in rows], "sql": sql,
                     "warnings": list(compiled.warnings)}
-            return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
         sql = compiled.inline(values)
-        encoded = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
+        body, encoded = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
         self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
-        payload = json.loads(encoded)
-        payload.update(cached=False, durationMs=_ms(started))
+        payload = {**body, "cached": False, "durationMs": _ms(started)}
         self.telemetry.query_seconds.observe(time.perf_counter() - started)
         return payload
 

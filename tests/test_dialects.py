@@ -78,3 +78,18 @@ def test_utc_to_local_idioms_become_portable(snippet: str) -> None:
 
     tree = parse_snippet(snippet, "duckdb")
     assert tree.sql("mysql", unsupported_level=sqlglot.ErrorLevel.RAISE) == "CONVERT_TZ(t, 'UTC', 'Asia/Shanghai')"
+
+
+def test_reused_generators_render_literals_as_fresh_ones_do() -> None:
+    """`inline` reuses one generator per dialect and thread; the text must not change."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from semantic_layer.compiler.dialects import SUPPORTED_DIALECTS
+    from semantic_layer.compiler.pipeline import _generator, literal
+
+    values = [None, True, False, 7, -1.5, Decimal("12.30"), "it's", "back\\slash", "naïve '; DROP TABLE x; --",
+              date(2024, 2, 29), datetime(2024, 3, 10, 2, 30)]
+    for dialect in SUPPORTED_DIALECTS:
+        for _ in range(2):
+            assert [_generator(dialect).generate(literal(v)) for v in values] == [literal(v).sql(dialect) for v in values]

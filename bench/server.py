@@ -156,28 +156,33 @@ class LeanClient:
         self.connection.close()
 
 
-def direct_duckdb(url: str, token: str, runs: int = 100) -> tuple[float, float]:
+def direct_duckdb(url: str, token: str, blocks: int = 8, size: int = 25) -> tuple[float, float]:
     """Median ms of one uncached request at a time, and of the same SQL run directly in DuckDB.
 
-    The two are measured in separate passes so that neither's threads steal the other's cores.
+    In alternating blocks (served, then the same statements direct), so that slow drift of the
+    machine (clock speed, other load) falls on both alike; the first run of each block is dropped,
+    as the other side's database threads may still be winding down. The two never run at once.
     """
-    served, statements = [], []
+    served: list[float] = []
+    direct: list[float] = []
     client = LeanClient(url, token)
-    for n in range(runs):
-        body = json.dumps({"query": "query Q($input: QueryInput!) { query(input: $input) { sql cached } }",
-                           "variables": {"input": uncached(10_000_000 + n)}}).encode()
-        started = time.perf_counter()
-        answer = client.post(body)["data"]["query"]
-        served.append((time.perf_counter() - started) * 1000)
-        statements.append(answer["sql"])
-    client.close()
-    direct = []
     con = duckdb.connect(str(ROOT / "data" / "crm.duckdb"), read_only=True)
-    for sql in statements:
-        started = time.perf_counter()
-        con.execute(sql).fetchall()
-        direct.append((time.perf_counter() - started) * 1000)
+    for block in range(blocks):
+        statements = []
+        for n in range(size):
+            body = json.dumps({"query": "query Q($input: QueryInput!) { query(input: $input) { sql cached } }",
+                               "variables": {"input": uncached(10_000_000 + block * size + n)}}).encode()
+            started = time.perf_counter()
+            statements.append(client.post(body)["data"]["query"]["sql"])
+            if n:
+                served.append((time.perf_counter() - started) * 1000)
+        for n, sql in enumerate(statements):
+            started = time.perf_counter()
+            con.execute(sql).fetchall()
+            if n:
+                direct.append((time.perf_counter() - started) * 1000)
     con.close()
+    client.close()
     return statistics.median(direct), statistics.median(served)
 
 

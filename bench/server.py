@@ -4,6 +4,8 @@ next to direct DuckDB for the same SQL, and the server's peak memory. Prints a t
     python bench/server.py [--connections 32] [--seconds 20]
 
 The server runs in its own process (`semantic-layer serve` on the demo project, data/crm.duckdb).
+The uncached rows are set beside the same SQL run directly in DuckDB and beside a hand-written
+bare ASGI handler (bench/bare_asgi.py: no GraphQL, auth or cache), whose overhead is the floor.
 Load comes from wrk when it is on PATH (apt-get install wrk), else from a Python asyncio generator
 in another process. Every run is bounded in time and connection count, and targets 127.0.0.1 only.
 """
@@ -54,14 +56,23 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SEMANTIC_LAYER_JWT_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "semantic_layer", "serve", "--project", str(ROOT / "metrics"),
-                             "--port", str(port), "--workers", str(workers)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return _started([sys.executable, "-m", "semantic_layer", "serve", "--project", str(ROOT / "metrics"),
+                     "--port", str(port), "--workers", str(workers)], port, "/ready")
+
+
+def start_bare(port: int) -> subprocess.Popen[bytes]:
+    """The hand-written baseline (bench/bare_asgi.py) on the same uvicorn."""
+    return _started([sys.executable, "-m", "uvicorn", "bare_asgi:app", "--app-dir", str(ROOT / "bench"),
+                     "--port", str(port), "--log-level", "warning"], port, "/")
+
+
+def _started(command: list[str], port: int, probe: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SEMANTIC_LAYER_JWT_SECRET": SECRET, "SEMANTIC_LAYER_PROJECT": str(ROOT / "metrics")}
+    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -224,6 +235,12 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    bare = start_bare(port)
+    try:
+        bare_direct_ms, bare_ms = direct_duckdb(url, token)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
     table = Table(title=f"server on loopback ({args.workers} worker{'s' if args.workers > 1 else ''}): "
                         f"{args.connections} connections × {args.seconds} s per row, load from "
                         f"{'wrk' if generator is load_wrk else 'python asyncio'}")
@@ -236,10 +253,15 @@ def main() -> None:
                   f"{missed[2]:.2f}", "—")
     table.add_row("uncached, one request at a time (median)", "", f"{served_ms:.2f}", "", "")
     table.add_row("direct DuckDB, same SQL (median)", "", f"{direct_ms:.2f}", "", "")
-    table.add_row("uncached overhead over direct DuckDB", "", f"{served_ms - direct_ms:+.2f} "
-                  f"({(served_ms / direct_ms - 1) * 100:+.0f}%)", "", "≤ +10%")
+    table.add_row("uncached overhead over direct DuckDB", "", _overhead(served_ms, direct_ms), "", "≤ +10%")
+    table.add_row("bare ASGI handler (bench/bare_asgi.py), one at a time", "", f"{bare_ms:.2f}", "", "")
+    table.add_row("its overhead over direct DuckDB (the floor)", "", _overhead(bare_ms, bare_direct_ms), "", "")
     table.add_row("server peak memory (VmHWM)", "", f"{rss:,.0f} MB", "", "")
-    Console().print(table)
+    Console(width=140).print(table)
+
+
+def _overhead(served: float, direct: float) -> str:
+    return f"{served - direct:+.2f} ({(served / direct - 1) * 100:+.0f}%)"
 
 
 if __name__ == "__main__":

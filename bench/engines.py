@@ -90,10 +90,11 @@ MARIADB_HAND = {
 def hand_sql(name: str, sql: str, dialect: str) -> str:
     if dialect == "duckdb":
         return sql
-    if dialect == "mysql" and name in MARIADB_HAND:
+    mysql_family = dialect in ("mysql", "mariadb")
+    if mysql_family and name in MARIADB_HAND:
         return MARIADB_HAND[name]
     tree = adapt(portable(sqlglot.parse_one(sql, read="duckdb")), dialect)  # the layer's date functions
-    if dialect == "mysql":
+    if mysql_family:
         tree = tree.transform(_filter_as_case)
     return tree.sql(dialect)
 

@@ -14,7 +14,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlglot
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -138,18 +137,17 @@ Timezone = Annotated[str | None, typer.Option("--timezone", "--tz")]
 def compile(metric: Metric = None, dimension: Dimension = None, where: Where = None, having: Having = None,
             segment: SegmentOpt = None, order_by: OrderBy = None, limit: Limit = None, offset: Offset = None,
             start: Start = None, end: End = None, timezone: Timezone = None, project: ProjectOpt = None,
-            dialect: Annotated[str | None, typer.Option(help="duckdb, postgres, mysql, snowflake, bigquery, "
-                                                        "trino, clickhouse, spark, …")] = None) -> None:
+            dialect: Annotated[str | None, typer.Option(help="duckdb, postgres, mysql, mariadb, snowflake, "
+                                                        "bigquery, trino, clickhouse, spark, …")] = None) -> None:
     """Print the SQL a query compiles to."""
     proj = _load(project)
     layer = Layer(proj)
     try:
-        sql = layer.compile(dialect=dialect, **_query_options(metric, dimension, where, having, segment, order_by,
-                                                               limit, offset, start, end, timezone))
+        sql = layer.compile(dialect=dialect, pretty=True, **_query_options(
+            metric, dimension, where, having, segment, order_by, limit, offset, start, end, timezone))
     except QueryError as exc:
         raise _fail(f"[{exc.code}] {exc.message}") from None
-    target = dialect or proj.settings.dialect
-    print(sqlglot.transpile(sql, read=target, write=target, pretty=True)[0])
+    print(sql)
 
 
 @app.command()

@@ -62,10 +62,12 @@ class Layer:
         """The cached statement for the query's shape, and this query's values."""
         return self.compiler_for(access).compile(query, dialect, access.claims if access else None)
 
-    def compile(self, dialect: str | None = None, principal: Principal | None = None, **query: Any) -> str:
-        """SQL for a query, values inlined as typed literals, in `dialect` (default the project's)."""
+    def compile(self, dialect: str | None = None, principal: Principal | None = None, *, pretty: bool = False,
+                **query: Any) -> str:
+        """SQL for a query, values inlined as typed literals, in `dialect` (default the project's);
+        `pretty` lays it out on several lines."""
         compiled, values = self.prepare(build_query(**query), dialect, self._access(principal))
-        return compiled.inline(values)
+        return compiled.inline(values, pretty=pretty)
 
     # -- run --------------------------------------------------------------------------------
     def query(self, principal: Principal | None = None, **query: Any) -> Result:

@@ -12,7 +12,7 @@ from test_golden_duckdb import CASES
 
 import semantic_layer as sl
 
-DIALECTS = ["duckdb", "postgres", "mysql", "snowflake", "bigquery", "trino", "clickhouse", "spark"]
+DIALECTS = ["duckdb", "postgres", "mysql", "mariadb", "snowflake", "bigquery", "trino", "clickhouse", "spark"]
 NO_SPINE = {"clickhouse"}
 
 
@@ -45,7 +45,7 @@ def test_dialect_specific_rendering(layer: sl.Layer) -> None:
     offset = dict(metrics=["revenue_growth_mom"], dimensions=["metric_time:month", "customers.segment"])
     assert "IS NOT DISTINCT FROM" in layer.compile(dialect="postgres", **offset)
     mysql = layer.compile(dialect="mysql", **offset)
-    assert "CONVERT_TZ(" in mysql and "<=>" in mysql and "DATE_FORMAT(" in mysql
+    assert "CONVERT_TZ(" in mysql and "<=>" in mysql and "DAYOFMONTH(" in mysql
 
 
 def test_mysql_ranks_rows_for_percentiles(layer: sl.Layer) -> None:
@@ -55,14 +55,21 @@ def test_mysql_ranks_rows_for_percentiles(layer: sl.Layer) -> None:
     assert mysql.count("ROW_NUMBER() OVER") == 2 and "FLOOR(1 + 0.9 *" in mysql
 
 
-def test_a_running_percentile_is_refused_on_mysql_with_the_reason(tmp_path: Path, shop_db: Path) -> None:
+def test_mariadb_uses_its_percentile_windows(layer: sl.Layer) -> None:
+    mariadb = layer.compile(dialect="mariadb", metrics=["p90_amount", "median_amount"], dimensions=["customers.segment"])
+    assert "PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY" in mariadb and "MEDIAN(" in mariadb
+    assert ") OVER (PARTITION BY" in mariadb and "ROW_NUMBER" not in mariadb
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "mariadb"])
+def test_a_running_percentile_is_refused_on_mysql_with_the_reason(tmp_path: Path, shop_db: Path, dialect: str) -> None:
     root = make_project(tmp_path / "p", shop_db)
     (root / "running.yml").write_text("metrics:\n  - name: median_running\n    type: cumulative\n"
                                       "    metric: median_amount\n")
     with sl.connect(root) as lay:
         assert lay.compile(dialect="postgres", metrics=["median_running"], dimensions=["metric_time:month"])
-        with pytest.raises(sl.QueryValidationError, match=r"cumulative median and percentile .* dialect 'mysql'"):
-            lay.compile(dialect="mysql", metrics=["median_running"], dimensions=["metric_time:month"])
+        with pytest.raises(sl.QueryValidationError, match=rf"cumulative median and percentile .* dialect '{dialect}'"):
+            lay.compile(dialect=dialect, metrics=["median_running"], dimensions=["metric_time:month"])
 
 
 def test_dialect_aliases_are_accepted(layer: sl.Layer) -> None:

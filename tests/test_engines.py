@@ -100,12 +100,15 @@ def test_every_crm_metric_by_month_as_on_duckdb(crm_remote: tuple[str, sl.Layer,
 
 DIFF_PAIRS = [("2024-01-07 10:00:00", "2024-01-08 09:00:00"), ("2024-01-01 10:00:00", "2024-01-08 09:00:00"),
               ("2024-01-01 23:59:59", "2024-01-02 00:00:01"), ("2024-03-31 10:30:00", "2024-05-01 09:15:00"),
-              ("2023-12-31 00:00:00", "2025-01-01 00:00:00"), ("2024-05-01 09:15:00", "2024-03-31 10:30:00")]
+              ("2023-12-31 00:00:00", "2025-01-01 00:00:00"), ("2024-05-01 09:15:00", "2024-03-31 10:30:00"),
+              ("2024-01-01 10:00:00.900", "2024-01-01 10:00:01.100"), ("2024-01-01 10:59:59.999", "2024-01-01 11:00:00")]
+MICROSECOND_TIMESTAMP = {"postgres": "TIMESTAMP(6)", "mysql": "DATETIME(6)", "mariadb": "DATETIME(6)"}
 
 
 @pytest.mark.parametrize("unit", ["second", "minute", "hour", "day", "week", "month", "quarter", "year"])
 def test_date_diff_counts_as_on_duckdb(remote: tuple[str, sl.Layer], unit: str) -> None:
-    """A snippet's date_diff means the same on every engine (MySQL's DATEDIFF alone would count days)."""
+    """A snippet's date_diff means the same on every engine (MySQL's DATEDIFF alone would count days),
+    fractions of a second included."""
     import duckdb
     import sqlglot
 
@@ -113,10 +116,12 @@ def test_date_diff_counts_as_on_duckdb(remote: tuple[str, sl.Layer], unit: str) 
 
     engine, other = remote
     dialect = other.engine.dialect
+    diff = adapt(sqlglot.parse_one(f"date_diff('{unit}', a, b)", read="duckdb"), dialect).sql(dialect)
     for start, end in DIFF_PAIRS:
-        sql = f"SELECT date_diff('{unit}', CAST('{start}' AS TIMESTAMP), CAST('{end}' AS TIMESTAMP)) AS d"
-        expected = duckdb.execute(sql).fetchone()
-        got = other.engine.execute(adapt(sqlglot.parse_one(sql, read="duckdb"), dialect).sql(dialect), {})
+        expected = duckdb.execute(f"SELECT date_diff('{unit}', TIMESTAMP '{start}', TIMESTAMP '{end}')").fetchone()
+        kind = MICROSECOND_TIMESTAMP[dialect]
+        got = other.engine.execute(f"SELECT {diff} AS d FROM (SELECT CAST('{start}' AS {kind}) AS a, "
+                                   f"CAST('{end}' AS {kind}) AS b) AS t", {})
         assert expected is not None and got.column("d")[0].as_py() == expected[0], (engine, unit, start, end)
 
 
@@ -139,3 +144,28 @@ def test_rows_and_arrow_give_the_same_json_on_every_engine(remote: tuple[str, sl
         names, rows = each.engine.fetch_rows(compiled.template, params)
         assert rows and [[json_value(v) for v in r.values()] for r in arrow] == [[json_value(v) for v in r] for r in rows]
         assert names == list(arrow[0])
+
+
+RENDERINGS = {"postgres": ["postgres"], "mysql": ["mariadb", "mysql"]}  # a MariaDB server runs MySQL's SQL too
+PERCENTILE_QUERIES = [c[1] for c in CASES if {"median_amount", "p90_amount"} & set(c[1].get("metrics", []))]
+
+
+@pytest.mark.parametrize("query", PERCENTILE_QUERIES, ids=[str(q["metrics"]) + str(q.get("dimensions"))
+                                                           for q in PERCENTILE_QUERIES])
+def test_percentiles_answer_as_on_duckdb_in_every_rendering_the_server_runs(
+        remote: tuple[str, sl.Layer], layer: sl.Layer, query: dict[str, Any]) -> None:
+    """MariaDB's percentile windows and MySQL's ranked interpolation both equal DuckDB's PERCENTILE_CONT."""
+    from semantic_layer.query import build_query
+
+    engine, other = remote
+    expected = [tuple(r.values()) for r in layer.query(**query).rows]
+    assert expected
+    for dialect in RENDERINGS[engine]:
+        compiled, values = other.prepare(build_query(**query), dialect)
+        table = other.engine.execute(compiled.template, compiled.bind(values))
+        assert_rows(sl.Result.from_arrow(table, compiled.columns, sql=""), expected)
+
+
+def test_the_mysql_engine_tells_mariadb_apart(remote: tuple[str, sl.Layer]) -> None:
+    engine, other = remote
+    assert other.engine.dialect == {"postgres": "postgres", "mysql": "mariadb"}[engine]

@@ -57,16 +57,18 @@ class CompiledQuery:
     params: Params
     columns: list[ColumnInfo]
     warnings: list[str]
+    pretty: str = ""  # the same statement laid out for reading (what `compile` prints)
     _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
 
     def bind(self, values: list[Any]) -> dict[str, Any]:
         return {MARKER.format(i): f(values) for i, f in enumerate(self.params.factories)}
 
-    def inline(self, values: list[Any]) -> str:
+    def inline(self, values: list[Any], *, pretty: bool = False) -> str:
         """The statement with every value rendered as a typed literal (for display and `compile`)."""
         bound = [f(values) for f in self.params.factories]
         render = _generator(self.dialect).generate
-        return self._pattern.sub(lambda m: render(literal(bound[int(m.group(1))])), self.template)
+        text = self.pretty if pretty else self.template
+        return self._pattern.sub(lambda m: render(literal(bound[int(m.group(1))])), text)
 
 
 _generators = threading.local()
@@ -161,7 +163,10 @@ class Compiler:
         except UnsupportedError as exc:
             raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
                                        f"{str(exc).strip()}") from None
-        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings,
+        # Laid out from the tree itself: re-parsing the text to format it can change its meaning
+        # (sqlglot reads MariaDB's MEDIAN() window back as an aggregate).
+        pretty = tree.sql(dialect=dialect, pretty=True)
+        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings, pretty,
                              _marker_pattern(dialect))
 
     def _columns(self, plan: Plan) -> list[ColumnInfo]:

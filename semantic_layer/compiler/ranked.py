@@ -1,11 +1,16 @@
-"""Median and percentiles from window ranks, for engines without ordered-set aggregates.
+"""Median and percentiles on engines without an ordered-set (percentile) aggregate.
 
-MySQL and MariaDB have no PERCENTILE_CONT aggregate (MariaDB's is a window function only, MySQL has
-none), but both have ROW_NUMBER and COUNT windows. Over the n sorted non-NULL values x1..xn,
-PERCENTILE_CONT(p) is x_lo + f·(x_lo+1 − x_lo) with h = 1 + p·(n − 1), lo = floor(h), f = h − lo.
-The rows are ranked inside their group first; the aggregate then weights x_lo by 1 − f and x_lo+1
-by f and sums, which is the same interpolation. A group with no value sums nothing and gives NULL,
-as PERCENTILE_CONT does.
+MySQL and MariaDB have no PERCENTILE_CONT aggregate. Their rows are first given a window column in
+their group, then aggregated:
+
+- MariaDB has percentile *window* functions: each row carries its group's value
+  (MEDIAN(x) OVER, PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY x) OVER) and the aggregate takes it.
+- MySQL has none, but has ROW_NUMBER and COUNT windows. Over the n sorted non-NULL values
+  x1..xn, PERCENTILE_CONT(p) is x_lo + f·(x_lo+1 − x_lo) with h = 1 + p·(n − 1), lo = floor(h),
+  f = h − lo: rows are ranked in their group, and the aggregate weights x_lo by 1 − f and x_lo+1
+  by f and sums — the same interpolation.
+
+Either way a group with no value gives NULL, as PERCENTILE_CONT does.
 """
 
 from __future__ import annotations
@@ -17,26 +22,32 @@ from sqlglot import exp
 from .. import definitions as d
 
 PERCENTILE_AGGS = ("median", "percentile")
-# Target dialects that compute percentiles this way; elsewhere sqlglot renders the native aggregate.
-RANKED_DIALECTS = frozenset({"mysql"})
+# Target dialects that compute percentiles through windows; elsewhere the native aggregate is used.
+STRATEGIES = {"mysql": "ranked", "mariadb": "window"}
 
 
 def is_percentile(measure: d.Measure) -> bool:
     return measure.agg in PERCENTILE_AGGS
 
 
-def needs_ranks(dialect: str, measures: Sequence[d.Measure]) -> bool:
-    return dialect in RANKED_DIALECTS and any(is_percentile(m) for m in measures)
+def window_strategy(dialect: str, measures: Sequence[d.Measure]) -> str | None:
+    """'ranked' or 'window' when the unit's percentiles need window columns on this target."""
+    return STRATEGIES.get(dialect) if any(is_percentile(m) for m in measures) else None
 
 
-def rank_rows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tuple[int, d.Measure]]) -> exp.Select:
-    """`rows` with each percentile input's rank in its group (NULLs last) and its group's count."""
+def with_windows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tuple[int, d.Measure]],
+                 strategy: str) -> exp.Select:
+    """`rows` with the window columns each percentile input needs, partitioned by its group."""
     partition = [exp.column(c, table="r") for c in group_columns]
     windows: list[exp.Expr] = []
     for i, measure in inputs:
         if not is_percentile(measure):
             continue
         value = exp.column(f"__in{i}", table="r")
+        if strategy == "window":
+            windows.append(exp.Window(this=_percentile_call(measure, value),
+                                      partition_by=[p.copy() for p in partition]).as_(f"__pc{i}"))
+            continue
         # NULLs last, so ranks 1..n are the n values (sqlglot spells this out for MySQL).
         order = exp.Order(expressions=[exp.Ordered(this=value.copy(), nulls_first=False)])
         rank = exp.Window(this=exp.RowNumber(), partition_by=[p.copy() for p in partition], order=order)
@@ -46,8 +57,20 @@ def rank_rows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tuple
     return exp.select(everything, *windows).from_(rows.subquery("r"), copy=False)
 
 
-def ranked_percentile(measure: d.Measure, i: int, table: str) -> exp.Expr:
-    """The interpolated percentile of input `i` over ranked rows of `table` (see the module doc)."""
+def _percentile_call(measure: d.Measure, value: exp.Expr) -> exp.Expr:
+    """MariaDB's window functions, spelled out: sqlglot writes its MySQL PERCENTILE_CONT differently."""
+    number = exp.cast(value, exp.DataType.Type.DOUBLE)
+    if measure.agg == "median":
+        return exp.Anonymous(this="MEDIAN", expressions=[number])
+    return exp.WithinGroup(this=exp.Anonymous(this="PERCENTILE_CONT",
+                                              expressions=[exp.Literal.number(measure.percentile)]),
+                           expression=exp.Order(expressions=[exp.Ordered(this=number, nulls_first=True)]))
+
+
+def windowed_percentile(measure: d.Measure, i: int, table: str, strategy: str) -> exp.Expr:
+    """The aggregate that reads input `i`'s percentile from the window columns of `table`."""
+    if strategy == "window":
+        return exp.Max(this=exp.column(f"__pc{i}", table=table))
     p = exp.Literal.number(0.5 if measure.agg == "median" else measure.percentile)
     rank, count = exp.column(f"__rn{i}", table=table), exp.column(f"__n{i}", table=table)
     position = exp.Add(this=exp.Literal.number(1),

@@ -27,7 +27,7 @@ from ..timegrain import Calendar, Offset, local_to_utc, py_shift
 from .members import MemberRef, bind_tree, member_value, resolve_member, resolve_tree
 from .plan import Plan, Unit
 from .prejoin import project_before_joins
-from .ranked import is_percentile, needs_ranks, rank_rows, ranked_percentile
+from .ranked import is_percentile, window_strategy, windowed_percentile, with_windows
 from .scope import JoinScope
 from .values import Params
 
@@ -255,10 +255,10 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
     """Aggregate `inputs` by `dims` over the scope.
 
     Directly when it can; through a row set first when joins fan out (DISTINCT rows) or when the
-    target ranks rows to compute percentiles (see `ranked`).
+    target computes percentiles through window columns (see `ranked`).
     """
-    ranked = needs_ranks(dialect, [m for _, m, _ in inputs])
-    if not distinct_rows and not ranked:
+    windows = window_strategy(dialect, [m for _, m, _ in inputs])
+    if not distinct_rows and windows is None:
         select = exp.select(*(e.as_(a) for a, e in dims),
                             *(aggregate(m, v).as_(a) for a, m, v in inputs))
         select = scope.apply_from(select)
@@ -276,12 +276,12 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
     rows = project_before_joins(rows, scope.alias(()))
-    if ranked:
-        rows = rank_rows(rows, [a for a, _ in dims], [(i, m) for i, (_, m, _) in enumerate(inputs)])
+    if windows is not None:
+        rows = with_windows(rows, [a for a, _ in dims], [(i, m) for i, (_, m, _) in enumerate(inputs)], windows)
 
     def value(i: int, measure: d.Measure, v: exp.Expr | None) -> exp.Expr:
-        if ranked and is_percentile(measure):
-            return ranked_percentile(measure, i, "r")
+        if windows is not None and is_percentile(measure):
+            return windowed_percentile(measure, i, "r", windows)
         return aggregate(measure, None if v is None else exp.column(f"__in{i}", table="r"))
 
     outer = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in dims),

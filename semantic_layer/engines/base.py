@@ -8,7 +8,10 @@ import pyarrow as pa
 
 
 class Engine(Protocol):
-    dialect: str
+    @property
+    def dialect(self) -> str:
+        """The dialect to compile for (the MySQL engine tells MySQL and MariaDB apart)."""
+        ...
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
         """Run `sql` with named parameters; raise QueryTimeoutError / ExecutionError on failure."""

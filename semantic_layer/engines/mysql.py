@@ -15,7 +15,6 @@ TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_
 
 
 class MySQLEngine:
-    dialect = "mysql"
 
     def __init__(self, url: str, pool_size: int = 8):
         parts = urlparse(url)
@@ -25,6 +24,15 @@ class MySQLEngine:
                         "connect_timeout": 10}
         self._pool = Pool(self._connect, pool_size)
         self._mariadb: bool | None = None
+
+    @property
+    def dialect(self) -> str:
+        """'mariadb' or 'mysql', as the server says (asked once, on the first connection): MariaDB
+        computes percentiles with its own window functions, MySQL through ranks."""
+        if self._mariadb is None:
+            with self._pool.connection():
+                pass
+        return "mariadb" if self._mariadb else "mysql"
 
     def _connect(self) -> Any:
         try:

@@ -66,7 +66,9 @@ class Layer:
                 **query: Any) -> str:
         """SQL for a query, values inlined as typed literals, in `dialect` (default the project's);
         `pretty` lays it out on several lines."""
-        compiled, values = self.prepare(build_query(**query), dialect, self._access(principal))
+        access = self._access(principal)
+        compiled, values = self.compiler_for(access).compile(build_query(**query), dialect,
+                                                             access.claims if access else None, pretty=pretty)
         return compiled.inline(values, pretty=pretty)
 
     # -- run --------------------------------------------------------------------------------

@@ -90,6 +90,28 @@ def test_compile_prints_sql_for_a_dialect(shop_project: Path) -> None:
     assert code == 0 and "DOUBLE PRECISION" in out and "'smb'" in out
 
 
+def test_compile_lays_out_the_statement_it_compiled(shop_project: Path) -> None:
+    """Pretty printing comes from the compiled tree: re-parsing MariaDB's text would turn its MEDIAN
+    window into an aggregate."""
+    import sqlglot
+
+    code, out, _ = run("compile", "-p", str(shop_project), "-m", "median_amount", "-d", "customers.segment",
+                       "--dialect", "mariadb")
+    assert code == 0 and "MEDIAN(CAST(r.__in0 AS DOUBLE)) OVER (PARTITION BY" in out and "\n  " in out
+    code, out, _ = run("compile", "-p", str(shop_project), "-m", "revenue", "-d", "metric_time:month",
+                       "-w", "customers.segment = 'smb'")
+    plain = layer_sql(shop_project, metrics=["revenue"], dimensions=["metric_time:month"],
+                      where=["customers.segment = 'smb'"])
+    assert code == 0 and sqlglot.parse_one(out, read="duckdb") == sqlglot.parse_one(plain, read="duckdb")
+
+
+def layer_sql(project: Path, **query: object) -> str:
+    import semantic_layer as sl
+
+    with sl.connect(project) as layer:
+        return layer.compile(**query)  # type: ignore[arg-type]
+
+
 def test_the_console_script_is_installed(shop_project: Path) -> None:
     exe = shutil.which("semantic-layer") or f"{sys.executable} -m semantic_layer"
     proc = subprocess.run([*exe.split(), "query", "-p", str(shop_project), "-m", "order_count", "-f", "json"],

@@ -57,7 +57,7 @@ class CompiledQuery:
     params: Params
     columns: list[ColumnInfo]
     warnings: list[str]
-    pretty: str = ""  # the same statement laid out for reading (what `compile` prints)
+    pretty: str = ""  # laid out for reading; rendered only when compiled with pretty=True (display)
     _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
 
     def bind(self, values: list[Any]) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class CompiledQuery:
         """The statement with every value rendered as a typed literal (for display and `compile`)."""
         bound = [f(values) for f in self.params.factories]
         render = _generator(self.dialect).generate
-        text = self.pretty if pretty else self.template
+        text = self.pretty if pretty and self.pretty else self.template
         return self._pattern.sub(lambda m: render(literal(bound[int(m.group(1))])), text)
 
 
@@ -119,12 +119,16 @@ class Compiler:
         self._cache: OrderedDict[tuple[Any, ...], CompiledQuery] = OrderedDict()
         self._lock = threading.Lock()
 
-    def compile(self, query: Query, dialect: str | None = None,
-                claims: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, list[Any]]:
+    def compile(self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None,
+                *, pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
+        """The statement for the query's shape (cached) and this query's values. `pretty` also lays
+        the statement out for reading: a display path, compiled afresh, never cached."""
         target = normalize_dialect(dialect or self.graph.settings.dialect)
         timezone = query.timezone or self.graph.settings.timezone
         ex = extract(query, self.graph.settings.dialect, timezone)
         values = ex.values + [(claims or {})[name] for name in self.claim_names]
+        if pretty:
+            return self._compile(query, ex, target, timezone, pretty=True), values
         key = (ex.key, target)
         with self._lock:
             hit = self._cache.get(key)
@@ -138,7 +142,8 @@ class Compiler:
                 self._cache.popitem(last=False)
         return compiled, values
 
-    def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str) -> CompiledQuery:
+    def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str, *,
+                 pretty: bool = False) -> CompiledQuery:
         zone(timezone)
         settings = self.graph.settings
         calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)
@@ -165,8 +170,8 @@ class Compiler:
                                        f"{str(exc).strip()}") from None
         # Laid out from the tree itself: re-parsing the text to format it can change its meaning
         # (sqlglot reads MariaDB's MEDIAN() window back as an aggregate).
-        pretty = tree.sql(dialect=dialect, pretty=True)
-        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings, pretty,
+        laid_out = tree.sql(dialect=dialect, pretty=True) if pretty else ""
+        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings, laid_out,
                              _marker_pattern(dialect))
 
     def _columns(self, plan: Plan) -> list[ColumnInfo]:

@@ -17,7 +17,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
+from strawberry.asgi import (
+    GraphQL,
+    HTTPException,  # the class its view raises, wherever it lives
+)
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -78,6 +81,18 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         if not self.settings.fast_path:
             return self
         return FastGraphQL(self, self.graphql_schema, self.limit_rules, self.run_query, self.process_result)
+
+    async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Strawberry refuses malformed requests (a body that is not JSON, no query, an unknown
+        operation name) with plain text; we answer them as GraphQL errors with a code, as every
+        other error (SPEC §9), keeping strawberry's status code."""
+        try:
+            return await super().run(request, *args, **kwargs)
+        except HTTPException as exc:
+            self.service.telemetry.requests.labels("VALIDATION").inc()
+            self.service.telemetry.errors.labels("VALIDATION").inc()
+            return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": "VALIDATION"}}]},
+                                status_code=exc.status_code)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         errors = [self._format(error) for error in result.errors or []]

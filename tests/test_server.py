@@ -325,6 +325,19 @@ def test_each_error_code(live: LiveServer, query: dict[str, Any], code: str) -> 
         assert "cancelled" in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(("content", "content_type", "reason"), [
+    (b"{not json", "application/json", "Unable to parse request body as JSON"),
+    (b'{"variables": {}}', "application/json", "No GraphQL query found in the request"),
+    (b"query=1", "text/plain", "Unsupported content type"),
+], ids=["not json", "no query", "wrong content type"])
+def test_malformed_requests_are_graphql_errors_with_a_code(live: LiveServer, content: bytes, content_type: str,
+                                                          reason: str) -> None:
+    response = httpx.post(f"{live.url}/graphql", content=content, headers={"Content-Type": content_type,
+                                                                          "Authorization": f"Bearer {ADMIN}"})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": reason, "extensions": {"code": "VALIDATION"}}]}
+
+
 def test_graphql_depth_alias_and_size_limits(live: LiveServer) -> None:
     aliases = " ".join(f"a{i}: metrics {{ name }}" for i in range(40))
     assert code_of(gql(live, f"{{ {aliases} }}")) == "LIMIT"

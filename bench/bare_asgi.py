@@ -18,7 +18,7 @@ import anyio
 
 import semantic_layer as sl
 from semantic_layer.query import build_query
-from semantic_layer.result import json_value
+from semantic_layer.result import answer_names, json_records
 
 layer = sl.connect(os.environ.get("SEMANTIC_LAYER_PROJECT", "metrics"))
 limiter = anyio.CapacityLimiter(8)
@@ -47,8 +47,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     params = compiled.bind(values)
     names, rows = await anyio.to_thread.run_sync(lambda: layer.engine.fetch_rows(compiled.template, params),
                                                  limiter=limiter)
-    answer = {"rows": [{k: json_value(v) for k, v in zip(names, row, strict=True)} for row in rows],
-              "sql": compiled.inline(values)}
+    answer = {"rows": json_records(answer_names(names, compiled.columns), rows), "sql": compiled.inline(values)}
     await _send(send, json.dumps({"data": {"query": answer}}).encode())
 
 

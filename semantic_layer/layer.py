@@ -69,7 +69,7 @@ class Layer:
         access = self._access(principal)
         compiled, values = self.compiler_for(access).compile(build_query(**query), dialect,
                                                              access.claims if access else None, pretty=pretty)
-        return compiled.inline(values, pretty=pretty)
+        return compiled.inline(values)
 
     # -- run --------------------------------------------------------------------------------
     def query(self, principal: Principal | None = None, **query: Any) -> Result:

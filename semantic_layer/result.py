@@ -34,9 +34,7 @@ class Result:
 
     @classmethod
     def from_arrow(cls, raw: pa.Table, infos: list[ColumnInfo], **kwargs: Any) -> Result:
-        # The SQL uses safe aliases; rename to the refs exactly as the caller asked for them.
-        table = raw.rename_columns([c.name for c in infos]) if raw.num_columns == len(infos) else raw
-        return cls(table, [Column(c.name, c.kind, c.type, c.format) for c in infos], **kwargs)
+        return cls(raw.rename_columns(answer_names(raw.column_names, infos)), columns_of(infos), **kwargs)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -55,6 +53,20 @@ class Result:
 
     def __len__(self) -> int:
         return self.table.num_rows
+
+
+def answer_names(raw: list[str], infos: list[ColumnInfo]) -> list[str]:
+    """The SQL uses safe aliases; the answer is keyed by the refs exactly as the caller asked."""
+    return [c.name for c in infos] if len(raw) == len(infos) else list(raw)
+
+
+def columns_of(infos: list[ColumnInfo]) -> list[Column]:
+    return [Column(c.name, c.kind, c.type, c.format) for c in infos]
+
+
+def json_records(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows as JSON objects keyed by `names` (what the server answers with)."""
+    return [dict(zip(names, map(json_value, row), strict=True)) for row in rows]
 
 
 def json_value(value: Any) -> Any:

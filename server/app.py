@@ -89,17 +89,13 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         try:
             return await super().run(request, *args, **kwargs)
         except HTTPException as exc:
-            self.service.telemetry.requests.labels("VALIDATION").inc()
-            self.service.telemetry.errors.labels("VALIDATION").inc()
+            self.service.telemetry.count(["VALIDATION"])
             return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": "VALIDATION"}}]},
                                 status_code=exc.status_code)
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         errors = [self._format(error) for error in result.errors or []]
-        telemetry = self.service.telemetry
-        telemetry.requests.labels(errors[0]["extensions"]["code"] if errors else "OK").inc()
-        for error in errors:
-            telemetry.errors.labels(error["extensions"]["code"]).inc()
+        self.service.telemetry.count([error["extensions"]["code"] for error in errors])
         out: GraphQLHTTPResponse = {"data": result.data}
         if errors:
             out["errors"] = errors  # type: ignore[typeddict-item]

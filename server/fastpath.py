@@ -40,8 +40,6 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
-from semantic_layer.errors import QueryError
-
 from .schema import FilterInput, FilterOp, OrderByInput, QueryInput, TimeRangeInput
 
 RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings"}
@@ -194,8 +192,7 @@ class FastGraphQL:
         try:
             payload = await self.run(request, coerced)
         except Exception as exc:  # formatted (and a bug logged with an incident id) by the full path's code
-            message = exc.message if isinstance(exc, QueryError) else str(exc)
-            error = GraphQLError(message, nodes=[plan.field], path=[plan.key], original_error=exc)
+            error = GraphQLError(str(exc), nodes=[plan.field], path=[plan.key], original_error=exc)
             return await self.finish(request, ExecutionResult(data=None, errors=[error]))
         return await self.finish(request, ExecutionResult(data={plan.key: select(plan, payload)}, errors=None))
 

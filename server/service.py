@@ -16,7 +16,7 @@ from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
 from semantic_layer.query import Query
-from semantic_layer.result import json_value
+from semantic_layer.result import answer_names, columns_of, json_records
 
 from .cache import ResultCache, cache_key
 from .reload import ProjectState
@@ -83,10 +83,8 @@ class QueryService:
             # Python rows, not Arrow: the answer becomes JSON, and a small result gets there faster.
             names, rows = layer.engine.fetch_rows(compiled.template, params,
                                                   timeout_seconds=layer.project.settings.limits.timeout_seconds)
-            keys = [c.name for c in compiled.columns] if len(names) == len(compiled.columns) else names
-            body = {"columns": [{"name": c.name, "kind": c.kind, "type": c.type, "format": c.format}
-                                for c in compiled.columns],
-                    "rows": [dict(zip(keys, map(json_value, row), strict=True)) for row in rows], "sql": sql,
+            body = {"columns": [c.__dict__ for c in columns_of(compiled.columns)],
+                    "rows": json_records(answer_names(names, compiled.columns), rows), "sql": sql,
                     "warnings": list(compiled.warnings)}
             return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 

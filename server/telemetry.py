@@ -21,5 +21,11 @@ class Telemetry:
         self.cache_hits = Counter("semantic_layer_cache_hits", "Result cache hits", registry=self.registry)
         self.cache_misses = Counter("semantic_layer_cache_misses", "Result cache misses", registry=self.registry)
 
+    def count(self, codes: list[str]) -> None:
+        """One request, by the code of its first error (OK without), and each of its errors."""
+        self.requests.labels(codes[0] if codes else "OK").inc()
+        for code in codes:
+            self.errors.labels(code).inc()
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

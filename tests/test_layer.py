@@ -109,3 +109,22 @@ def test_compile_inlines_typed_literals(layer: sl.Layer) -> None:
     sql = layer.compile(metrics=["revenue"], where=["customers.segment = 'smb'"],
                         time_range={"start": "2024-01-01", "end": "2024-02-01"})
     assert "'smb'" in sql and "CAST('2024-01-01 05:00:00' AS TIMESTAMP)" in sql
+
+
+def test_json_values_are_plain_json_whatever_the_engine_returns() -> None:
+    """The server answers from driver rows: every type a driver hands back must become JSON."""
+    import json
+    import uuid
+    from datetime import date, datetime, timedelta
+    from decimal import Decimal
+
+    from semantic_layer.result import json_records
+
+    key = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    row = (Decimal("12"), Decimal("1.5"), date(2024, 2, 29), datetime(2024, 3, 10, 2, 30), timedelta(seconds=90),
+           b"\x01\xff", key, None, True)
+    names = ["i", "d", "day", "ts", "span", "raw", "id", "nothing", "flag"]
+    records = json_records(names, [row])
+    assert records == [{"i": 12, "d": 1.5, "day": "2024-02-29", "ts": "2024-03-10T02:30:00", "span": 90.0,
+                        "raw": "01ff", "id": str(key), "nothing": None, "flag": True}]
+    assert json.loads(json.dumps(records)) == records

@@ -57,18 +57,16 @@ class CompiledQuery:
     params: Params
     columns: list[ColumnInfo]
     warnings: list[str]
-    pretty: str = ""  # laid out for reading; rendered only when compiled with pretty=True (display)
     _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
 
     def bind(self, values: list[Any]) -> dict[str, Any]:
         return {MARKER.format(i): f(values) for i, f in enumerate(self.params.factories)}
 
-    def inline(self, values: list[Any], *, pretty: bool = False) -> str:
+    def inline(self, values: list[Any]) -> str:
         """The statement with every value rendered as a typed literal (for display and `compile`)."""
         bound = [f(values) for f in self.params.factories]
         render = _generator(self.dialect).generate
-        text = self.pretty if pretty and self.pretty else self.template
-        return self._pattern.sub(lambda m: render(literal(bound[int(m.group(1))])), text)
+        return self._pattern.sub(lambda m: render(literal(bound[int(m.group(1))])), self.template)
 
 
 _generators = threading.local()
@@ -121,8 +119,8 @@ class Compiler:
 
     def compile(self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None,
                 *, pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
-        """The statement for the query's shape (cached) and this query's values. `pretty` also lays
-        the statement out for reading: a display path, compiled afresh, never cached."""
+        """The statement for the query's shape (cached) and this query's values. `pretty` lays the
+        statement out for reading instead: a display path, compiled afresh, never cached."""
         target = normalize_dialect(dialect or self.graph.settings.dialect)
         timezone = query.timezone or self.graph.settings.timezone
         ex = extract(query, self.graph.settings.dialect, timezone)
@@ -164,14 +162,13 @@ class Compiler:
         for node in tree.find_all(exp.Placeholder):
             node.set("this", MARKER.format(str(node.name)[1:]))
         try:
-            template = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+            # Laid out from the tree itself when asked: re-parsing the text to format it can change
+            # its meaning (sqlglot reads MariaDB's MEDIAN() window back as an aggregate).
+            template = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, pretty=pretty)
         except UnsupportedError as exc:
             raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
                                        f"{str(exc).strip()}") from None
-        # Laid out from the tree itself: re-parsing the text to format it can change its meaning
-        # (sqlglot reads MariaDB's MEDIAN() window back as an aggregate).
-        laid_out = tree.sql(dialect=dialect, pretty=True) if pretty else ""
-        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings, laid_out,
+        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings,
                              _marker_pattern(dialect))
 
     def _columns(self, plan: Plan) -> list[ColumnInfo]:

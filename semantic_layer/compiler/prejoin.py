@@ -29,13 +29,12 @@ def project_before_joins(select: exp.Select, base_alias: str) -> exp.Select:
     joins = {_alias(j): j for j in select.args.get("joins") or [] if _alias(j)}
     if not joins:
         return select
-    owners = [e for e in [*select.expressions, *_group_keys(select)] if _owner(e, base_alias) in joins]
     moved: dict[str, list[exp.Expr]] = {}
-    for expr in owners:
+    for expr in [*select.expressions, *_group_keys(select)]:
+        owner = _owner(expr, base_alias)
         value = expr.this if isinstance(expr, exp.Alias) else expr
-        listed = moved.setdefault(_owner(expr, base_alias) or "", [])
-        if value not in listed:
-            listed.append(value)
+        if owner in joins and value not in moved.setdefault(owner, []):
+            moved[owner].append(value)
     for alias, values in moved.items():
         _project(joins[alias], alias, values)
         names = {value: exp.column(f"{VALUE_PREFIX}{i}", table=alias) for i, value in enumerate(values)}

@@ -15,7 +15,6 @@ TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_
 
 
 class MySQLEngine:
-
     def __init__(self, url: str, pool_size: int = 8):
         parts = urlparse(url)
         self._params = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,

@@ -33,7 +33,7 @@ from .fastpath import FastGraphQL, query_input
 from .limits import BodySizeLimit, limit_rules
 from .reload import ProjectState
 from .schema import Query
-from .service import Caller, QueryService
+from .service import Answer, Caller, QueryService
 from .settings import ServerSettings
 from .telemetry import Telemetry
 
@@ -72,7 +72,7 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         except QueryError as exc:
             return Caller(None, exc)
 
-    async def run_query(self, request: Request, coerced_input: dict[str, Any]) -> dict[str, Any]:
+    async def run_query(self, request: Request, coerced_input: dict[str, Any]) -> Answer:
         """The fast path's resolver: the same service call as `Query.query`."""
         return await self.service.run(self.caller(request), query_input(coerced_input).to_query())
 

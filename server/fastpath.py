@@ -6,7 +6,7 @@ query's database time, and far more than a cached answer. Dashboards send the sa
 again and again, so a document of this one shape is recognised once — parsed, validated against
 the schema with the same limit rules, then checked for its shape — and afterwards answered
 directly: graphql-core coerces the variables exactly as the full executor would, the service runs
-the query, and the selected fields are copied from its payload. Errors are formatted and counted
+the query, and the selected fields are copied from its answer. Errors are formatted and counted
 by the same code as on the full path.
 
 Any other document, and any request whose variables do not coerce, takes the full path, so what a
@@ -41,6 +41,7 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
 from .schema import FilterInput, FilterOp, OrderByInput, QueryInput, TimeRangeInput
+from .service import Answer
 
 RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings"}
 COLUMN_FIELDS = {"name", "kind", "type", "format"}
@@ -130,13 +131,13 @@ def query_input(value: dict[str, Any]) -> QueryInput:
         limit=value.get("limit"), offset=value.get("offset"), timezone=value.get("timezone"))
 
 
-def select(plan: FastPlan, payload: dict[str, Any]) -> dict[str, Any]:
+def select(plan: FastPlan, answer: Answer) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for s in plan.selections:
         if s.name == "columns":
-            out[s.key] = [{key: column[name] for key, name in s.fields} for column in payload["columns"]]
+            out[s.key] = [{key: column[name] for key, name in s.fields} for column in answer.columns]
         else:
-            out[s.key] = payload[s.name]
+            out[s.key] = answer.field(s.name)
     return out
 
 
@@ -145,12 +146,12 @@ class FastGraphQL:
     (GET, GraphiQL, other documents, bad variables) are handed to strawberry with the body replayed."""
 
     def __init__(self, full: Any, schema: GraphQLSchema, rules: list[type[ValidationRule]],
-                 run: Callable[[Request, dict[str, Any]], Awaitable[dict[str, Any]]],
+                 run: Callable[[Request, dict[str, Any]], Awaitable[Answer]],
                  finish: Callable[[Request, ExecutionResult], Awaitable[Any]]):
         self.full = full
         self.schema = schema
         self.rules = rules
-        self.run = run          # (request, coerced input) → the service's payload
+        self.run = run          # (request, coerced input) → the service's answer
         self.finish = finish    # formats errors and counts the request, as on the full path
         self._plans: OrderedDict[str, FastPlan | None] = OrderedDict()
         self.answered = 0       # requests this path answered (the rest went to strawberry)
@@ -190,11 +191,11 @@ class FastGraphQL:
         if coerced is None:
             return None
         try:
-            payload = await self.run(request, coerced)
+            answer = await self.run(request, coerced)
         except Exception as exc:  # formatted (and a bug logged with an incident id) by the full path's code
             error = GraphQLError(str(exc), nodes=[plan.field], path=[plan.key], original_error=exc)
             return await self.finish(request, ExecutionResult(data=None, errors=[error]))
-        return await self.finish(request, ExecutionResult(data={plan.key: select(plan, payload)}, errors=None))
+        return await self.finish(request, ExecutionResult(data={plan.key: select(plan, answer)}, errors=None))
 
     def _plan(self, source: str) -> FastPlan | None:
         if source in self._plans:

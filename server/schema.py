@@ -14,7 +14,7 @@ from semantic_layer.catalog import depends_on, dimension_details, dimensions_for
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.query import build_query
 
-from .service import Caller, QueryService
+from .service import Answer, Caller, QueryService
 
 
 @strawberry.enum
@@ -86,14 +86,20 @@ class Column:
     format: str | None
 
 
+def _answer_sql(root: QueryResult) -> str:
+    """The statement that answered, values inlined: rendered only when a request selects it."""
+    return root.answer.sql
+
+
 @strawberry.type
 class QueryResult:
     columns: list[Column]
     rows: list[JSON]
-    sql: str
+    sql: str = strawberry.field(resolver=_answer_sql)
     cached: bool
     duration_ms: float
     warnings: list[str]
+    answer: strawberry.Private[Answer]
 
 
 @strawberry.type
@@ -207,10 +213,9 @@ class Query:
 
     @strawberry.field
     async def query(self, info: Info, input: QueryInput) -> QueryResult:
-        payload = await _service(info).run(_caller(info), input.to_query())
-        return QueryResult(columns=[Column(**c) for c in payload["columns"]], rows=payload["rows"],
-                           sql=payload["sql"], cached=payload["cached"], duration_ms=payload["durationMs"],
-                           warnings=payload["warnings"])
+        answer = await _service(info).run(_caller(info), input.to_query())
+        return QueryResult(columns=[Column(**c) for c in answer.columns], rows=answer.rows, cached=answer.cached,
+                           duration_ms=answer.duration_ms, warnings=answer.warnings, answer=answer)
 
     @strawberry.field
     def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import anyio
 from anyio import CapacityLimiter
 
 from semantic_layer.access import AccessContext, Principal
+from semantic_layer.compiler.pipeline import CompiledQuery
 from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
@@ -34,6 +36,27 @@ class Caller:
         if self.error is not None:
             raise self.error
         return layer.access_for(self.principal)
+
+
+class Answer:
+    """One query's answer as the `QueryResult` type shows it. The SQL text (values inlined) is
+    rendered only when a request selects `sql`: most do not, and it costs as much as the compile."""
+
+    def __init__(self, body: dict[str, Any], cached: bool, duration_ms: float, compiled: CompiledQuery,
+                 values: list[Any]):
+        self.columns: list[dict[str, Any]] = body["columns"]
+        self.rows: list[Any] = body["rows"]
+        self.warnings: list[str] = body["warnings"]
+        self.cached = cached
+        self.duration_ms = duration_ms
+        self._compiled, self._values = compiled, values
+
+    @cached_property
+    def sql(self) -> str:
+        return self._compiled.inline(self._values)
+
+    def field(self, graphql_name: str) -> Any:
+        return self.duration_ms if graphql_name == "durationMs" else getattr(self, graphql_name)
 
 
 class QueryService:
@@ -60,23 +83,21 @@ class QueryService:
         compiled, values = layer.prepare(query, dialect, caller.view(layer))
         return compiled.inline(values)
 
-    async def run(self, caller: Caller, query: Query) -> dict[str, Any]:
+    async def run(self, caller: Caller, query: Query) -> Answer:
         started = time.perf_counter()
         layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile
         access = caller.view(layer)
         compiled, values = layer.prepare(query, layer.engine.dialect, access)
         params = compiled.bind(values)
         self.telemetry.compile_seconds.observe(time.perf_counter() - started)
-        # The statement and its bound values (filters and claims) identify the answer exactly; the SQL
-        # text with values inlined is only rendered on a miss, for the response.
+        # The statement and its bound values (filters and claims) identify the answer exactly; the
+        # SQL text is not cached: it follows from the same statement and values when it is asked for.
         key = cache_key(layer.project.version, f"{compiled.template}\0{sorted(params.items())!r}")
         hit = self.cache.get(key)
         if hit is not None:
             self.telemetry.cache_hits.inc()
-            payload = json.loads(hit)
-            payload.update(cached=True, durationMs=_ms(started))
             self.telemetry.query_seconds.observe(time.perf_counter() - started)
-            return payload
+            return Answer(json.loads(hit), True, _ms(started), compiled, values)
         self.telemetry.cache_misses.inc()
 
         def execute() -> tuple[dict[str, Any], bytes]:
@@ -84,16 +105,14 @@ class QueryService:
             names, rows = layer.engine.fetch_rows(compiled.template, params,
                                                   timeout_seconds=layer.project.settings.limits.timeout_seconds)
             body = {"columns": [c.__dict__ for c in columns_of(compiled.columns)],
-                    "rows": json_records(answer_names(names, compiled.columns), rows), "sql": sql,
+                    "rows": json_records(answer_names(names, compiled.columns), rows),
                     "warnings": list(compiled.warnings)}
             return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
-        sql = compiled.inline(values)
         body, encoded = await anyio.to_thread.run_sync(execute, limiter=self.limiter)
         self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
-        payload = {**body, "cached": False, "durationMs": _ms(started)}
         self.telemetry.query_seconds.observe(time.perf_counter() - started)
-        return payload
+        return Answer(body, False, _ms(started), compiled, values)
 
     async def ready(self) -> tuple[bool, str]:
         layer = self.state.layer

@@ -183,6 +183,17 @@ def test_query_answer_equals_hand_written_sql(live: LiveServer, hand: Any) -> No
     assert result["columns"][1] == {"name": "revenue", "kind": "metric", "type": "number", "format": "currency"}
 
 
+def test_a_hit_shows_the_sql_even_when_the_miss_did_not_select_it(live: LiveServer) -> None:
+    """The SQL text is rendered per request, not cached: a hit renders it from the same statement."""
+    query = {"metrics": ["revenue"], "dimensions": ["customers.segment"], "where": ["orders.amount > 4321"]}
+    lean = gql(live, "query L($input: QueryInput!) { query(input: $input) { rows cached } }",
+               {"input": query})["data"]["query"]
+    full = run(live, **query)["data"]["query"]
+    assert lean["cached"] is False and full["cached"] is True and full["rows"] == lean["rows"]
+    assert full["sql"] == gql(live, "query C($input: QueryInput!) { compile(input: $input) { sql } }",
+                              {"input": query})["data"]["compile"]["sql"]
+
+
 def test_dates_are_iso_strings_and_warnings_are_reported(live: LiveServer) -> None:
     result = run(live, metrics=["legacy_revenue"], dimensions=["metric_time:month"],
                  timeRange={"start": "2024-01-01", "end": "2024-03-01"})["data"]["query"]
@@ -194,8 +205,9 @@ def test_a_repeated_query_is_served_from_the_cache(live: LiveServer) -> None:
     query = {"metrics": ["buyers"], "dimensions": ["orders.status"], "where": ["orders.amount > 321"]}
     first, second = run(live, **query)["data"]["query"], run(live, **query)["data"]["query"]
     assert first["cached"] is False and second["cached"] is True and first["rows"] == second["rows"]
+    assert first["sql"] == second["sql"] and "321" in second["sql"]
     other_value = run(live, **{**query, "where": ["orders.amount > 322"]})["data"]["query"]
-    assert other_value["cached"] is False
+    assert other_value["cached"] is False and "322" in other_value["sql"]
     assert "semantic_layer_cache_hits_total 1.0" in httpx.get(f"{live.url}/metrics").text or \
         "semantic_layer_cache_hits_total" in httpx.get(f"{live.url}/metrics").text
 

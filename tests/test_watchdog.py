@@ -31,3 +31,18 @@ def test_a_failing_action_does_not_stop_the_watchdog() -> None:
     dog.arm(0.01, lambda: 1 / 0)  # type: ignore[func-returns-value]
     dog.arm(0.05, done.set)
     assert done.wait(5)
+
+
+def test_only_a_new_earliest_deadline_wakes_the_thread() -> None:
+    """Served queries share one timeout, so each new deadline is the latest: arming must not cost
+    a thread switch per query. An earlier deadline still wakes it (the first test checks it fires)."""
+    dog = Watchdog()
+    wakes = []
+    notify = dog._wake.notify
+    dog._wake.notify = lambda n=1: (wakes.append(n), notify(n))  # type: ignore[method-assign]
+    handles = [dog.arm(30 + k, lambda: None) for k in range(50)]
+    assert len(wakes) == 1
+    dog.arm(5, lambda: None)
+    assert len(wakes) == 2
+    for handle in handles:
+        dog.disarm(handle)

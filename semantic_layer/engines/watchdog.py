@@ -28,13 +28,17 @@ class Watchdog:
     def arm(self, seconds: float, action: Callable[[], None]) -> int:
         """Run `action` in `seconds` unless disarmed first; returns the handle for `disarm`."""
         handle = next(self._ids)
+        entry = (time.monotonic() + seconds, handle)
         with self._wake:
             self._armed[handle] = action
-            heapq.heappush(self._heap, (time.monotonic() + seconds, handle))
+            heapq.heappush(self._heap, entry)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="sl-watchdog", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            # The thread already sleeps until an earlier deadline and will see this one then; waking
+            # it for every query would cost a thread switch per request for nothing.
+            if self._heap[0] is entry:
+                self._wake.notify()
         return handle
 
     def disarm(self, handle: int) -> None:

@@ -14,12 +14,12 @@ from functools import lru_cache
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from .errors import QueryValidationError
 from .snippets import SnippetError, parse_snippet
+from .sqlglot_local import tokenizer
 
 LOCAL_PREFIX = "__lit"
 
@@ -49,7 +49,7 @@ def lift_literals(text: str, dialect: str) -> tuple[str, list[Any]]:
 @lru_cache(maxsize=4096)
 def _tokenize(text: str, dialect: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]]:
     try:
-        tokens = Dialect.get_or_raise(dialect).tokenize(text)
+        tokens = tokenizer(dialect).tokenize(text)
     except TokenError as exc:
         raise QueryValidationError(f"cannot read filter '{text}': {exc}") from None
     out: list[str] = []
@@ -77,7 +77,7 @@ def _literal_value(raw: str, kind: str, dialect: str) -> Any:
         except ValueError:
             return float(raw)
     # The token's text keeps its quotes and escapes; let the dialect's tokenizer unescape it.
-    return Dialect.get_or_raise(dialect).tokenize(raw)[0].text
+    return tokenizer(dialect).tokenize(raw)[0].text
 
 
 def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.Expr:

@@ -93,10 +93,35 @@ def test_reused_generators_render_literals_as_fresh_ones_do() -> None:
     from decimal import Decimal
 
     from semantic_layer.compiler.dialects import SUPPORTED_DIALECTS
-    from semantic_layer.compiler.pipeline import _generator, literal
+    from semantic_layer.compiler.pipeline import literal
+    from semantic_layer.sqlglot_local import generator
 
     values = [None, True, False, 7, -1.5, Decimal("12.30"), "it's", "back\\slash", "naïve '; DROP TABLE x; --",
               date(2024, 2, 29), datetime(2024, 3, 10, 2, 30)]
     for dialect in SUPPORTED_DIALECTS:
         for _ in range(2):
-            assert [_generator(dialect).generate(literal(v)) for v in values] == [literal(v).sql(dialect) for v in values]
+            assert [generator(dialect).generate(literal(v)) for v in values] == [literal(v).sql(dialect) for v in values]
+
+
+def test_reused_tokenizers_read_filters_as_fresh_ones_do() -> None:
+    """Filter strings are tokenized by one reused tokenizer per dialect and thread; a text that
+    fails to tokenize must leave nothing behind for the next one."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import TokenError
+
+    from semantic_layer.compiler.dialects import SUPPORTED_DIALECTS
+    from semantic_layer.sqlglot_local import tokenizer
+
+    texts = ["orders.amount > 0.5", "customers.segment IN ('a''b', 'c')", "x = 'it''s' OR y <> 3e2",
+             "name = 'unterminated", "lower(customers.name) LIKE '%ab%'"]
+
+    def read(tokenize: Any, text: str) -> list[tuple[str, str, int, int]] | str:
+        try:
+            return [(t.token_type.name, t.text, t.start, t.end) for t in tokenize(text)]
+        except TokenError:
+            return "TokenError"
+
+    for dialect in SUPPORTED_DIALECTS:
+        for _ in range(2):
+            for text in texts:
+                assert read(tokenizer(dialect).tokenize, text) == read(Dialect.get_or_raise(dialect).tokenize, text)

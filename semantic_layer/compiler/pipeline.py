@@ -18,14 +18,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
-from sqlglot.generator import Generator
 
 from ..access import RowRule
 from ..errors import QueryValidationError
 from ..graph import SemanticGraph
 from ..query import Query
+from ..sqlglot_local import generator
 from ..timegrain import Calendar, zone
 from .combine import combine, finalize
 from .dialects import adapt, check_renderable, normalize_dialect
@@ -65,21 +64,8 @@ class CompiledQuery:
     def inline(self, values: list[Any]) -> str:
         """The statement with every value rendered as a typed literal (for display and `compile`)."""
         bound = [f(values) for f in self.params.factories]
-        render = _generator(self.dialect).generate
+        render = generator(self.dialect).generate
         return self._pattern.sub(lambda m: render(literal(bound[int(m.group(1))])), self.template)
-
-
-_generators = threading.local()
-
-
-def _generator(dialect: str) -> Generator:
-    """A generator per dialect and thread, reused: building one costs more than rendering a literal,
-    and the server renders every answered statement for its `sql` field."""
-    cache: dict[str, Generator] = _generators.__dict__.setdefault("by_dialect", {})
-    found = cache.get(dialect)
-    if found is None:
-        found = cache[dialect] = Dialect.get_or_raise(dialect).generator()
-    return found
 
 
 def literal(value: Any) -> exp.Expr:

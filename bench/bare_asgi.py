@@ -10,18 +10,18 @@ thread hop and JSON impose, whatever the server around them does.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import anyio
 
 import semantic_layer as sl
 from semantic_layer.query import build_query
 from semantic_layer.result import answer_names, json_records
 
 layer = sl.connect(os.environ.get("SEMANTIC_LAYER_PROJECT", "metrics"))
-limiter = anyio.CapacityLimiter(8)
+pool = ThreadPoolExecutor(max_workers=8)
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -45,8 +45,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                         time_range=ask.get("timeRange"))
     compiled, values = layer.prepare(query, "duckdb")
     params = compiled.bind(values)
-    names, rows = await anyio.to_thread.run_sync(lambda: layer.engine.fetch_rows(compiled.template, params),
-                                                 limiter=limiter)
+    names, rows = await asyncio.get_running_loop().run_in_executor(
+        pool, lambda: layer.engine.fetch_rows(compiled.template, params))
     answer = {"rows": json_records(answer_names(names, compiled.columns), rows), "sql": compiled.inline(values)}
     await _send(send, json.dumps({"data": {"query": answer}}).encode())
 

@@ -150,6 +150,7 @@ def create_app(settings: ServerSettings) -> Starlette:
             state.watch()
         yield
         state.close()
+        service.close()
 
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)]
     if settings.cors_origins:

@@ -123,8 +123,8 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
 def create_app(settings: ServerSettings) -> Starlette:
     state = ProjectState(settings)
     telemetry = Telemetry()
-    service = QueryService(state, make_cache(settings.cache_url, settings.cache_max_bytes), telemetry,
-                           settings.threads)
+    cache = make_cache(settings.cache_url, settings.cache_max_bytes, telemetry.cache_errors.inc)
+    service = QueryService(state, cache, telemetry, settings.threads)
     graphql = SemanticGraphQL(service, settings)
 
     async def health(_: Request) -> Response:
@@ -139,6 +139,9 @@ def create_app(settings: ServerSettings) -> Starlette:
             body["reason"] = reason
         if state.errors:
             body["project_errors"] = [str(e) for e in state.errors]
+        cache_problem = await cache.check()
+        if cache_problem:  # still ready: without its cache the server answers from the database
+            body["cache"] = f"unavailable ({cache_problem}) — answering from the database"
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(_: Request) -> Response:
@@ -148,9 +151,11 @@ def create_app(settings: ServerSettings) -> Starlette:
     async def lifespan(_: Starlette) -> Any:
         if settings.reload:
             state.watch()
+        await cache.check()  # an unreachable shared cache is logged now, not on the first query
         yield
         state.close()
         service.close()
+        await cache.close()
 
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)]
     if settings.cors_origins:

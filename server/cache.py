@@ -4,21 +4,39 @@ The SQL already carries every filter value and claim that shaped the answer, so 
 an entry only when they would run the same statement. In memory, entries expire after the TTL and
 the least recently used are evicted once the byte budget is spent; with Redis several server
 processes share one cache.
+
+The cache only ever saves work: when Redis is down or slow, requests are answered from the
+database, the failure is logged once and counted, and Redis is tried again after a pause. Its calls
+are awaited, so a slow Redis delays only the requests that wait on it, never the event loop.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
+
+log = logging.getLogger("semantic_layer.server")
+
+# A cache that answers slower than this is not worth waiting for: the database is asked instead.
+REDIS_TIMEOUT_SECONDS = 0.5
+# After a failure, Redis is left alone this long, so that an outage costs one timeout, not one per request.
+REDIS_RETRY_SECONDS = 5.0
 
 
 class ResultCache(Protocol):
-    def get(self, key: str) -> bytes | None: ...
+    async def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: bytes, ttl: int) -> None: ...
+    async def set(self, key: str, value: bytes, ttl: int) -> None: ...
+
+    async def check(self) -> str | None:
+        """None when the cache answers, else why not (for /ready and the startup log)."""
+
+    async def close(self) -> None: ...
 
 
 def cache_key(version: str, statement: str) -> str:
@@ -32,7 +50,7 @@ class MemoryCache:
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    async def get(self, key: str) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -44,7 +62,7 @@ class MemoryCache:
             self._entries.move_to_end(key)
             return value
 
-    def set(self, key: str, value: bytes, ttl: int) -> None:
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
         if ttl <= 0 or len(value) > self.max_bytes:
             return
         with self._lock:
@@ -55,30 +73,69 @@ class MemoryCache:
             while self.bytes > self.max_bytes:
                 self._drop(next(iter(self._entries)))
 
+    async def check(self) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
     def _drop(self, key: str) -> None:
         _, value = self._entries.pop(key)
         self.bytes -= len(value)
 
 
 class RedisCache:
-    def __init__(self, url: str):
-        import redis
+    def __init__(self, url: str, on_error: Callable[[], None]):
+        from redis.asyncio import Redis
 
-        self._client = redis.Redis.from_url(url, socket_timeout=2)
-        self._client.ping()
+        self._client = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                      socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        kwargs = self._client.connection_pool.connection_kwargs
+        # Named without user or password: this text goes to logs and /ready.
+        self.where = "redis at " + (kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}")
+        self._on_error = on_error
+        self._resting_until = 0.0
+        self.problem: str | None = None
 
-    def get(self, key: str) -> bytes | None:
-        value = self._client.get(key)
+    async def get(self, key: str) -> bytes | None:
+        value = await self._call(self._client.get, key)
         return value if isinstance(value, bytes) else None
 
-    def set(self, key: str, value: bytes, ttl: int) -> None:
+    async def set(self, key: str, value: bytes, ttl: int) -> None:
         if ttl > 0:
-            self._client.set(key, value, ex=ttl)
+            await self._call(self._client.set, key, value, ex=ttl)
+
+    async def check(self) -> str | None:
+        await self._call(self._client.ping, retry_now=True)
+        return self.problem
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _call(self, method: Callable[..., Any], *args: Any, retry_now: bool = False, **kwargs: Any) -> Any:
+        from redis.exceptions import RedisError
+
+        if not retry_now and time.monotonic() < self._resting_until:
+            return None
+        try:
+            result = await method(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            self._on_error()
+            self._resting_until = time.monotonic() + REDIS_RETRY_SECONDS
+            if self.problem is None:
+                log.warning("the shared cache (%s) failed: %s — answering from the database and trying "
+                            "again every %.0f s", self.where, exc, REDIS_RETRY_SECONDS)
+            self.problem = f"{self.where}: {exc}"
+            return None
+        if self.problem is not None:
+            log.warning("the shared cache (%s) answers again", self.where)
+            self.problem = None
+        return result
 
 
-def make_cache(url: str | None, max_bytes: int) -> ResultCache:
+def make_cache(url: str | None, max_bytes: int, on_error: Callable[[], None]) -> ResultCache:
     if url:
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(f"SEMANTIC_LAYER_CACHE_URL '{url}' is not a redis:// URL")
-        return RedisCache(url)
+        return RedisCache(url, on_error)
     return MemoryCache(max_bytes)

@@ -97,7 +97,7 @@ class QueryService:
         # The statement and its bound values (filters and claims) identify the answer exactly; the
         # SQL text is not cached: it follows from the same statement and values when it is asked for.
         key = cache_key(layer.project.version, f"{compiled.template}\0{sorted(params.items())!r}")
-        hit = self.cache.get(key)
+        hit = await self.cache.get(key)
         if hit is not None:
             self.telemetry.cache_hits.inc()
             self.telemetry.query_seconds.observe(time.perf_counter() - started)
@@ -114,7 +114,7 @@ class QueryService:
             return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
         body, encoded = await self._in_pool(execute)
-        self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
+        await self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
         self.telemetry.query_seconds.observe(time.perf_counter() - started)
         return Answer(body, False, _ms(started), compiled, values)
 

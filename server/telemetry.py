@@ -20,6 +20,8 @@ class Telemetry:
                                          registry=self.registry)
         self.cache_hits = Counter("semantic_layer_cache_hits", "Result cache hits", registry=self.registry)
         self.cache_misses = Counter("semantic_layer_cache_misses", "Result cache misses", registry=self.registry)
+        self.cache_errors = Counter("semantic_layer_cache_errors", "Shared cache calls that failed (answered "
+                                    "from the database instead)", registry=self.registry)
 
     def count(self, codes: list[str]) -> None:
         """One request, by the code of its first error (OK without), and each of its errors."""

@@ -398,32 +398,6 @@ def test_reload_swaps_in_a_good_project_and_keeps_the_last_good_one(tmp_path: Pa
         wait_for(lambda: not gql(live, "{ projectErrors { message } }")["data"]["projectErrors"])
 
 
-# -- shared cache ---------------------------------------------------------------------------------
-def redis_url() -> str | None:
-    import redis
-
-    url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url, socket_timeout=1).ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not running on 127.0.0.1:6379 (required in CI)")
-        return None
-    return url
-
-
-def test_two_servers_share_the_redis_cache(tmp_path: Path, shop_db: Path) -> None:
-    url = redis_url()
-    if url is None:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    root = server_project(tmp_path / "p", shop_db)
-    settings = ServerSettings(project=root, jwt_secret=SECRET, cache_url=url)
-    marker = f"orders.amount > {time.time_ns() % 1000}"
-    with LiveServer(create_app(settings)) as first, LiveServer(create_app(settings)) as second:
-        assert run(first, metrics=["order_count"], where=[marker])["data"]["query"]["cached"] is False
-        assert run(second, metrics=["order_count"], where=[marker])["data"]["query"]["cached"] is True
-
-
 def test_an_open_project_needs_no_token(tmp_path: Path, shop_db: Path) -> None:
     settings = ServerSettings(project=make_project(tmp_path / "open", shop_db))
     with LiveServer(create_app(settings)) as live:

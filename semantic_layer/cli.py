@@ -196,10 +196,16 @@ def serve(project: ProjectOpt = None,
     import uvicorn
 
     from server import ServerSettings, create_app
+    from server.cache import check_cache_url
 
     _load(project)  # refuse to start on a broken project, with its errors listed
     root = project or Path(os.environ.get("SEMANTIC_LAYER_PROJECT", "."))
     settings = ServerSettings(project=root, connection=connection, reload=reload)
+    if settings.cache_url:
+        try:
+            check_cache_url(settings.cache_url)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
     err.print(f"serving '{root}' on http://{host}:{port}/graphql" + (" (reloading on change)" if reload else ""),
               highlight=False)
     if workers > 1:

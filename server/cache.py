@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -133,9 +134,23 @@ class RedisCache:
         return result
 
 
+def check_cache_url(url: str) -> None:
+    """Refuse a cache URL Redis cannot read, naming the setting and the form it wants; a password in
+    the URL is not repeated."""
+    from redis.connection import parse_url
+
+    shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    expected = "expected redis://[:password@]host:port/db, rediss://… or unix:///path/to/socket"
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"SEMANTIC_LAYER_CACHE_URL '{shown}' is not a Redis URL — {expected}")
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise ValueError(f"SEMANTIC_LAYER_CACHE_URL '{shown}' cannot be read ({exc}) — {expected}") from None
+
+
 def make_cache(url: str | None, max_bytes: int, on_error: Callable[[], None]) -> ResultCache:
     if url:
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError(f"SEMANTIC_LAYER_CACHE_URL '{url}' is not a redis:// URL")
+        check_cache_url(url)
         return RedisCache(url, on_error)
     return MemoryCache(max_bytes)

@@ -141,6 +141,18 @@ def test_docs_writes_a_catalogue_folder_and_rewrites_a_readme_section(tmp_path: 
     assert code == 1 and "no <!-- catalog:start -->" in err
 
 
+@pytest.mark.parametrize(("url", "says"), [
+    ("http://127.0.0.1:6379", "is not a Redis URL"),
+    ("redis://:hunter2@127.0.0.1:notaport/0", "cannot be read"),
+])
+def test_serve_refuses_a_cache_url_redis_cannot_read(shop_project: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     url: str, says: str) -> None:
+    monkeypatch.setenv("SEMANTIC_LAYER_CACHE_URL", url)
+    code, _, err = run("serve", "-p", str(shop_project), "--port", "1")
+    assert code == 1 and "SEMANTIC_LAYER_CACHE_URL" in err and says in err and "redis://[:password@]host" in err
+    assert "hunter2" not in err and "Traceback" not in err
+
+
 def test_serve_refuses_to_start_on_a_broken_project(tmp_path: Path, shop_project: Path) -> None:
     shutil.copytree(shop_project, tmp_path / "p")
     (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,17 @@ def test_reused_tokenizers_read_filters_as_fresh_ones_do() -> None:
         for _ in range(2):
             for text in texts:
                 assert read(tokenizer(dialect).tokenize, text) == read(Dialect.get_or_raise(dialect).tokenize, text)
+    assert tokenizer("duckdb") is tokenizer("duckdb")  # kept, not rebuilt per call
+    elsewhere: list[Any] = []
+    worker = threading.Thread(target=lambda: elsewhere.append(tokenizer("duckdb")))
+    worker.start()
+    worker.join()
+    assert elsewhere[0] is not tokenizer("duckdb")  # each thread its own: tokenizers keep state
+
+
+def test_sqlglot_runs_its_compiled_modules() -> None:
+    """`sqlglot[c]` is a dependency: compiles are about three times faster with it (bench/compile.py)."""
+    from sqlglot import tokenizer_core
+
+    assert tokenizer_core.__file__ is not None and not tokenizer_core.__file__.endswith(".py"), (
+        "sqlglot runs as plain Python — install the project again (pip install -e .) to get sqlglotc")

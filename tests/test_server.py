@@ -194,6 +194,18 @@ def test_a_hit_shows_the_sql_even_when_the_miss_did_not_select_it(live: LiveServ
                               {"input": query})["data"]["compile"]["sql"]
 
 
+def test_the_sql_text_is_rendered_only_when_selected(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from semantic_layer.compiler.pipeline import CompiledQuery
+
+    rendered: list[str] = []
+    inline = CompiledQuery.inline
+    monkeypatch.setattr(CompiledQuery, "inline", lambda self, values: rendered.append("sql") or inline(self, values))
+    query = {"metrics": ["order_count"], "where": ["orders.amount > 2468"]}
+    gql(live, "query L($input: QueryInput!) { query(input: $input) { rows cached } }", {"input": query})
+    assert rendered == []
+    assert "2468" in run(live, **query)["data"]["query"]["sql"] and rendered == ["sql"]
+
+
 def test_dates_are_iso_strings_and_warnings_are_reported(live: LiveServer) -> None:
     result = run(live, metrics=["legacy_revenue"], dimensions=["metric_time:month"],
                  timeRange={"start": "2024-01-01", "end": "2024-03-01"})["data"]["query"]

@@ -56,6 +56,12 @@ def uncached(n: int | str) -> dict[str, object]:
     return {**CACHED, "where": [f"orders.amount > 0.{n}1"]}
 
 
+def layer_query(n: int) -> dict[str, Any]:
+    """`uncached(n)` as the Python API's keyword arguments."""
+    return {"metrics": CACHED["metrics"], "dimensions": CACHED["dimensions"], "where": uncached(n)["where"],
+            "time_range": CACHED["timeRange"]}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -156,9 +162,13 @@ async def _python_load(url: str, token: str, body: str, connections: int, second
 
 
 def load_python(url: str, token: str, body: str, connections: int, seconds: int) -> tuple[float, float, float]:
-    latencies = asyncio.run(_python_load(url, token, body, connections, seconds))
+    return _summary(asyncio.run(_python_load(url, token, body, connections, seconds)), seconds)
+
+
+def _summary(latencies: list[float], seconds: float) -> tuple[float, float, float]:
+    """req/s, p50 and p99 (ms) of the latencies gathered over `seconds`."""
     ordered = sorted(latencies)
-    return len(latencies) / seconds, statistics.median(latencies), ordered[int(len(ordered) * 0.99)]
+    return len(ordered) / seconds, statistics.median(ordered), ordered[int(len(ordered) * 0.99)]
 
 
 # -- direct DuckDB ----------------------------------------------------------------------------------
@@ -214,8 +224,7 @@ def direct_statements(count: int = 4096) -> list[str]:
     each with its own filter value."""
     layer = sl.connect(ROOT / "metrics")
     try:
-        return [layer.compile(metrics=CACHED["metrics"], dimensions=CACHED["dimensions"],
-                              where=uncached(n)["where"], time_range=CACHED["timeRange"]) for n in range(count)]
+        return [layer.compile(**layer_query(n)) for n in range(count)]
     finally:
         layer.close()
 
@@ -245,8 +254,7 @@ def direct_load(statements: list[str], seconds: int, threads: int) -> tuple[floa
         thread.join()
     elapsed = time.monotonic() - began
     con.close()
-    ordered = sorted(latencies)
-    return len(latencies) / elapsed, statistics.median(latencies), ordered[int(len(ordered) * 0.99)]
+    return _summary(latencies, elapsed)
 
 
 def idle_penalty(idle_seconds: float, runs: int = 200) -> tuple[float, float]:
@@ -264,8 +272,7 @@ def idle_penalty(idle_seconds: float, runs: int = 200) -> tuple[float, float]:
                 if after_idle:
                     time.sleep(idle_seconds)
                 started = time.perf_counter()
-                layer.prepare(build_query(metrics=CACHED["metrics"], dimensions=CACHED["dimensions"],
-                                          where=uncached(n)["where"], time_range=CACHED["timeRange"]))
+                layer.prepare(build_query(**layer_query(n)))
                 samples[after_idle].append((time.perf_counter() - started) * 1e6)
     finally:
         layer.close()

@@ -57,18 +57,17 @@ class Layer:
             return view
 
     # -- compile ----------------------------------------------------------------------------
-    def prepare(self, query: Query, dialect: str | None = None,
-                access: AccessContext | None = None) -> tuple[CompiledQuery, list[Any]]:
-        """The cached statement for the query's shape, and this query's values."""
-        return self.compiler_for(access).compile(query, dialect, access.claims if access else None)
+    def prepare(self, query: Query, dialect: str | None = None, access: AccessContext | None = None, *,
+                pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
+        """The cached statement for the query's shape, and this query's values (`pretty`: laid out
+        for reading, compiled afresh)."""
+        return self.compiler_for(access).compile(query, dialect, access.claims if access else None, pretty=pretty)
 
     def compile(self, dialect: str | None = None, principal: Principal | None = None, *, pretty: bool = False,
                 **query: Any) -> str:
         """SQL for a query, values inlined as typed literals, in `dialect` (default the project's);
         `pretty` lays it out on several lines."""
-        access = self._access(principal)
-        compiled, values = self.compiler_for(access).compile(build_query(**query), dialect,
-                                                             access.claims if access else None, pretty=pretty)
+        compiled, values = self.prepare(build_query(**query), dialect, self._access(principal), pretty=pretty)
         return compiled.inline(values)
 
     # -- run --------------------------------------------------------------------------------

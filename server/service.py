@@ -76,10 +76,7 @@ class QueryService:
         return layer, layer.compiler_for(caller.view(layer)).graph
 
     def metric_sql(self, caller: Caller, name: str) -> str:
-        layer = self.state.layer
-        access = caller.view(layer)
-        compiled, values = layer.prepare(Query(metrics=(name,)), None, access)
-        return compiled.inline(values)
+        return self.compile(caller, Query(metrics=(name,)), None)
 
     # -- queries -------------------------------------------------------------------------------
     def compile(self, caller: Caller, query: Query, dialect: str | None) -> str:
@@ -129,7 +126,6 @@ class QueryService:
         except (QueryError, OSError) as exc:
             return False, f"database not answering: {getattr(exc, 'message', exc)}"
         return True, "ok"
-
 
     async def _in_pool(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)

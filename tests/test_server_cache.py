@@ -7,7 +7,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from liveserver import LiveServer
+from liveserver import LiveServer, free_port
 from test_server import SECRET, run, server_project, wait_for
 
 from server import ServerSettings, create_app
@@ -56,12 +55,6 @@ def test_the_memory_cache_keeps_nothing_past_its_ttl_or_bigger_than_its_budget()
 
 
 # -- Redis ------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class PrivateRedis:
     """A redis-server of the test's own on a free loopback port, to stop, freeze and restart."""
 

@@ -38,36 +38,70 @@ ALLOWED_FUNCTIONS = ("lower upper coalesce trim length abs round floor ceil subs
                      "nullif date cast").split()
 
 
-def lift_literals(text: str, dialect: str) -> tuple[str, list[Any]]:
-    """(shape, values): literals become `:__lit0`, `:__lit1`, … in source order."""
-    shape, kinds, spans = _tokenize(text, dialect)
+def lift_literals(text: str, dialect: str) -> tuple[str, tuple[Any, ...], list[Any]]:
+    """(shape, signature, values): literals become `:__lit0`, `:__lit1`, … in source order.
+
+    The shape is the text to parse on a cache miss; the signature (the token stream the parser
+    reads, literals reduced to their kind) is what identifies it in caches. A user can spell any
+    text, but not a token stream that reads as another's: placeholder and parameter tokens are
+    refused here, so `:__lit1` typed by a caller can never stand for a slot the layer filled.
+    """
+    shape, signature, kinds, spans = _tokenize(text, dialect)
     values = [_literal_value(text[start:end + 1], kind, dialect) for kind, (start, end) in zip(kinds, spans,
                                                                                                strict=True)]
-    return shape, values
+    return shape, signature, values
+
+
+# Tokens that name a value slot of the statement, or a literal we do not lift as a bound value.
+_REFUSED_TOKENS = {
+    TokenType.COLON: "parameter markers like ':name'",
+    TokenType.PLACEHOLDER: "parameter markers like '?'",
+    TokenType.PARAMETER: "parameters like '$1' or '@name'",
+    TokenType.SESSION_PARAMETER: "session parameters",
+    TokenType.HEREDOC_STRING: "dollar-quoted strings — write 'text'",
+    TokenType.NATIONAL_STRING: "N'…' strings — write 'text'",
+    TokenType.NATIONAL_RAW_STRING: "N'…' strings — write 'text'",
+    TokenType.RAW_STRING: "raw strings — write 'text'",
+    TokenType.BIT_STRING: "bit strings",
+    TokenType.HEX_STRING: "hex strings",
+    TokenType.BYTE_STRING: "byte strings",
+    TokenType.UNICODE_STRING: "unicode escape strings — write 'text'",
+}
 
 
 @lru_cache(maxsize=4096)
-def _tokenize(text: str, dialect: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]]:
+def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str, ...], tuple[tuple[int, int], ...]]:
     try:
         tokens = tokenizer(dialect).tokenize(text)
     except TokenError as exc:
         raise QueryValidationError(f"cannot read filter '{text}': {exc}") from None
     out: list[str] = []
+    signature: list[Any] = []
     kinds: list[str] = []
     spans: list[tuple[int, int]] = []
     cursor = 0
     previous: TokenType | None = None
     for token in tokens:
+        refused = _REFUSED_TOKENS.get(token.token_type)
+        if refused is not None:
+            raise QueryValidationError(f"filter '{text}' may not contain {refused} (found '{token.text}') — "
+                                       "write the value itself")
+        if token.comments:
+            raise QueryValidationError(f"filter '{text}' may not contain comments")
         literal = token.token_type in (TokenType.STRING, TokenType.NUMBER) and previous != TokenType.INTERVAL
         if literal:
+            kind = "string" if token.token_type == TokenType.STRING else "number"
             out.append(text[cursor:token.start])
             out.append(f":{LOCAL_PREFIX}{len(kinds)}")
-            kinds.append("string" if token.token_type == TokenType.STRING else "number")
+            signature.append(kind)
+            kinds.append(kind)
             spans.append((token.start, token.end))
             cursor = token.end + 1
+        else:
+            signature.append((token.token_type.name, token.text))
         previous = token.token_type
     out.append(text[cursor:])
-    return "".join(out), tuple(kinds), tuple(spans)
+    return "".join(out), tuple(signature), tuple(kinds), tuple(spans)
 
 
 def _literal_value(raw: str, kind: str, dialect: str) -> Any:
@@ -91,9 +125,6 @@ def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.E
             raise QueryValidationError(
                 f"{what} '{original}' may not contain {_describe(node)} — filters may use member refs, "
                 f"literals, operators and the functions {', '.join(ALLOWED_FUNCTIONS)}")
-        if isinstance(node, exp.Placeholder) and not str(node.name).startswith(LOCAL_PREFIX):
-            raise QueryValidationError(f"{what} '{original}' may not contain parameter markers like "
-                                       f"'{node.sql()}' — write the value itself")
         if isinstance(node, exp.Column) and not isinstance(node.this, exp.Identifier):
             raise QueryValidationError(f"{what} '{original}' may not contain {node.sql()}")
     return tree

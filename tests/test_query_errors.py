@@ -41,8 +41,13 @@ def test_a_dimension_one_metric_cannot_reach_names_that_metric_model(layer: sl.L
     ("DROP TABLE orders", "may not contain DROP"),
     ("EXISTS (SELECT 1)", "may not contain"),
     ("read_csv('/etc/passwd') IS NOT NULL", "may not contain the function READ_CSV"),
-    ("customers.segment = $1", "not valid SQL"),
+    ("customers.segment = $1", "parameters like"),
     ("customers.segment = :name", "parameter markers"),
+    ("customers.segment = 'a' OR customers.segment = :__lit1", "parameter markers"),
+    ("customers.segment = ?", "parameter markers"),
+    ("customers.segment = @name", "parameters like"),
+    ("customers.segment = $$smb$$", "dollar-quoted strings"),
+    ("customers.segment = 'smb' /* :__lit0 */", "may not contain comments"),
     ("orders.customer_id = 5", "has no dimension 'customer_id'"),
     ("segment = 'smb'", "name dimensions as 'model.dimension'"),
     ("orders.* IS NOT NULL", "may not contain"),
@@ -50,6 +55,21 @@ def test_a_dimension_one_metric_cannot_reach_names_that_metric_model(layer: sl.L
 ])
 def test_filters_outside_the_allow_list_are_refused(layer: sl.Layer, where: str, match: str) -> None:
     refuse(layer, sl.QueryError, match, metrics=["revenue"], where=[where])
+
+
+def test_a_filter_spelling_a_value_slot_cannot_share_a_statement_with_a_real_literal(layer: sl.Layer) -> None:
+    """The compiled-statement cache is keyed on what the parser reads: text that merely looks like
+    the layer's own placeholders never reaches it, so bound values cannot shift between slots."""
+    real = layer.prepare(sl.Query(metrics=["revenue"], where=["customers.segment = 'a' OR customers.segment = 'b'"]))
+    assert real[1][:2] == ["a", "b"]
+    with pytest.raises(sl.QueryError, match="parameter markers"):
+        layer.prepare(sl.Query(metrics=["revenue"], where=["customers.segment = 'a' OR customers.segment = :__lit1"]))
+
+
+def test_filters_differing_only_in_layout_share_one_statement(layer: sl.Layer) -> None:
+    one, _ = layer.prepare(sl.Query(metrics=["revenue"], where=["customers.segment = 'a'"]))
+    other, values = layer.prepare(sl.Query(metrics=["revenue"], where=["customers.segment   =\n'zz'"]))
+    assert one is other and values[0] == "zz"
 
 
 def test_having_refuses_non_metrics(layer: sl.Layer) -> None:

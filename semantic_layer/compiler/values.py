@@ -36,12 +36,14 @@ class Extracted:
 
 def extract(query: Query, dialect: str, timezone: str) -> Extracted:
     values: list[Any] = []
+    signatures: list[tuple[Any, ...]] = []  # per filter string, where then having
 
     def lift(texts: tuple[str, ...]) -> list[tuple[str, list[int]]]:
         out = []
         for text in texts:
-            shape, found = lift_literals(text, dialect)
+            shape, signature, found = lift_literals(text, dialect)
             out.append((shape, list(range(len(values), len(values) + len(found)))))
+            signatures.append(signature)
             values.extend(found)
         return out
 
@@ -64,7 +66,9 @@ def extract(query: Query, dialect: str, timezone: str) -> Extracted:
     if len(bounds) == 2 and (bounds[0].tzinfo is None) == (bounds[1].tzinfo is None) and bounds[0] >= bounds[1]:
         raise QueryValidationError(f"time_range start {bounds[0]} is not before its end {bounds[1]} "
                                    "(the end is exclusive)")
-    key = (query.metrics, query.dimensions, tuple(s for s, _ in where), tuple(s for s, _ in having),
+    # Filter strings enter the key as the token streams the parser reads, never as text a caller
+    # spells: two strings share a compiled statement only when they parse alike.
+    key = (query.metrics, query.dimensions, tuple(signatures[:len(where)]), tuple(signatures[len(where):]),
            tuple((f.member, f.op, len(f.values)) for f in query.filters), query.segments,
            start_slot is not None, end_slot is not None, tuple(b.tzinfo is not None for b in bounds),
            query.order_by, query.limit, query.offset, timezone)

@@ -63,6 +63,11 @@ class Layer:
         for reading, compiled afresh)."""
         return self.compiler_for(access).compile(query, dialect, access.claims if access else None, pretty=pretty)
 
+    def prepared(self, query: Query, dialect: str | None = None,
+                 access: AccessContext | None = None) -> tuple[CompiledQuery, list[Any]] | None:
+        """What `prepare` answers when the query's shape is compiled already, else None (no compile)."""
+        return self.compiler_for(access).cached(query, dialect, access.claims if access else None)
+
     def compile(self, dialect: str | None = None, principal: Principal | None = None, *, pretty: bool = False,
                 **query: Any) -> str:
         """SQL for a query, values inlined as typed literals, in `dialect` (default the project's);

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .errors import QueryValidationError
+from .errors import LimitExceededError, QueryValidationError
 
 FilterOp = Literal["equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "between",
                    "contains", "starts_with", "is_null", "is_not_null"]
@@ -42,6 +42,13 @@ class Filter(BaseModel):
                 raise QueryValidationError(f"filter on '{self.member}': values must be scalars, got {value!r}")
 
 
+# How big one question may be. Far above what a person or a dashboard asks, and small enough that
+# reading and compiling a query stays in the milliseconds: a 250 KB filter string took 10 s.
+MAX_TEXT = 10_000        # characters in one filter string, member ref or value
+MAX_ITEMS = 200          # entries in one list (metrics, dimensions, filters, order_by, …)
+MAX_VALUES = 1_000       # values in one structured filter
+
+
 class TimeRange(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     start: Any = None
@@ -68,6 +75,24 @@ class Query(BaseModel):
     @classmethod
     def _listify(cls, v: Any) -> Any:
         return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> Query:
+        for field in ("metrics", "dimensions", "where", "filters", "having", "segments", "order_by"):
+            items = getattr(self, field)
+            if len(items) > MAX_ITEMS:
+                raise LimitExceededError(f"'{field}' has {len(items)} entries, more than the limit of {MAX_ITEMS}")
+            for item in items:
+                if isinstance(item, str) and len(item) > MAX_TEXT:
+                    raise LimitExceededError(f"an entry of '{field}' is {len(item)} characters long, more than the "
+                                             f"limit of {MAX_TEXT}: split it, or filter on fewer values")
+        for f in self.filters:
+            if len(f.values) > MAX_VALUES:
+                raise LimitExceededError(f"filter on '{f.member}' has {len(f.values)} values, more than the limit "
+                                         f"of {MAX_VALUES}")
+            if any(isinstance(v, str) and len(v) > MAX_TEXT for v in f.values):
+                raise LimitExceededError(f"a value of the filter on '{f.member}' is longer than {MAX_TEXT} characters")
+        return self
 
     @field_validator("time_range", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from strawberry.asgi import (
     GraphQL,
     HTTPException,  # the class its view raises, wherever it lives
 )
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
@@ -30,7 +30,7 @@ from semantic_layer.errors import QueryError
 from .auth import principal_from_header
 from .cache import make_cache
 from .fastpath import FastGraphQL, query_input
-from .limits import BodySizeLimit, limit_rules
+from .limits import BodySizeLimit, DocumentLimits, limit_code
 from .reload import ProjectState
 from .schema import Query
 from .service import Answer, Caller, QueryService
@@ -54,10 +54,9 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, service: QueryService, settings: ServerSettings, **kwargs: Any):
         # One instance of each, handed out by factories: the parse and validation caches must
         # outlive a request to be worth anything.
-        self.limit_rules = limit_rules(settings.max_depth, settings.max_aliases, settings.max_fields)
-        rules = AddValidationRules(self.limit_rules)  # type: ignore[arg-type]
-        parsed, validated = ParserCache(maxsize=1024), ValidationCache(maxsize=1024)
-        schema = QuietSchema(query=Query, extensions=[lambda: rules, lambda: parsed, lambda: validated])
+        self.limits = DocumentLimits(settings)
+        parsed, limited = ParserCache(maxsize=256), self.limits.extension()
+        schema = QuietSchema(query=Query, extensions=[lambda: parsed, limited])
         super().__init__(schema, **kwargs)
         self.graphql_schema = schema._schema
         self.service = service
@@ -80,7 +79,7 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         """The ASGI app to route: the fast path in front of strawberry, unless it is switched off."""
         if not self.settings.fast_path:
             return self
-        return FastGraphQL(self, self.graphql_schema, self.limit_rules, self.run_query, self.process_result)
+        return FastGraphQL(self, self.graphql_schema, self.limits, self.run_query, self.process_result)
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         """Strawberry refuses malformed requests (a body that is not JSON, no query, an unknown
@@ -107,7 +106,7 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         if isinstance(original, QueryError):
             formatted["message"], code = original.message, original.code
         elif original is None:
-            code = (error.extensions or {}).get("code", "VALIDATION")
+            code = (error.extensions or {}).get("code") or limit_code(error) or "VALIDATION"
         else:  # a bug: log it with an id the caller can quote, show no internals
             incident = uuid.uuid4().hex[:12]
             log.error("internal error %s", incident, exc_info=original)

@@ -15,8 +15,8 @@ client sees never depends on which path answered (tests/test_server_fastpath.py 
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -29,17 +29,14 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     VariableNode,
-    parse,
-    specified_rules,
-    validate,
 )
 from graphql.error import GraphQLSyntaxError
 from graphql.execution.values import get_variable_values
-from graphql.validation import ValidationRule
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
+from .limits import BoundedCache, DocumentLimits, digest
 from .schema import FilterInput, FilterOp, OrderByInput, QueryInput, TimeRangeInput
 from .service import Answer
 
@@ -66,13 +63,13 @@ class FastPlan:
     selections: tuple[Selection, ...]
 
 
-def plan_document(source: str, schema: GraphQLSchema, rules: list[type[ValidationRule]]) -> FastPlan | None:
+def plan_document(source: str, schema: GraphQLSchema, limits: DocumentLimits) -> FastPlan | None:
     """The fast plan of a document, or None when it must take the full path."""
     try:
-        document = parse(source, no_location=False)
+        document = limits.parse(source)
     except GraphQLSyntaxError:
         return None
-    if validate(schema, document, [*specified_rules, *rules]):
+    if limits.validate(schema, document, source):
         return None
     if len(document.definitions) != 1 or not isinstance(document.definitions[0], OperationDefinitionNode):
         return None
@@ -145,19 +142,26 @@ class FastGraphQL:
     """ASGI front of the GraphQL endpoint: recognised `query` requests are answered here, the rest
     (GET, GraphiQL, other documents, bad variables) are handed to strawberry with the body replayed."""
 
-    def __init__(self, full: Any, schema: GraphQLSchema, rules: list[type[ValidationRule]],
+    def __init__(self, full: Any, schema: GraphQLSchema, limits: DocumentLimits,
                  run: Callable[[Request, dict[str, Any]], Awaitable[Answer]],
                  finish: Callable[[Request, ExecutionResult], Awaitable[Any]]):
         self.full = full
         self.schema = schema
-        self.rules = rules
+        self.limits = limits
         self.run = run          # (request, coerced input) → the service's answer
         self.finish = finish    # formats errors and counts the request, as on the full path
-        self._plans: OrderedDict[str, FastPlan | None] = OrderedDict()
+        # By digest: a cache keyed on the text would keep up to PLAN_CACHE_SIZE bodies of any size.
+        self._plans: BoundedCache[tuple[FastPlan | None]] = BoundedCache(PLAN_CACHE_SIZE)
         self.answered = 0       # requests this path answered (the rest went to strawberry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST" or _content_type(scope) != "application/json":
+        if scope["method"] == "GET":
+            source = Request(scope).query_params.get("query")
+            if source:
+                await self._plan(source)  # validated here, off the loop, before strawberry reads it
+            await self.full(scope, receive, send)
+            return
+        if scope["method"] != "POST" or "application/json" not in _content_type(scope):  # as strawberry reads it
             await self.full(scope, receive, send)
             return
         body = await _read_body(receive)
@@ -178,12 +182,14 @@ class FastGraphQL:
             request_data = json.loads(body)
         except ValueError:
             return None
-        if not isinstance(request_data, dict) or set(request_data) - {"query", "variables", "operationName"}:
+        if not isinstance(request_data, dict) or not isinstance(request_data.get("query"), str):
             return None
-        source, variables = request_data.get("query"), request_data.get("variables") or {}
-        if not isinstance(source, str) or not isinstance(variables, dict):
+        # Planned (so parsed and validated) before anything else is decided: whichever path answers,
+        # the document's validation then happens here, off the event loop, and is remembered.
+        plan = await self._plan(request_data["query"])
+        variables = request_data.get("variables") or {}
+        if set(request_data) - {"query", "variables", "operationName"} or not isinstance(variables, dict):
             return None
-        plan = self._plan(source)
         name = request_data.get("operationName")
         if plan is None or (name is not None and name != (plan.operation.name.value if plan.operation.name else None)):
             return None
@@ -197,15 +203,15 @@ class FastGraphQL:
             return await self.finish(request, ExecutionResult(data=None, errors=[error]))
         return await self.finish(request, ExecutionResult(data={plan.key: select(plan, answer)}, errors=None))
 
-    def _plan(self, source: str) -> FastPlan | None:
-        if source in self._plans:
-            self._plans.move_to_end(source)
-            return self._plans[source]
-        plan = plan_document(source, self.schema, self.rules)
-        self._plans[source] = plan
-        if len(self._plans) > PLAN_CACHE_SIZE:
-            self._plans.popitem(last=False)
-        return plan
+    async def _plan(self, source: str) -> FastPlan | None:
+        key = digest(source)
+        known = self._plans.get(key)
+        if known is None:
+            # A new document is parsed and validated on a worker thread: graphql's rules can take a
+            # third of a second on a document within the limits, and the event loop must keep answering.
+            known = (await asyncio.to_thread(plan_document, source, self.schema, self.limits),)
+            self._plans.put(key, known)
+        return known[0]
 
 
 def _coerce(schema: GraphQLSchema, plan: FastPlan, variables: dict[str, Any]) -> dict[str, Any] | None:

@@ -153,9 +153,9 @@ class Metric:
     dimensions: list[str]
 
     @strawberry.field
-    def sql(self, info: Info) -> str:
+    async def sql(self, info: Info) -> str:
         """The metric alone, compiled (computed only when asked for)."""
-        return _service(info).metric_sql(_caller(info), self.name)
+        return await _service(info).metric_sql(_caller(info), self.name)
 
 
 def _service(info: Info) -> QueryService:
@@ -218,9 +218,9 @@ class Query:
                            duration_ms=answer.duration_ms, warnings=answer.warnings, answer=answer)
 
     @strawberry.field
-    def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:
+    async def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:
         service = _service(info)
-        sql = service.compile(_caller(info), input.to_query(), dialect)
+        sql = await service.compile(_caller(info), input.to_query(), dialect)
         return CompiledQuery(sql=sql, dialect=dialect or service.state.layer.project.settings.dialect)
 
     @strawberry.field

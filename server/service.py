@@ -75,20 +75,30 @@ class QueryService:
         layer = self.state.layer
         return layer, layer.compiler_for(caller.view(layer)).graph
 
-    def metric_sql(self, caller: Caller, name: str) -> str:
-        return self.compile(caller, Query(metrics=(name,)), None)
+    async def metric_sql(self, caller: Caller, name: str) -> str:
+        return await self.compile(caller, Query(metrics=(name,)), None)
 
     # -- queries -------------------------------------------------------------------------------
-    def compile(self, caller: Caller, query: Query, dialect: str | None) -> str:
+    async def compile(self, caller: Caller, query: Query, dialect: str | None) -> str:
+        """The query's SQL, values inlined; compiled on a worker thread (a new shape takes milliseconds)."""
         layer = self.state.layer
-        compiled, values = layer.prepare(query, dialect, caller.view(layer))
-        return compiled.inline(values)
+        access = caller.view(layer)
+
+        def render() -> str:
+            compiled, values = layer.prepare(query, dialect, access)
+            return compiled.inline(values)
+
+        return await self._in_pool(render)
 
     async def run(self, caller: Caller, query: Query) -> Answer:
         started = time.perf_counter()
         layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile
         access = caller.view(layer)
-        compiled, values = layer.prepare(query, layer.engine.dialect, access)
+        # A known shape is bound here; a new one is compiled on a worker thread, off the event loop.
+        prepared = layer.prepared(query, layer.engine.dialect, access)
+        if prepared is None:
+            prepared = await self._in_pool(lambda: layer.prepare(query, layer.engine.dialect, access))
+        compiled, values = prepared
         params = compiled.bind(values)
         self.telemetry.compile_seconds.observe(time.perf_counter() - started)
         # The statement and its bound values (filters and claims) identify the answer exactly; the

@@ -27,6 +27,7 @@ class ServerSettings:
     max_depth: int = 10
     max_aliases: int = 30
     max_fields: int = 500
+    max_tokens: int = 2000   # GraphQL document tokens; a dashboard's document has a few hundred
     threads: int = 8
     fast_path: bool = True   # answer recognised `query` documents without strawberry (server/fastpath.py)
 

@@ -89,6 +89,17 @@ def _marker_pattern(dialect: str) -> re.Pattern[str]:
     return re.compile(re.escape(before) + MARKER.format(r"(\d+)") + re.escape(after))
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """A query taken apart: its cache key, its values and what its compile needs."""
+
+    key: tuple[Any, ...]
+    extracted: Extracted
+    values: list[Any]
+    dialect: str
+    timezone: str
+
+
 class Compiler:
     """Compiles queries against one view of the semantic graph; safe to share between threads.
 
@@ -107,24 +118,40 @@ class Compiler:
                 *, pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
         """The statement for the query's shape (cached) and this query's values. `pretty` lays the
         statement out for reading instead: a display path, compiled afresh, never cached."""
+        shape = self._shape(query, dialect, claims)
+        if pretty:
+            return self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True), shape.values
+        hit = self._lookup(shape.key)
+        if hit is not None:
+            return hit, shape.values
+        compiled = self._compile(query, shape.extracted, shape.dialect, shape.timezone)
+        with self._lock:
+            self._cache[shape.key] = compiled
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return compiled, shape.values
+
+    def cached(self, query: Query, dialect: str | None = None,
+               claims: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, list[Any]] | None:
+        """The statement and values when the query's shape is compiled already, else None: cheap
+        enough for an event loop, where a new shape's compile (milliseconds) is not."""
+        shape = self._shape(query, dialect, claims)
+        hit = self._lookup(shape.key)
+        return None if hit is None else (hit, shape.values)
+
+    def _shape(self, query: Query, dialect: str | None, claims: Mapping[str, Any] | None) -> _Shape:
         target = normalize_dialect(dialect or self.graph.settings.dialect)
         timezone = query.timezone or self.graph.settings.timezone
         ex = extract(query, self.graph.settings.dialect, timezone)
         values = ex.values + [(claims or {})[name] for name in self.claim_names]
-        if pretty:
-            return self._compile(query, ex, target, timezone, pretty=True), values
-        key = (ex.key, target)
+        return _Shape((ex.key, target), ex, values, target, timezone)
+
+    def _lookup(self, key: tuple[Any, ...]) -> CompiledQuery | None:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
-                return hit, values
-        compiled = self._compile(query, ex, target, timezone)
-        with self._lock:
-            self._cache[key] = compiled
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return compiled, values
+            return hit
 
     def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str, *,
                  pretty: bool = False) -> CompiledQuery:

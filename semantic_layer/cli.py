@@ -191,16 +191,20 @@ def serve(project: ProjectOpt = None,
           reload: Annotated[bool, typer.Option(help="Watch the project folder and swap in valid changes.")] = False,
           connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
           workers: Annotated[int, typer.Option(help="Worker processes (share a cache through "
-                                                    "SEMANTIC_LAYER_CACHE_URL=redis://…).")] = 1) -> None:
+                                                    "SEMANTIC_LAYER_CACHE_URL=redis://…).")] = 1,
+          allow_widening: Annotated[bool, typer.Option(help="With --reload: also apply changes that widen access "
+                                                            "(a policy, row rule or hide removed, a new role or "
+                                                            "default_role). Off: such a change is held back and "
+                                                            "reported on /ready until a restart.")] = False) -> None:
     """Serve the project over GraphQL (GraphiQL on GET /graphql, /health, /ready, /metrics)."""
     import uvicorn
 
     from server import ServerSettings, create_app
     from server.cache import check_cache_url
 
-    _load(project)  # refuse to start on a broken project, with its errors listed
+    loaded = _load(project)  # refuse to start on a broken project, with its errors listed
     root = project or Path(os.environ.get("SEMANTIC_LAYER_PROJECT", "."))
-    settings = ServerSettings(project=root, connection=connection, reload=reload)
+    settings = ServerSettings(project=root, connection=connection, reload=reload, allow_widening=allow_widening)
     if settings.cache_url:
         try:
             check_cache_url(settings.cache_url)
@@ -208,8 +212,15 @@ def serve(project: ProjectOpt = None,
             raise _fail(str(exc)) from None
     err.print(f"serving '{root}' on http://{host}:{port}/graphql" + (" (reloading on change)" if reload else ""),
               highlight=False)
-    if workers > 1:
+    if not loaded.policies:
+        err.print("[yellow]warning:[/] this project has no access policies: every caller sees every row "
+                  "(add policies: to require tokens)")
+    if workers > 1:  # each worker builds its app from the environment
         os.environ["SEMANTIC_LAYER_PROJECT"] = str(Path(root).resolve())
+        os.environ["SEMANTIC_LAYER_RELOAD"] = "1" if reload else "0"
+        os.environ["SEMANTIC_LAYER_ALLOW_WIDENING"] = "1" if allow_widening else "0"
+        if connection:
+            os.environ["SEMANTIC_LAYER_CONNECTION"] = connection
         uvicorn.run("server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="warning")
     else:

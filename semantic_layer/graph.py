@@ -98,6 +98,13 @@ class SemanticGraph:
             raise UnknownMemberError(f"unknown measure '{ref}'{did_you_mean(ref, known)}")
         return model, measures[name]
 
+    def has_member(self, ref: str) -> bool:
+        """Whether `ref` names a metric, or a dimension or measure as `model.name`."""
+        if ref in self.metrics:
+            return True
+        model, _, name = ref.partition(".")
+        return name in self.dimensions_by_model.get(model, {}) or name in self.measures_by_model.get(model, {})
+
     def metric(self, name: str) -> d.Metric:
         try:
             return self.metrics[name]

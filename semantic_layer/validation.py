@@ -204,16 +204,9 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
             where = CLAIM_RE.sub("NULL", row.where)
             chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
         for i, member in enumerate(policy.hide):
-            if not _member_exists(graph, member):
+            if not graph.has_member(member):
                 chk.report(origin, f"hide names unknown member '{member}'", "hide", i)
     default = src.settings.default_role
     if default is not None and default not in roles and src.settings_origin is not None:
         chk.report(src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}",
                    "default_role")
-
-
-def _member_exists(graph: SemanticGraph, member: str) -> bool:
-    if member in graph.metrics:
-        return True
-    model, _, name = member.partition(".")
-    return name in graph.dimensions_by_model.get(model, {}) or name in graph.measures_by_model.get(model, {})

@@ -173,4 +173,5 @@ def create_app(settings: ServerSettings) -> Starlette:
 def app_from_environment() -> Starlette:
     """For multi-worker serving: each worker process builds its app from the environment."""
     return create_app(ServerSettings(project=Path(os.environ.get("SEMANTIC_LAYER_PROJECT", ".")),
-                                     reload=os.environ.get("SEMANTIC_LAYER_RELOAD") == "1"))
+                                     reload=os.environ.get("SEMANTIC_LAYER_RELOAD") == "1",
+                                     allow_widening=os.environ.get("SEMANTIC_LAYER_ALLOW_WIDENING") == "1"))

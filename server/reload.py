@@ -2,7 +2,9 @@
 
 Requests take `state.layer` once and keep that object, so a swap never changes a request mid-way.
 A change that fails validation leaves the last good version serving; its errors are kept for
-/ready and the `projectErrors` field until a later change fixes them.
+/ready and the `projectErrors` field until a later change fixes them. So does a valid change that
+would widen access (semantic_layer/widening.py), unless the server was started to allow it: a
+policies file truncated or deleted must not open the data to every caller.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from semantic_layer.errors import Issue, ValidationError
 from semantic_layer.layer import Layer
 from semantic_layer.project import load
+from semantic_layer.widening import widenings
 
 from .settings import ServerSettings
 
@@ -40,6 +43,9 @@ class ProjectState:
         self.root = Path(settings.project).resolve()
         self._signature = signature(self.root)
         self.layer = Layer(load(self.root), settings.connection)  # a broken project refuses to start
+        if not self.layer.project.policies:
+            log.warning("project '%s' has no access policies: every caller sees every row",
+                        self.layer.project.settings.name)
         self.errors: list[Issue] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,6 +66,13 @@ class ProjectState:
                           self.layer.project.version, "\n".join(str(e) for e in exc.errors))
                 return False
             old = self.layer
+            widened = widenings(old.project, project)
+            if widened and not self.settings.allow_widening:
+                self.errors = widened
+                log.error("project change would widen access, still serving version %s (restart the server, or "
+                          "serve with --allow-widening, to apply it):\n%s", old.project.version,
+                          "\n".join(str(e) for e in widened))
+                return False
             connection = self.settings.connection or project.connection_url()
             engine = old._engine if connection == old.connection else None
             self.layer = Layer(project, self.settings.connection, engine=engine)

@@ -17,6 +17,7 @@ class ServerSettings:
     connection: str | None = None
     reload: bool = False
     reload_interval: float = 0.5
+    allow_widening: bool = False   # apply reloads that widen access (server/reload.py); off: hold them back
     jwt_secret: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_SECRET"))
     jwt_public_key: str | None = field(
         default_factory=lambda: _read_key(os.environ.get("SEMANTIC_LAYER_JWT_PUBLIC_KEY")))

@@ -208,3 +208,86 @@ def test_an_injected_dialect_is_refused(url: str) -> None:
                bearer=ADMIN)
     assert body["data"] is None and code_of(body) == "VALIDATION"
 
+
+
+# -- a reload that would open the project ----------------------------------------------------------
+RELOAD_POLICIES = """
+policies:
+  - role: admin
+  - role: regional
+    rows:
+      - model: customers
+        where: "region_id = {{ user.region_id }}"
+    hide: [customers.name]
+"""
+
+
+def wait_until(predicate: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def reloading(tmp_path: Path, shop_db: Path) -> Iterator[tuple[Path, str]]:
+    root = make_project(tmp_path / "p", shop_db)
+    (root / "policies.yml").write_text(RELOAD_POLICIES)
+    settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None)
+    with LiveServer(create_app(settings)) as server:
+        yield root, server.url
+
+
+def project_errors(url: str) -> list[str]:
+    return [e["message"] for e in gql(url, "{ projectErrors { message } }", bearer=ADMIN)["data"]["projectErrors"]]
+
+
+REGIONAL = token(["regional"], region_id=1)
+
+
+@pytest.mark.parametrize(("edit", "reason"), [
+    (lambda p: p.write_text(""), "no access policies"),
+    (lambda p: p.unlink(), "no access policies"),
+    (lambda p: p.write_text(RELOAD_POLICIES.replace("""    rows:
+      - model: customers
+        where: "region_id = {{ user.region_id }}"
+""", "")), "lose its row filter on 'customers'"),
+    (lambda p: p.write_text(RELOAD_POLICIES.replace("    hide: [customers.name]\n", "")),
+     "no longer hide 'customers.name'"),
+    (lambda p: p.write_text(RELOAD_POLICIES + "default_role: admin\n"), "requests without a token would get role"),
+    (lambda p: p.write_text(RELOAD_POLICIES + "  - role: auditor\n"), "role 'auditor' is new"),
+], ids=["policies emptied", "policies deleted", "row rule removed", "hide dropped", "default role added", "new role"])
+def test_a_reload_that_widens_access_is_held_back(reloading: tuple[Path, str], edit: Any, reason: str) -> None:
+    """Truncating policies.yml under `serve --reload` made the project open: a request without a
+    token got all revenue, and /ready showed nothing wrong."""
+    root, url = reloading
+    regional_before = ask(url, REGIONAL, metrics=["order_count"])["data"]["query"]["rows"]
+    edit(root / "policies.yml")
+    wait_until(lambda: bool(project_errors(url)))
+    assert any(reason in message for message in project_errors(url))
+    ready = httpx.get(f"{url}/ready").json()
+    assert any(reason in e for e in ready["project_errors"])
+    assert code_of(ask(url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
+    assert ask(url, REGIONAL, metrics=["order_count"])["data"]["query"]["rows"] == regional_before
+    assert code_of(ask(url, REGIONAL, metrics=["order_count"], dimensions=["customers.name"])) == "UNKNOWN_MEMBER"
+
+
+def test_a_reload_that_narrows_access_applies_at_once(reloading: tuple[Path, str]) -> None:
+    root, url = reloading
+    (root / "policies.yml").write_text(RELOAD_POLICIES.replace("hide: [customers.name]",
+                                                               "hide: [customers.name, customers.segment]"))
+    wait_until(lambda: "errors" in ask(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"]))
+    assert code_of(ask(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"])) == "UNKNOWN_MEMBER"
+    assert project_errors(url) == []
+
+
+def test_allow_widening_applies_a_widening_reload(tmp_path: Path, shop_db: Path) -> None:
+    root = make_project(tmp_path / "p", shop_db)
+    (root / "policies.yml").write_text(RELOAD_POLICIES)
+    settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None,
+                              allow_widening=True)
+    with LiveServer(create_app(settings)) as server:
+        assert code_of(ask(server.url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
+        (root / "policies.yml").unlink()
+        wait_until(lambda: "data" in ask(server.url, None, metrics=["order_count"])
+                   and ask(server.url, None, metrics=["order_count"])["data"] is not None)

@@ -248,6 +248,15 @@ class LimitSettings(Strict):
     timeout_seconds: float = Field(30, gt=0)
 
 
+class EngineSettings(Strict):
+    """How the embedded engine (DuckDB) may use this machine. Unset values take a server-friendly
+    default: a quarter of the machine's memory (at least 1 GB) and one thread per core."""
+
+    memory_limit: str | None = Field(None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(k|m|g|t)i?b\s*$",
+                                     examples=["4GB", "512MB"])
+    threads: int | None = Field(None, ge=1, le=1024)
+
+
 class Settings(Strict):
     name: str = "semantic_project"
     connection: str = "duckdb:///:memory:"
@@ -257,4 +266,5 @@ class Settings(Strict):
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
     cache: CacheSettings = Field(default_factory=CacheSettings)  # type: ignore[arg-type]
     limits: LimitSettings = Field(default_factory=LimitSettings)  # type: ignore[arg-type]
+    engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
     default_role: str | None = None

@@ -38,7 +38,7 @@ class Layer:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = connect_engine(self.connection)
+            self._engine = connect_engine(self.connection, self.project.settings.engine)
         return self._engine
 
     # -- access -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from semantic_layer.query import Query
 from semantic_layer.result import answer_names, columns_of, json_records
 
 from .cache import ResultCache, cache_key
+from .readiness import Readiness
 from .reload import ProjectState
 from .telemetry import Telemetry
 
@@ -69,6 +70,7 @@ class QueryService:
         # Database work runs on these threads, never on the event loop. A plain executor rather than
         # anyio's worker threads: its hop costs less, and each uncached request makes two of them.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sl-db")
+        self.readiness = Readiness()
 
     # -- catalogue ----------------------------------------------------------------------------
     def graph_for(self, caller: Caller) -> tuple[Layer, SemanticGraph]:
@@ -126,22 +128,14 @@ class QueryService:
         return Answer(body, False, _ms(started), compiled, values)
 
     async def ready(self) -> tuple[bool, str]:
-        layer = self.state.layer
-
-        def ping() -> None:
-            layer.engine.execute("SELECT 1", {}, timeout_seconds=5)
-
-        try:
-            await self._in_pool(ping)
-        except (QueryError, OSError) as exc:
-            return False, f"database not answering: {getattr(exc, 'message', exc)}"
-        return True, "ok"
+        return await self.readiness.check(self.state.layer.engine)
 
     async def _in_pool(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.readiness.close()
 
 
 def _ms(started: float) -> float:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from ..definitions import EngineSettings
 from ..errors import QueryValidationError
 from .base import Engine
 
 
-def connect_engine(url: str) -> Engine:
-    """An engine for `duckdb:///path`, `duckdb:///:memory:`, `postgresql://…` or `mysql://…` (MariaDB too)."""
+def connect_engine(url: str, settings: EngineSettings | None = None) -> Engine:
+    """An engine for `duckdb:///path`, `duckdb:///:memory:`, `postgresql://…` or `mysql://…` (MariaDB too).
+    `settings` bound the embedded engine's memory and threads; a server database manages its own."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise QueryValidationError(f"connection '{url}' is not a URL like 'duckdb:///data/crm.duckdb'")
     if scheme == "duckdb":
         from .duckdb import DuckDBEngine
 
-        return DuckDBEngine(rest.removeprefix("/") or ":memory:")
+        return DuckDBEngine(rest.removeprefix("/") or ":memory:", settings or EngineSettings())
     if scheme in ("postgresql", "postgres"):
         from .postgres import PostgresEngine
 

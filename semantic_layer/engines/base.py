@@ -23,6 +23,11 @@ class Engine(Protocol):
         server's JSON), a small result costs less this way than through Arrow."""
         ...
 
+    def ping(self, timeout_seconds: float) -> None:
+        """Prove the database answers, on a connection queries cannot hold: a readiness probe must
+        not wait in line behind them."""
+        ...
+
     def table_columns(self, table: str) -> list[str]:
         """Column names of a table or view (for `validate --warehouse`)."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -69,6 +70,22 @@ class Pool:
         self._slots = queue.Queue[None]()
         for _ in range(size):
             self._slots.put(None)
+        self._reserved: Any = None
+        self._reserved_lock = threading.Lock()
+
+    @contextmanager
+    def reserved(self) -> Iterator[Any]:
+        """One more connection, outside the slots, for health probes: with every slot held by a long
+        query, a probe through `connection` would wait for one to finish."""
+        with self._reserved_lock:
+            if self._reserved is None:
+                self._reserved = self._connect()
+            try:
+                yield self._reserved
+            except Exception:
+                _close_quietly(self._reserved)
+                self._reserved = None
+                raise
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -88,6 +105,10 @@ class Pool:
             self._slots.put(None)
 
     def close(self) -> None:
+        with self._reserved_lock:
+            if self._reserved is not None:
+                _close_quietly(self._reserved)
+                self._reserved = None
         while True:
             try:
                 _close_quietly(self._idle.get_nowait())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,8 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from ..errors import ExecutionError, QueryTimeoutError
+from ..definitions import EngineSettings
+from ..errors import ExecutionError, LimitExceededError, QueryTimeoutError
 from .watchdog import WATCHDOG
 
 T = TypeVar("T")
@@ -22,10 +24,26 @@ T = TypeVar("T")
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 
 
+def _config(settings: EngineSettings) -> dict[str, str | bool | int]:
+    """DuckDB's own defaults suit a notebook, not a server: it may take 80 % of the machine, and
+    memory a query freed (even one cancelled at its timeout) stays with the process. The allocator's
+    background threads hand it back to the system within seconds."""
+    memory = settings.memory_limit or f"{max(1024, _physical_mib() // 4)}MiB"
+    config: dict[str, str | bool | int] = {"memory_limit": memory.replace(" ", ""),
+                                            "allocator_background_threads": True}
+    if settings.threads is not None:
+        config["threads"] = settings.threads
+    return config
+
+
+def _physical_mib() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+
+
 class DuckDBEngine:
     dialect = "duckdb"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, settings: EngineSettings | None = None):
         self.path = path
         if path == ":memory:":
             self._con = duckdb.connect(":memory:")
@@ -35,6 +53,11 @@ class DuckDBEngine:
                                      "'semantic-layer demo') or fix 'connection:' in semantic_layer.yml")
             # Read-only: the layer answers questions; it must never be able to change the data.
             self._con = duckdb.connect(path, read_only=True)
+        # Set, not passed as connect(config=…): DuckDB refuses a second connection to a file with
+        # another configuration, and a notebook may well have the same file open already.
+        for name, value in _config(settings or EngineSettings()).items():
+            item = exp.SetItem(this=exp.EQ(this=exp.var(name), expression=exp.convert(value)))
+            self._con.execute(exp.Set(expressions=[item]).sql("duckdb"))
         # Close at exit even when the caller did not: DuckDB reports connections left open.
         atexit.register(self.close)
 
@@ -66,12 +89,19 @@ class DuckDBEngine:
         except duckdb.InterruptException:
             raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
                                     "the time range or filters, or raise limits.timeout_seconds") from None
+        except duckdb.OutOfMemoryException:
+            raise LimitExceededError("the query needs more memory than engine.memory_limit allows — narrow the "
+                                     "time range or filters, or raise engine.memory_limit in "
+                                     "semantic_layer.yml") from None
         except duckdb.Error as exc:
             raise ExecutionError(f"DuckDB refused the statement: {exc}") from None
         finally:
             if alarm is not None:
                 WATCHDOG.disarm(alarm)
             cursor.close()
+
+    def ping(self, timeout_seconds: float) -> None:
+        self._run("SELECT 1", {}, timeout_seconds, lambda result: result.fetchall())  # a cursor of its own
 
     def table_columns(self, table: str) -> list[str]:
         cursor = self._con.cursor()

@@ -51,6 +51,15 @@ class MySQLEngine:
 
     def fetch_rows(self, sql: str, params: dict[str, Any], *,
                    timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._pool.connection() as conn:
+            return self._fetch(conn, sql, params, timeout_seconds)
+
+    def ping(self, timeout_seconds: float) -> None:
+        with self._pool.reserved() as conn:
+            self._fetch(conn, "SELECT 1", {}, timeout_seconds)
+
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any],
+               timeout_seconds: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         def setup(cur: Any) -> None:
             if timeout_seconds and self._mariadb:
                 cur.execute("SET SESSION max_statement_time = %s", (float(timeout_seconds),))
@@ -58,13 +67,12 @@ class MySQLEngine:
                 cur.execute("SET SESSION max_execution_time = %s", (int(timeout_seconds * 1000),))
             cur.execute("START TRANSACTION READ ONLY")
 
-        with self._pool.connection() as conn:
-            try:
-                return fetch(conn, sql, params, setup)
-            except pymysql.err.MySQLError as exc:
-                if exc.args and exc.args[0] in TIMEOUT_CODES:
-                    raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
-                raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
+        try:
+            return fetch(conn, sql, params, setup)
+        except pymysql.err.MySQLError as exc:
+            if exc.args and exc.args[0] in TIMEOUT_CODES:
+                raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
+            raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "DATABASE()")

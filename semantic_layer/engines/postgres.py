@@ -33,19 +33,27 @@ class PostgresEngine:
 
     def fetch_rows(self, sql: str, params: dict[str, Any], *,
                    timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._pool.connection() as conn:
+            return self._fetch(conn, sql, params, timeout_seconds)
+
+    def ping(self, timeout_seconds: float) -> None:
+        with self._pool.reserved() as conn:
+            self._fetch(conn, "SELECT 1", {}, timeout_seconds)
+
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any],
+               timeout_seconds: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         def setup(cur: Any) -> None:
             if timeout_seconds:
                 # SET LOCAL: the server cancels the statement itself, and only in this transaction.
                 cur.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(
                     pg_sql.Literal(f"{int(timeout_seconds * 1000)}ms")))
 
-        with self._pool.connection() as conn:
-            try:
-                return fetch(conn, sql, params, setup)
-            except pg_errors.QueryCanceled:
-                raise QueryTimeoutError(timeout_message(timeout_seconds, "PostgreSQL")) from None
-            except psycopg.Error as exc:
-                raise ExecutionError(f"PostgreSQL refused the statement: {str(exc).strip()}") from None
+        try:
+            return fetch(conn, sql, params, setup)
+        except pg_errors.QueryCanceled:
+            raise QueryTimeoutError(timeout_message(timeout_seconds, "PostgreSQL")) from None
+        except psycopg.Error as exc:
+            raise ExecutionError(f"PostgreSQL refused the statement: {str(exc).strip()}") from None
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "current_schema()")

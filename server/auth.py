@@ -1,5 +1,8 @@
 """Bearer tokens: JWT (HS256 with a shared secret, RS256 with a public key) → a Principal.
 
+When an audience or issuer is configured the token must carry a matching `aud`/`iss`; when not,
+those claims are not checked (a token meant for several services is still accepted).
+
 A missing token is not an error here (the project's policies decide); a malformed, forged, expired
 or not-yet-valid one always is: UNAUTHENTICATED, never a guess.
 """
@@ -30,15 +33,17 @@ def principal_from_header(header: str | None, settings: ServerSettings) -> Princ
 
 
 def principal_from_token(token: str, settings: ServerSettings) -> Principal:
-    principal, expires = _verified(token, settings.jwt_secret, settings.jwt_public_key)
+    principal, expires = _verified(token, settings.jwt_secret, settings.jwt_public_key, settings.jwt_audience,
+                                   settings.jwt_issuer)
     if time.time() >= expires:  # checked on every use: a verified token is remembered, not trusted forever
         raise UnauthenticatedError("the token has expired — get a new one")
     return principal
 
 
 @lru_cache(maxsize=4096)
-def _verified(token: str, secret: str | None, public_key: str | None) -> tuple[Principal, float]:
-    """A token's principal and expiry, verified once per token and key set.
+def _verified(token: str, secret: str | None, public_key: str | None, audience: tuple[str, ...],
+              issuer: str | None) -> tuple[Principal, float]:
+    """A token's principal and expiry, verified once per token, keys, audience and issuer.
 
     Checking a signature costs more than answering a cached query; dashboards send the same token
     with every request. Only successes are remembered (a refused token raises and is checked anew
@@ -60,8 +65,20 @@ def _verified(token: str, secret: str | None, public_key: str | None) -> tuple[P
     if key is None or not isinstance(algorithm, str):
         accepted = ", ".join(alg for _, alg in keys)
         raise UnauthenticatedError(f"tokens signed with '{algorithm}' are not accepted (accepted: {accepted})")
+    claims = _claims(token, key, algorithm, audience, issuer)
+    roles = claims.get("roles", [])
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise UnauthenticatedError("the token's 'roles' claim must be a list of role names")
+    return Principal(tuple(roles), {k: v for k, v in claims.items() if k not in RESERVED}), float(claims["exp"])
+
+
+def _claims(token: str, key: str, algorithm: str, audience: tuple[str, ...], issuer: str | None) -> dict[str, Any]:
+    required = ["exp", *(["aud"] if audience else []), *(["iss"] if issuer else [])]
     try:
-        claims = jwt.decode(token, key, algorithms=[algorithm], options={"require": ["exp"]})
+        return jwt.decode(token, key, algorithms=[algorithm], audience=list(audience) or None, issuer=issuer,
+                          options={"require": required, "verify_aud": bool(audience)})
     except jwt.ExpiredSignatureError:
         raise UnauthenticatedError("the token has expired — get a new one") from None
     except jwt.ImmatureSignatureError:
@@ -69,15 +86,22 @@ def _verified(token: str, secret: str | None, public_key: str | None) -> tuple[P
     except jwt.InvalidSignatureError:
         raise UnauthenticatedError("the token's signature does not verify") from None
     except jwt.MissingRequiredClaimError as exc:
-        raise UnauthenticatedError(f"the token lacks the '{exc.claim}' claim") from None
+        expected = _expected(exc.claim, audience, issuer)
+        raise UnauthenticatedError(f"the token lacks the '{exc.claim}' claim{expected}") from None
+    except jwt.InvalidAudienceError:
+        raise UnauthenticatedError(f"the token is for another audience{_expected('aud', audience, issuer)}") from None
+    except jwt.InvalidIssuerError:
+        raise UnauthenticatedError(f"the token is from another issuer{_expected('iss', audience, issuer)}") from None
     except jwt.InvalidTokenError as exc:
         raise UnauthenticatedError(f"the token is invalid: {exc}") from None
-    roles = claims.get("roles", [])
-    if isinstance(roles, str):
-        roles = [roles]
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise UnauthenticatedError("the token's 'roles' claim must be a list of role names")
-    return Principal(tuple(roles), {k: v for k, v in claims.items() if k not in RESERVED}), float(claims["exp"])
+
+
+def _expected(claim: str, audience: tuple[str, ...], issuer: str | None) -> str:
+    if claim == "aud":
+        return f" (this server accepts {' or '.join(repr(a) for a in audience)})"
+    if claim == "iss":
+        return f" (this server accepts tokens issued by '{issuer}')"
+    return ""
 
 
 def mint_token(secret: str, roles: list[str], claims: dict[str, Any], expires_in: int) -> str:

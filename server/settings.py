@@ -20,6 +20,8 @@ class ServerSettings:
     jwt_secret: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_SECRET"))
     jwt_public_key: str | None = field(
         default_factory=lambda: _read_key(os.environ.get("SEMANTIC_LAYER_JWT_PUBLIC_KEY")))
+    jwt_audience: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_JWT_AUDIENCE"))
+    jwt_issuer: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_ISSUER") or None)
     cache_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
     cache_max_bytes: int = 256 * 1024 * 1024
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_CORS_ORIGINS"))

@@ -24,8 +24,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from liveserver import LiveServer, free_port
 from test_server import SECRET, code_of, run, server_project
+from typer.testing import CliRunner
 
 from semantic_layer.access import Principal
+from semantic_layer.cli import app as cli
 from server import ServerSettings, create_app
 from server import auth as auth_module
 
@@ -192,6 +194,16 @@ def test_a_token_from_another_issuer_is_refused(strict: LiveServer) -> None:
 
 def test_a_token_without_an_issuer_is_refused_when_one_is_configured(strict: LiveServer) -> None:
     assert "lacks the 'iss' claim" in refusal(strict, hs256(aud="api://metrics"))
+
+
+def test_the_token_command_mints_for_the_configured_audience_and_issuer(strict: LiveServer,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMANTIC_LAYER_JWT_SECRET", SECRET)
+    monkeypatch.setenv("SEMANTIC_LAYER_JWT_AUDIENCE", ",".join(AUDIENCES))
+    monkeypatch.setenv("SEMANTIC_LAYER_JWT_ISSUER", ISSUER)
+    result = CliRunner().invoke(cli, ["token", "--role", "admin", "--expires", "5m"])
+    assert result.exit_code == 0, result.stderr
+    assert accepted(strict, result.stdout.strip())
 
 
 def test_the_audience_setting_is_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch, project: Path) -> None:

@@ -231,7 +231,8 @@ def serve(project: ProjectOpt = None,
 def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeat for several).")],
           claim: Annotated[list[str] | None, typer.Option("--claim", "-c", help="key=value (repeat).")] = None,
           expires: Annotated[str, typer.Option(help="Lifetime: 30m, 1h, 7d.")] = "1h") -> None:
-    """Mint a development token signed with SEMANTIC_LAYER_JWT_SECRET (HS256)."""
+    """Mint a development token signed with SEMANTIC_LAYER_JWT_SECRET (HS256), for the audience and
+    issuer the server requires (SEMANTIC_LAYER_JWT_AUDIENCE, SEMANTIC_LAYER_JWT_ISSUER) when set."""
     from server.auth import mint_token
 
     secret = os.environ.get("SEMANTIC_LAYER_JWT_SECRET")
@@ -243,6 +244,10 @@ def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (
         if not sep or not key:
             raise _fail(f"--claim '{item}' is not key=value")
         claims[key] = value
+    for name, variable in (("aud", "SEMANTIC_LAYER_JWT_AUDIENCE"), ("iss", "SEMANTIC_LAYER_JWT_ISSUER")):
+        value = os.environ.get(variable, "").split(",")[0].strip()
+        if value:
+            claims.setdefault(name, value)
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     if len(expires) < 2 or expires[-1] not in units or not expires[:-1].isdigit():
         raise _fail(f"--expires '{expires}' is not like 30m, 1h or 7d")

@@ -63,17 +63,17 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         self.settings = settings
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
-        return {"request": request, "response": response, "service": self.service, "caller": self.caller(request)}
+        return {"request": request, "response": response, "service": self.service, "caller": await self.caller(request)}
 
-    def caller(self, request: Request) -> Caller:
+    async def caller(self, request: Request) -> Caller:
         try:
-            return Caller(principal_from_header(request.headers.get("authorization"), self.settings))
+            return Caller(await principal_from_header(request.headers.get("authorization"), self.settings))
         except QueryError as exc:
             return Caller(None, exc)
 
     async def run_query(self, request: Request, coerced_input: dict[str, Any]) -> Answer:
         """The fast path's resolver: the same service call as `Query.query`."""
-        return await self.service.run(self.caller(request), query_input(coerced_input).to_query())
+        return await self.service.run(await self.caller(request), query_input(coerced_input).to_query())
 
     def endpoint(self) -> Any:
         """The ASGI app to route: the fast path in front of strawberry, unless it is switched off."""

@@ -21,6 +21,11 @@ class ServerSettings:
     jwt_secret: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_SECRET"))
     jwt_public_key: str | None = field(
         default_factory=lambda: _read_key(os.environ.get("SEMANTIC_LAYER_JWT_PUBLIC_KEY")))
+    jwks_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWKS_URL") or None)
+    jwks_lifespan: float = 300.0   # seconds a fetched key set is used before it is fetched again
+    jwks_cooldown: float = 30.0    # least seconds between the refetches that unknown kids trigger
+    jwt_audience: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_JWT_AUDIENCE"))
+    jwt_issuer: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_ISSUER") or None)
     cache_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
     cache_max_bytes: int = 256 * 1024 * 1024
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_CORS_ORIGINS"))

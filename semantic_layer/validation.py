@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from . import definitions as d
 from .access import CLAIM_RE
@@ -38,7 +39,7 @@ class Checker:
             return fn()
         except (QueryError, SnippetError, SemanticLayerError) as exc:
             self.report(origin, f"{context}{getattr(exc, 'message', str(exc))}", *sub)
-        except ValueError as exc:  # sqlglot's own errors (e.g. in a model's sql:) subclass ValueError
+        except (ValueError, SqlglotError) as exc:  # pydantic's and sqlglot's (a model's sql: that does not parse)
             self.report(origin, f"{context}{exc}", *sub)
         return None
 

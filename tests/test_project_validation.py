@@ -173,6 +173,9 @@ RULES = [
      "hide names unknown member 'customers.phone'"),
     ("default role without a policy", "policies:\n  - {role: admin}\ndefault_role: viewer\n",
      "default_role 'viewer' has no policy"),
+    ("model sql that does not parse",
+     "models:\n  - name: m\n    sql: 'SELECT FROM WHERE ('\n    primary_key: id\n",
+     "Expected table name"),
     ("two joins under one name",
      "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
      "      - {model: customers, on: m.a = customers.id, relationship: many_to_one}\n"

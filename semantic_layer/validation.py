@@ -15,9 +15,11 @@ from sqlglot.errors import SqlglotError
 
 from . import definitions as d
 from .access import CLAIM_RE
+from .compiler.lineage import filtered_table_read
 from .compiler.members import resolve_tree
 from .compiler.metrics import MetricExpander
 from .compiler.scope import JoinScope, parse_snippet_query
+from .compiler.units import to_one_paths
 from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
 from .graph import SemanticGraph, path_fans_out
 from .loader import Origin, ProjectSource
@@ -55,6 +57,7 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
     for metric, origin in metrics.values():
         _check_metric(chk, graph, metric, origin)
     _check_policies(chk, graph, src)
+    _check_policy_lineage(chk, graph, src, {n: o for n, (_, o) in models.items()})
     return graph, src.errors + chk.errors
 
 
@@ -211,6 +214,41 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
     if default is not None and default not in roles and src.settings_origin is not None:
         chk.report(src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}",
                    "default_role")
+
+
+def _check_policy_lineage(chk: Checker, graph: SemanticGraph, src: ProjectSource, origins: dict[str, Origin]) -> None:
+    """A model whose rows come from a filtered table must be reachable by the policy, or it leaks them.
+
+    The compiler applies a row policy along to-one joins to the filtered model; a model over the
+    same table (another name, or a `sql:` reading it) without such a path would show every row.
+    """
+    roles: dict[tuple[str, str, str], list[str]] = {}  # (model, table it reads, filtered model) → roles
+    for policy, _ in src.policies:
+        for filtered in dict.fromkeys(row.model for row in policy.rows if row.model in graph.models):
+            for model, table in _stranded_carriers(graph, filtered):
+                roles.setdefault((model, table, filtered), []).append(policy.role)
+    for (model, table, filtered), names in roles.items():
+        many = len(names) > 1
+        who = f"role{'s' if many else ''} {', '.join(repr(n) for n in names)}"
+        chk.report(origins[model],
+                   f"model '{model}' reads table '{table}', whose rows {who} may see only through the row policy "
+                   f"on model '{filtered}', but '{model}' has no to-one join path to '{filtered}' for the policy "
+                   f"to follow, so {'those roles' if many else 'that role'} would see every row of it — declare a "
+                   f"many_to_one join from '{model}' to '{filtered}', or remove the model",
+                   "sql" if graph.models[model].sql is not None else "table")
+
+
+def _stranded_carriers(graph: SemanticGraph, filtered: str) -> list[tuple[str, str]]:
+    """(model, table) for each model reading `filtered`'s table that no to-one path links to it."""
+    out = []
+    for name in graph.models:
+        try:
+            table = filtered_table_read(graph, name, filtered)
+        except (QueryError, SqlglotError):  # a sql: that does not parse is reported on its model
+            continue
+        if table is not None and name != filtered and not to_one_paths(graph, name, filtered):
+            out.append((name, table))
+    return out
 
 
 def _member_exists(graph: SemanticGraph, member: str) -> bool:

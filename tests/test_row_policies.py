@@ -8,6 +8,7 @@ refuses the query with FORBIDDEN instead of answering with every row.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from liveserver import LiveServer
 import semantic_layer as sl
 from semantic_layer import definitions as d
 from semantic_layer.compiler.lineage import read_tables
+from semantic_layer.graph import SemanticGraph
 from server import ServerSettings, create_app
 
 SECRET = "row-policy-test-secret-of-32-bytes!!"
@@ -231,3 +233,36 @@ models:
 def test_the_tables_a_sql_model_reads(sql: str, tables: dict[str, str]) -> None:
     model = d.Model(name="m", sql=sql, primary_key="k")
     assert read_tables(model, "duckdb") == tables
+
+
+# -- at query time --------------------------------------------------------------------------------
+def leaking_layer(project: sl.Project) -> sl.Layer:
+    """The project with the leaking model added behind validation's back, as a library caller could."""
+    model = d.Model.model_validate({"name": "segment_sizes", "primary_key": "segment",
+                                    "sql": "SELECT segment, COUNT(*) AS customers FROM customers GROUP BY segment",
+                                    "dimensions": [{"name": "segment"}],
+                                    "measures": [{"name": "segment_customers", "agg": "sum", "expr": "customers"}]})
+    metric = d.SimpleMetric(name="segment_customers", type="simple", measure="segment_sizes.segment_customers")
+    graph = SemanticGraph(project.settings, {**project.models, model.name: model},
+                          {**project.metrics, metric.name: metric})
+    return sl.Layer(dataclasses.replace(project, graph=graph, models=graph.models, metrics=graph.metrics))
+
+
+def test_the_compiler_refuses_a_role_whose_policy_cannot_reach_the_rows(tmp_path: Path, shop_db: Path) -> None:
+    with leaking_layer(sl.load(policy_project(tmp_path / "p", shop_db))) as layer:
+        rep = sl.Principal(("regional",), {"region_id": 2})
+        for query in ({"metrics": ["segment_customers"]}, {"dimensions": ["segment_sizes.segment"]}):
+            with pytest.raises(sl.ForbiddenError) as info:
+                layer.query(principal=rep, **query)
+            assert info.value.code == "FORBIDDEN"
+            assert info.value.message == (
+                "role 'regional' may not query model 'segment_sizes': it reads table 'customers', whose rows that "
+                "role sees only through the row policy on model 'customers', and 'segment_sizes' has no to-one "
+                "join path to 'customers' to apply it on — the project needs a many_to_one join from "
+                "'segment_sizes' to 'customers'")
+        everyone = layer.query(metrics=["segment_customers"]).rows
+        # Another role that sees every row makes the answer everyone's: nothing is withheld or leaked.
+        both = sl.Principal(("regional", "admin"), {"region_id": 2})
+        assert layer.query(principal=both, metrics=["segment_customers"]).rows == everyone
+        # The rep's other questions are unaffected.
+        assert layer.query(principal=rep, metrics=["customer_count"]).rows[0]["customer_count"] > 0

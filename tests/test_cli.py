@@ -42,6 +42,14 @@ def test_validate_lists_errors_with_positions_and_exits_1(tmp_path: Path, shop_p
     assert "broken.yml:2:" in err and "did you mean 'orders.revenue'" in err
 
 
+def test_errors_print_their_position_as_written(tmp_path: Path, shop_project: Path) -> None:
+    """`:100:` is an emoji code to rich: positions must reach the terminal as text."""
+    shutil.copytree(shop_project, tmp_path / "p")
+    (tmp_path / "p" / "broken.yml").write_text("#\n" * 98 + "metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")
+    code, _, err = run("validate", "--project", str(tmp_path / "p"))
+    assert code == 1 and "broken.yml:100:29: unknown measure 'orders.nope'" in err
+
+
 def test_list_metrics_as_json(shop_project: Path) -> None:
     code, out, _ = run("list", "metrics", "--project", str(shop_project), "--format", "json")
     assert code == 0

@@ -26,6 +26,7 @@ class Project:
     graph: SemanticGraph
     version: str
     locations: dict[str, tuple[str, int, int]]  # model name → (file, line, column) of its definition
+    rule_locations: dict[tuple[str, int], tuple[str, int, int]]  # (role, row index) → where its `where` is
 
     def connection_url(self) -> str:
         """The connection with a relative duckdb path read relative to the project folder."""
@@ -47,7 +48,9 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
         raise ValidationError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
     return Project(root=root, settings=src.settings, models=graph.models, metrics=graph.metrics,
                    policies=[p for p, _ in src.policies], graph=graph, version=_version(src),
-                   locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models})
+                   locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
+                   rule_locations={(p.role, i): (o.doc.file, *o.doc.locate((*o.path, "rows", i, "where")))
+                                   for p, o in src.policies for i in range(len(p.rows))})
 
 
 def _version(src: ProjectSource) -> str:

@@ -15,6 +15,7 @@ from sqlglot.errors import SqlglotError
 
 from . import definitions as d
 from .access import CLAIM_RE
+from .columns import known_columns, rule_columns
 from .compiler.lineage import filtered_table_read
 from .compiler.members import resolve_tree
 from .compiler.metrics import MetricExpander
@@ -206,7 +207,9 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
                                    f"{did_you_mean(row.model, graph.models)}", "rows", i, "model")
                 continue
             where = CLAIM_RE.sub("NULL", row.where)
-            chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
+            checked = chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
+            if checked is not None:
+                _check_rule_columns(chk, graph, row, origin, ("rows", i, "where"))
         for i, member in enumerate(policy.hide):
             if not _member_exists(graph, member):
                 chk.report(origin, f"hide names unknown member '{member}'", "hide", i)
@@ -214,6 +217,20 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
     if default is not None and default not in roles and src.settings_origin is not None:
         chk.report(src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}",
                    "default_role")
+
+
+def _check_rule_columns(chk: Checker, graph: SemanticGraph, row: d.RowPolicy, origin: Origin,
+                        at: tuple[str | int, ...]) -> None:
+    """A row filter names columns the models have: a misspelling would fail every query of the role."""
+    for model, column in rule_columns(graph, row.model, row.where):
+        try:
+            known = known_columns(graph.models[model], chk.dialect)
+        except (QueryError, SnippetError, SqlglotError):  # reported where the definition is written
+            continue
+        if column not in known:
+            chk.report(origin, f"row policy on '{row.model}': '{column}' is not a known column of model '{model}'"
+                               f"{did_you_mean(column, sorted(known.names))} (a policy may use {known.source}; "
+                               f"{known.fix})", *at)
 
 
 def _check_policy_lineage(chk: Checker, graph: SemanticGraph, src: ProjectSource, origins: dict[str, Origin]) -> None:

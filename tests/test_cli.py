@@ -34,6 +34,23 @@ def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None
     assert code == 0 and "warehouse checked" in out
 
 
+def test_validate_with_warehouse_checks_the_columns_of_row_policies(tmp_path: Path, shop_project: Path) -> None:
+    """A column the project declares (so loading passes) but the table lacks fails every query of the role."""
+    root = shutil.copytree(shop_project, tmp_path / "p")
+    models = (root / "models.yml").read_text()
+    (root / "models.yml").write_text(models.replace("    dimensions:\n      - name: name\n\n  - name: sales_reps",
+                                                    "    dimensions:\n      - name: name\n      - name: nmae\n\n"
+                                                    "  - name: sales_reps"))
+    (root / "policies.yml").write_text("policies:\n  - role: rep\n    rows:\n      - model: regions\n"
+                                       "        where: 'nmae = {{ user.region }}'\n")
+    assert run("validate", "--project", str(root))[0] == 0
+    code, out, err = run("validate", "--project", str(root), "--warehouse")
+    assert code == 1 and out == ""
+    assert ("policies.yml:5:9: row policy of role 'rep' on 'regions': column 'nmae' is not in table 'regions' "
+            "— did you mean 'name'?") in err
+    assert "models.yml:100:5: model 'regions': column 'nmae' is not in table 'regions'" in err
+
+
 def test_validate_lists_errors_with_positions_and_exits_1(tmp_path: Path, shop_project: Path) -> None:
     shutil.copytree(shop_project, tmp_path / "p")
     (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.revnue}\n")

@@ -173,6 +173,16 @@ RULES = [
      "hide names unknown member 'customers.phone'"),
     ("default role without a policy", "policies:\n  - {role: admin}\ndefault_role: viewer\n",
      "default_role 'viewer' has no policy"),
+    ("policy filters on a misspelled column",
+     "policies:\n  - role: r\n    rows: [{model: customers, where: 'regoin = {{ user.region }}'}]\n",
+     "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'?"),
+    ("policy filters on a misspelled column of a joined model",
+     "policies:\n  - role: r\n    rows: [{model: orders, where: \"customers.regon = 'east' AND status = 'x'\"}]\n",
+     "'regon' is not a known column of model 'customers' — did you mean 'region'?"),
+    ("policy on a sql model names a column it does not select",
+     "models:\n  - {name: m, sql: 'SELECT id, region FROM t', primary_key: id}\n"
+     "policies:\n  - role: r\n    rows: [{model: m, where: 'regio = 1'}]\n",
+     "did you mean 'region'? (a policy may use the columns the sql of 'm' selects"),
     ("model sql that does not parse",
      "models:\n  - name: m\n    sql: 'SELECT FROM WHERE ('\n    primary_key: id\n",
      "Expected table name"),
@@ -189,6 +199,35 @@ def test_each_validation_rule_reports_its_problem(tmp_path: Path, extra: str, me
     errs = errors_of(write(tmp_path, extra))
     assert any(message in e.message for e in errs), [str(e) for e in errs]
     assert all(e.line >= 1 and e.column >= 1 for e in errs)
+
+
+def test_a_misspelled_policy_column_is_located_with_the_fix(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, """
+        policies:
+          - role: rep
+            rows:
+              - model: customers
+                where: "regoin = {{ user.region }}"
+        """))
+    assert [(e.file.endswith("extra.yml"), e.line, e.column) for e in errs] == [(True, 6, 9)]
+    assert errs[0].message == (
+        "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'? "
+        "(a policy may use the columns the key, time, dimensions, measures, segments and joins of 'customers' "
+        "read; declare the column as a dimension of 'customers' if its source has it)")
+
+
+def test_policy_columns_may_be_keys_join_columns_or_selected_by_sql(tmp_path: Path) -> None:
+    project = sl.load(write(tmp_path, """
+        models:
+          - {name: m, sql: 'SELECT id, owner FROM t', primary_key: id}
+        policies:
+          - role: rep
+            rows:
+              - {model: customers, where: "customer_id = {{ user.customer }} AND Region <> 'x'"}
+              - {model: orders, where: "customers.customer_id > 0 AND amount > 0 AND orders.created_at IS NOT NULL"}
+              - {model: m, where: "owner = {{ user.name }}"}
+        """))
+    assert [len(p.rows) for p in project.policies] == [3]
 
 
 def test_default_role_in_a_policy_file_is_accepted(tmp_path: Path) -> None:

@@ -67,6 +67,12 @@ def test_errors_print_their_position_as_written(tmp_path: Path, shop_project: Pa
     assert code == 1 and "broken.yml:100:29: unknown measure 'orders.nope'" in err
 
 
+def test_validate_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
+    code, out, err = run("validate", "--project", str(tmp_path))
+    assert code == 1 and out == ""
+    assert f"no semantic_layer.yml in {tmp_path.resolve()} — is this the project folder?" in err
+
+
 def test_list_metrics_as_json(shop_project: Path) -> None:
     code, out, _ = run("list", "metrics", "--project", str(shop_project), "--format", "json")
     assert code == 0

@@ -255,6 +255,24 @@ def test_a_missing_project_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "project folder not found" in errs[0].message
 
 
+def test_a_folder_without_settings_is_not_taken_for_an_empty_project(tmp_path: Path) -> None:
+    for root in (tmp_path / "empty", write(tmp_path / "no_settings")):
+        root.mkdir(exist_ok=True)
+        (root / "semantic_layer.yml").unlink(missing_ok=True)
+        errs = errors_of(root)
+        assert len(errs) == 1 and (errs[0].file, errs[0].line) == (str(root.resolve()), 1)
+        assert errs[0].message.startswith(f"no semantic_layer.yml in {root.resolve()} — is this the project folder?")
+
+
+def test_a_project_without_models_is_an_error(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path / "p", base="metrics: []\n"))
+    assert len(errs) == 1 and errs[0].file.endswith("semantic_layer.yml")
+    assert errs[0].message == f"the project in {(tmp_path / 'p').resolve()} defines no models — add a YAML file " \
+                              "there with a 'models:' list"
+    broken = errors_of(write(tmp_path / "q", base="models:\n  - {name: m, primary_key: id}\n"))
+    assert [e.message for e in broken] == ["'m': a model needs exactly one of 'table:' or 'sql:'"]
+
+
 def test_bad_settings_are_located_in_semantic_layer_yml(tmp_path: Path) -> None:
     errs = errors_of(write(tmp_path, settings="name: t\nweek_start: friday\nfiscal_year_start_month: 13\n"))
     assert {e.line for e in errs} == {2, 3}

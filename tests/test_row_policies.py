@@ -224,12 +224,14 @@ models:
     ("SELECT * FROM main.customers", {"customers": "main.customers"}),
     ('SELECT * FROM Main."Customers" AS c', {"customers": 'Main."Customers"'}),
     ("WITH customers AS (SELECT * FROM raw.customers) SELECT * FROM customers", {"customers": "raw.customers"}),
+    ("WITH customers AS (SELECT * FROM customers WHERE x) SELECT * FROM customers", {"customers": "customers"}),
     ("WITH t AS (SELECT 1 AS x) SELECT * FROM t", {}),
+    ("SELECT (SELECT MAX(x) FROM customers) AS m FROM a", {"a": "a", "customers": "customers"}),
     ("SELECT * FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.k = a.k)", {"a": "a", "b": "b"}),
     ("SELECT k FROM a UNION ALL SELECT k FROM (SELECT k FROM c) AS s", {"a": "a", "c": "c"}),
     ("SELECT i FROM range(10) AS r(i)", {}),
-], ids=["qualified", "quoted", "cte shadowing a table", "cte only", "exists", "union and subquery",
-        "table function"])
+], ids=["qualified", "quoted", "cte shadowing a table", "cte reading the table it shadows", "cte only",
+        "scalar subquery", "exists", "union and subquery", "table function"])
 def test_the_tables_a_sql_model_reads(sql: str, tables: dict[str, str]) -> None:
     model = d.Model(name="m", sql=sql, primary_key="k")
     assert read_tables(model, "duckdb") == tables

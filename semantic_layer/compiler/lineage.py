@@ -15,6 +15,7 @@ statement reads are not themselves the filtered data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from sqlglot import exp
@@ -25,7 +26,7 @@ from .. import definitions as d
 from ..graph import SemanticGraph
 from .scope import parse_snippet_query
 
-TableNames = dict[str, str]  # normalised name → the name as the model spells it
+TableNames = Mapping[str, str]  # normalised name → the name as the model spells it (shared: read only)
 
 
 def read_tables(model: d.Model, dialect: str) -> TableNames:
@@ -57,13 +58,16 @@ def _named_table(name: str, dialect: str) -> TableNames:
 def _statement_tables(sql: str, dialect: str) -> TableNames:
     """Every table a statement reads, in CTEs and subqueries too; CTE names are not tables.
 
-    A statement sqlglot cannot scope (rare, and only for odd SQL) falls back to every table node,
-    CTE names included: more tables, never fewer.
+    sqlglot's scopes tell a CTE from a table of the same name (`WITH customers AS (SELECT … FROM
+    customers)`); every table node not named like a CTE is added as well, so a construct the scopes
+    do not visit still counts. A statement sqlglot cannot scope counts every table node.
     """
     query = parse_snippet_query(sql, dialect)
+    ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+    tables = [table for table in query.find_all(exp.Table) if table.name.lower() not in ctes]
     try:
-        tables = [source for scope in traverse_scope(query) for source in scope.sources.values()
-                  if isinstance(source, exp.Table)]
+        tables += [source for scope in traverse_scope(query) for source in scope.sources.values()
+                   if isinstance(source, exp.Table)]
     except SqlglotError:
         tables = list(query.find_all(exp.Table))
     # A table function (`range(10)`, `read_parquet(...)`) is a Table node without a name.

@@ -35,6 +35,7 @@ class RowRule:
     model: str
     where: str
     claims: tuple[str, ...]
+    role: str  # whose rule it is: named when the rule cannot be applied to a query
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class AccessRules:
                     if not isinstance(value, str | int | float | bool):
                         raise ForbiddenError(f"claim '{name}' must be a single value, not {type(value).__name__}")
                 role_rules.append(RowRule(row.model, CLAIM_RE.sub(lambda m: f":{CLAIM_MARKER}{m.group(1)}", row.where),
-                                          names))
+                                          names, role))
             rules.append(tuple(role_rules))
             hidden = set(policy.hide) if hidden is None else hidden & set(policy.hide)
         return AccessContext(frozenset(principal.roles), frozenset(hidden or ()), tuple(rules),

@@ -26,8 +26,8 @@ from .result import json_rows, json_value
 app = typer.Typer(help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 # Piped output is not squeezed to 80 columns: tables keep one line per row.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: "
                                                  "$SEMANTIC_LAYER_PROJECT, then the current folder).")]

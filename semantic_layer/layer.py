@@ -7,16 +7,15 @@ import threading
 import time
 from typing import Any
 
-from sqlglot import exp
-
+from . import definitions as d
 from .access import AccessContext, AccessRules, Principal, restricted_graph
+from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
 from .engines import Engine, connect_engine
 from .errors import ExecutionError, Issue, did_you_mean
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result
-from .snippets import column_parts, parse_snippet
 
 
 class Layer:
@@ -93,31 +92,50 @@ class Layer:
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:
-        """Every model's table and the columns its definitions use, checked with one cheap query each."""
+        """Every model's table and the columns its definitions and row policies use, checked with one
+        cheap query per table."""
+        tables: dict[str, set[str] | ExecutionError] = {}
         issues: list[Issue] = []
-        dialect = self.project.settings.dialect
         for model in self.project.models.values():
-            file, line, column_no = self.project.locations[model.name]
-            if model.table is None:
-                continue
+            if model.table is not None:
+                issues += self._check_model_table(model, self._table_columns(model.table, tables))
+        for policy in self.project.policies:
+            for i, row in enumerate(policy.rows):
+                issues += self._check_rule_table(policy.role, i, row, tables)
+        return issues
+
+    def _table_columns(self, table: str, tables: dict[str, set[str] | ExecutionError]) -> set[str] | ExecutionError:
+        """A table's columns (or why it cannot be read), asked of the database once."""
+        if table not in tables:
             try:
-                found = set(self.engine.table_columns(model.table))
+                tables[table] = set(self.engine.table_columns(table))
             except ExecutionError as exc:
-                issues.append(Issue(file, line, column_no, f"model '{model.name}': table '{model.table}' cannot be "
-                                                        f"read: {exc.message}"))
-                continue
-            dims = {dim.name for dim in model.dimensions}
-            used = set(model.primary_keys) | ({model.time} if model.time and model.time not in dims else set())
-            snippets = [dim.sql for dim in model.dimensions] + [s.where for s in model.segments]
-            snippets += [t for m in model.measures for t in (m.expr, m.filter) if t]
-            for text in snippets:
-                used |= {column_parts(c)[-1] for c in parse_snippet(text, dialect).find_all(exp.Column)
-                         if len(column_parts(c)) == 1}
-            lowered = {c.lower() for c in found}
-            for column in sorted(c for c in used if c.lower() not in lowered):
-                hint = did_you_mean(column, sorted(found))
+                tables[table] = exc
+        return tables[table]
+
+    def _check_model_table(self, model: d.Model, found: set[str] | ExecutionError) -> list[Issue]:
+        file, line, column_no = self.project.locations[model.name]
+        if isinstance(found, ExecutionError):
+            return [Issue(file, line, column_no, f"model '{model.name}': table '{model.table}' cannot be read: "
+                                                 f"{found.message}")]
+        used = columns_read(model, self.project.settings.dialect)
+        return [Issue(file, line, column_no, f"model '{model.name}': column '{column}' is not in table "
+                                             f"'{model.table}'{did_you_mean(column, sorted(found))}")
+                for column in _missing(used, found)]
+
+    def _check_rule_table(self, role: str, index: int, row: d.RowPolicy,
+                          tables: dict[str, set[str] | ExecutionError]) -> list[Issue]:
+        """The columns a row policy reads, in the tables of the models they belong to (a table that
+        cannot be read is reported on its model)."""
+        file, line, column_no = self.project.rule_locations[(role, index)]
+        issues = []
+        for model, column in rule_columns(self.project.graph, row.model, row.where):
+            table = self.project.models[model].table
+            found = None if table is None else self._table_columns(table, tables)
+            if isinstance(found, set) and _missing({column}, found):
                 issues.append(Issue(file, line, column_no,
-                                    f"model '{model.name}': column '{column}' is not in table '{model.table}'{hint}"))
+                                    f"row policy of role '{role}' on '{row.model}': column '{column}' is not in "
+                                    f"table '{table}'{did_you_mean(column, sorted(found))}"))
         return issues
 
     def close(self) -> None:
@@ -130,6 +148,12 @@ class Layer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _missing(columns: set[str] | frozenset[str], found: set[str]) -> list[str]:
+    """`columns` absent from `found`, compared as the stores compare unquoted names (ignoring case)."""
+    lowered = {c.lower() for c in found}
+    return sorted(c for c in columns if c.lower() not in lowered)
 
 
 def connect(path: str | os.PathLike[str] | None = None, *, connection: str | None = None) -> Layer:

@@ -69,6 +69,8 @@ def read_project(root: Path) -> ProjectSource:
         src.errors.append(Issue(str(root), 1, 1, "project folder not found — pass --project DIR or set "
                                                  "SEMANTIC_LAYER_PROJECT"))
         return src
+    if not (root / SETTINGS_FILE).is_file():
+        return ProjectSource(root, d.Settings(), errors=[_no_settings(root)])
     files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(root).parts))
     docs: list[YamlDocument] = []
@@ -88,10 +90,27 @@ def read_project(root: Path) -> ProjectSource:
         _read_settings(settings_doc, src)
     for doc in docs:
         _read_document(doc, src, is_settings=doc is settings_doc)
+    src.errors += _no_models(root, src)
     env_connection = os.environ.get("SEMANTIC_LAYER_CONNECTION")
     if env_connection:
         src.settings = src.settings.model_copy(update={"connection": env_connection})
     return src
+
+
+def _no_settings(root: Path) -> Issue:
+    """A folder without settings is almost always the wrong folder: its YAML (if any) is not read."""
+    return Issue(str(root), 1, 1, f"no {SETTINGS_FILE} in {root} — is this the project folder? Pass --project DIR "
+                                  f"(or set SEMANTIC_LAYER_PROJECT), or start a project here with a {SETTINGS_FILE} "
+                                  "holding at least 'name:' and 'connection:'")
+
+
+def _no_models(root: Path, src: ProjectSource) -> list[Issue]:
+    """A project of 0 models validates nothing and answers nothing: an error, not a valid project.
+    Not reported when models failed to read: their own errors say why."""
+    if src.models or src.errors:
+        return []
+    return [Issue(_display(root / SETTINGS_FILE), 1, 1, f"the project in {root} defines no models — add a YAML "
+                                                        "file there with a 'models:' list")]
 
 
 def _display(file: Path) -> str:

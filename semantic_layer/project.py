@@ -27,6 +27,7 @@ class Project:
     version: str
     locations: dict[str, tuple[str, int, int]]  # model name → (file, line, column) of its definition
     policy_locations: dict[str, tuple[str, int, int]]  # role → where its policy is written
+    rule_locations: dict[tuple[str, int], tuple[str, int, int]]  # (role, row index) → where its `where` is
 
     def connection_url(self) -> str:
         """The connection with a relative duckdb path read relative to the project folder."""
@@ -49,7 +50,9 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
     return Project(root=root, settings=src.settings, models=graph.models, metrics=graph.metrics,
                    policies=[p for p, _ in src.policies], graph=graph, version=_version(src),
                    locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
-                   policy_locations={p.role: (o.doc.file, *o.doc.locate(o.path)) for p, o in src.policies})
+                   policy_locations={p.role: (o.doc.file, *o.doc.locate(o.path)) for p, o in src.policies},
+                   rule_locations={(p.role, i): (o.doc.file, *o.doc.locate((*o.path, "rows", i, "where")))
+                                   for p, o in src.policies for i in range(len(p.rows))})
 
 
 def _version(src: ProjectSource) -> str:

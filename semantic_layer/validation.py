@@ -11,12 +11,16 @@ from functools import partial
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
 from . import definitions as d
 from .access import CLAIM_RE
+from .columns import known_columns, rule_columns
+from .compiler.lineage import filtered_table_read
 from .compiler.members import resolve_tree
 from .compiler.metrics import MetricExpander
 from .compiler.scope import JoinScope, parse_snippet_query
+from .compiler.units import to_one_paths
 from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
 from .graph import SemanticGraph, path_fans_out
 from .loader import Origin, ProjectSource
@@ -38,7 +42,7 @@ class Checker:
             return fn()
         except (QueryError, SnippetError, SemanticLayerError) as exc:
             self.report(origin, f"{context}{getattr(exc, 'message', str(exc))}", *sub)
-        except ValueError as exc:  # sqlglot's own errors (e.g. in a model's sql:) subclass ValueError
+        except (ValueError, SqlglotError) as exc:  # pydantic's and sqlglot's (a model's sql: that does not parse)
             self.report(origin, f"{context}{exc}", *sub)
         return None
 
@@ -54,6 +58,7 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
     for metric, origin in metrics.values():
         _check_metric(chk, graph, metric, origin)
     _check_policies(chk, graph, src)
+    _check_policy_lineage(chk, graph, src, {n: o for n, (_, o) in models.items()})
     return graph, src.errors + chk.errors
 
 
@@ -202,7 +207,9 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
                                    f"{did_you_mean(row.model, graph.models)}", "rows", i, "model")
                 continue
             where = CLAIM_RE.sub("NULL", row.where)
-            chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
+            checked = chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
+            if checked is not None:
+                _check_rule_columns(chk, graph, row, origin, ("rows", i, "where"))
         for i, member in enumerate(policy.hide):
             if not graph.has_member(member):
                 chk.report(origin, f"hide names unknown member '{member}'", "hide", i)
@@ -210,3 +217,53 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
     if default is not None and default not in roles and src.settings_origin is not None:
         chk.report(src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}",
                    "default_role")
+
+
+def _check_rule_columns(chk: Checker, graph: SemanticGraph, row: d.RowPolicy, origin: Origin,
+                        at: tuple[str | int, ...]) -> None:
+    """A row filter names columns the models have: a misspelling would fail every query of the role."""
+    for model, column in rule_columns(graph, row.model, row.where):
+        try:
+            known = known_columns(graph.models[model], chk.dialect)
+        except (QueryError, SnippetError, SqlglotError):  # reported where the definition is written
+            continue
+        if column not in known:
+            chk.report(origin, f"row policy on '{row.model}': '{column}' is not a known column of model '{model}'"
+                               f"{did_you_mean(column, sorted(known.names))} (a policy may use {known.source}; "
+                               f"{known.fix})", *at)
+
+
+def _check_policy_lineage(chk: Checker, graph: SemanticGraph, src: ProjectSource, origins: dict[str, Origin]) -> None:
+    """A model whose rows come from a filtered table must be reachable by the policy, or it leaks them.
+
+    The compiler applies a row policy along to-one joins to the filtered model; a model over the
+    same table (another name, or a `sql:` reading it) without such a path would show every row.
+    """
+    roles: dict[tuple[str, str, str], list[str]] = {}  # (model, table it reads, filtered model) → roles
+    for policy, _ in src.policies:
+        for filtered in dict.fromkeys(row.model for row in policy.rows if row.model in graph.models):
+            for model, table in _stranded_carriers(graph, filtered):
+                roles.setdefault((model, table, filtered), []).append(policy.role)
+    for (model, table, filtered), names in roles.items():
+        many = len(names) > 1
+        who = f"role{'s' if many else ''} {', '.join(repr(n) for n in names)}"
+        chk.report(origins[model],
+                   f"model '{model}' reads table '{table}', whose rows {who} may see only through the row policy "
+                   f"on model '{filtered}', but '{model}' has no to-one join path to '{filtered}' for the policy "
+                   f"to follow, so {'those roles' if many else 'that role'} would see every row of it — declare a "
+                   f"many_to_one join from '{model}' to '{filtered}', or remove the model",
+                   "sql" if graph.models[model].sql is not None else "table")
+
+
+def _stranded_carriers(graph: SemanticGraph, filtered: str) -> list[tuple[str, str]]:
+    """(model, table) for each model reading `filtered`'s table that no to-one path links to it."""
+    out = []
+    for name in graph.models:
+        try:
+            table = filtered_table_read(graph, name, filtered)
+        except (QueryError, SqlglotError):  # a sql: that does not parse is reported on its model
+            continue
+        if table is not None and name != filtered and not to_one_paths(graph, name, filtered):
+            out.append((name, table))
+    return out
+

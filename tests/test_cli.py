@@ -34,12 +34,43 @@ def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None
     assert code == 0 and "warehouse checked" in out
 
 
+def test_validate_with_warehouse_checks_the_columns_of_row_policies(tmp_path: Path, shop_project: Path) -> None:
+    """A column the project declares (so loading passes) but the table lacks fails every query of the role."""
+    root = shutil.copytree(shop_project, tmp_path / "p")
+    models = (root / "models.yml").read_text()
+    (root / "models.yml").write_text(models.replace("    dimensions:\n      - name: name\n\n  - name: sales_reps",
+                                                    "    dimensions:\n      - name: name\n      - name: nmae\n\n"
+                                                    "  - name: sales_reps"))
+    (root / "policies.yml").write_text("policies:\n  - role: rep\n    rows:\n      - model: regions\n"
+                                       "        where: 'nmae = {{ user.region }}'\n")
+    assert run("validate", "--project", str(root))[0] == 0
+    code, out, err = run("validate", "--project", str(root), "--warehouse")
+    assert code == 1 and out == ""
+    assert ("policies.yml:5:9: row policy of role 'rep' on 'regions': column 'nmae' is not in table 'regions' "
+            "— did you mean 'name'?") in err
+    assert "models.yml:100:5: model 'regions': column 'nmae' is not in table 'regions'" in err
+
+
 def test_validate_lists_errors_with_positions_and_exits_1(tmp_path: Path, shop_project: Path) -> None:
     shutil.copytree(shop_project, tmp_path / "p")
     (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.revnue}\n")
     code, out, err = run("validate", "--project", str(tmp_path / "p"))
     assert code == 1 and out == ""
     assert "broken.yml:2:" in err and "did you mean 'orders.revenue'" in err
+
+
+def test_errors_print_their_position_as_written(tmp_path: Path, shop_project: Path) -> None:
+    """`:100:` is an emoji code to rich: positions must reach the terminal as text."""
+    shutil.copytree(shop_project, tmp_path / "p")
+    (tmp_path / "p" / "broken.yml").write_text("#\n" * 98 + "metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")
+    code, _, err = run("validate", "--project", str(tmp_path / "p"))
+    assert code == 1 and "broken.yml:100:29: unknown measure 'orders.nope'" in err
+
+
+def test_validate_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
+    code, out, err = run("validate", "--project", str(tmp_path))
+    assert code == 1 and out == ""
+    assert f"no semantic_layer.yml in {tmp_path.resolve()} — is this the project folder?" in err
 
 
 def test_list_metrics_as_json(shop_project: Path) -> None:

@@ -173,6 +173,19 @@ RULES = [
      "hide names unknown member 'customers.phone'"),
     ("default role without a policy", "policies:\n  - {role: admin}\ndefault_role: viewer\n",
      "default_role 'viewer' has no policy"),
+    ("policy filters on a misspelled column",
+     "policies:\n  - role: r\n    rows: [{model: customers, where: 'regoin = {{ user.region }}'}]\n",
+     "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'?"),
+    ("policy filters on a misspelled column of a joined model",
+     "policies:\n  - role: r\n    rows: [{model: orders, where: \"customers.regon = 'east' AND status = 'x'\"}]\n",
+     "'regon' is not a known column of model 'customers' — did you mean 'region'?"),
+    ("policy on a sql model names a column it does not select",
+     "models:\n  - {name: m, sql: 'SELECT id, region FROM t', primary_key: id}\n"
+     "policies:\n  - role: r\n    rows: [{model: m, where: 'regio = 1'}]\n",
+     "did you mean 'region'? (a policy may use the columns the sql of 'm' selects"),
+    ("model sql that does not parse",
+     "models:\n  - name: m\n    sql: 'SELECT FROM WHERE ('\n    primary_key: id\n",
+     "Expected table name"),
     ("two joins under one name",
      "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
      "      - {model: customers, on: m.a = customers.id, relationship: many_to_one}\n"
@@ -186,6 +199,35 @@ def test_each_validation_rule_reports_its_problem(tmp_path: Path, extra: str, me
     errs = errors_of(write(tmp_path, extra))
     assert any(message in e.message for e in errs), [str(e) for e in errs]
     assert all(e.line >= 1 and e.column >= 1 for e in errs)
+
+
+def test_a_misspelled_policy_column_is_located_with_the_fix(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, """
+        policies:
+          - role: rep
+            rows:
+              - model: customers
+                where: "regoin = {{ user.region }}"
+        """))
+    assert [(e.file.endswith("extra.yml"), e.line, e.column) for e in errs] == [(True, 6, 9)]
+    assert errs[0].message == (
+        "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'? "
+        "(a policy may use the columns the key, time, dimensions, measures, segments and joins of 'customers' "
+        "read; declare the column as a dimension of 'customers' if its source has it)")
+
+
+def test_policy_columns_may_be_keys_join_columns_or_selected_by_sql(tmp_path: Path) -> None:
+    project = sl.load(write(tmp_path, """
+        models:
+          - {name: m, sql: 'SELECT id, owner FROM t', primary_key: id}
+        policies:
+          - role: rep
+            rows:
+              - {model: customers, where: "customer_id = {{ user.customer }} AND Region <> 'x'"}
+              - {model: orders, where: "customers.customer_id > 0 AND amount > 0 AND orders.created_at IS NOT NULL"}
+              - {model: m, where: "owner = {{ user.name }}"}
+        """))
+    assert [len(p.rows) for p in project.policies] == [3]
 
 
 def test_default_role_in_a_policy_file_is_accepted(tmp_path: Path) -> None:
@@ -211,6 +253,24 @@ def test_relative_duckdb_paths_are_read_from_the_project_folder(tmp_path: Path) 
 def test_a_missing_project_folder_is_a_clear_error(tmp_path: Path) -> None:
     errs = errors_of(tmp_path / "absent")
     assert "project folder not found" in errs[0].message
+
+
+def test_a_folder_without_settings_is_not_taken_for_an_empty_project(tmp_path: Path) -> None:
+    for root in (tmp_path / "empty", write(tmp_path / "no_settings")):
+        root.mkdir(exist_ok=True)
+        (root / "semantic_layer.yml").unlink(missing_ok=True)
+        errs = errors_of(root)
+        assert len(errs) == 1 and (errs[0].file, errs[0].line) == (str(root.resolve()), 1)
+        assert errs[0].message.startswith(f"no semantic_layer.yml in {root.resolve()} — is this the project folder?")
+
+
+def test_a_project_without_models_is_an_error(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path / "p", base="metrics: []\n"))
+    assert len(errs) == 1 and errs[0].file.endswith("semantic_layer.yml")
+    assert errs[0].message == f"the project in {(tmp_path / 'p').resolve()} defines no models — add a YAML file " \
+                              "there with a 'models:' list"
+    broken = errors_of(write(tmp_path / "q", base="models:\n  - {name: m, primary_key: id}\n"))
+    assert [e.message for e in broken] == ["'m': a model needs exactly one of 'table:' or 'sql:'"]
 
 
 def test_bad_settings_are_located_in_semantic_layer_yml(tmp_path: Path) -> None:

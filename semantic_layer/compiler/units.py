@@ -20,10 +20,11 @@ from sqlglot import exp
 
 from .. import definitions as d
 from ..access import CLAIM_MARKER, RowRule
-from ..errors import QueryError, QueryValidationError
+from ..errors import ForbiddenError, QueryError, QueryValidationError
 from ..graph import Path, SemanticGraph
 from ..snippets import parse_snippet
 from ..timegrain import Calendar, Offset, local_to_utc, py_shift
+from .lineage import filtered_table_read
 from .members import MemberRef, bind_tree, member_value, resolve_member, resolve_tree
 from .plan import Plan, Unit
 from .prejoin import project_before_joins
@@ -94,20 +95,45 @@ def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tupl
 def row_security(ctx: UnitContext, base: str) -> Condition | None:
     """Row policies reach `base` along every to-one path to the filtered model (SPEC §5.8).
 
-    A role none of whose rules reach `base` sees all of its rows, so the OR across roles is then
-    true and no condition is added.
+    A role none of whose rules reach `base`, and whose filtered tables `base` does not read, sees
+    all of its rows, so the OR across roles is then true and no condition is added. A rule that
+    cannot reach a `base` reading the rows it filters cannot be applied: the query is refused
+    rather than answered with those rows unfiltered.
     """
     security = ctx.plan.row_security
     if security is None:
         return None
     per_role: list[list[tuple[Path, RowRule]]] = []
+    stranded: list[tuple[RowRule, str]] = []
     for rules in security.rules:
-        reached = [(path, rule) for rule in rules for path in to_one_paths(ctx.graph, base, rule.model)]
-        if not reached:
+        reached, missed = _reach(ctx.graph, base, rules)
+        if not reached and not missed:
             return None
         per_role.append(reached)
+        stranded += missed
+    if stranded:
+        rule, table = stranded[0]
+        raise ForbiddenError(f"role '{rule.role}' may not query model '{base}': it reads table '{table}', whose rows "
+                             f"that role sees only through the row policy on model '{rule.model}', and '{base}' has "
+                             f"no to-one join path to '{rule.model}' to apply it on — the project needs a "
+                             f"many_to_one join from '{base}' to '{rule.model}'")
     paths = [path for reached in per_role for path, _ in reached]
     return Condition(paths, partial(_bind_row_rules, per_role=per_role, ctx=ctx))
+
+
+def _reach(graph: SemanticGraph, base: str,
+           rules: tuple[RowRule, ...]) -> tuple[list[tuple[Path, RowRule]], list[tuple[RowRule, str]]]:
+    """One role's rules as (path, rule) to apply to `base`, and (rule, table read) for each rule
+    that no path carries to a `base` reading the rows it filters."""
+    reached: list[tuple[Path, RowRule]] = []
+    missed: list[tuple[RowRule, str]] = []
+    for rule in rules:
+        paths = to_one_paths(graph, base, rule.model)
+        reached += [(path, rule) for path in paths]
+        table = None if paths else filtered_table_read(graph, base, rule.model)
+        if table is not None:
+            missed.append((rule, table))
+    return reached, missed
 
 
 def to_one_paths(graph: SemanticGraph, base: str, model: str) -> list[Path]:

@@ -10,12 +10,13 @@ functions are refused with an error naming the offending part.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from .errors import QueryValidationError
 from .snippets import SnippetError, parse_snippet
@@ -69,6 +70,13 @@ _REFUSED_TOKENS = {
 }
 
 
+# Type keywords that make the string after them a typed literal (the tokenizer reads TIMESTAMP and
+# DATETIME alike). Time zone-aware types are refused by `_literal_value`'s offset check instead.
+_TYPED_LITERALS = {TokenType.DATE: "date", TokenType.TIMESTAMPNTZ: "timestamp", TokenType.TIMESTAMP: "timestamp",
+                   TokenType.DATETIME: "timestamp", TokenType.TIMESTAMPTZ: "timestamp",
+                   TokenType.TIMESTAMPLTZ: "timestamp"}
+
+
 @lru_cache(maxsize=4096)
 def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str, ...], tuple[tuple[int, int], ...]]:
     try:
@@ -80,7 +88,7 @@ def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str,
     kinds: list[str] = []
     spans: list[tuple[int, int]] = []
     cursor = 0
-    previous: TokenType | None = None
+    previous: Token | None = None
     for token in tokens:
         refused = _REFUSED_TOKENS.get(token.token_type)
         if refused is not None:
@@ -88,18 +96,25 @@ def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str,
                                        "write the value itself")
         if token.comments:
             raise QueryValidationError(f"filter '{text}' may not contain comments")
-        literal = token.token_type in (TokenType.STRING, TokenType.NUMBER) and previous != TokenType.INTERVAL
-        if literal:
-            kind = "string" if token.token_type == TokenType.STRING else "number"
-            out.append(text[cursor:token.start])
-            out.append(f":{LOCAL_PREFIX}{len(kinds)}")
-            signature.append(kind)
-            kinds.append(kind)
-            spans.append((token.start, token.end))
-            cursor = token.end + 1
+        typed = _TYPED_LITERALS.get(previous.token_type) if previous is not None else None
+        if token.token_type == TokenType.STRING and typed is not None and previous is not None:
+            # DATE '…' / TIMESTAMP '…': the keyword and its string are one value, bound with its type.
+            signature.pop()
+            start, kind = previous.start, typed
+        elif token.token_type in (TokenType.STRING, TokenType.NUMBER) and (
+                previous is None or previous.token_type != TokenType.INTERVAL):  # an interval's length is shape
+            start, kind = token.start, "string" if token.token_type == TokenType.STRING else "number"
         else:
             signature.append((token.token_type.name, token.text))
-        previous = token.token_type
+            previous = token
+            continue
+        out.append(text[cursor:start])
+        out.append(f":{LOCAL_PREFIX}{len(kinds)}")
+        signature.append(kind)
+        kinds.append(kind)
+        spans.append((start, token.end))
+        cursor = token.end + 1
+        previous = token
     out.append(text[cursor:])
     return "".join(out), tuple(signature), tuple(kinds), tuple(spans)
 
@@ -111,7 +126,23 @@ def _literal_value(raw: str, kind: str, dialect: str) -> Any:
         except ValueError:
             return float(raw)
     # The token's text keeps its quotes and escapes; let the dialect's tokenizer unescape it.
-    return tokenizer(dialect).tokenize(raw)[0].text
+    text = tokenizer(dialect).tokenize(raw)[-1].text
+    if kind == "date":
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise QueryValidationError(f"DATE '{text}' is not a date — write DATE 'YYYY-MM-DD'") from None
+    if kind == "timestamp":
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise QueryValidationError(f"TIMESTAMP '{text}' is not a timestamp — write TIMESTAMP "
+                                       "'YYYY-MM-DD HH:MM:SS'") from None
+        if value.tzinfo is not None:
+            raise QueryValidationError(f"TIMESTAMP '{text}' has a UTC offset: filters compare times in the query's "
+                                       "time zone, so write the local time without an offset (or set timezone)")
+        return value
+    return text
 
 
 def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.Expr:

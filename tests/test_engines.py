@@ -169,3 +169,14 @@ def test_percentiles_answer_as_on_duckdb_in_every_rendering_the_server_runs(
 def test_the_mysql_engine_tells_mariadb_apart(remote: tuple[str, sl.Layer]) -> None:
     engine, other = remote
     assert other.engine.dialect == {"postgres": "postgres", "mysql": "mariadb"}[engine]
+
+
+def test_a_zone_the_server_cannot_convert_to_is_refused_not_answered_with_nulls(shop_db: Path,
+                                                                              shop_project: Path) -> None:
+    """'Factory' is a zone Python knows and MariaDB's tables lack: CONVERT_TZ gives NULL there, and a
+    query by day used to answer one NULL row instead of its days."""
+    with mysql_copy(shop_db) as url, sl.connect(shop_project, connection=url) as mariadb:
+        with pytest.raises(sl.QueryError, match="mariadb-tzinfo-to-sql") as caught:
+            mariadb.query(metrics=["order_count"], dimensions=["metric_time:day"], timezone="Factory")
+        assert "cannot convert times to 'Factory'" in caught.value.message
+        assert mariadb.query(metrics=["order_count"], dimensions=["metric_time:day"], timezone="Asia/Shanghai").rows

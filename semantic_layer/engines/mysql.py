@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -14,6 +16,16 @@ from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 
 
+@lru_cache(maxsize=1024)
+def converted_zones(sql: str) -> frozenset[str]:
+    """The zones a compiled statement converts to: each CONVERT_TZ(…, 'UTC', 'zone') the compiler wrote."""
+    return frozenset(match.group(2) for part in sql.split("CONVERT_TZ(")[1:]
+                     if (match := _ZONE_PAIR.search(part)) is not None)
+
+
+_ZONE_PAIR = re.compile(r"'([^']+)', '([^']+)'\)")
+
+
 class MySQLEngine:
     def __init__(self, url: str, pool_size: int = 8):
         parts = urlparse(url)
@@ -23,6 +35,7 @@ class MySQLEngine:
                         "connect_timeout": 10}
         self._pool = Pool(self._connect, pool_size)
         self._mariadb: bool | None = None
+        self._zones: dict[str, bool] = {}  # zone → whether CONVERT_TZ knows it, asked once per zone
 
     @property
     def dialect(self) -> str:
@@ -51,6 +64,7 @@ class MySQLEngine:
 
     def fetch_rows(self, sql: str, params: dict[str, Any], *,
                    timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        self._check_zones(sql)
         with self._pool.connection() as conn:
             return self._fetch(conn, sql, params, timeout_seconds)
 
@@ -73,6 +87,24 @@ class MySQLEngine:
             if exc.args and exc.args[0] in TIMEOUT_CODES:
                 raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
             raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
+
+    def _check_zones(self, sql: str) -> None:
+        """Refuse a statement converting to a zone the server cannot convert to. Without its time zone
+        tables (or without one zone in them) CONVERT_TZ returns NULL, and a query by day would answer
+        one NULL row instead of its days: a wrong answer, never to be given."""
+        for zone in converted_zones(sql):
+            works = self._zones.get(zone)
+            if works is None:
+                with self._pool.connection() as conn, conn.cursor() as cur:
+                    cur.execute("SELECT CONVERT_TZ('2024-01-01 00:00:00', 'UTC', %s)", (zone,))
+                    row = cur.fetchone()
+                    conn.rollback()
+                works = self._zones[zone] = row is not None and row[0] is not None
+            if not works:
+                raise ExecutionError(f"this MySQL/MariaDB server cannot convert times to '{zone}' (CONVERT_TZ gives "
+                                     "NULL): load its time zone tables with 'mariadb-tzinfo-to-sql "
+                                     "/usr/share/zoneinfo | mariadb -u root mysql' (mysql_tzinfo_to_sql for "
+                                     "MySQL), or ask in a zone it knows")
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "DATABASE()")

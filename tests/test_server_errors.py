@@ -1,0 +1,141 @@
+"""Every client mistake is answered as a GraphQL error with a code — VALIDATION, or LIMIT for a size
+limit — that names what is wrong: never a plain-text 500, never INTERNAL, never the database's text
+or a row policy's SQL, and no stack trace in the server log.
+
+Each mistake is sent to a server with the fast path and to one without (they must answer alike),
+and, where it can be written there, inline in the document (which strawberry answers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from liveserver import LiveServer
+from test_server import ADMIN, QUERY, SECRET, server_project
+
+from server import ServerSettings, create_app
+
+DATABASE_TEXT = ("Error:", "LINE 1", "SELECT", "$__slp", "DuckDB", "invalid input syntax", "region_id")
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Iterator[tuple[LiveServer, LiveServer]]:
+    root = server_project(tmp_path_factory.mktemp("mistakes"), shop_db)
+    fast = ServerSettings(project=root, jwt_secret=SECRET, cache_url=None)
+    full = ServerSettings(project=root, jwt_secret=SECRET, cache_url=None, fast_path=False)
+    with LiveServer(create_app(fast)) as a, LiveServer(create_app(full)) as b:
+        yield a, b
+
+
+@pytest.fixture
+def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Everything the servers log, uvicorn's "Exception in ASGI application" included (its logger
+    does not propagate to the root logger)."""
+    caplog.set_level(logging.INFO)
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addHandler(caplog.handler)
+    yield caplog
+    uvicorn_errors.removeHandler(caplog.handler)
+
+
+def assert_no_trace(log: pytest.LogCaptureFixture) -> None:
+    loud = [r for r in log.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not loud, [r.getMessage() for r in loud]
+
+
+def post(server: LiveServer, content: bytes, bearer: str | None = ADMIN) -> httpx.Response:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
+    return httpx.post(f"{server.url}/graphql", content=content, headers=headers, timeout=30)
+
+
+def error_of(response: httpx.Response) -> dict[str, Any]:
+    """The one error of an answer that carries no data, checked for internals."""
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert body.get("data") is None and len(body["errors"]) == 1, body
+    error: dict[str, Any] = body["errors"][0]
+    assert not any(text in error["message"] for text in DATABASE_TEXT), error["message"]
+    return error
+
+
+def alike(responses: list[httpx.Response]) -> None:
+    """The fast path's answer is the full path's (incident ids aside)."""
+    fast, full = (re.sub(r"incident [0-9a-f]{12}", "incident X", r.text) for r in responses)
+    assert (responses[0].status_code, fast) == (responses[1].status_code, full)
+
+
+# -- request bodies -------------------------------------------------------------------------------
+BODIES = [
+    (b'"hello"', "VALIDATION", "must be a JSON object"),
+    (b"null", "VALIDATION", "must be a JSON object"),
+    (b"42", "VALIDATION", "must be a JSON object"),
+    (b"9" * 5000, "LIMIT", "more than 4300 digits"),
+    (b'{"query": "{ models { name } }", "variables": {"n": ' + b"9" * 5000 + b"}}", "LIMIT", "more than 4300 digits"),
+    (b"[" * 100_000, "LIMIT", "nested too deeply"),
+    (b'{"query": "{ models { name } }", "variables": {"n": ' + b"[" * 100_000 + b"}}", "LIMIT", "nested too deeply"),
+    (b'{"query": "{ models { name } }", "x": "\xff"}', "VALIDATION", "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize(("body", "code", "message"), BODIES,
+                         ids=["string", "null", "number", "5000 digits", "5000 digits inside", "deep array",
+                              "deep variables", "not utf-8"])
+def test_a_body_that_is_no_graphql_request_is_a_400_with_a_code(servers: tuple[LiveServer, LiveServer],
+                                                                server_log: pytest.LogCaptureFixture,
+                                                                body: bytes, code: str, message: str) -> None:
+    responses = [post(server, body) for server in servers]
+    alike(responses)
+    assert responses[0].status_code == 400
+    error = error_of(responses[0])
+    assert error["extensions"]["code"] == code and message in error["message"], error
+    assert_no_trace(server_log)
+
+
+# -- query mistakes, on every path ----------------------------------------------------------------
+def inline(value: Any) -> str:
+    """A Python value as a GraphQL input literal (enum values are written as upper-case words)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v if k == 'op' else inline(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(inline(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def ask(servers: tuple[LiveServer, LiveServer], query: Any, bearer: str = ADMIN) -> list[dict[str, Any]]:
+    """The error of a query sent in variables to both servers (which must agree) and inline to the
+    fast one (which hands it to strawberry): all three."""
+    document = json.dumps({"query": QUERY, "variables": {"input": query}}).encode()
+    responses = [post(server, document, bearer) for server in servers]
+    alike(responses)
+    written = json.dumps({"query": f"{{ query(input: {inline(query)}) {{ rows }} }}"}).encode()
+    responses.append(post(servers[0], written, bearer))
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    return [error_of(r) for r in responses]
+
+
+MISTAKES = [
+    ({"metrics": ["revenue"], "limit": "abc"}, "VALIDATION", ".limit: Int cannot represent"),
+    ({"metrics": ["revenue"], "limit": 10**12}, "VALIDATION", ".limit: Int cannot represent non 32-bit"),
+    ({"metrics": ["revenue"], "bogus": 1}, "VALIDATION", "unknown field 'bogus'"),
+    (None, "VALIDATION", "'QueryInput!' not to be None"),
+    ({"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
+     "VALIDATION", ".filters[0].values[0]"),
+]
+MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value"]
+
+
+@pytest.mark.parametrize(("query", "code", "message"), MISTAKES, ids=MISTAKE_IDS)
+def test_a_mistake_is_answered_with_its_code_on_every_path(servers: tuple[LiveServer, LiveServer],
+                                                           server_log: pytest.LogCaptureFixture, query: Any,
+                                                           code: str, message: str) -> None:
+    errors = ask(servers, query)
+    assert [e["extensions"]["code"] for e in errors] == [code] * 3, errors
+    assert message in errors[0]["message"], errors[0]
+    assert_no_trace(server_log)

@@ -99,6 +99,11 @@ def new_incident() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def brief(text: str, limit: int = 60) -> str:
+    """A caller's text as an error quotes it back: cut when long, so that the answer stays small."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' — did you mean …?' suffix for near misses, or '' when nothing is close."""
     pool = list(candidates)

@@ -127,8 +127,14 @@ MISTAKES = [
     (None, "VALIDATION", "'QueryInput!' not to be None"),
     ({"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
      "VALIDATION", ".filters[0].values[0]"),
+    ({"metrics": ["revenue"], "timezone": "A" * 10_000}, "VALIDATION", "unknown time zone 'AAAA"),
+    ({"metrics": ["revenue"], "timeRange": {"start": "0001-01-01"}}, "VALIDATION",
+     "time_range start '0001-01-01' is out of range"),
+    ({"metrics": ["revenue"], "timeRange": {"end": "9999-12-31T23:00"}, "timezone": "America/Los_Angeles"},
+     "VALIDATION", "time_range end '9999-12-31T23:00' is out of range"),
 ]
-MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value"]
+MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value",
+               "long time zone", "start underflows", "end overflows"]
 
 
 @pytest.mark.parametrize(("query", "code", "message"), MISTAKES, ids=MISTAKE_IDS)

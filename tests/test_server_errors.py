@@ -132,9 +132,15 @@ MISTAKES = [
      "time_range start '0001-01-01' is out of range"),
     ({"metrics": ["revenue"], "timeRange": {"end": "9999-12-31T23:00"}, "timezone": "America/Los_Angeles"},
      "VALIDATION", "time_range end '9999-12-31T23:00' is out of range"),
+    ({"metrics": ["revenue"], "where": ["(" * 3000 + "orders.amount > 1" + ")" * 3000]}, "LIMIT",
+     "nested too deeply"),
+    ({"metrics": ["revenue"], "where": ["NOT " * 2000 + "orders.amount > 1"]}, "LIMIT", "nested too deeply"),
+    ({"metrics": ["revenue"], "having": ["revenue > " + "abs(" * 500 + "1" + ")" * 500]}, "LIMIT",
+     "nested too deeply"),
 ]
 MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value",
-               "long time zone", "start underflows", "end overflows"]
+               "long time zone", "start underflows", "end overflows", "3000 parentheses", "2000 NOTs",
+               "500 calls in having"]
 
 
 @pytest.mark.parametrize(("query", "code", "message"), MISTAKES, ids=MISTAKE_IDS)

@@ -21,7 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from ..access import RowRule
-from ..errors import QueryValidationError
+from ..errors import LimitExceededError, QueryValidationError
 from ..graph import SemanticGraph
 from ..query import Query
 from ..sqlglot_local import generator
@@ -155,6 +155,16 @@ class Compiler:
 
     def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str, *,
                  pretty: bool = False) -> CompiledQuery:
+        try:
+            return self._build(query, ex, dialect, timezone, pretty)
+        except RecursionError:
+            # sqlglot parses and renders expressions recursively, so a filter nesting hundreds of
+            # parentheses, NOTs or function calls exhausts Python's stack; nothing else in a compile
+            # recurses anywhere near as deep.
+            raise LimitExceededError("a filter of the query is nested too deeply (hundreds of parentheses, NOTs or "
+                                     "function calls inside one another) — write it with less nesting") from None
+
+    def _build(self, query: Query, ex: Extracted, dialect: str, timezone: str, pretty: bool) -> CompiledQuery:
         zone(timezone)
         settings = self.graph.settings
         calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)

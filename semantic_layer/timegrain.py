@@ -187,7 +187,7 @@ def py_truncate(value: datetime, grain: str, calendar_: Calendar) -> datetime:
 def parse_bound(value: object, what: str) -> datetime:
     """A time_range bound: a date, a datetime, or an ISO-8601 string of either, between
     EARLIEST_BOUND and LATEST_BOUND."""
-    bound = _bound(value)
+    bound = as_datetime(value)
     if bound is None:
         raise QueryValidationError(f"time_range {what} '{brief(str(value))}' is not a date or timestamp — use "
                                    "ISO-8601 such as '2024-01-01' or '2024-01-01T08:00:00'")
@@ -197,7 +197,8 @@ def parse_bound(value: object, what: str) -> datetime:
     return bound
 
 
-def _bound(value: object) -> datetime | None:
+def as_datetime(value: object) -> datetime | None:
+    """A date, a datetime, or an ISO-8601 string of either as a datetime; None for anything else."""
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):

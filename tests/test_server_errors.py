@@ -120,6 +120,10 @@ def ask(servers: tuple[LiveServer, LiveServer], query: Any, bearer: str = ADMIN)
     return [error_of(r) for r in responses]
 
 
+def amount(op: str, value: Any) -> dict[str, Any]:
+    return {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": op, "values": [value]}]}
+
+
 MISTAKES = [
     ({"metrics": ["revenue"], "limit": "abc"}, "VALIDATION", ".limit: Int cannot represent"),
     ({"metrics": ["revenue"], "limit": 10**12}, "VALIDATION", ".limit: Int cannot represent non 32-bit"),
@@ -137,10 +141,25 @@ MISTAKES = [
     ({"metrics": ["revenue"], "where": ["NOT " * 2000 + "orders.amount > 1"]}, "LIMIT", "nested too deeply"),
     ({"metrics": ["revenue"], "having": ["revenue > " + "abs(" * 500 + "1" + ")" * 500]}, "LIMIT",
      "nested too deeply"),
+    (amount("EQUALS", "NaN"), "VALIDATION", "filter on 'orders.amount' expects a number, got 'NaN'"),
+    (amount("EQUALS", 10**40), "VALIDATION", "filter on 'orders.amount': 1000000000000000000000000000000000000000"),
+    (amount("EQUALS", True), "VALIDATION", "filter on 'orders.amount' expects a number, got true"),
+    (amount("GT", "abc"), "VALIDATION", "filter on 'orders.amount' expects a number, got 'abc'"),
+    ({"metrics": ["revenue"], "where": ["orders.amount = 'abc'"]}, "VALIDATION",
+     "filter on 'orders.amount' expects a number, got 'abc'"),
+    ({"metrics": ["revenue"], "where": ["orders.amount > 1e40"]}, "VALIDATION",
+     "filter on 'orders.amount': 1e+40 is out of range"),
+    ({"metrics": ["revenue"], "filters": [{"member": "orders.created_at", "op": "GT", "values": ["yesterday"]}]},
+     "VALIDATION", "filter on 'orders.created_at' expects a date or timestamp"),
+    ({"metrics": ["revenue"], "filters": [{"member": "order_lines.returned", "op": "EQUALS", "values": [1]}]},
+     "VALIDATION", "filter on 'order_lines.returned' expects true or false, got 1"),
+    ({"metrics": ["revenue"], "having": ["revenue > 'abc'"]}, "VALIDATION",
+     "filter on 'revenue' expects a number, got 'abc'"),
 ]
 MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value",
                "long time zone", "start underflows", "end overflows", "3000 parentheses", "2000 NOTs",
-               "500 calls in having"]
+               "500 calls in having", "NaN", "10^40", "true on a number", "text on a number", "text in where",
+               "1e40 in where", "not a date", "1 on a boolean", "text in having"]
 
 
 @pytest.mark.parametrize(("query", "code", "message"), MISTAKES, ids=MISTAKE_IDS)

@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 from liveserver import LiveServer
-from test_server import ADMIN, QUERY, SECRET, server_project
+from test_server import ADMIN, QUERY, SECRET, server_project, token
 
+from semantic_layer.engines.refusal import BAD_VALUE
 from server import ServerSettings, create_app
 
 DATABASE_TEXT = ("Error:", "LINE 1", "SELECT", "$__slp", "DuckDB", "invalid input syntax", "region_id")
@@ -170,3 +171,32 @@ def test_a_mistake_is_answered_with_its_code_on_every_path(servers: tuple[LiveSe
     assert [e["extensions"]["code"] for e in errors] == [code] * 3, errors
     assert message in errors[0]["message"], errors[0]
     assert_no_trace(server_log)
+
+
+# -- what the database refuses --------------------------------------------------------------------
+REGIONAL = token(["regional"], region_id=2)
+
+
+@pytest.mark.parametrize(("query", "bearer"), [
+    ({"metrics": ["revenue"], "where": ["CAST(customers.segment AS INT) > 1"]}, ADMIN),
+    ({"metrics": ["revenue"], "where": ["CAST(customers.segment AS INT) > 1"]}, REGIONAL),
+    ({"metrics": ["customer_count"]}, token(["regional"], region_id="north")),
+], ids=["failing cast", "failing cast under a row policy", "claim of the wrong type"])
+def test_a_value_the_database_cannot_convert_is_validation_without_its_text(
+        servers: tuple[LiveServer, LiveServer], server_log: pytest.LogCaptureFixture, query: dict[str, Any],
+        bearer: str) -> None:
+    errors = ask(servers, query, bearer)
+    assert [(e["extensions"]["code"], e["message"]) for e in errors] == [("VALIDATION", BAD_VALUE)] * 3
+    assert_no_trace(server_log)
+
+
+def test_a_database_failure_is_internal_with_an_incident_and_its_text_only_in_the_log(
+        servers: tuple[LiveServer, LiveServer], caplog: pytest.LogCaptureFixture) -> None:
+    errors = ask(servers, {"metrics": ["ghost_count"]}, REGIONAL)
+    assert [e["extensions"]["code"] for e in errors] == ["INTERNAL"] * 3
+    for error in errors:
+        incident = re.fullmatch(r"the database refused the query \(incident ([0-9a-f]{12})\) — its message is in "
+                                r"the log", error["message"])
+        assert incident, error["message"]
+        logged = [r for r in caplog.records if incident.group(1) in r.getMessage()]
+        assert len(logged) == 1 and "ghost_table" in logged[0].getMessage() and not logged[0].exc_info

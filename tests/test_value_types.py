@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import assert_rows
-from engines import mysql_copy, postgres_copy
+from engines import layer_on
 
 import semantic_layer as sl
 from semantic_layer.engines import Engine
@@ -21,12 +21,7 @@ from semantic_layer.engines import Engine
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres", "mysql"])
 def engine_layer(request: pytest.FixtureRequest, shop_db: Path, shop_project: Path) -> Iterator[sl.Layer]:
-    if request.param == "duckdb":
-        with sl.connect(shop_project) as layer:
-            yield layer
-        return
-    copy = postgres_copy if request.param == "postgres" else mysql_copy
-    with copy(shop_db) as url, sl.connect(shop_project, connection=url) as layer:
+    with layer_on(request.param, shop_project, shop_db) as layer:
         yield layer
 
 

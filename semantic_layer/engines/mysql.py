@@ -10,8 +10,11 @@ import pymysql
 
 from ..errors import ExecutionError, QueryTimeoutError
 from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
+from .refusal import refusal
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+# A value that does not convert (incorrect or truncated value, wrong value for a type) or overflows.
+BAD_VALUE_CODES = {1264, 1292, 1366, 1411, 1690}
 
 
 class MySQLEngine:
@@ -70,9 +73,11 @@ class MySQLEngine:
         try:
             return fetch(conn, sql, params, setup)
         except pymysql.err.MySQLError as exc:
-            if exc.args and exc.args[0] in TIMEOUT_CODES:
+            code = exc.args[0] if exc.args else None
+            if code in TIMEOUT_CODES:
                 raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
-            raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
+            raise refusal("MySQL/MariaDB", str(exc.args[-1] if exc.args else exc), sql,
+                          bad_value=code in BAD_VALUE_CODES) from None
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "DATABASE()")

@@ -156,11 +156,13 @@ MISTAKES = [
      "VALIDATION", "filter on 'order_lines.returned' expects true or false, got 1"),
     ({"metrics": ["revenue"], "having": ["revenue > 'abc'"]}, "VALIDATION",
      "filter on 'revenue' expects a number, got 'abc'"),
+    ({"metrics": ["revenue"], "where": ["orders.amount > 0x10"]}, "VALIDATION",
+     "a name follows the number '0' without a space"),
 ]
 MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value",
                "long time zone", "start underflows", "end overflows", "3000 parentheses", "2000 NOTs",
                "500 calls in having", "NaN", "10^40", "true on a number", "text on a number", "text in where",
-               "1e40 in where", "not a date", "1 on a boolean", "text in having"]
+               "1e40 in where", "not a date", "1 on a boolean", "text in having", "hex number"]
 
 
 @pytest.mark.parametrize(("query", "code", "message"), MISTAKES, ids=MISTAKE_IDS)

@@ -8,6 +8,7 @@ whole list in one run. Query errors carry the same `code` the GraphQL server put
 from __future__ import annotations
 
 import difflib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -90,6 +91,17 @@ class ExecutionError(QueryError):
     """The database refused or failed a statement the compiler produced."""
 
     code = "INTERNAL"
+
+
+def new_incident() -> str:
+    """An id for one failure that is ours, not the caller's: quoted in the answer and written to the
+    log with the details, so that an operator can find the one from the other."""
+    return uuid.uuid4().hex[:12]
+
+
+def brief(text: str, limit: int = 60) -> str:
+    """A caller's text as an error quotes it back: cut when long, so that the answer stays small."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

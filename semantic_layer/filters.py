@@ -18,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
-from .errors import QueryValidationError
+from .errors import QueryValidationError, brief
 from .snippets import SnippetError, parse_snippet
 from .sqlglot_local import tokenizer
 
@@ -104,6 +104,11 @@ def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str,
         elif token.token_type in (TokenType.STRING, TokenType.NUMBER) and (
                 previous is None or previous.token_type != TokenType.INTERVAL):  # an interval's length is shape
             start, kind = token.start, "string" if token.token_type == TokenType.STRING else "number"
+            if kind == "number" and text[token.end + 1:token.end + 2].isidentifier():
+                # DuckDB reads 0x10 as the number 0 and the name x10: its marker would become `:__lit0x10`.
+                raise QueryValidationError(f"cannot read filter '{brief(text)}': a name follows the number "
+                                           f"'{token.text}' without a space — write numbers in decimal, like 16 or "
+                                           "1.5e3")
         else:
             signature.append((token.token_type.name, token.text))
             previous = token
@@ -124,7 +129,11 @@ def _literal_value(raw: str, kind: str, dialect: str) -> Any:
         try:
             return int(raw)
         except ValueError:
+            pass
+        try:
             return float(raw)
+        except ValueError:  # '1e', which the tokenizer takes for a number
+            raise QueryValidationError(f"'{raw}' is not a number — write numbers like 16 or 1.5e3") from None
     # The token's text keeps its quotes and escapes; let the dialect's tokenizer unescape it.
     text = tokenizer(dialect).tokenize(raw)[-1].text
     if kind == "date":

@@ -39,7 +39,9 @@ class Filter(BaseModel):
                                        f"value{'s' if want != '1' else ''}, got {n}")
         for value in self.values:
             if isinstance(value, dict | list | tuple):
-                raise QueryValidationError(f"filter on '{self.member}': values must be scalars, got {value!r}")
+                kind = "an object" if isinstance(value, dict) else "a list"  # not echoed: it may be huge
+                raise QueryValidationError(f"filter on '{self.member}': values must be scalars, got {kind} — "
+                                           "to match any of several values use op 'in'")
 
 
 # How big one question may be. Far above what a person or a dashboard asks, and small enough that

@@ -11,12 +11,17 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from sqlglot import exp
 
-from .errors import QueryValidationError
+from .errors import QueryValidationError, brief
 
+# time_range bounds are converted to UTC and moved by metric offsets and cumulative windows in
+# Python, whose dates end at years 1 and 9999; MySQL's DATETIME starts at 1000-01-01. Bounds inside
+# this range keep all of that clear of both ends.
+EARLIEST_BOUND, LATEST_BOUND = datetime(1000, 1, 1), datetime(9000, 1, 1)
 GRAINS = ("hour", "day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year")
 
 
@@ -67,12 +72,19 @@ class Offset:
         return " ".join(parts) or "0"
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise QueryValidationError(f"unknown time zone '{name}' — use an IANA name such as "
-                                   "'UTC', 'Asia/Shanghai' or 'America/New_York'") from None
+    """The IANA time zone `name`. The name is looked up in the zone database's list first: ZoneInfo
+    opens a file named after whatever it is given, and fails on odd names in odd ways (OSError for
+    a long one)."""
+    if name not in _known_zones():
+        raise QueryValidationError(f"unknown time zone '{brief(name)}' — use an IANA name such as "
+                                   "'UTC', 'Asia/Shanghai' or 'America/New_York'")
+    return ZoneInfo(name)
 
 
 def grain_step(grain: str) -> Offset:
@@ -173,18 +185,30 @@ def py_truncate(value: datetime, grain: str, calendar_: Calendar) -> datetime:
 
 
 def parse_bound(value: object, what: str) -> datetime:
-    """A time_range bound: a date, a datetime, or an ISO-8601 string of either."""
+    """A time_range bound: a date, a datetime, or an ISO-8601 string of either, between
+    EARLIEST_BOUND and LATEST_BOUND."""
+    bound = as_datetime(value)
+    if bound is None:
+        raise QueryValidationError(f"time_range {what} '{brief(str(value))}' is not a date or timestamp — use "
+                                   "ISO-8601 such as '2024-01-01' or '2024-01-01T08:00:00'")
+    if not EARLIEST_BOUND <= bound.replace(tzinfo=None) < LATEST_BOUND:
+        raise QueryValidationError(f"time_range {what} '{brief(str(value))}' is out of range — use a date from "
+                                   f"{EARLIEST_BOUND.date()} to {LATEST_BOUND.date()}")
+    return bound
+
+
+def as_datetime(value: object) -> datetime | None:
+    """A date, a datetime, or an ISO-8601 string of either as a datetime; None for anything else."""
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value
+        return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.strip())
         except ValueError:
-            pass
-    raise QueryValidationError(f"time_range {what} '{value}' is not a date or timestamp — use ISO-8601 "
-                               "such as '2024-01-01' or '2024-01-01T08:00:00'")
+            return None
+    return None
 
 
 def local_to_utc(value: datetime, tz: str) -> datetime:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import uuid
+import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from semantic_layer.errors import QueryError
+from semantic_layer.errors import QueryError, new_incident
 
 from .auth import principal_from_header
 from .cache import make_cache
@@ -38,6 +39,14 @@ from .settings import ServerSettings
 from .telemetry import Telemetry
 
 log = logging.getLogger("semantic_layer.server")
+
+
+class RequestRefused(HTTPException):
+    """A malformed request strawberry would fail on with a 500; `code` is its GraphQL error code."""
+
+    def __init__(self, reason: str, code: str = "VALIDATION"):
+        super().__init__(400, reason)
+        self.code = code
 
 
 class QuietSchema(strawberry.Schema):
@@ -84,13 +93,36 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         """Strawberry refuses malformed requests (a body that is not JSON, no query, an unknown
         operation name) with plain text; we answer them as GraphQL errors with a code, as every
-        other error (SPEC §9), keeping strawberry's status code."""
+        other error, keeping strawberry's status code."""
         try:
             return await super().run(request, *args, **kwargs)
         except HTTPException as exc:
-            self.service.telemetry.count(["VALIDATION"])
-            return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": "VALIDATION"}}]},
+            code = exc.code if isinstance(exc, RequestRefused) else "VALIDATION"
+            self.service.telemetry.count([code])
+            return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
                                 status_code=exc.status_code)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON as strawberry reads it (the body, or a GET's variables), minus the ways it fails with
+        a 500: JSON nested deeper than the decoder's recursion allows, an integer longer than Python
+        converts, bytes that are not UTF-8, and a body that is JSON but no object (strawberry calls
+        `.get` on it). Each is a 400 like strawberry's own refusal of a body that is not JSON."""
+        try:
+            decoded = json.loads(data)
+        except json.JSONDecodeError:
+            raise  # strawberry's own answer: "Unable to parse request body as JSON"
+        except UnicodeDecodeError:
+            raise RequestRefused("the request body is not UTF-8 text") from None
+        except ValueError:  # the only other ValueError json raises: int-string conversion's digit limit
+            raise RequestRefused(f"a number in the request has more than {sys.get_int_max_str_digits()} digits",
+                                 "LIMIT") from None
+        except RecursionError:
+            raise RequestRefused("the request's JSON is nested too deeply", "LIMIT") from None
+        # Strawberry hands the body over as bytes, a GET's query parameters as text (which it checks).
+        if isinstance(data, bytes) and not isinstance(decoded, dict | list):
+            raise RequestRefused('the request body must be a JSON object such as {"query": "{ metrics { name } }", '
+                                 '"variables": {}}')
+        return decoded
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         errors = [self._format(error) for error in result.errors or []]
@@ -105,10 +137,12 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         formatted: dict[str, Any] = {"message": error.message}
         if isinstance(original, QueryError):
             formatted["message"], code = original.message, original.code
-        elif original is None:
+        elif original is None or isinstance(original, GraphQLError):
+            # graphql-core's own: a document or variables that do not fit the schema (a variable that
+            # does not coerce wraps the coercion's GraphQLError, which names the field).
             code = (error.extensions or {}).get("code") or limit_code(error) or "VALIDATION"
         else:  # a bug: log it with an id the caller can quote, show no internals
-            incident = uuid.uuid4().hex[:12]
+            incident = new_incident()
             log.error("internal error %s", incident, exc_info=original)
             formatted["message"], code = f"internal error (incident {incident}) — see the server log", "INTERNAL"
         if error.locations:

@@ -180,7 +180,7 @@ class FastGraphQL:
     async def _try(self, request: Request, body: bytes) -> dict[str, Any] | None:
         try:
             request_data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or JSON too deep or long to read: refused by the full path
             return None
         if not isinstance(request_data, dict) or not isinstance(request_data.get("query"), str):
             return None

@@ -15,6 +15,8 @@ from typing import Any
 import duckdb
 import pytest
 
+import semantic_layer as sl
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 MYSQL_HOST = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 TZ_HELP = "load them with: mariadb-tzinfo-to-sql /usr/share/zoneinfo | mariadb -u root mysql"
@@ -97,3 +99,16 @@ def mysql_copy(db: Path) -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
         admin.close()
+
+
+@contextmanager
+def layer_on(engine: str, project: Path, db: Path) -> Iterator[sl.Layer]:
+    """The project over `db` itself ('duckdb') or over its copy in PostgreSQL ('postgres') or
+    MariaDB ('mysql')."""
+    if engine == "duckdb":
+        with sl.connect(project) as layer:
+            yield layer
+        return
+    copy = postgres_copy if engine == "postgres" else mysql_copy
+    with copy(db) as url, sl.connect(project, connection=url) as layer:
+        yield layer

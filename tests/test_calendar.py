@@ -91,3 +91,24 @@ def test_time_range_end_before_start_is_refused(layer: sl.Layer) -> None:
 def test_unknown_time_zone_is_refused(layer: sl.Layer) -> None:
     with pytest.raises(sl.QueryValidationError, match="unknown time zone 'Mars/Olympus'"):
         layer.query(metrics=["revenue"], timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("name", ["A" * 10_000, "America"], ids=["10 000 characters", "a folder of zones"])
+def test_a_time_zone_must_be_a_known_iana_name(layer: sl.Layer, name: str) -> None:
+    """ZoneInfo opens a file named after the zone and raised OSError for these."""
+    with pytest.raises(sl.QueryValidationError, match="unknown time zone") as info:
+        layer.query(metrics=["revenue"], timezone=name)
+    assert len(info.value.message) < 200  # a long name is not echoed whole
+
+
+@pytest.mark.parametrize(("time_range", "timezone", "bound"), [
+    ({"start": "0001-01-01"}, None, "start"),
+    ({"end": "9999-12-31T23:00"}, "America/Los_Angeles", "end"),
+    ({"start": "0001-01-01T00:00:00+05:00"}, "UTC", "start"),
+])
+def test_time_range_bounds_out_of_range_are_refused(layer: sl.Layer, time_range: dict[str, str],
+                                                    timezone: str | None, bound: str) -> None:
+    """Converting them to UTC (or moving them by an offset) would overflow Python's dates."""
+    with pytest.raises(sl.QueryValidationError, match=f"time_range {bound} .* is out of range — use a date from "
+                                                      "1000-01-01 to 9000-01-01"):
+        layer.query(metrics=["revenue"], time_range=time_range, timezone=timezone)

@@ -3,6 +3,7 @@ DuckDB (whose answers the golden tests check against hand-written SQL)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,12 @@ def test_statement_timeout_cancels_on_the_server(remote: tuple[str, sl.Layer]) -
         layer.engine.execute(slow, {}, timeout_seconds=0.5)
 
 
-def test_transactions_are_read_only(remote: tuple[str, sl.Layer]) -> None:
+def test_transactions_are_read_only(remote: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
     # MySQL lets DDL end a READ ONLY transaction implicitly: give the layer an account without DDL
     # privileges there. Data changes are refused on both engines.
-    with pytest.raises(sl.ExecutionError, match=r"(?i)read.only"):
+    with pytest.raises(sl.ExecutionError, match="incident"):
         remote[1].engine.execute("DELETE FROM orders", {})
+    assert re.search(r"(?i)read.only", caplog.text)  # the database's own words are logged, not shown
 
 
 def test_the_warehouse_check_runs_on_each_engine(remote: tuple[str, sl.Layer]) -> None:

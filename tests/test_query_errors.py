@@ -132,3 +132,23 @@ def test_compile_refuses_an_unknown_dialect(layer: sl.Layer) -> None:
 def test_a_deprecated_metric_warns_and_names_its_replacement(layer: sl.Layer) -> None:
     res = layer.query(metrics=["legacy_revenue"])
     assert res.warnings == ["metric 'legacy_revenue' is deprecated — use 'revenue' instead"]
+
+
+@pytest.mark.parametrize("where", ["(" * 3000 + "orders.amount > 1" + ")" * 3000, "NOT " * 2000 + "orders.amount > 1",
+                                   "orders.amount > " + "- " * 3000 + "1", "orders.amount > " + "abs(" * 500 + "1" + ")" * 500],
+                         ids=["parentheses", "NOTs", "signs", "calls"])
+def test_a_filter_nested_too_deeply_is_a_limit_not_a_crash(layer: sl.Layer, where: str) -> None:
+    """sqlglot parses and renders recursively; a deep filter used to raise RecursionError."""
+    err = refuse(layer, sl.LimitExceededError, "nested too deeply", metrics=["revenue"], where=[where])
+    assert err.code == "LIMIT"
+    assert layer.query(metrics=["revenue"], where=["(" * 100 + "orders.amount > 1" + ")" * 100]).rows
+
+
+@pytest.mark.parametrize(("where", "match"), [
+    ("orders.amount > 0x10", "a name follows the number '0' without a space"),
+    ("orders.amount > 5days", "a name follows the number '5' without a space"),
+    ("orders.amount > 1e", "'1e' is not a number"),
+], ids=["hex", "unit", "no exponent"])
+def test_a_number_that_cannot_be_read_is_refused(layer: sl.Layer, where: str, match: str) -> None:
+    """These made ValueError (a bug, to the server): DuckDB reads 0x10 as 0 and the name x10."""
+    refuse(layer, sl.QueryValidationError, match, metrics=["revenue"], where=[where])

@@ -21,7 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from ..access import RowRule
-from ..errors import QueryValidationError
+from ..errors import LimitExceededError, QueryValidationError
 from ..graph import SemanticGraph
 from ..query import Query
 from ..sqlglot_local import generator
@@ -120,16 +120,17 @@ class Compiler:
         statement out for reading instead: a display path, compiled afresh, never cached."""
         shape = self._shape(query, dialect, claims)
         if pretty:
-            return self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True), shape.values
+            return self._checked(self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True),
+                                 shape)
         hit = self._lookup(shape.key)
         if hit is not None:
-            return hit, shape.values
+            return self._checked(hit, shape)
         compiled = self._compile(query, shape.extracted, shape.dialect, shape.timezone)
         with self._lock:
             self._cache[shape.key] = compiled
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return compiled, shape.values
+        return self._checked(compiled, shape)
 
     def cached(self, query: Query, dialect: str | None = None,
                claims: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, list[Any]] | None:
@@ -137,7 +138,14 @@ class Compiler:
         enough for an event loop, where a new shape's compile (milliseconds) is not."""
         shape = self._shape(query, dialect, claims)
         hit = self._lookup(shape.key)
-        return None if hit is None else (hit, shape.values)
+        return None if hit is None else self._checked(hit, shape)
+
+    @staticmethod
+    def _checked(compiled: CompiledQuery, shape: _Shape) -> tuple[CompiledQuery, list[Any]]:
+        """The statement and the query's values, once they are checked against what the statement
+        compares them with: on every call, since a cached statement is re-bound to new values."""
+        compiled.params.check(shape.extracted.values)
+        return compiled, shape.values
 
     def _shape(self, query: Query, dialect: str | None, claims: Mapping[str, Any] | None) -> _Shape:
         target = normalize_dialect(dialect or self.graph.settings.dialect)
@@ -155,6 +163,16 @@ class Compiler:
 
     def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str, *,
                  pretty: bool = False) -> CompiledQuery:
+        try:
+            return self._build(query, ex, dialect, timezone, pretty)
+        except RecursionError:
+            # sqlglot parses and renders expressions recursively, so a filter nesting hundreds of
+            # parentheses, NOTs or function calls exhausts Python's stack; nothing else in a compile
+            # recurses anywhere near as deep.
+            raise LimitExceededError("a filter of the query is nested too deeply (hundreds of parentheses, NOTs or "
+                                     "function calls inside one another) — write it with less nesting") from None
+
+    def _build(self, query: Query, ex: Extracted, dialect: str, timezone: str, pretty: bool) -> CompiledQuery:
         zone(timezone)
         settings = self.graph.settings
         calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)

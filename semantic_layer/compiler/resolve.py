@@ -1,25 +1,29 @@
 """Pass 1: resolve a query against the semantic graph into a plan.
 
 Everything a user can get wrong is checked here, before any SQL is built: unknown members (with a
-suggestion), grains, having and order_by refs, limits, deprecated metrics (a warning).
+suggestion), grains, having and order_by refs, limits, deprecated metrics (a warning). Each value
+compared with a member is recorded with that member's type, to check every query's values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from sqlglot import exp
 
-from ..errors import LimitExceededError, QueryValidationError, UnknownMemberError, did_you_mean
+from ..errors import LimitExceededError, QueryError, QueryValidationError, UnknownMemberError, did_you_mean
 from ..filters import LOCAL_PREFIX, parse_filter
 from ..graph import SemanticGraph
 from ..query import Filter, Query
 from ..timegrain import Calendar, to_local_naive
-from .members import member_column, split_grain
+from .members import member_column, ref_of, resolve_member, split_grain
 from .metrics import MetricExpander
 from .plan import DimensionRequest, Plan, TimeBounds
 from .values import Extracted, Params
+
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
 
 
 def column_alias(ref: str) -> str:
@@ -43,7 +47,8 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
 
     having = []
     for text, (shape, slots) in zip(query.having, ex.having, strict=True):
-        tree = _with_params(parse_filter(shape, dialect, what="having", original=text), slots, params)
+        tree = _with_params(parse_filter(shape, dialect, what="having", original=text), slots, params,
+                            lambda _: "number")  # having compares metrics, and every metric is a number
         for column in tree.find_all(exp.Column):
             name = column.name
             if column.table or name not in graph.metrics:
@@ -53,9 +58,15 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
                 metric_exprs[name] = expander.expand(name)
         having.append(tree)
 
-    filters = [_with_params(parse_filter(shape, dialect, what="where", original=text), slots, params)
+    base = _base_model(expander, dims)
+
+    def member_type(ref: str) -> str | None:
+        return _member_type(graph, base, ref)
+
+    filters = [_with_params(parse_filter(shape, dialect, what="where", original=text), slots, params, member_type)
                for text, (shape, slots) in zip(query.where, ex.where, strict=True)]
-    filters += [_structured(f, slots, params) for f, slots in zip(query.filters, ex.filters, strict=True)]
+    filters += [_structured(f, slots, params, member_type(f.member))
+                for f, slots in zip(query.filters, ex.filters, strict=True)]
 
     warnings = []
     for name in expander.used:
@@ -90,18 +101,68 @@ def _dimensions(query: Query) -> list[DimensionRequest]:
     return out
 
 
-def _with_params(tree: exp.Expr, slots: list[int], params: Params) -> exp.Expr:
-    """Swap the filter's local literal markers for the query-wide placeholders."""
+def _base_model(expander: MetricExpander, dims: list[DimensionRequest]) -> str | None:
+    """The model filter members are resolved from to learn their types: the first unit's (as for
+    the result's columns), or for a query of dimensions alone the first dimension's model."""
+    if expander.units:
+        return next(iter(expander.units.values())).key.model
+    return dims[0].member.split(".")[0] if dims else None
+
+
+def _member_type(graph: SemanticGraph, base: str | None, ref: str) -> str | None:
+    """The type of the dimension `ref` names, or None when it does not resolve from `base` (the
+    unit builder reports that, with the context it has)."""
+    if base is None:
+        return None
+    try:
+        return resolve_member(graph, base, ref).dimension.dimension.type
+    except QueryError:
+        return None
+
+
+def _with_params(tree: exp.Expr, slots: list[int], params: Params,
+                 member_type: Callable[[str], str | None]) -> exp.Expr:
+    """Swap the filter's local literal markers for the query-wide placeholders, recording the
+    member each literal is compared with."""
     for node in list(tree.find_all(exp.Placeholder)):
-        local = int(str(node.name)[len(LOCAL_PREFIX):])
-        node.replace(params.slot(slots[local]))
+        slot = slots[int(str(node.name)[len(LOCAL_PREFIX):])]
+        member = _compared_member(node)
+        if member is not None:
+            ref = ref_of(member)
+            params.compare(slot, ref, member_type(ref))
+        node.replace(params.slot(slot))
     return tree
 
 
-def _structured(f: Filter, slots: list[int], params: Params) -> exp.Expr:
+def _compared_member(value: exp.Expr) -> exp.Column | None:
+    """The member a literal is compared with — `m = v`, `v < m`, `m IN (v, …)`, `m BETWEEN v AND w`,
+    in parentheses or signed — or None when the literal is used otherwise (in arithmetic, as an
+    argument), where the member's type says nothing about the literal's."""
+    node = value
+    while isinstance(node.parent, exp.Paren | exp.Neg):
+        node = node.parent
+    parent = node.parent
+    if isinstance(parent, COMPARISONS):
+        other = parent.expression if node.arg_key == "this" else parent.this
+    elif (isinstance(parent, exp.In) and node.arg_key == "expressions") or \
+            (isinstance(parent, exp.Between) and node.arg_key in ("low", "high")):
+        other = parent.this
+    else:
+        return None
+    other = other.unnest()
+    return other if isinstance(other, exp.Column) else None
+
+
+def _structured(f: Filter, slots: list[int], params: Params, kind: str | None) -> exp.Expr:
     col = member_column(f.member)
     vals = [params.slot(s) for s in slots]
     op = f.op
+    text_op = op in ("contains", "starts_with")
+    if text_op and kind in ("number", "time", "boolean"):
+        raise QueryValidationError(f"filter on '{f.member}': op '{op}' looks for text, and '{f.member}' is a "
+                                   f"{kind} — compare it with equals, in, gt, lt or between")
+    for slot in slots:  # a substring is text, whatever the member's type
+        params.compare(slot, f.member, None if text_op else kind)
     if op == "equals":
         return exp.EQ(this=col, expression=vals[0])
     if op == "not_equals":

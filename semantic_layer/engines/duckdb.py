@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from ..definitions import EngineSettings
 from ..errors import ExecutionError, LimitExceededError, QueryTimeoutError
+from .refusal import refusal
 from .watchdog import WATCHDOG
 
 T = TypeVar("T")
@@ -22,6 +23,7 @@ T = TypeVar("T")
 # We fetch Arrow from a DB-API result on purpose (see `execute`); the extra copy DuckDB warns about
 # costs less than the relational API's second planning pass for the result sizes a layer returns.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+BAD_VALUE = (duckdb.ConversionException, duckdb.OutOfRangeException)  # a value that does not convert or overflows
 
 
 def _config(settings: EngineSettings) -> dict[str, str | bool | int]:
@@ -94,7 +96,7 @@ class DuckDBEngine:
                                      "time range or filters, or raise engine.memory_limit in "
                                      "semantic_layer.yml") from None
         except duckdb.Error as exc:
-            raise ExecutionError(f"DuckDB refused the statement: {exc}") from None
+            raise refusal("DuckDB", str(exc), sql, bad_value=isinstance(exc, BAD_VALUE)) from None
         finally:
             if alarm is not None:
                 WATCHDOG.disarm(alarm)

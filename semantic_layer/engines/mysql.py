@@ -12,8 +12,11 @@ import pymysql
 
 from ..errors import ExecutionError, QueryTimeoutError
 from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
+from .refusal import refusal
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
+# A value that does not convert (incorrect or truncated value, wrong value for a type) or overflows.
+BAD_VALUE_CODES = {1264, 1292, 1366, 1411, 1690}
 
 
 @lru_cache(maxsize=1024)
@@ -84,9 +87,11 @@ class MySQLEngine:
         try:
             return fetch(conn, sql, params, setup)
         except pymysql.err.MySQLError as exc:
-            if exc.args and exc.args[0] in TIMEOUT_CODES:
+            code = exc.args[0] if exc.args else None
+            if code in TIMEOUT_CODES:
                 raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
-            raise ExecutionError(f"MySQL/MariaDB refused the statement: {exc.args[-1]}") from None
+            raise refusal("MySQL/MariaDB", str(exc.args[-1] if exc.args else exc), sql,
+                          bad_value=code in BAD_VALUE_CODES) from None
 
     def _check_zones(self, sql: str) -> None:
         """Refuse a statement converting to a zone the server cannot convert to. Without its time zone

@@ -11,6 +11,11 @@ from psycopg import sql as pg_sql
 
 from ..errors import ExecutionError, QueryTimeoutError
 from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
+from .refusal import refusal
+
+# Data exceptions a value causes: text that is no value of the type, a number out of range, a date
+# that is no date or overflows.
+BAD_VALUE_STATES = {"22P02", "22003", "22007", "22008", "22018"}
 
 
 class PostgresEngine:
@@ -53,7 +58,7 @@ class PostgresEngine:
         except pg_errors.QueryCanceled:
             raise QueryTimeoutError(timeout_message(timeout_seconds, "PostgreSQL")) from None
         except psycopg.Error as exc:
-            raise ExecutionError(f"PostgreSQL refused the statement: {str(exc).strip()}") from None
+            raise refusal("PostgreSQL", str(exc).strip(), sql, bad_value=exc.sqlstate in BAD_VALUE_STATES) from None
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "current_schema()")

@@ -1,0 +1,29 @@
+"""What a caller learns when the database refuses a statement: one mapping for every engine.
+
+The database's own message goes to the log only: it quotes the statement, and with it the
+row-policy predicates a caller must not see. A value the database cannot convert, or that
+overflows, is the caller's mistake: VALIDATION, in our words. Anything else is ours: INTERNAL, with
+an incident id that finds the database's message in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import ExecutionError, QueryError, QueryValidationError, new_incident
+
+log = logging.getLogger("semantic_layer.engines")
+
+BAD_VALUE = ("a value in the query could not be converted, or is out of range: check the filter values' types "
+             "(and the token's claims, which row policies compare with columns)")
+
+
+def refusal(server: str, detail: str, sql: str, *, bad_value: bool) -> QueryError:
+    """The error for `server` refusing `sql` with message `detail`; `bad_value` when the engine
+    recognised a value's conversion or range failure."""
+    if bad_value:
+        log.info("%s could not convert a value (answered VALIDATION): %s", server, detail)
+        return QueryValidationError(BAD_VALUE)
+    incident = new_incident()
+    log.error("incident %s: %s refused the statement: %s\n%s", incident, server, detail, sql)
+    return ExecutionError(f"the database refused the query (incident {incident}) — its message is in the log")

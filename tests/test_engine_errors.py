@@ -1,0 +1,90 @@
+"""A database's refusal reaches the caller in our words, on DuckDB, PostgreSQL and MariaDB alike: a
+value it cannot convert is VALIDATION, anything else INTERNAL with an incident id. Its own message
+— which quotes the statement and the row policies in it — is only in the log."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_project
+from engines import layer_on
+
+import semantic_layer as sl
+from semantic_layer.access import Principal
+from semantic_layer.engines.refusal import BAD_VALUE
+
+POLICIES = """
+policies:
+  - role: regional
+    rows:
+      - model: customers
+        where: "region_id = {{ user.region_id }}"
+"""
+GHOST = """
+models:
+  - name: ghost
+    table: ghost_table
+    primary_key: id
+    measures:
+      - {name: n, agg: count}
+metrics:
+  - {name: ghost_count, type: simple, measure: ghost.n}
+"""
+# Filters each database fails to convert or compute at run time (MariaDB converts 'x' to 0, silently).
+FAILING = {
+    "duckdb": ["CAST(customers.name AS INT) > 1"],
+    "postgres": ["CAST(customers.name AS INT) > 1", "orders.amount" + " * 1e37" * 9 + " > 1"],
+    "mysql": ["orders.amount" + " * 1e37" * 9 + " > 1"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FAILING))
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           shop_db: Path) -> Iterator[tuple[str, sl.Layer]]:
+    root = make_project(tmp_path_factory.mktemp(f"refusals_{request.param}"), shop_db)
+    (root / "policies.yml").write_text(POLICIES)
+    (root / "ghost.yml").write_text(GHOST)
+    with layer_on(request.param, root, shop_db) as layer:
+        yield request.param, layer
+
+
+def regional(region_id: object) -> Principal:
+    return Principal(("regional",), {"region_id": region_id})
+
+
+def test_a_value_the_database_cannot_convert_is_validation_in_our_words(
+        engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
+    name, layer = engine
+    caplog.set_level(logging.INFO, logger="semantic_layer.engines")
+    for where in FAILING[name]:
+        with pytest.raises(sl.QueryValidationError) as info:
+            layer.query(principal=regional(2), metrics=["order_count"], where=[where])
+        assert info.value.message == BAD_VALUE  # no word of the database's, nor of the policy
+    assert all(r.levelno == logging.INFO and not r.exc_info for r in caplog.records), caplog.text
+
+
+def test_a_claim_of_the_wrong_type_is_refused_without_the_policy(engine: tuple[str, sl.Layer]) -> None:
+    """region_id is an INTEGER column; the policy compares it with the token's claim."""
+    name, layer = engine
+    if name == "mysql":
+        pytest.skip("MariaDB compares 'north' with an integer column as 0: nothing is refused, and no row matches")
+    assert layer.query(principal=regional(2), metrics=["customer_count"]).rows[0]["customer_count"] > 0
+    with pytest.raises(sl.QueryValidationError) as info:
+        layer.query(principal=regional("north"), metrics=["customer_count"])
+    assert info.value.message == BAD_VALUE
+
+
+def test_any_other_refusal_is_internal_with_an_incident_and_the_database_text_only_in_the_log(
+        engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
+    _, layer = engine
+    with pytest.raises(sl.ExecutionError) as info:
+        layer.query(principal=regional(2), metrics=["ghost_count"])
+    found = re.fullmatch(r"the database refused the query \(incident ([0-9a-f]{12})\) — its message is in the log",
+                         info.value.message)
+    assert found and info.value.code == "INTERNAL", info.value.message
+    logged = [r.getMessage() for r in caplog.records if found.group(1) in r.getMessage()]
+    assert len(logged) == 1 and "ghost_table" in logged[0], caplog.text

@@ -165,6 +165,10 @@ def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.E
             raise QueryValidationError(
                 f"{what} '{original}' may not contain {_describe(node)} — filters may use member refs, "
                 f"literals, operators and the functions {', '.join(ALLOWED_FUNCTIONS)}")
+        # `m IN 'x'` reads as IN over a field; `IN (SELECT …)` is refused as a subquery below.
+        if isinstance(node, exp.In) and not node.expressions and not node.args.get("query"):
+            raise QueryValidationError(f"{what} '{original}': IN takes a list in parentheses, like "
+                                       "m IN ('a', 'b')")
         if isinstance(node, exp.Column) and not isinstance(node.this, exp.Identifier):
             raise QueryValidationError(f"{what} '{original}' may not contain {node.sql()}")
     return tree

@@ -72,6 +72,32 @@ def test_filters_differing_only_in_layout_share_one_statement(layer: sl.Layer) -
     assert one is other and values[0] == "zz"
 
 
+@pytest.mark.parametrize(("where", "match"), [
+    ("orders.amount LIKE '1%'", "LIKE compares text, and 'orders.amount' is a number"),
+    ("UPPER(orders.created_at) = 'X'", "UPPER takes text, and 'orders.created_at' is a time"),
+    ("YEAR(orders.amount) = 2024", "YEAR takes a time, and 'orders.amount' is a number"),
+    ("EXTRACT(month FROM order_lines.returned) = 1", "EXTRACT takes a time"),
+    ("orders.created_at * 2 > 1", "'orders.created_at' is a time, which MUL cannot take"),
+    ("order_lines.returned + 1 > 1", "'order_lines.returned' is a boolean"),
+    ("orders.amount = orders.created_at", "'orders.amount' is a number and 'orders.created_at' a time"),
+    ("orders.amount > TRUE", "filter on 'orders.amount' expects a number, got true"),
+    ("orders.amount IN 'x'", "IN takes a list in parentheses"),
+])
+def test_type_mistakes_in_filter_strings_are_the_callers(layer: sl.Layer, where: str, match: str) -> None:
+    """The database would refuse these with a binder error, answered as ours (INTERNAL)."""
+    assert refuse(layer, sl.QueryValidationError, match, metrics=["order_count"], where=[where]).code == "VALIDATION"
+
+
+def test_well_typed_filter_strings_pass_the_type_check(layer: sl.Layer) -> None:
+    for where in ["customers.segment LIKE 'sm%'", "YEAR(orders.created_at) = 2024", "orders.amount * 2 > 100",
+                  "orders.created_at + INTERVAL '1' DAY > DATE '2024-01-01'", "order_lines.returned = TRUE"]:
+        assert layer.query(metrics=["order_count"], where=[where]).rows[0]["order_count"] > 0, where
+
+
+def test_a_query_with_having_but_nothing_to_show_is_refused(layer: sl.Layer) -> None:
+    refuse(layer, sl.QueryValidationError, "at least one metric or one dimension", metrics=[], having=["revenue > 1"])
+
+
 def test_having_refuses_non_metrics(layer: sl.Layer) -> None:
     refuse(layer, sl.UnknownMemberError, "is not a metric", metrics=["revenue"], having=["customers.segment = 'x'"])
 

@@ -182,9 +182,9 @@ class Compiler:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
             plan.row_security = RowSecurity(self.row_rules, slots)
         ctx = UnitContext(self.graph, plan, params, dialect)
+        if not plan.output_metrics and not plan.dimensions:  # `having` alone adds units but no column
+            raise QueryValidationError("a query needs at least one metric or one dimension")
         if not plan.units:
-            if not plan.dimensions:
-                raise QueryValidationError("a query needs at least one metric or one dimension")
             select = finalize(plan, dimension_values(ctx))
         else:
             select = combine(ctx, {u.alias: build_unit(ctx, u) for u in plan.units})

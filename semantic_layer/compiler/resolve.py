@@ -21,7 +21,8 @@ from ..timegrain import Calendar, to_local_naive
 from .members import member_column, ref_of, resolve_member, split_grain
 from .metrics import MetricExpander
 from .plan import DimensionRequest, Plan, TimeBounds
-from .values import Extracted, Params
+from .typecheck import check_filter_types
+from .values import Extracted, Params, check_value
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
 
@@ -63,7 +64,7 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
     def member_type(ref: str) -> str | None:
         return _member_type(graph, base, ref)
 
-    filters = [_with_params(parse_filter(shape, dialect, what="where", original=text), slots, params, member_type)
+    filters = [_with_params(_typed_where(shape, text, dialect, member_type), slots, params, member_type)
                for text, (shape, slots) in zip(query.where, ex.where, strict=True)]
     filters += [_structured(f, slots, params, member_type(f.member))
                 for f, slots in zip(query.filters, ex.filters, strict=True)]
@@ -120,6 +121,12 @@ def _member_type(graph: SemanticGraph, base: str | None, ref: str) -> str | None
         return None
 
 
+def _typed_where(shape: str, text: str, dialect: str, member_type: Callable[[str], str | None]) -> exp.Expr:
+    tree = parse_filter(shape, dialect, what="where", original=text)
+    check_filter_types(tree, member_type, what="where", original=text)
+    return tree
+
+
 def _with_params(tree: exp.Expr, slots: list[int], params: Params,
                  member_type: Callable[[str], str | None]) -> exp.Expr:
     """Swap the filter's local literal markers for the query-wide placeholders, recording the
@@ -131,6 +138,10 @@ def _with_params(tree: exp.Expr, slots: list[int], params: Params,
             ref = ref_of(member)
             params.compare(slot, ref, member_type(ref))
         node.replace(params.slot(slot))
+    for flag in tree.find_all(exp.Boolean):  # TRUE and FALSE are part of the shape: checked once, here
+        member = _compared_member(flag)
+        if member is not None:
+            check_value(flag.this, ref_of(member), member_type(ref_of(member)))
     return tree
 
 

@@ -7,6 +7,9 @@
 - empty days: no orders at all from 2024-02-10 to 2024-02-16 (inside cumulative windows);
 - DST: orders around 2024-03-10 and 2024-11-03 in America/New_York, on both sides of midnight;
 - NULLs: customers without a region, orders without a customer, orders without lines.
+- rows below a one_to_many hop: each line has a part (to-one, some missing) and 0–2 shipments
+  (one_to_many again); orders have 0–3 payments (a second one_to_many hop from orders). These are
+  drawn from a generator of their own, so the tables above stay exactly as they were.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -25,10 +29,15 @@ CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name VARCHAR, segment V
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, owner_rep_id INTEGER, status VARCHAR,
                      amount DECIMAL(12, 2), created_at TIMESTAMP);
 CREATE TABLE order_lines (order_id INTEGER, line_no INTEGER, ship_mode VARCHAR, returned BOOLEAN,
-                          quantity INTEGER, PRIMARY KEY (order_id, line_no));
+                          quantity INTEGER, part_id INTEGER, PRIMARY KEY (order_id, line_no));
+CREATE TABLE parts (part_id INTEGER PRIMARY KEY, brand VARCHAR, size VARCHAR);
+CREATE TABLE shipments (shipment_id INTEGER PRIMARY KEY, order_id INTEGER, line_no INTEGER, carrier VARCHAR,
+                        late BOOLEAN);
+CREATE TABLE payments (payment_id INTEGER PRIMARY KEY, order_id INTEGER, installment INTEGER, method VARCHAR);
 CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, customer_id INTEGER, priority VARCHAR, created_at TIMESTAMP);
 """
 
+Row = tuple[Any, ...]
 START = datetime(2023, 11, 1)
 END = datetime(2025, 1, 15)
 GAP = (datetime(2024, 2, 10), datetime(2024, 2, 17))
@@ -66,16 +75,31 @@ def build(path: Path, seed: int = 7) -> Path:
                           rng.randint(1, 5)))
     tickets = [(t, rng.randint(1, 125), rng.choice(["low", "high"]), _random_time(rng, START, END))
                for t in range(1, 401)]
+    lines, parts, shipments, payments = _below_lines(random.Random(seed + 1), lines, [o[0] for o in orders])
     if path.exists():
         path.unlink()
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
     for table, rows in (("regions", regions), ("sales_reps", reps), ("customers", customers), ("orders", orders),
-                        ("order_lines", lines), ("tickets", tickets)):
+                        ("order_lines", lines), ("tickets", tickets), ("parts", parts), ("shipments", shipments),
+                        ("payments", payments)):
         marks = ", ".join("?" * len(rows[0]))
         con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
     con.close()
     return path
+
+
+def _below_lines(rng: random.Random, lines: list[Row], order_ids: list[int]
+                 ) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+    """Lines with their part, the parts, each line's shipments and each order's payments."""
+    parts = [(p, rng.choice(["acme", "globex", "initech"]), rng.choice(["S", "M", "L"])) for p in range(1, 13)]
+    with_part = [(*line, None if rng.random() < 0.05 else rng.randint(1, len(parts))) for line in lines]
+    shipments = [(order_id, line_no, rng.choice(["ups", "fedex", "dhl"]), rng.random() < 0.3)
+                 for order_id, line_no, *_ in lines for _ in range(rng.choice([0, 1, 1, 2]))]
+    payments = [(order_id, n, rng.choice(["card", "wire", "voucher"]))
+                for order_id in order_ids for n in range(1, rng.choice([0, 1, 1, 2, 3]) + 1)]
+    return (with_part, parts, [(i, *s) for i, s in enumerate(shipments, start=1)],
+            [(i, *p) for i, p in enumerate(payments, start=1)])
 
 
 def _random_time(rng: random.Random, start: datetime, end: datetime) -> datetime:

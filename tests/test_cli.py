@@ -26,7 +26,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_prints_a_summary(shop_project: Path) -> None:
     code, out, _ = run("validate", "--project", str(shop_project))
     assert code == 0
-    assert "6 models, 15 dimensions, 11 measures, 23 metrics" in out
+    assert "9 models, 21 dimensions, 11 measures, 24 metrics" in out
 
 
 def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None:
@@ -48,7 +48,7 @@ def test_validate_with_warehouse_checks_the_columns_of_row_policies(tmp_path: Pa
     assert code == 1 and out == ""
     assert ("policies.yml:5:9: row policy of role 'rep' on 'regions': column 'nmae' is not in table 'regions' "
             "— did you mean 'name'?") in err
-    assert "models.yml:100:5: model 'regions': column 'nmae' is not in table 'regions'" in err
+    assert "models.yml:112:5: model 'regions': column 'nmae' is not in table 'regions'" in err
 
 
 def test_validate_lists_errors_with_positions_and_exits_1(tmp_path: Path, shop_project: Path) -> None:
@@ -77,7 +77,7 @@ def test_list_metrics_as_json(shop_project: Path) -> None:
     code, out, _ = run("list", "metrics", "--project", str(shop_project), "--format", "json")
     assert code == 0
     names = [m["name"] for m in json.loads(out)]
-    assert "revenue" in names and len(names) == 23
+    assert "revenue" in names and len(names) == 24
 
 
 def test_list_dimensions_and_models(shop_project: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlglot
 from conftest import assert_rows, local
+from sqlglot import exp
 
 import semantic_layer as sl
 
@@ -178,6 +180,76 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      dict(metrics=["customer_count"], dimensions=["customers.created_at:year"]),
      f"""SELECT CAST(date_trunc('year', {local("created_at")}) AS DATE), COUNT(*) FROM customers GROUP BY 1
          ORDER BY 1"""),
+    # The same-joined-row rule: where entries are ANDed, so entries reaching a one_to_many model
+    # through the same hop hold for one and the same row, as if written as one string with AND.
+    ("two filters on one one_to_many model hold for the same line",
+     dict(metrics=["order_count", "revenue"], where=["order_lines.returned = true", "order_lines.ship_mode = 'air'"]),
+     f"""SELECT COUNT(*), SUM({REV}) FROM orders o
+         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
+                       AND l.ship_mode = 'air')"""),
+    ("a line's part and the same line's ship mode",
+     dict(metrics=["order_count"], where=["parts.brand = 'acme'", "order_lines.ship_mode = 'air'"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l JOIN parts p ON p.part_id = l.part_id
+                      WHERE l.order_id = o.order_id AND p.brand = 'acme' AND l.ship_mode = 'air')"""),
+    ("a dimension on the line: filters on that line and on that line's shipments",
+     dict(metrics=["order_count"], dimensions=["order_lines.ship_mode"],
+          where=["order_lines.returned = true", "shipments.late = true"]),
+     """SELECT l.ship_mode, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
+        WHERE l.returned AND EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id
+                                     AND s.line_no = l.line_no AND s.late)
+        GROUP BY 1 ORDER BY 1"""),
+    ("a dimension beyond the line (its part): filters on that line and on its shipments",
+     dict(metrics=["order_count"], dimensions=["parts.brand"],
+          where=["order_lines.returned = true", "shipments.carrier = 'ups'"]),
+     """SELECT p.brand, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
+        LEFT JOIN parts p ON p.part_id = l.part_id
+        WHERE l.returned AND EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id
+                                     AND s.line_no = l.line_no AND s.carrier = 'ups')
+        GROUP BY 1 ORDER BY 1 NULLS LAST"""),
+    ("two one_to_many hops: a returned line that has a late shipment",
+     dict(metrics=["order_count"], where=["order_lines.returned = true", "shipments.late = true"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l JOIN shipments s ON s.order_id = l.order_id AND s.line_no = l.line_no
+                      WHERE l.order_id = o.order_id AND l.returned AND s.late)"""),
+    ("two filters two hops down hold for the same shipment",
+     dict(metrics=["order_count"], where=["shipments.late = true", "shipments.carrier = 'ups'"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.order_id AND s.late AND s.carrier = 'ups')"""),
+    ("filters on different one_to_many models stay independent: the same line, any payment",
+     dict(metrics=["order_count"],
+          where=["order_lines.returned = true", "payments.method = 'wire'", "order_lines.ship_mode = 'air'"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
+                      AND l.ship_mode = 'air')
+          AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.order_id AND p.method = 'wire')"""),
+    ("one where string over lines and payments joins the group of a second filter on lines",
+     dict(metrics=["order_count"],
+          where=["order_lines.returned = true OR payments.method = 'wire'", "order_lines.ship_mode = 'air'"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l LEFT JOIN payments p ON p.order_id = l.order_id
+                      WHERE l.order_id = o.order_id AND l.ship_mode = 'air' AND (l.returned OR p.method = 'wire'))"""),
+    ("a structured filter and a where string on the same line",
+     dict(metrics=["order_count"], where=["order_lines.returned = true"],
+          filters=[sl.Filter(member="order_lines.ship_mode", op="in", values=["air", "sea"])]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
+                      AND l.ship_mode IN ('air', 'sea'))"""),
+    ("a segment and a where string on the same line",
+     dict(metrics=["order_count"], segments=["order_lines.returned_lines"], where=["order_lines.ship_mode = 'sea'"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
+                      AND l.ship_mode = 'sea')"""),
+    ("a metric's filter and a where string on the same line",
+     dict(metrics=["orders_with_returns"], where=["order_lines.ship_mode = 'ground'"]),
+     """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
+                      AND l.ship_mode = 'ground')"""),
+    ("a running total takes the same line too",
+     dict(metrics=["revenue_running", "revenue"], where=["order_lines.returned = true", "order_lines.ship_mode = 'sea'"]),
+     f"""SELECT SUM({REV}), SUM({REV}) FROM orders o
+         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
+                       AND l.ship_mode = 'sea')"""),
 ]
 
 
@@ -220,3 +292,30 @@ def test_structured_filter_on_a_time_member_with_grain(layer: sl.Layer, hand: An
     res = layer.query(metrics=["order_count"],
                       filters=[{"member": "metric_time:month", "op": "equals", "values": ["2024-03-01"]}])
     assert_rows(res, hand(f"SELECT COUNT(*) FROM orders o WHERE date_trunc('month', {T}) = DATE '2024-03-01'"))
+
+
+SAME_ROW = [
+    (dict(metrics=["order_count", "revenue"]), ["order_lines.returned = true", "order_lines.ship_mode = 'air'"]),
+    (dict(metrics=["order_count"]), ["parts.size = 'L'", "order_lines.returned = true", "shipments.late = false"]),
+    (dict(metrics=["order_count"], dimensions=["order_lines.ship_mode"]),
+     ["shipments.carrier = 'dhl'", "shipments.late = true", "parts.brand <> 'globex'"]),
+    (dict(metrics=["customer_count"], dimensions=["customers.segment"]),
+     ["orders.status = 'complete'", "order_lines.returned = true", "shipments.carrier = 'fedex'"]),
+    (dict(metrics=["customer_count"], dimensions=["orders.status"]),
+     ["order_lines.ship_mode = 'ground'", "payments.method = 'card'", "order_lines.returned = true"]),
+]
+
+
+@pytest.mark.parametrize(("query", "where"), SAME_ROW, ids=[" AND ".join(w) for _, w in SAME_ROW])
+def test_where_entries_answer_as_one_string_joined_by_and(layer: sl.Layer, query: dict[str, Any],
+                                                          where: list[str]) -> None:
+    """Separate where entries are ANDed: they answer exactly as the one string that ANDs them."""
+    one = layer.query(**query, where=[" AND ".join(f"({w})" for w in where)])
+    assert_rows(layer.query(**query, where=where), [tuple(r.values()) for r in one.rows])
+
+
+def test_filters_on_different_one_to_many_hops_are_separate_semi_joins(layer: sl.Layer) -> None:
+    """Lines and payments each get their own EXISTS: one over both would join every line to every payment."""
+    sql = layer.compile(metrics=["order_count"], where=["order_lines.returned = true", "payments.method = 'wire'",
+                                                        "order_lines.ship_mode = 'air'"])
+    assert len(list(sqlglot.parse_one(sql, read="duckdb").find_all(exp.Exists))) == 2

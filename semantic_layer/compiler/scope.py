@@ -108,8 +108,9 @@ class JoinScope:
 
         return map_columns(parse_snippet(step.join.on, self.dialect), qualified)
 
-    def primary_key(self) -> list[exp.Column]:
-        return [exp.column(k, table=self.alias(())) for k in self.graph.model(self.base).primary_keys]
+    def primary_key(self, path: Path = ()) -> list[exp.Column]:
+        """The primary key of the model at `path` (the base model by default), under its alias."""
+        return [exp.column(k, table=self.alias(path)) for k in self.graph.model(self.model_at(path)).primary_keys]
 
 
 def parse_snippet_query(sql: str, dialect: str) -> exp.Query:

@@ -75,17 +75,18 @@ def read_project(root: Path) -> ProjectSource:
                    and not any(part.startswith(".") for part in p.relative_to(root).parts))
     docs: list[YamlDocument] = []
     settings_doc: YamlDocument | None = None
-    syntax_errors: list[Issue] = []
+    read_errors: list[Issue] = []
     for file in files:
         try:
             doc = load_yaml(file, _display(file))
         except YamlSyntaxError as exc:
-            syntax_errors.append(Issue(exc.file, exc.line, exc.column, str(exc)))
+            read_errors.append(Issue(exc.file, exc.line, exc.column, str(exc)))
             continue
         docs.append(doc)
+        read_errors += doc.issues
         if file == root / SETTINGS_FILE:
             settings_doc = doc
-    src = ProjectSource(root, d.Settings(), errors=syntax_errors)
+    src = ProjectSource(root, d.Settings(), errors=read_errors)
     if settings_doc is not None:
         _read_settings(settings_doc, src)
     for doc in docs:
@@ -203,3 +204,4 @@ def _pydantic_issue(err: Any, value: Any, origin: Origin) -> Issue:
         if loc:
             message = f"{loc[-1]}: {message}"
     return origin.issue(prefix + message, *[p for p in loc if isinstance(p, str | int)])
+

@@ -3,6 +3,8 @@
 Errors must name the file, line and column of the offending node, so files are composed into
 PyYAML node trees (libyaml when available) and converted to plain Python while recording the
 mark of every mapping key and sequence item by its path.
+
+A key given twice in one mapping is an error: YAML keeps the last one without a word.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .errors import Issue
 
 try:  # libyaml is ~10x faster; the pure-Python loader gives identical results.
     from yaml import CSafeLoader as _Loader
@@ -28,6 +32,7 @@ class YamlDocument:
     file: str
     data: Any
     marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)  # problems that do not stop the reading
 
     def locate(self, path: YamlPath) -> tuple[int, int]:
         """The position of the deepest recorded node on `path` (a parent if the leaf is missing)."""
@@ -58,31 +63,48 @@ def load_yaml(path: Path, display_name: str) -> YamlDocument:
         raise YamlSyntaxError(display_name, line, col, f"invalid YAML: {problem}") from None
     doc = YamlDocument(display_name, None)
     if node is not None:
-        doc.data = _convert(node, (), doc.marks)
+        doc.data = _convert(node, (), doc)
     return doc
 
 
-def _convert(node: yaml.Node, path: YamlPath, marks: dict[YamlPath, tuple[int, int]]) -> Any:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _convert(node: yaml.Node, path: YamlPath, doc: YamlDocument) -> Any:
+    doc.marks[path] = _position(node)
     if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            # Keys stay text: YAML 1.1 would read `on:` (every join has one) as the boolean true.
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else _scalar(key_node)
-            child = (*path, str(key))
-            out[key] = _convert(value_node, child, marks)
-            # Point errors about a key at the key itself, not at its value.
-            marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-        return out
+        return _mapping(node, path, doc)
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), marks) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), doc) for i, item in enumerate(node.value)]
     return _scalar(node)
 
 
+def _mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument) -> dict[str, Any]:
+    """Keys stay text: YAML 1.1 would read `on:` (every join has one) as the boolean true. A key given
+    twice is reported at the second, which is dropped: YAML would keep it and drop the first unseen."""
+    out: dict[str, Any] = {}
+    first: dict[str, tuple[int, int]] = {}
+    for key_node, value_node in node.value:
+        at = _position(key_node)
+        if not isinstance(key_node, yaml.ScalarNode):
+            doc.issues.append(Issue(doc.file, *at, "a mapping key must be a plain value"))
+            continue
+        key = key_node.value
+        if key in first:
+            line, column = first[key]
+            doc.issues.append(Issue(doc.file, *at, f"duplicate key '{key}': it is already set at line {line}, "
+                                                   f"column {column} — YAML would silently keep only the last one; "
+                                                   "remove one of them"))
+            continue
+        first[key] = at
+        child = (*path, key)
+        out[key] = _convert(value_node, child, doc)
+        doc.marks[child] = at  # errors about a key point at the key itself, not at its value
+    return out
+
+
+def _position(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
 def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise YamlSyntaxError("", node.start_mark.line + 1, node.start_mark.column + 1,
-                              "a mapping key must be a plain value")
     value = _CONSTRUCTOR.construct_object(node, deep=True)
     _CONSTRUCTOR.constructed_objects.clear()
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -277,3 +278,20 @@ def test_bad_settings_are_located_in_semantic_layer_yml(tmp_path: Path) -> None:
     errs = errors_of(write(tmp_path, settings="name: t\nweek_start: friday\nfiscal_year_start_month: 13\n"))
     assert {e.line for e in errs} == {2, 3}
     assert all(e.file.endswith("semantic_layer.yml") for e in errs)
+
+
+def located(errs: list[sl.Issue], root: Path) -> list[str]:
+    return [f"{os.path.relpath(e.file, root)}:{e.line}:{e.column}: {e.message}" for e in errs]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ("metrics:\n  - name: x\n    type: simple\n    measure: orders.revenue\n    measure: orders.order_count\n",
+     "extra.yml:5:5: duplicate key 'measure': it is already set at line 4, column 5 — YAML would silently keep only "
+     "the last one; remove one of them"),
+    ("metrics:\n  - {name: x, type: simple, measure: orders.revenue}\nmetrics:\n  - {name: y, type: simple, "
+     "measure: orders.revenue}\n",
+     "extra.yml:3:1: duplicate key 'metrics': it is already set at line 1, column 1 — YAML would silently keep only "
+     "the last one; remove one of them"),
+], ids=["in a metric", "a second metrics: list"])
+def test_a_key_given_twice_in_a_mapping_is_an_error(tmp_path: Path, extra: str, expected: str) -> None:
+    assert located(errors_of(write(tmp_path, extra)), tmp_path) == [expected]

@@ -295,3 +295,18 @@ def located(errs: list[sl.Issue], root: Path) -> list[str]:
 ], ids=["in a metric", "a second metrics: list"])
 def test_a_key_given_twice_in_a_mapping_is_an_error(tmp_path: Path, extra: str, expected: str) -> None:
     assert located(errors_of(write(tmp_path, extra)), tmp_path) == [expected]
+
+
+@pytest.mark.parametrize(("extra", "kind", "first"), [
+    ("metrics:\n  - name: revenue\n    type: simple\n    measure: orders.order_count\n", "metric", "base.yml:35:6"),
+    ("models:\n  - name: customers\n    table: clients\n    primary_key: id\n", "model", "base.yml:24:5"),
+], ids=["metric", "model"])
+def test_a_name_defined_again_in_another_file_points_at_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             extra: str, kind: str, first: str) -> None:
+    """Whichever definition is the new one, its location is reported with the other."""
+    monkeypatch.chdir(tmp_path)  # positions in messages are relative to the working directory
+    name = extra.split("name: ")[1].split("\n")[0]
+    assert sorted(located(errors_of(write(tmp_path, extra)), tmp_path)) == [
+        f"{first}: duplicate {kind} name '{name}' (also defined at extra.yml:2:5)",
+        f"extra.yml:2:5: duplicate {kind} name '{name}' (also defined at {first})"]
+

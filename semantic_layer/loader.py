@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -199,9 +200,23 @@ def _pydantic_issue(err: Any, value: Any, origin: Origin) -> Issue:
         loc = ["type"]
     elif kind == "union_tag_not_found":
         message = f"missing required key 'type' (one of: {', '.join(_METRIC_TYPES)})"
+    elif kind == "string_type" and _read_as(err["input"]):
+        named = next((part for part in reversed(loc) if isinstance(part, str)), "value")
+        message = f"{named}: YAML reads this value as {_read_as(err['input'])}, not text — put it in quotes"
     else:
         message = str(err["msg"]).removeprefix("Value error, ")
         if loc:
             message = f"{loc[-1]}: {message}"
     return origin.issue(prefix + message, *[p for p in loc if isinstance(p, str | int)])
 
+
+def _read_as(value: Any) -> str:
+    """What YAML made of a plain value written where text belongs ('' for text or nothing): a label
+    of 2024 or true is refused, and quoting it is the whole fix."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, date):
+        return f"the date {value.isoformat()}"
+    return ""

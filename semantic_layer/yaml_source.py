@@ -4,11 +4,15 @@ Errors must name the file, line and column of the offending node, so files are c
 PyYAML node trees (libyaml when available) and converted to plain Python while recording the
 mark of every mapping key and sequence item by its path.
 
-A key given twice in one mapping is an error: YAML keeps the last one without a word.
+YAML's own silent rules are refused or read as a project means them: a key given twice in one
+mapping is an error (YAML keeps the last one without a word), and only true/false are booleans
+(YAML 1.1 also reads yes/no/on/off so, which no field of a project wants: `synonyms: [no]` must
+stay the word).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,11 +55,22 @@ class YamlSyntaxError(Exception):
         super().__init__(message)
 
 
+class _ProjectLoader(_Loader):
+    """The safe loader with YAML 1.2's booleans: only true and false, in any of their three cases."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_ProjectLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
+_ProjectLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
 def load_yaml(path: Path, display_name: str) -> YamlDocument:
     """Parse one file into a YamlDocument; raises YamlSyntaxError with a position."""
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_ProjectLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -310,3 +310,27 @@ def test_a_name_defined_again_in_another_file_points_at_both(tmp_path: Path, mon
         f"{first}: duplicate {kind} name '{name}' (also defined at extra.yml:2:5)",
         f"extra.yml:2:5: duplicate {kind} name '{name}' (also defined at {first})"]
 
+
+def test_yes_no_on_off_are_words_not_booleans(tmp_path: Path) -> None:
+    """YAML 1.1 reads them as booleans: synonyms [no, on] became 'False' and 'True', a label No was refused."""
+    project = sl.load(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: No,\n"
+                                      "     synonyms: [no, on, Yes, off]}\n"))
+    metric = project.metrics["x"]
+    assert (metric.label, metric.synonyms) == ("No", ["no", "on", "Yes", "off"])
+
+
+def test_off_is_not_a_number_of_seconds(tmp_path: Path) -> None:
+    """YAML 1.1 read `off` as false, which pydantic took for 0: the cache was silently disabled."""
+    errs = errors_of(write(tmp_path, settings="name: t\ncache: {ttl_seconds: off}\n"))
+    assert located(errs, tmp_path) == [
+        "semantic_layer.yml:2:9: 't': ttl_seconds: Input should be a valid integer, unable to parse string as an "
+        "integer"]
+
+
+def test_a_value_yaml_does_not_read_as_text_is_to_be_quoted(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 2024,\n"
+                                     "     description: true}\n"))
+    assert located(errs, tmp_path) == [
+        "extra.yml:2:54: 'x': label: YAML reads this value as the number 2024, not text — put it in quotes",
+        "extra.yml:3:6: 'x': description: YAML reads this value as the boolean true, not text — put it in quotes"]
+

@@ -68,18 +68,39 @@ _ProjectLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|fals
 
 def load_yaml(path: Path, display_name: str) -> YamlDocument:
     """Parse one file into a YamlDocument; raises YamlSyntaxError with a position."""
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, display_name)
     try:
         node = yaml.compose(text, Loader=_ProjectLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or str(exc)
+        if _character_at(text, line, col) == "\t":
+            problem = "a tab character — YAML indents with spaces only; replace the tabs with spaces"
         raise YamlSyntaxError(display_name, line, col, f"invalid YAML: {problem}") from None
     doc = YamlDocument(display_name, None)
     if node is not None:
         doc.data = _convert(node, (), doc)
     return doc
+
+
+def _read_text(path: Path, display_name: str) -> str:
+    """The file as UTF-8 text. Labels are often Chinese, and an editor may save them in a local
+    encoding: say where, instead of stopping the whole project with a traceback."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        raise YamlSyntaxError(display_name, line, column, f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}) "
+                                                          "— save it with the UTF-8 encoding") from None
+
+
+def _character_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1][column - 1:column] if line <= len(lines) else ""
 
 
 def _convert(node: yaml.Node, path: YamlPath, doc: YamlDocument) -> Any:

@@ -334,3 +334,16 @@ def test_a_value_yaml_does_not_read_as_text_is_to_be_quoted(tmp_path: Path) -> N
         "extra.yml:2:54: 'x': label: YAML reads this value as the number 2024, not text — put it in quotes",
         "extra.yml:3:6: 'x': description: YAML reads this value as the boolean true, not text — put it in quotes"]
 
+
+def test_a_tab_indented_file_says_tabs_are_the_problem(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metrics:\n\t- name: x\n\t  type: simple\n"))
+    assert located(errs, tmp_path) == [
+        "extra.yml:2:1: invalid YAML: a tab character — YAML indents with spaces only; replace the tabs with spaces"]
+
+
+def test_a_file_not_in_utf8_is_located_not_a_crash(tmp_path: Path) -> None:
+    root = write(tmp_path)
+    (root / "extra.yml").write_bytes("metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 成交}\n"
+                                     .encode("gbk"))
+    assert located(errors_of(root), tmp_path) == [
+        "extra.yml:2:61: the file is not UTF-8 text (byte 0xb3) — save it with the UTF-8 encoding"]

@@ -11,8 +11,11 @@ from . import definitions as d
 from .access import AccessContext, AccessRules, Principal, restricted_graph
 from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
+from .compiler.dialects import adapt
+from .compiler.scope import JoinScope
 from .engines import Engine, connect_engine
-from .errors import ExecutionError, Issue, did_you_mean
+from .errors import ExecutionError, Issue, QueryTimeoutError, did_you_mean
+from .keys import KeyIdentity, KeySide, Repeats, consequence, one_sides, primary_key_side, repeats_query, target_columns
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result
@@ -92,8 +95,9 @@ class Layer:
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:
-        """Every model's table and the columns its definitions and row policies use, checked with one
-        cheap query per table."""
+        """Every model's table and the columns its definitions, joins and row policies use, checked
+        with one cheap query per table; then every key the project relies on (primary keys, the
+        "one" sides of joins), with one grouped query per distinct key."""
         tables: dict[str, set[str] | ExecutionError] = {}
         issues: list[Issue] = []
         for model in self.project.models.values():
@@ -102,6 +106,11 @@ class Layer:
         for policy in self.project.policies:
             for i, row in enumerate(policy.rows):
                 issues += self._check_rule_table(policy.role, i, row, tables)
+        checked: dict[KeyIdentity, Repeats | str] = {}
+        for model in self.project.models.values():
+            issues += self._check_primary_key(model, tables, checked)
+            for join in model.joins:
+                issues += self._check_join(model, join, tables, checked)
         return issues
 
     def _table_columns(self, table: str, tables: dict[str, set[str] | ExecutionError]) -> set[str] | ExecutionError:
@@ -137,6 +146,83 @@ class Layer:
                                     f"row policy of role '{role}' on '{row.model}': column '{column}' is not in "
                                     f"table '{table}'{did_you_mean(column, sorted(found))}"))
         return issues
+
+    def _check_join(self, model: d.Model, join: d.Join, tables: dict[str, set[str] | ExecutionError],
+                    checked: dict[KeyIdentity, Repeats | str]) -> list[Issue]:
+        """The joined side's columns of `on` (the declaring side's are its model's), then each side
+        the relationship declares "one" is unique on its key."""
+        file, line, column_no = self.project.join_locations[(model.name, join.alias)]
+        dialect = self.project.settings.dialect
+        head = f"join '{join.alias}' of model '{model.name}'"
+        target = self.project.models[join.model]
+        found = None if target.table is None else self._table_columns(target.table, tables)
+        if isinstance(found, set) and join.model != model.name:
+            missing = _missing(target_columns(model, join, dialect), found)
+            if missing:
+                return [Issue(file, line, column_no, f"{head}: column '{column}' is not in table '{target.table}' of "
+                                                     f"model '{join.model}'{did_you_mean(column, sorted(found))}")
+                        for column in missing]
+        issues = []
+        for side_name, side in one_sides(model, join, dialect):
+            repeats = self._repeats(side, tables, checked)
+            if isinstance(repeats, str):
+                issues.append(Issue(file, line, column_no, f"{head}: cannot check that model '{side.model}' is "
+                                                           f"unique on {side.shown(dialect)}: {repeats}"))
+            elif repeats is not None and repeats.values:
+                issues.append(Issue(file, line, column_no,
+                                    f"{head} is declared {join.relationship}, but model '{side.model}' is not unique "
+                                    f"on {side.shown(dialect)}: {repeats.summary(side, dialect)}, "
+                                    f"{consequence(model, join, side_name)}"))
+        return issues
+
+    def _check_primary_key(self, model: d.Model, tables: dict[str, set[str] | ExecutionError],
+                           checked: dict[KeyIdentity, Repeats | str]) -> list[Issue]:
+        """One row per primary key value, and no NULL in it: counts and de-duplication rely on it."""
+        file, line, column_no = self.project.key_locations[model.name]
+        side = primary_key_side(model)
+        dialect = self.project.settings.dialect
+        repeats = self._repeats(side, tables, checked)
+        head = f"model '{model.name}'"
+        if isinstance(repeats, str):
+            return [Issue(file, line, column_no, f"{head}: cannot check that primary key {side.shown(dialect)} is "
+                                                 f"unique: {repeats}")]
+        fix = "fix the data, or declare as primary_key the columns that identify one row"
+        issues = []
+        if repeats is not None and repeats.values:
+            issues.append(Issue(file, line, column_no, f"{head}: primary key {side.shown(dialect)} is not unique: "
+                                                       f"{repeats.summary(side, dialect)} — {fix}"))
+        if repeats is not None and repeats.null_rows:
+            rows = "1 row has" if repeats.null_rows == 1 else f"{repeats.null_rows} rows have"
+            where = " or ".join(k.sql(dialect) for k in side.keys)
+            issues.append(Issue(file, line, column_no, f"{head}: {rows} a NULL primary key (a NULL in {where}) — "
+                                                       f"{fix}"))
+        return issues
+
+    def _repeats(self, side: KeySide, tables: dict[str, set[str] | ExecutionError],
+                 checked: dict[KeyIdentity, Repeats | str]) -> Repeats | str | None:
+        """How the data repeats `side`'s key (asked once per distinct key), why that could not be asked,
+        or None when its table or columns are missing (reported on the model already)."""
+        model = self.project.models[side.model]
+        if model.table is not None:
+            found = self._table_columns(model.table, tables)
+            if isinstance(found, ExecutionError) or _missing(side.columns(), found):
+                return None
+        if side.identity not in checked:
+            checked[side.identity] = self._query_repeats(side)
+        return checked[side.identity]
+
+    def _query_repeats(self, side: KeySide) -> Repeats | str:
+        dialect = self.engine.dialect
+        source = JoinScope(self.project.graph, side.model).source(side.model, side.model)
+        query = adapt(repeats_query(side, source), dialect)
+        timeout = self.project.settings.limits.timeout_seconds
+        try:
+            rows = self.engine.execute(query.sql(dialect), {}, timeout_seconds=timeout).to_pylist()
+        except QueryTimeoutError:
+            return f"the check ran longer than {timeout} s — raise limits.timeout_seconds to let it finish"
+        except ExecutionError as exc:
+            return exc.message
+        return Repeats.from_rows(rows, len(side.keys))
 
     def close(self) -> None:
         if self._engine is not None:

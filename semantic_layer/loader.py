@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,17 +76,18 @@ def read_project(root: Path) -> ProjectSource:
                    and not any(part.startswith(".") for part in p.relative_to(root).parts))
     docs: list[YamlDocument] = []
     settings_doc: YamlDocument | None = None
-    syntax_errors: list[Issue] = []
+    read_errors: list[Issue] = []
     for file in files:
         try:
             doc = load_yaml(file, _display(file))
         except YamlSyntaxError as exc:
-            syntax_errors.append(Issue(exc.file, exc.line, exc.column, str(exc)))
+            read_errors.append(Issue(exc.file, exc.line, exc.column, str(exc)))
             continue
         docs.append(doc)
+        read_errors += doc.issues
         if file == root / SETTINGS_FILE:
             settings_doc = doc
-    src = ProjectSource(root, d.Settings(), errors=syntax_errors)
+    src = ProjectSource(root, d.Settings(), errors=read_errors)
     if settings_doc is not None:
         _read_settings(settings_doc, src)
     for doc in docs:
@@ -198,8 +200,23 @@ def _pydantic_issue(err: Any, value: Any, origin: Origin) -> Issue:
         loc = ["type"]
     elif kind == "union_tag_not_found":
         message = f"missing required key 'type' (one of: {', '.join(_METRIC_TYPES)})"
+    elif kind == "string_type" and _read_as(err["input"]):
+        named = next((part for part in reversed(loc) if isinstance(part, str)), "value")
+        message = f"{named}: YAML reads this value as {_read_as(err['input'])}, not text — put it in quotes"
     else:
         message = str(err["msg"]).removeprefix("Value error, ")
         if loc:
             message = f"{loc[-1]}: {message}"
     return origin.issue(prefix + message, *[p for p in loc if isinstance(p, str | int)])
+
+
+def _read_as(value: Any) -> str:
+    """What YAML made of a plain value written where text belongs ('' for text or nothing): a label
+    of 2024 or true is refused, and quoting it is the whole fix."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, date):
+        return f"the date {value.isoformat()}"
+    return ""

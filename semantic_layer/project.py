@@ -26,6 +26,8 @@ class Project:
     graph: SemanticGraph
     version: str
     locations: dict[str, tuple[str, int, int]]  # model name → (file, line, column) of its definition
+    key_locations: dict[str, tuple[str, int, int]]  # model name → where its primary_key is written
+    join_locations: dict[tuple[str, str], tuple[str, int, int]]  # (model, join name) → where the join is
     policy_locations: dict[str, tuple[str, int, int]]  # role → where its policy is written
     rule_locations: dict[tuple[str, int], tuple[str, int, int]]  # (role, row index) → where its `where` is
 
@@ -50,6 +52,10 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
     return Project(root=root, settings=src.settings, models=graph.models, metrics=graph.metrics,
                    policies=[p for p, _ in src.policies], graph=graph, version=_version(src),
                    locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
+                   key_locations={m.name: (o.doc.file, *o.doc.locate((*o.path, "primary_key")))
+                                  for m, o in src.models},
+                   join_locations={(m.name, j.alias): (o.doc.file, *o.doc.locate((*o.path, "joins", i)))
+                                   for m, o in src.models for i, j in enumerate(m.joins)},
                    policy_locations={p.role: (o.doc.file, *o.doc.locate(o.path)) for p, o in src.policies},
                    rule_locations={(p.role, i): (o.doc.file, *o.doc.locate((*o.path, "rows", i, "where")))
                                    for p, o in src.policies for i in range(len(p.rows))})

@@ -63,16 +63,23 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
 
 
 def _unique(chk: Checker, items: list[tuple[Any, Origin]], kind: str) -> dict[str, tuple[Any, Origin]]:
-    seen: dict[str, tuple[Any, Origin]] = {}
+    """The first definition of each name. A name defined twice is reported at every definition, each
+    naming the others: the one just added may sort before or after the one it collides with."""
+    seen: dict[str, list[tuple[Any, Origin]]] = {}
     for item, origin in items:
-        if item.name in seen:
-            first = seen[item.name][1]
-            line = first.doc.locate(first.path)[0]
-            chk.report(origin, f"duplicate {kind} name '{item.name}' (first defined at {first.doc.file}:{line})",
-                       "name")
-        else:
-            seen[item.name] = (item, origin)
-    return seen
+        seen.setdefault(item.name, []).append((item, origin))
+    for name, defined in seen.items():
+        if len(defined) > 1:
+            for _, origin in defined:
+                others = ", ".join(_where(o, "name") for _, o in defined if o is not origin)
+                chk.report(origin, f"duplicate {kind} name '{name}' (also defined at {others})", "name")
+    return {name: defined[0] for name, defined in seen.items()}
+
+
+def _where(origin: Origin, *sub: str | int) -> str:
+    """'file:line:column' of a definition, for messages that point at another place."""
+    line, column = origin.doc.locate((*origin.path, *sub))
+    return f"{origin.doc.file}:{line}:{column}"
 
 
 def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Origin) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -277,3 +278,72 @@ def test_bad_settings_are_located_in_semantic_layer_yml(tmp_path: Path) -> None:
     errs = errors_of(write(tmp_path, settings="name: t\nweek_start: friday\nfiscal_year_start_month: 13\n"))
     assert {e.line for e in errs} == {2, 3}
     assert all(e.file.endswith("semantic_layer.yml") for e in errs)
+
+
+def located(errs: list[sl.Issue], root: Path) -> list[str]:
+    return [f"{os.path.relpath(e.file, root)}:{e.line}:{e.column}: {e.message}" for e in errs]
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ("metrics:\n  - name: x\n    type: simple\n    measure: orders.revenue\n    measure: orders.order_count\n",
+     "extra.yml:5:5: duplicate key 'measure': it is already set at line 4, column 5 — YAML would silently keep only "
+     "the last one; remove one of them"),
+    ("metrics:\n  - {name: x, type: simple, measure: orders.revenue}\nmetrics:\n  - {name: y, type: simple, "
+     "measure: orders.revenue}\n",
+     "extra.yml:3:1: duplicate key 'metrics': it is already set at line 1, column 1 — YAML would silently keep only "
+     "the last one; remove one of them"),
+], ids=["in a metric", "a second metrics: list"])
+def test_a_key_given_twice_in_a_mapping_is_an_error(tmp_path: Path, extra: str, expected: str) -> None:
+    assert located(errors_of(write(tmp_path, extra)), tmp_path) == [expected]
+
+
+@pytest.mark.parametrize(("extra", "kind", "first"), [
+    ("metrics:\n  - name: revenue\n    type: simple\n    measure: orders.order_count\n", "metric", "base.yml:35:6"),
+    ("models:\n  - name: customers\n    table: clients\n    primary_key: id\n", "model", "base.yml:24:5"),
+], ids=["metric", "model"])
+def test_a_name_defined_again_in_another_file_points_at_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             extra: str, kind: str, first: str) -> None:
+    """Whichever definition is the new one, its location is reported with the other."""
+    monkeypatch.chdir(tmp_path)  # positions in messages are relative to the working directory
+    name = extra.split("name: ")[1].split("\n")[0]
+    assert sorted(located(errors_of(write(tmp_path, extra)), tmp_path)) == [
+        f"{first}: duplicate {kind} name '{name}' (also defined at extra.yml:2:5)",
+        f"extra.yml:2:5: duplicate {kind} name '{name}' (also defined at {first})"]
+
+
+def test_yes_no_on_off_are_words_not_booleans(tmp_path: Path) -> None:
+    """YAML 1.1 reads them as booleans: synonyms [no, on] became 'False' and 'True', a label No was refused."""
+    project = sl.load(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: No,\n"
+                                      "     synonyms: [no, on, Yes, off]}\n"))
+    metric = project.metrics["x"]
+    assert (metric.label, metric.synonyms) == ("No", ["no", "on", "Yes", "off"])
+
+
+def test_off_is_not_a_number_of_seconds(tmp_path: Path) -> None:
+    """YAML 1.1 read `off` as false, which pydantic took for 0: the cache was silently disabled."""
+    errs = errors_of(write(tmp_path, settings="name: t\ncache: {ttl_seconds: off}\n"))
+    assert located(errs, tmp_path) == [
+        "semantic_layer.yml:2:9: 't': ttl_seconds: Input should be a valid integer, unable to parse string as an "
+        "integer"]
+
+
+def test_a_value_yaml_does_not_read_as_text_is_to_be_quoted(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 2024,\n"
+                                     "     description: true}\n"))
+    assert located(errs, tmp_path) == [
+        "extra.yml:2:54: 'x': label: YAML reads this value as the number 2024, not text — put it in quotes",
+        "extra.yml:3:6: 'x': description: YAML reads this value as the boolean true, not text — put it in quotes"]
+
+
+def test_a_tab_indented_file_says_tabs_are_the_problem(tmp_path: Path) -> None:
+    errs = errors_of(write(tmp_path, "metrics:\n\t- name: x\n\t  type: simple\n"))
+    assert located(errs, tmp_path) == [
+        "extra.yml:2:1: invalid YAML: a tab character — YAML indents with spaces only; replace the tabs with spaces"]
+
+
+def test_a_file_not_in_utf8_is_located_not_a_crash(tmp_path: Path) -> None:
+    root = write(tmp_path)
+    (root / "extra.yml").write_bytes("metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 成交}\n"
+                                     .encode("gbk"))
+    assert located(errors_of(root), tmp_path) == [
+        "extra.yml:2:61: the file is not UTF-8 text (byte 0xb3) — save it with the UTF-8 encoding"]

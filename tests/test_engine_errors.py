@@ -88,3 +88,19 @@ def test_any_other_refusal_is_internal_with_an_incident_and_the_database_text_on
     assert found and info.value.code == "INTERNAL", info.value.message
     logged = [r.getMessage() for r in caplog.records if found.group(1) in r.getMessage()]
     assert len(logged) == 1 and "ghost_table" in logged[0], caplog.text
+
+
+def test_a_text_member_compared_with_a_number_is_the_callers_mistake(engine: tuple[str, sl.Layer],
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """customers.segment is text; DuckDB and PostgreSQL refuse `segment > 1` as a type mismatch, which
+    the compiler cannot foresee (an undeclared dimension type reads as text). MariaDB compares as
+    numbers and answers."""
+    name, layer = engine
+    where = ["customers.segment > 1"]
+    if name == "mysql":
+        assert layer.query(metrics=["order_count"], where=where).rows
+        return
+    with pytest.raises(sl.QueryValidationError, match="will not compare values of different types") as info:
+        layer.query(principal=regional(2), metrics=["order_count"], where=where)
+    assert "region_id" not in info.value.message and "VARCHAR" not in info.value.message
+    assert any("refused to compare types" in r.getMessage() for r in caplog.records), caplog.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ T = TypeVar("T")
 # costs less than the relational API's second planning pass for the result sizes a layer returns.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 BAD_VALUE = (duckdb.ConversionException, duckdb.OutOfRangeException)  # a value that does not convert or overflows
+TYPE_MISMATCH = re.compile(r"Cannot compare values of type|No function matches|explicit cast is required|"
+                           r"Cannot mix values of type")
 
 
 def _config(settings: EngineSettings) -> dict[str, str | bool | int]:
@@ -96,7 +99,8 @@ class DuckDBEngine:
                                      "time range or filters, or raise engine.memory_limit in "
                                      "semantic_layer.yml") from None
         except duckdb.Error as exc:
-            raise refusal("DuckDB", str(exc), sql, bad_value=isinstance(exc, BAD_VALUE)) from None
+            mismatch = isinstance(exc, duckdb.BinderException) and TYPE_MISMATCH.search(str(exc)) is not None
+            raise refusal("DuckDB", str(exc), sql, bad_value=isinstance(exc, BAD_VALUE), mismatch=mismatch) from None
         finally:
             if alarm is not None:
                 WATCHDOG.disarm(alarm)

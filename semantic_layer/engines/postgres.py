@@ -16,6 +16,7 @@ from .refusal import refusal
 # Data exceptions a value causes: text that is no value of the type, a number out of range, a date
 # that is no date or overflows.
 BAD_VALUE_STATES = {"22P02", "22003", "22007", "22008", "22018"}
+TYPE_MISMATCH_STATES = {"42883", "42804"}  # no operator for these types; datatype mismatch
 
 
 class PostgresEngine:
@@ -58,7 +59,8 @@ class PostgresEngine:
         except pg_errors.QueryCanceled:
             raise QueryTimeoutError(timeout_message(timeout_seconds, "PostgreSQL")) from None
         except psycopg.Error as exc:
-            raise refusal("PostgreSQL", str(exc).strip(), sql, bad_value=exc.sqlstate in BAD_VALUE_STATES) from None
+            raise refusal("PostgreSQL", str(exc).strip(), sql, bad_value=exc.sqlstate in BAD_VALUE_STATES,
+                          mismatch=exc.sqlstate in TYPE_MISMATCH_STATES) from None
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "current_schema()")

@@ -20,6 +20,7 @@ from graphql import parse
 from liveserver import LiveServer
 from served import SECRET, ask, code_of, gql, post, token
 
+import semantic_layer as sl
 from server import ServerSettings, create_app
 from server.limits import SelectionSizes
 
@@ -291,3 +292,66 @@ def test_allow_widening_applies_a_widening_reload(tmp_path: Path, shop_db: Path)
         (root / "policies.yml").unlink()
         wait_until(lambda: "data" in ask(server.url, None, metrics=["order_count"])
                    and ask(server.url, None, metrics=["order_count"])["data"] is not None)
+
+
+# -- the rest of the attacker's list, replayed here so that the whole list lives in one place ---------
+LEAKING_MODEL = """
+models:
+  - name: customer_copy
+    sql: "SELECT customer_id, region_id FROM main.customers"
+    primary_key: customer_id
+    measures:
+      - {name: n, agg: count}
+metrics:
+  - {name: copied_customers, type: simple, measure: customer_copy.n}
+"""
+
+
+def test_a_sql_model_reading_filtered_rows_without_a_join_is_never_served(tmp_path: Path, shop_db: Path) -> None:
+    """The CRM's channel_months read orders JOIN customers in raw SQL: a rep saw every region's total."""
+    root = make_project(tmp_path / "p", shop_db)
+    (root / "policies.yml").write_text(POLICIES)
+    (root / "leak.yml").write_text(LEAKING_MODEL)
+    with pytest.raises(sl.ValidationError, match=r"customer_copy.*reads table.*customers"):
+        create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=None))
+
+
+def test_a_misspelled_policy_column_stops_the_project_loading(tmp_path: Path, shop_db: Path) -> None:
+    """It used to load, then fail every query of the role with the database's binder error."""
+    root = make_project(tmp_path / "p", shop_db)
+    (root / "policies.yml").write_text(POLICIES.replace("region_id = {{", "regoin_id = {{"))
+    with pytest.raises(sl.ValidationError, match="regoin_id"):
+        sl.load(root)
+
+
+def test_a_token_with_an_audience_is_accepted_when_none_is_configured(url: str) -> None:
+    """Identity providers put `aud` in every token; such tokens were always refused."""
+    now = int(time.time())
+    with_aud = jwt.encode({"roles": ["admin"], "exp": now + 600, "aud": "dashboards", "iss": "idp"}, SECRET,
+                          algorithm="HS256")
+    assert ask(url, with_aud, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"] > 0
+
+
+@pytest.mark.parametrize("body", [b'"hello"', b"null", b"42", b"[" * 100_000, b"9" * 5_000])
+def test_a_body_that_is_no_request_gets_a_code_not_a_500(url: str, body: bytes) -> None:
+    response = httpx.post(f"{url}/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] in {"VALIDATION", "LIMIT"}
+
+
+@pytest.mark.parametrize("query", [
+    {"metrics": ["revenue"], "limit": "abc"},
+    {"metrics": ["revenue"], "timezone": "x" * 10_000},
+    {"metrics": ["revenue"], "timeRange": {"start": "0001-01-01"}},
+    {"metrics": ["revenue"], "where": ["(" * 3_000 + "orders.amount > 1" + ")" * 3_000]},
+    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": ["NaN"]}]},
+    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": [10**40]}]},
+    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": [True]}]},
+    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
+    {"metrics": ["revenue"], "where": ["CAST(customers.name AS INT) > 1"]},
+], ids=["limit text", "long timezone", "year 1", "deep nesting", "NaN", "1e40", "true on a number", "null value",
+        "failing cast"])
+def test_client_mistakes_are_coded_and_show_no_database_text(url: str, query: dict[str, Any]) -> None:
+    body = ask(url, token(["regional"], region_id=1, segment="smb"), **query)
+    assert body["data"] is None and code_of(body) in {"VALIDATION", "LIMIT"}, body
+    message = body["errors"][0]["message"]
+    assert "region_id" not in message and "Error:" not in message and "SELECT" not in message, message

@@ -33,6 +33,8 @@ class SemanticLayerError(Exception):
 class ValidationError(SemanticLayerError):
     """A project that cannot be loaded; `.errors` lists every problem found in one pass."""
 
+    code = "VALIDATION"  # as for a query: a caller branches on the code whatever went wrong
+
     def __init__(self, errors: list[Issue]):
         self.errors = errors
         count = len(errors)

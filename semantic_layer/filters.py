@@ -19,6 +19,7 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from .errors import QueryValidationError, brief
+from .numbers import as_decimal
 from .snippets import SnippetError, parse_snippet
 from .sqlglot_local import tokenizer
 
@@ -131,9 +132,10 @@ def _literal_value(raw: str, kind: str, dialect: str) -> Any:
         except ValueError:
             pass
         try:
-            return float(raw)
+            number = float(raw)
         except ValueError:  # '1e', which the tokenizer takes for a number
             raise QueryValidationError(f"'{raw}' is not a number — write numbers like 16 or 1.5e3") from None
+        return as_decimal(number, raw)
     # The token's text keeps its quotes and escapes; let the dialect's tokenizer unescape it.
     text = tokenizer(dialect).tokenize(raw)[-1].text
     if kind == "date":

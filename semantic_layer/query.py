@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ValidationError as PydanticError
 
 from .errors import LimitExceededError, QueryValidationError
 
@@ -24,6 +25,13 @@ class Filter(BaseModel):
     member: str
     op: FilterOp
     values: tuple[Any, ...] = ()
+
+    def __init__(self, **data: Any):
+        """As pydantic's, but a mistake is a QueryValidationError naming the field and what it takes."""
+        try:
+            super().__init__(**data)
+        except PydanticError as exc:
+            raise _query_error(exc, "filter") from None
 
     @field_validator("op", mode="before")
     @classmethod
@@ -106,8 +114,6 @@ class Query(BaseModel):
 
 def build_query(**kwargs: Any) -> Query:
     """A Query from keyword arguments, with pydantic's errors turned into a QueryValidationError."""
-    from pydantic import ValidationError as PydanticError
-
     where = kwargs.pop("where", None) or ()
     if isinstance(where, str):
         where = (where,)
@@ -118,6 +124,10 @@ def build_query(**kwargs: Any) -> Query:
     try:
         return Query.model_validate(kwargs)
     except PydanticError as exc:
-        err = exc.errors()[0]
-        where_ = ".".join(str(p) for p in err["loc"])
-        raise QueryValidationError(f"invalid query field '{where_}': {err['msg']}") from None
+        raise _query_error(exc, "query") from None
+
+
+def _query_error(exc: PydanticError, what: str) -> QueryValidationError:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return QueryValidationError(f"invalid {what} field '{where}': {err['msg']}")

@@ -37,7 +37,8 @@ metrics:
 # Filters each database fails to convert or compute at run time (MariaDB converts 'x' to 0, silently).
 FAILING = {
     "duckdb": ["CAST(customers.name AS INT) > 1"],
-    "postgres": ["CAST(customers.name AS INT) > 1", "orders.amount" + " * 1e37" * 9 + " > 1"],
+    # (PostgreSQL computes 1e37⁹ exactly: its NUMERIC, which decimal values are bound as, does not overflow)
+    "postgres": ["CAST(customers.name AS INT) > 1", "CAST(orders.amount AS SMALLINT) * 1000 > 1"],
     "mysql": ["orders.amount" + " * 1e37" * 9 + " > 1"],
 }
 

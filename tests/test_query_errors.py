@@ -178,3 +178,15 @@ def test_a_filter_nested_too_deeply_is_a_limit_not_a_crash(layer: sl.Layer, wher
 def test_a_number_that_cannot_be_read_is_refused(layer: sl.Layer, where: str, match: str) -> None:
     """These made ValueError (a bug, to the server): DuckDB reads 0x10 as 0 and the name x10."""
     refuse(layer, sl.QueryValidationError, match, metrics=["revenue"], where=[where])
+
+
+def test_a_malformed_filter_object_is_a_query_error_with_a_code() -> None:
+    with pytest.raises(sl.QueryValidationError, match="invalid filter field 'op'") as info:
+        sl.Filter(member="orders.amount", op="eq", values=[1])
+    assert info.value.code == "VALIDATION"
+
+
+def test_a_project_that_does_not_load_carries_a_code_too(tmp_path: Any) -> None:
+    with pytest.raises(sl.ValidationError) as info:
+        sl.load(tmp_path)
+    assert info.value.code == "VALIDATION" and info.value.errors

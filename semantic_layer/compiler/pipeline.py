@@ -144,8 +144,8 @@ class Compiler:
     def _checked(compiled: CompiledQuery, shape: _Shape) -> tuple[CompiledQuery, list[Any]]:
         """The statement and the query's values, once they are checked against what the statement
         compares them with: on every call, since a cached statement is re-bound to new values."""
-        compiled.params.check(shape.extracted.values)
-        return compiled, shape.values
+        lifted = len(shape.extracted.values)
+        return compiled, compiled.params.typed(shape.values[:lifted]) + shape.values[lifted:]
 
     def _shape(self, query: Query, dialect: str | None, claims: Mapping[str, Any] | None) -> _Shape:
         target = normalize_dialect(dialect or self.graph.settings.dialect)

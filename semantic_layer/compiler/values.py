@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from ..errors import QueryValidationError, brief
 from ..filters import lift_literals
+from ..numbers import bound_number
 from ..query import Query
 from ..timegrain import as_datetime, parse_bound
 
@@ -160,11 +161,15 @@ class Params:
         """Value slot `index` is compared with `member`, of type `kind` (None: not known)."""
         self.compared[index] = (member, kind)
 
-    def check(self, values: list[Any]) -> None:
-        """Refuse this query's values that do not fit what they are compared with (check_value)."""
+    def typed(self, values: list[Any]) -> list[Any]:
+        """This query's values checked against what they are compared with (check_value), and bound
+        with their member's type: a number member's fractions and numeric text as exact decimals."""
+        out = []
         for index, value in enumerate(values):
             member, kind = self.compared.get(index, (None, None))
             check_value(value, member, kind)
+            out.append(bound_number(value) if kind == "number" else value)
+        return out
 
     def slot(self, index: int) -> exp.Placeholder:
         name = self._by_slot.get(index)

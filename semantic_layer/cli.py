@@ -1,4 +1,4 @@
-"""`semantic-layer`: validate, list, compile and query from the shell (SPEC §8).
+"""`semantic-layer`: validate, list, compile and query from the shell (docs/cli.md).
 
 Machine-readable output (JSON, CSV) goes to stdout alone; errors go to stderr with exit code 1,
 so the commands compose in scripts and CI.

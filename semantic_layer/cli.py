@@ -254,6 +254,16 @@ def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (
     sys.stdout.write(mint_token(secret, role, claims, int(expires[:-1]) * units[expires[-1]]) + "\n")
 
 
+@app.command()
+def schema(settings: Annotated[bool, typer.Option("--settings", help="The schema of semantic_layer.yml (the "
+                                                  "project settings and the keys every file may hold) instead of "
+                                                  "the schema of the other project files.")] = False) -> None:
+    """Print the JSON Schema of the project YAML, for editors (YAML language server) to complete and check."""
+    from .project_schema import project_schema
+
+    sys.stdout.write(json.dumps(project_schema(settings=settings), indent=2, ensure_ascii=False) + "\n")
+
+
 CATALOG_START, CATALOG_END = "<!-- catalog:start -->", "<!-- catalog:end -->"
 
 

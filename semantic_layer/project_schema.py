@@ -15,7 +15,8 @@ from typing import Any
 
 from . import definitions as d
 
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# Draft 7: what YAML language servers read. The keywords used here mean the same in later drafts.
+SCHEMA_DIALECT = "http://json-schema.org/draft-07/schema#"
 
 
 class ProjectFile(d.Strict):

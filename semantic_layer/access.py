@@ -1,4 +1,4 @@
-"""Access policies (SPEC §6): who may see which rows and members.
+"""Access policies (docs/yaml-reference.md, Policies): who may see which rows and members.
 
 A caller is a `Principal` (roles and claims, usually from a JWT). `AccessRules.context_for` turns it
 into an `AccessContext` or refuses it — fail closed: an unknown role or a claim a policy needs but

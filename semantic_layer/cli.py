@@ -1,4 +1,4 @@
-"""`semantic-layer`: validate, list, compile and query from the shell (SPEC §8).
+"""`semantic-layer`: validate, list, compile and query from the shell (docs/cli.md).
 
 Machine-readable output (JSON, CSV) goes to stdout alone; errors go to stderr with exit code 1,
 so the commands compose in scripts and CI.
@@ -252,6 +252,16 @@ def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (
     if len(expires) < 2 or expires[-1] not in units or not expires[:-1].isdigit():
         raise _fail(f"--expires '{expires}' is not like 30m, 1h or 7d")
     sys.stdout.write(mint_token(secret, role, claims, int(expires[:-1]) * units[expires[-1]]) + "\n")
+
+
+@app.command()
+def schema(settings: Annotated[bool, typer.Option("--settings", help="The schema of semantic_layer.yml (the "
+                                                  "project settings and the keys every file may hold) instead of "
+                                                  "the schema of the other project files.")] = False) -> None:
+    """Print the JSON Schema of the project YAML, for editors (YAML language server) to complete and check."""
+    from .project_schema import project_schema
+
+    sys.stdout.write(json.dumps(project_schema(settings=settings), indent=2, ensure_ascii=False) + "\n")
 
 
 CATALOG_START, CATALOG_END = "<!-- catalog:start -->", "<!-- catalog:end -->"

@@ -1,4 +1,4 @@
-"""The YAML format as pydantic models (SPEC §1–3, §6).
+"""The YAML format as pydantic models (documented key by key in docs/yaml-reference.md).
 
 These models check shape and local rules only (types, required keys, snake_case names). Rules that
 need the whole project (references, join paths, cycles) live in `validation.py`.

@@ -2,7 +2,7 @@
 
 Resolution of member references (`customers.region`, `owner_rep.region`,
 `customer_nation.region.name`) lives here because it is the one place that knows every path.
-Ambiguity is an error, never a guess (SPEC §5.7): a name reached by two paths is refused with the
+Ambiguity is an error, never a guess (docs/semantics.md): a name reached by two paths is refused with the
 unambiguous spellings listed.
 """
 

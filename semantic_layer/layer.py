@@ -1,4 +1,4 @@
-"""`sl.connect`: a loaded project bound to an engine — compile and run queries (SPEC §7)."""
+"""`sl.connect`: a loaded project bound to an engine — compile and run queries (docs/python.md)."""
 
 from __future__ import annotations
 

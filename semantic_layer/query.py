@@ -1,4 +1,4 @@
-"""The query shape (SPEC §4) shared by Python, the CLI and GraphQL."""
+"""The query shape (docs/queries.md) shared by Python, the CLI and GraphQL."""
 
 from __future__ import annotations
 

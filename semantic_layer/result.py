@@ -1,4 +1,4 @@
-"""Query results (SPEC §4, §7): rows keyed by the names asked, plus columns, SQL and timing."""
+"""Query results (docs/queries.md, docs/python.md): rows keyed by the names asked, plus columns, SQL and timing."""
 
 from __future__ import annotations
 

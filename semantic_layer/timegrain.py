@@ -1,9 +1,10 @@
 """Time: zones, grains, calendar offsets — in SQL and, for bounds known up front, in Python.
 
 Stored timestamps are UTC instants (naive TIMESTAMP columns holding UTC). They are converted to
-the query time zone *before* truncating, so a day is the local day, correct on DST days (SPEC
-§5.6). `time_range` bounds are local wall-clock times converted to UTC in Python, so the database
-compares raw columns (and can prune) instead of converting every row to filter it.
+the query time zone *before* truncating, so a day is the local day, correct on DST days
+(docs/semantics.md, time zones). `time_range` bounds are local wall-clock times converted to UTC
+in Python, so the database compares raw columns (and can prune) instead of converting every row
+to filter it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The GraphQL schema (SPEC §9): thin strawberry types over the library's own definitions."""
+"""The GraphQL schema (docs/graphql.md): thin strawberry types over the library's own definitions."""
 
 from __future__ import annotations
 

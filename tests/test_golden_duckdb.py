@@ -1,4 +1,4 @@
-"""Golden tests: each query's answer equals hand-written SQL over the same DuckDB data (SPEC §5)."""
+"""Golden tests: each query's answer equals hand-written SQL over the same DuckDB data (docs/semantics.md)."""
 
 from __future__ import annotations
 

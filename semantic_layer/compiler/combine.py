@@ -3,9 +3,9 @@
 Units are never joined to each other directly (that would multiply rows). Each unit has at most one
 row per dimension combination, so the units are stacked with UNION ALL — each filling its own
 columns, NULL elsewhere — and grouped by the dimensions: GROUP BY treats NULLs as equal, needs no
-FULL OUTER JOIN and hashes on every engine (SPEC §5.2). An offset unit stacks only its periods,
-moved forward by the offset, and is then left-joined on `unit period = period − offset`
-(SPEC §5.4), the one place a null-safe join remains.
+FULL OUTER JOIN and hashes on every engine. An offset unit stacks only its periods,
+moved forward by the offset, and is then left-joined on `unit period = period − offset`,
+the one place a null-safe join remains.
 """
 
 from __future__ import annotations

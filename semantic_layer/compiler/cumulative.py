@@ -1,4 +1,4 @@
-"""Cumulative units over a time spine (SPEC §5.5).
+"""Cumulative units over a time spine (docs/semantics.md, cumulative metrics).
 
 Every period of the range appears, with or without events: a generated series of period starts
 (the spine) is crossed with the dimension combinations seen in the contributing rows and then

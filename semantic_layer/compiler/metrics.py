@@ -3,7 +3,7 @@
 Ratio, derived and cumulative metrics are expanded recursively down to *leaves*: a measure
 aggregated under some filters, offset and window. Each distinct leaf becomes one column of one
 unit, so a metric used twice (say revenue, and revenue inside average_order_value) is aggregated
-once. Divisions are made safe everywhere: a zero denominator gives NULL (SPEC §5.3).
+once. Divisions are made safe everywhere: a zero denominator gives NULL.
 """
 
 from __future__ import annotations

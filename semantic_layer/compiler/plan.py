@@ -2,7 +2,7 @@
 
 A *unit* is one aggregation over one model with one set of metric-level filters, one time offset
 and, for cumulative metrics, one window. Every requested metric is an expression over the columns
-that units produce; units are combined on the requested dimensions (SPEC §5.2). Conversion and
+that units produce; units are combined on the requested dimensions. Conversion and
 retention metrics will be further unit kinds with their own builders.
 """
 

@@ -1,4 +1,4 @@
-"""Pass 2: one aggregate SELECT per unit, fan-out safe (SPEC §5.1).
+"""Pass 2: one aggregate SELECT per unit, fan-out safe (docs/semantics.md, fan-out).
 
 Three rules keep every base row counted once:
 - a filter that reaches a one_to_many model the dimensions do not already join becomes a
@@ -106,7 +106,7 @@ def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tupl
 
 
 def row_security(ctx: UnitContext, base: str) -> Condition | None:
-    """Row policies reach `base` along every to-one path to the filtered model (SPEC §5.8).
+    """Row policies reach `base` along every to-one path to the filtered model (docs/semantics.md).
 
     A role none of whose rules reach `base`, and whose filtered tables `base` does not read, sees
     all of its rows, so the OR across roles is then true and no condition is added. A rule that

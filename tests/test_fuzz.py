@@ -92,7 +92,7 @@ METRICS = ["revenue", "order_count", "average_order_value", "revenue_growth_mom"
 FILTERED = ["orders.amount", "orders.status", "customers.segment", "orders.created_at", "metric_time"]
 OPS = ["EQUALS", "NOT_EQUALS", "IN", "NOT_IN", "GT", "GTE", "LT", "LTE", "BETWEEN", "CONTAINS", "STARTS_WITH",
        "IS_NULL", "IS_NOT_NULL"]
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**40, 10**40), st.floats(),
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**40, 10**40), st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=12), st.sampled_from(["2025-01-01", "2025-13-45", "NaN", "1e999", "true"]))
 WHERE = st.builds(lambda m, op, v: f"{m} {op} {v}", st.sampled_from(FILTERED),
                   st.sampled_from(["=", "<>", ">", "<=", "LIKE", "IN"]),

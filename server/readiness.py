@@ -12,8 +12,8 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from semantic_layer.engines import Engine
 from semantic_layer.errors import QueryError
+from semantic_layer.layer import Layer
 
 PROBE_TIMEOUT_SECONDS = 5.0
 FRESH_SECONDS = 1.0
@@ -25,19 +25,22 @@ class Readiness:
         self._probe: asyncio.Future[tuple[bool, str]] | None = None
         self._last: tuple[float, bool, str] | None = None
 
-    async def check(self, engine: Engine) -> tuple[bool, str]:
+    async def check(self, layer: Layer) -> tuple[bool, str]:
         """(ready, reason), from a probe at most a second old."""
         if self._last is not None and time.monotonic() - self._last[0] < FRESH_SECONDS:
             return self._last[1], self._last[2]
         if self._probe is None or self._probe.done():
-            self._probe = asyncio.ensure_future(self._run(engine))
+            self._probe = asyncio.ensure_future(self._run(layer))
         return await asyncio.shield(self._probe)
 
-    async def _run(self, engine: Engine) -> tuple[bool, str]:
+    async def _run(self, layer: Layer) -> tuple[bool, str]:
         loop = asyncio.get_running_loop()
+
+        def probe() -> None:
+            layer.engine.ping(PROBE_TIMEOUT_SECONDS)  # connecting is part of the probe: it may fail too
+
         try:
-            await asyncio.wait_for(loop.run_in_executor(self._thread, engine.ping, PROBE_TIMEOUT_SECONDS),
-                                   PROBE_TIMEOUT_SECONDS + 1)
+            await asyncio.wait_for(loop.run_in_executor(self._thread, probe), PROBE_TIMEOUT_SECONDS + 1)
             result = (True, "ok")
         except TimeoutError:
             result = (False, f"the database did not answer within {PROBE_TIMEOUT_SECONDS:g} s")

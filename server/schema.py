@@ -225,7 +225,9 @@ class Query:
 
     @strawberry.field
     def project_errors(self, info: Info) -> list[ProjectError]:
-        """Errors of a project change that was rejected (the last good version keeps serving)."""
+        """Errors of a project change that was rejected (the last good version keeps serving). They
+        name files and definitions: on a project with policies, only for a caller with a role."""
+        _service(info).graph_for(_caller(info))  # UNAUTHENTICATED / FORBIDDEN as for the catalogue
         return [ProjectError(file=e.file, line=e.line, column=e.column, message=e.message)
                 for e in _service(info).state.errors]
 

@@ -128,7 +128,7 @@ class QueryService:
         return Answer(body, False, _ms(started), compiled, values)
 
     async def ready(self) -> tuple[bool, str]:
-        return await self.readiness.check(self.state.layer.engine)
+        return await self.readiness.check(self.state.layer)
 
     async def _in_pool(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)

@@ -355,3 +355,20 @@ def test_client_mistakes_are_coded_and_show_no_database_text(url: str, query: di
     assert body["data"] is None and code_of(body) in {"VALIDATION", "LIMIT"}, body
     message = body["errors"][0]["message"]
     assert "region_id" not in message and "Error:" not in message and "SELECT" not in message, message
+
+
+def test_project_errors_are_not_shown_to_a_caller_without_a_token(reloading: tuple[Path, str]) -> None:
+    """They name the project's files and definitions; anyone could read them."""
+    root, url = reloading
+    (root / "policies.yml").write_text("")
+    wait_until(lambda: bool(project_errors(url)))
+    anonymous = gql(url, "{ projectErrors { file message } }")
+    assert anonymous["data"] is None and code_of(anonymous) == "UNAUTHENTICATED"
+
+
+def test_ready_is_unavailable_not_an_error_when_the_database_cannot_be_opened(tmp_path: Path, shop_db: Path) -> None:
+    root = make_project(tmp_path / "p", shop_db)
+    app = create_app(ServerSettings(project=root, cache_url=None, connection=f"duckdb:///{tmp_path / 'gone.duckdb'}"))
+    with LiveServer(app) as server:
+        ready = httpx.get(f"{server.url}/ready")
+    assert ready.status_code == 503 and "does not exist" in ready.json()["reason"]

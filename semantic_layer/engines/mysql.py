@@ -17,6 +17,7 @@ from .refusal import refusal
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 # A value that does not convert (incorrect or truncated value, wrong value for a type) or overflows.
 BAD_VALUE_CODES = {1264, 1292, 1366, 1411, 1690}
+SPINE_STEPS = 10_000_000  # periods a time spine may have: a century of hours
 
 
 @lru_cache(maxsize=1024)
@@ -60,6 +61,11 @@ class MySQLEngine:
             self._mariadb = "mariadb" in str(row[0] if row else "").lower()
             # Time zone conversion happens in SQL (CONVERT_TZ); the session itself stays in UTC.
             cur.execute("SET time_zone = '+00:00'")
+            # A time spine is a recursive CTE, one step a period; MariaDB stops after 1 000 steps
+            # without a word (a cumulative metric by day over three years lost its last days), MySQL
+            # with an error.
+            cur.execute("SET SESSION max_recursive_iterations = %s" if self._mariadb else
+                        "SET SESSION cte_max_recursion_depth = %s", (SPINE_STEPS,))
         return conn
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:

@@ -97,13 +97,18 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
         _check_join(chk, graph, model, join, origin, ("joins", i), aliases)
     scope = JoinScope(graph, model.name)
     for i, dim in enumerate(model.dimensions):
+        # A dimension's value is one per row of its model, like a measure's input: the compiler
+        # dedupes rows for joins it plans, not for one hidden in an expression.
         chk.attempt(origin, ("dimensions", i, "expr" if dim.expr else "name"),
-                    partial(scope.snippet, dim.sql, ()), f"dimension '{dim.name}': ")
+                    partial(_own_rows_only, graph, model.name, dim.sql, "declare the dimension on that model and "
+                                                                         "ask for it through the join"),
+                    f"dimension '{dim.name}': ")
     for i, measure in enumerate(model.measures):
         for field in ("expr", "filter"):
             text = getattr(measure, field)
             if text is not None:
-                chk.attempt(origin, ("measures", i, field), partial(_own_rows_only, graph, model.name, text),
+                chk.attempt(origin, ("measures", i, field),
+                            partial(_own_rows_only, graph, model.name, text, "use a measure on that model instead"),
                             f"measure '{measure.name}' {field}: ")
         if measure.non_additive and measure.non_additive.dimension not in graph.dimensions_by_model[model.name]:
             chk.report(origin, f"measure '{measure.name}': non_additive dimension "
@@ -148,8 +153,8 @@ def _check_join(chk: Checker, graph: SemanticGraph, model: d.Model, join: d.Join
                                f"'{model.name}' or '{alias}'", *at, "on")
 
 
-def _own_rows_only(graph: SemanticGraph, model: str, text: str) -> None:
-    """A measure's expr/filter is evaluated per row of its model: it may not reach a one_to_many join."""
+def _own_rows_only(graph: SemanticGraph, model: str, text: str, fix: str) -> None:
+    """A dimension's or measure's SQL is evaluated per row of its model: it may not reach a one_to_many join."""
     tree = parse_snippet(text, graph.settings.dialect)
     for column in tree.find_all(exp.Column):
         parts = column_parts(column)
@@ -157,7 +162,7 @@ def _own_rows_only(graph: SemanticGraph, model: str, text: str) -> None:
             path = graph.resolve_path(model, parts[:-1], what=f"column '{column.sql()}'")
             if path_fans_out(path):
                 raise SnippetError(column.sql(), "is reached through a one_to_many join, which would count "
-                                                 "rows more than once — use a measure on that model instead")
+                                                 f"rows more than once — {fix}")
     JoinScope(graph, model).qualify(tree, ())
 
 

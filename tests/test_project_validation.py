@@ -347,3 +347,16 @@ def test_a_file_not_in_utf8_is_located_not_a_crash(tmp_path: Path) -> None:
                                      .encode("gbk"))
     assert located(errors_of(root), tmp_path) == [
         "extra.yml:2:61: the file is not UTF-8 text (byte 0xb3) — save it with the UTF-8 encoding"]
+
+
+def test_a_dimension_reaching_through_a_one_to_many_join_does_not_load(tmp_path: Path) -> None:
+    """Its value would repeat each order once per line: counted by it, orders were counted twice."""
+    base = BASE.replace("""      - name: status
+""", """      - name: status
+      - name: line_sku
+        expr: "lines.sku"
+""")
+    (error,) = errors_of(write(tmp_path, base=base))
+    assert error.file.endswith("base.yml") and (error.line, error.column) == (17, 9)  # its expr
+    assert "dimension 'line_sku'" in error.message and "one_to_many join" in error.message
+    assert "declare the dimension on that model" in error.message

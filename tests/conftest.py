@@ -17,6 +17,16 @@ from shopdata import build
 import semantic_layer as sl
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shop"
+# Suites left out of the quick development run (`pytest -m "not slow"`): the same answers on
+# PostgreSQL and MariaDB, servers under heavy queries, and the GraphQL fuzz. CI runs everything.
+SLOW_MODULES = {"test_engines", "test_engine_errors", "test_value_types", "test_warehouse_keys", "test_server_health",
+                "test_fuzz"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 NY = "America/New_York"
 
 

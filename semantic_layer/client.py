@@ -11,6 +11,7 @@ import pyarrow as pa
 from . import errors
 from .query import build_query
 from .result import Column, Result
+from .wire import query_to_wire
 
 QUERY = """query Run($input: QueryInput!) { query(input: $input) {
   columns { name kind type format } rows sql cached durationMs warnings } }"""
@@ -59,20 +60,7 @@ class Client:
 
 def _input(**query: Any) -> dict[str, Any]:
     """The Python query shape as GraphQL's QueryInput (validated locally first, for local errors)."""
-    q = build_query(**query)
-    out: dict[str, Any] = {"metrics": list(q.metrics), "dimensions": list(q.dimensions), "where": list(q.where),
-                           "having": list(q.having), "segments": list(q.segments), "limit": q.limit,
-                           "offset": q.offset, "timezone": q.timezone,
-                           "filters": [{"member": f.member, "op": f.op.upper(), "values": list(f.values)}
-                                       for f in q.filters],
-                           "orderBy": [{"member": o.lstrip("-"), "desc": o.startswith("-")} for o in q.order_by]}
-    if q.time_range is not None:
-        out["timeRange"] = {"start": _iso(q.time_range.start), "end": _iso(q.time_range.end)}
-    return out
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if isinstance(value, date) else value
+    return query_to_wire(build_query(**query))
 
 
 def _typed(value: Any, kind: str) -> Any:

@@ -27,10 +27,11 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from semantic_layer.errors import QueryError, new_incident
+from semantic_layer.wire import query_from_wire
 
 from .auth import principal_from_header
 from .cache import make_cache
-from .fastpath import FastGraphQL, query_input
+from .fastpath import FastGraphQL
 from .limits import BodySizeLimit, DocumentLimits, limit_code
 from .reload import ProjectState
 from .schema import Query
@@ -82,7 +83,7 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
 
     async def run_query(self, request: Request, coerced_input: dict[str, Any]) -> Answer:
         """The fast path's resolver: the same service call as `Query.query`."""
-        return await self.service.run(await self.caller(request), query_input(coerced_input).to_query())
+        return await self.service.run(await self.caller(request), query_from_wire(coerced_input))
 
     def endpoint(self) -> Any:
         """The ASGI app to route: the fast path in front of strawberry, unless it is switched off."""

@@ -37,7 +37,6 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.types import ExecutionResult
 
 from .limits import BoundedCache, DocumentLimits, digest
-from .schema import FilterInput, FilterOp, OrderByInput, QueryInput, TimeRangeInput
 from .service import Answer
 
 RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings"}
@@ -111,21 +110,6 @@ def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode] | None:
 
 def _key(node: FieldNode) -> str:
     return node.alias.value if node.alias else node.name.value
-
-
-def query_input(value: dict[str, Any]) -> QueryInput:
-    """Variables as graphql-core coerced them (GraphQL names, enums resolved) → the schema's input type."""
-    time_range = value.get("timeRange")
-    return QueryInput(
-        metrics=value["metrics"], dimensions=value.get("dimensions"), where=value.get("where"),
-        filters=None if value.get("filters") is None else [
-            FilterInput(member=f["member"], op=FilterOp(f["op"]), values=f.get("values")) for f in value["filters"]],
-        having=value.get("having"), segments=value.get("segments"),
-        time_range=None if time_range is None else TimeRangeInput(start=time_range.get("start"),
-                                                                  end=time_range.get("end")),
-        order_by=None if value.get("orderBy") is None else [
-            OrderByInput(member=o["member"], desc=o.get("desc", False)) for o in value["orderBy"]],
-        limit=value.get("limit"), offset=value.get("offset"), timezone=value.get("timezone"))
 
 
 def select(plan: FastPlan, answer: Answer) -> dict[str, Any]:

@@ -7,37 +7,26 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types import Info
+from strawberry.types.base import StrawberryObjectDefinition
 
 from semantic_layer import definitions as d
+from semantic_layer import query as q
 from semantic_layer.catalog import depends_on, dimension_details, dimensions_for, reachable_dimensions
 from semantic_layer.graph import SemanticGraph
-from semantic_layer.query import build_query
+from semantic_layer.wire import FILTER_OPS, query_from_wire
 
 from .service import Answer, Caller, QueryService
 
-
-@strawberry.enum
-class FilterOp(Enum):
-    EQUALS = "equals"
-    NOT_EQUALS = "not_equals"
-    IN = "in"
-    NOT_IN = "not_in"
-    GT = "gt"
-    GTE = "gte"
-    LT = "lt"
-    LTE = "lte"
-    BETWEEN = "between"
-    CONTAINS = "contains"
-    STARTS_WITH = "starts_with"
-    IS_NULL = "is_null"
-    IS_NOT_NULL = "is_not_null"
+# The structured filter ops of the query shape, in upper case as GraphQL enums are written.
+FilterOp = strawberry.enum(Enum("FilterOp", {op.upper(): op for op in FILTER_OPS}))  # type: ignore[call-overload]
 
 
 @strawberry.input
 class FilterInput:
     member: str
-    op: FilterOp
+    op: FilterOp  # type: ignore[valid-type]
     values: list[JSON] | None = None
 
 
@@ -67,15 +56,22 @@ class QueryInput:
     offset: int | None = None
     timezone: str | None = None
 
-    def to_query(self) -> Any:
-        return build_query(
-            metrics=self.metrics, dimensions=self.dimensions or [], where=self.where or [],
-            filters=[{"member": f.member, "op": f.op.value, "values": f.values or []} for f in self.filters or []],
-            having=self.having or [], segments=self.segments or [],
-            time_range=None if self.time_range is None else {"start": self.time_range.start,
-                                                              "end": self.time_range.end},
-            order_by=[("-" if o.desc else "") + o.member for o in self.order_by or []],
-            limit=self.limit, offset=self.offset, timezone=self.timezone)
+    def to_query(self) -> q.Query:
+        return query_from_wire(as_wire(self))
+
+
+def as_wire(value: Any) -> Any:
+    """An input object as the plain value GraphQL variables would have been (GraphQL names), so
+    that inline arguments and variables go through one mapping (semantic_layer/wire.py)."""
+    definition = getattr(value, "__strawberry_definition__", None)
+    if isinstance(definition, StrawberryObjectDefinition):  # an input object (enum members have one too)
+        return {_NAMES.get_graphql_name(f): as_wire(getattr(value, f.python_name)) for f in definition.fields}
+    if isinstance(value, list):
+        return [as_wire(item) for item in value]
+    return value
+
+
+_NAMES = NameConverter()
 
 
 @strawberry.type

@@ -171,7 +171,7 @@ def query(metric: Metric = None, dimension: Dimension = None, where: Where = Non
     if format is Format.json:
         payload = {"columns": [c.__dict__ for c in result.columns], "rows": json_rows(result), "sql": result.sql,
                    "cached": result.cached, "duration_ms": round(result.duration_ms, 3),
-                   "warnings": result.warnings}
+                   "warnings": result.warnings, "truncated": result.truncated}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     rows = json_rows(result)

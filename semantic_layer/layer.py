@@ -89,9 +89,10 @@ class Layer:
         compiled, values = self.prepare(query, self.engine.dialect, access)
         table = self.engine.execute(compiled.template, compiled.bind(values),
                                     timeout_seconds=self.project.settings.limits.timeout_seconds)
+        kept, warnings = compiled.cut(table.num_rows)
         elapsed = (time.perf_counter() - started) * 1000
-        return Result.from_arrow(table, compiled.columns, sql=compiled.inline(values), cached=False,
-                                 duration_ms=elapsed, warnings=list(compiled.warnings))
+        return Result.from_arrow(table.slice(0, kept), compiled.columns, sql=compiled.inline(values), cached=False,
+                                 duration_ms=elapsed, warnings=warnings, truncated=kept < table.num_rows)
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:

@@ -31,6 +31,7 @@ class Result:
     cached: bool = False
     duration_ms: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    truncated: bool = False  # cut at limits.default_rows (the caller set no limit): `warnings` says how to page
 
     @classmethod
     def from_arrow(cls, raw: pa.Table, infos: list[ColumnInfo], **kwargs: Any) -> Result:

@@ -189,3 +189,14 @@ def test_serve_refuses_to_start_on_a_broken_project(tmp_path: Path, shop_project
     (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")
     code, _, err = run("serve", "-p", str(tmp_path / "p"), "--port", "1")
     assert code == 1 and "broken.yml:2:" in err and "not valid" in err
+
+
+def test_a_cut_answer_is_flagged_on_stderr_and_in_json(tmp_path: Path, shop_db: Path) -> None:
+    from conftest import make_project
+
+    root = make_project(tmp_path / "p", shop_db, limits="{default_rows: 3, max_rows: 100}")
+    csv_run = runner.invoke(app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "csv"])
+    assert csv_run.exit_code == 0 and len(csv_run.stdout.strip().splitlines()) == 1 + 3
+    assert "cut at 3 rows" in csv_run.stderr
+    json_run = runner.invoke(app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "json"])
+    assert json.loads(json_run.stdout)["truncated"] is True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_project
 
 import semantic_layer as sl
 
@@ -124,8 +126,23 @@ def test_limit_beyond_max_rows_is_a_limit_error(layer: sl.Layer) -> None:
     assert err.code == "LIMIT"
 
 
-def test_limit_defaults_to_default_rows(layer: sl.Layer) -> None:
-    assert layer.query(metrics=["order_count"], dimensions=["metric_time:day"]).sql.endswith("LIMIT 5000")
+def test_limit_defaults_to_default_rows_and_reads_one_more_to_know_if_it_cut(layer: sl.Layer) -> None:
+    res = layer.query(metrics=["order_count"], dimensions=["metric_time:day"])
+    assert res.sql.endswith("LIMIT 5001") and len(res) < 5000 and not res.truncated and res.warnings == []
+
+
+def test_an_answer_cut_at_default_rows_says_so(tmp_path: Path, shop_db: Path) -> None:
+    """192 840 rows used to come back as exactly 10 000, without a word."""
+    root = make_project(tmp_path / "p", shop_db, limits="{default_rows: 10, max_rows: 100}")
+    with sl.connect(root) as small:
+        cut = small.query(metrics=["order_count"], dimensions=["metric_time:day"])
+        assert len(cut) == 10 and cut.truncated
+        assert cut.warnings == ["the answer was cut at 10 rows (limits.default_rows): narrow the query, or set limit "
+                                "(up to limits.max_rows) and page with offset"]
+        chosen = small.query(metrics=["order_count"], dimensions=["metric_time:day"], limit=10)
+        assert len(chosen) == 10 and not chosen.truncated and chosen.warnings == []
+        whole = small.query(metrics=["order_count"], dimensions=["customers.segment"])
+        assert len(whole) < 10 and not whole.truncated
 
 
 @pytest.mark.parametrize(("query", "match"), [

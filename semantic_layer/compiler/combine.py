@@ -159,7 +159,7 @@ def finalize(plan: Plan, select: exp.Select) -> exp.Select:
     if order:
         select = select.order_by(*order, copy=False)
     if plan.limit is not None:
-        select = select.limit(plan.limit, copy=False)
+        select = select.limit(plan.limit + (plan.cap is not None), copy=False)  # one more row: was it cut?
     if plan.offset:
         select = select.offset(plan.offset, copy=False)
     return select

@@ -57,6 +57,16 @@ class CompiledQuery:
     columns: list[ColumnInfo]
     warnings: list[str]
     _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
+    cap: int | None = None  # the default row limit the statement asks one row past (see `cut`)
+
+    def cut(self, count: int) -> tuple[int, list[str]]:
+        """How many of `count` fetched rows to answer with, and the answer's warnings: an answer
+        longer than the default limit is cut there and says so, as a silent cut would be a wrong
+        answer."""
+        if self.cap is None or count <= self.cap:
+            return count, list(self.warnings)
+        return self.cap, [*self.warnings, f"the answer was cut at {self.cap} rows (limits.default_rows): narrow the "
+                                          "query, or set limit (up to limits.max_rows) and page with offset"]
 
     def bind(self, values: list[Any]) -> dict[str, Any]:
         return {MARKER.format(i): f(values) for i, f in enumerate(self.params.factories)}
@@ -200,7 +210,7 @@ class Compiler:
             raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
                                        f"{str(exc).strip()}") from None
         return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings,
-                             _marker_pattern(dialect))
+                             _marker_pattern(dialect), cap=plan.cap)
 
     def _columns(self, plan: Plan) -> list[ColumnInfo]:
         out = []

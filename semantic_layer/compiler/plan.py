@@ -86,4 +86,7 @@ class Plan:
     limit: int | None
     offset: int | None
     warnings: list[str] = field(default_factory=list)
+    # When the caller set no limit: limits.default_rows. The statement asks for one row more, so
+    # that an answer cut there says so instead of passing for whole.
+    cap: int | None = None
     row_security: RowSecurity | None = None

@@ -85,7 +85,8 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
         calendar=calendar, dimensions=dims, units=list(expander.units.values()), metric_exprs=metric_exprs,
         output_metrics=output_metrics, filters=filters, segments=_segments(graph, query),
         having=having, time_bounds=bounds, order_by=_order(query, dims, output_metrics),
-        limit=_limit(graph, query), offset=query.offset, warnings=warnings)
+        limit=_limit(graph, query), offset=query.offset, warnings=warnings,
+        cap=None if query.limit is not None else _limit(graph, query))
 
 
 def _local_bound(values: list[Any], *, slot: int, tz: str) -> Any:

@@ -22,4 +22,4 @@ SELECT
 FROM u0
 ORDER BY
   order_lines__ship_mode ASC NULLS LAST
-LIMIT 5000
+LIMIT 5001

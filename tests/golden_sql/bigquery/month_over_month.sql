@@ -91,4 +91,4 @@ LEFT JOIN u1
   ON u1.metric_time__month IS NOT DISTINCT FROM CAST(combined.metric_time__month - INTERVAL '1' MONTH AS DATE)
 ORDER BY
   metric_time__month ASC NULLS LAST
-LIMIT 5000
+LIMIT 5001

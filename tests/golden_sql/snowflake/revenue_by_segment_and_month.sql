@@ -29,4 +29,4 @@ FROM u0
 ORDER BY
   customers__segment ASC,
   metric_time__month ASC
-LIMIT 5000
+LIMIT 5001

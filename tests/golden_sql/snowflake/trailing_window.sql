@@ -34,4 +34,4 @@ SELECT
 FROM u0
 ORDER BY
   metric_time__week ASC
-LIMIT 5000
+LIMIT 5001

@@ -59,4 +59,4 @@ SELECT
 FROM combined
 ORDER BY
   customers__segment ASC NULLS LAST
-LIMIT 5000
+LIMIT 5001

@@ -29,4 +29,4 @@ FROM u0
 ORDER BY
   customers__segment ASC NULLS LAST,
   metric_time__month ASC NULLS LAST
-LIMIT 5000
+LIMIT 5001

@@ -18,4 +18,4 @@ WITH u0 AS (
 SELECT
   u0.m0 AS order_count
 FROM u0
-LIMIT 5000
+LIMIT 5001

@@ -14,4 +14,4 @@ SELECT
 FROM u0
 ORDER BY
   owner_rep__team ASC
-LIMIT 5000
+LIMIT 5001

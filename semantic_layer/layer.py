@@ -18,7 +18,7 @@ from .errors import ExecutionError, Issue, QueryTimeoutError, did_you_mean
 from .keys import KeyIdentity, KeySide, Repeats, consequence, one_sides, primary_key_side, repeats_query, target_columns
 from .project import Project, load
 from .query import Query, build_query
-from .result import Result
+from .result import Result, answer_names, columns_of, json_records
 
 
 class Layer:
@@ -93,6 +93,16 @@ class Layer:
         elapsed = (time.perf_counter() - started) * 1000
         return Result.from_arrow(table.slice(0, kept), compiled.columns, sql=compiled.inline(values), cached=False,
                                  duration_ms=elapsed, warnings=warnings, truncated=kept < table.num_rows)
+
+    def answer_json(self, compiled: CompiledQuery, values: list[Any]) -> dict[str, Any]:
+        """A prepared query run, its answer as JSON-ready parts (columns, rows, warnings, truncated):
+        what the server sends. Python rows, not Arrow: a small answer gets to JSON faster this way."""
+        names, rows = self.engine.fetch_rows(compiled.template, compiled.bind(values),
+                                             timeout_seconds=self.project.settings.limits.timeout_seconds)
+        kept, warnings = compiled.cut(len(rows))
+        return {"columns": [c.__dict__ for c in columns_of(compiled.columns)],
+                "rows": json_records(answer_names(names, compiled.columns), rows[:kept]),
+                "warnings": warnings, "truncated": kept < len(rows)}
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:

@@ -39,7 +39,7 @@ from strawberry.types import ExecutionResult
 from .limits import BoundedCache, DocumentLimits, digest
 from .service import Answer
 
-RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings"}
+RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings", "truncated"}
 COLUMN_FIELDS = {"name", "kind", "type", "format"}
 PLAN_CACHE_SIZE = 256
 

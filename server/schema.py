@@ -95,6 +95,7 @@ class QueryResult:
     cached: bool
     duration_ms: float
     warnings: list[str]
+    truncated: bool  # cut at limits.default_rows: `warnings` names the limit and how to page
     answer: strawberry.Private[Answer]
 
 
@@ -211,7 +212,8 @@ class Query:
     async def query(self, info: Info, input: QueryInput) -> QueryResult:
         answer = await _service(info).run(_caller(info), input.to_query())
         return QueryResult(columns=[Column(**c) for c in answer.columns], rows=answer.rows, cached=answer.cached,
-                           duration_ms=answer.duration_ms, warnings=answer.warnings, answer=answer)
+                           duration_ms=answer.duration_ms, warnings=answer.warnings,
+                           truncated=answer.truncated, answer=answer)
 
     @strawberry.field
     async def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:

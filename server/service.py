@@ -18,7 +18,6 @@ from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
 from semantic_layer.query import Query
-from semantic_layer.result import answer_names, columns_of, json_records
 
 from .cache import ResultCache, cache_key
 from .readiness import Readiness
@@ -50,6 +49,7 @@ class Answer:
         self.columns: list[dict[str, Any]] = body["columns"]
         self.rows: list[Any] = body["rows"]
         self.warnings: list[str] = body["warnings"]
+        self.truncated: bool = body["truncated"]
         self.cached = cached
         self.duration_ms = duration_ms
         self._compiled, self._values = compiled, values
@@ -114,12 +114,7 @@ class QueryService:
         self.telemetry.cache_misses.inc()
 
         def execute() -> tuple[dict[str, Any], bytes]:
-            # Python rows, not Arrow: the answer becomes JSON, and a small result gets there faster.
-            names, rows = layer.engine.fetch_rows(compiled.template, params,
-                                                  timeout_seconds=layer.project.settings.limits.timeout_seconds)
-            body = {"columns": [c.__dict__ for c in columns_of(compiled.columns)],
-                    "rows": json_records(answer_names(names, compiled.columns), rows),
-                    "warnings": list(compiled.warnings)}
+            body = layer.answer_json(compiled, values)
             return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
         body, encoded = await self._in_pool(execute)

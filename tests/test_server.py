@@ -415,3 +415,18 @@ def test_an_open_project_needs_no_token(tmp_path: Path, shop_db: Path) -> None:
     with LiveServer(create_app(settings)) as live:
         assert run(live, bearer=None, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"] > 0
         assert code_of(run(live, bearer="forged", metrics=["order_count"])) == "UNAUTHENTICATED"
+
+
+def test_a_cut_answer_is_flagged_on_both_paths_and_in_the_client(tmp_path: Path, shop_db: Path) -> None:
+    root = make_project(tmp_path / "p", shop_db, limits="{default_rows: 3, max_rows: 100}")
+    document = "query Q($input: QueryInput!) { query(input: $input) { rows warnings truncated } }"
+    inline = '{ query(input: {metrics: ["order_count"], dimensions: ["metric_time:day"]}) { rows truncated } }'
+    with LiveServer(create_app(ServerSettings(project=root))) as live:
+        fast = gql(live, document, {"input": {"metrics": ["order_count"], "dimensions": ["metric_time:day"]}},
+                   bearer=None)["data"]["query"]
+        assert len(fast["rows"]) == 3 and fast["truncated"] is True and "cut at 3 rows" in fast["warnings"][0]
+        full = gql(live, inline, bearer=None)["data"]["query"]
+        assert full == {"rows": fast["rows"], "truncated": True}
+        whole = sl.Client(live.url).query(metrics=["order_count"], dimensions=["customers.segment"], limit=3)
+        cut = sl.Client(live.url).query(metrics=["order_count"], dimensions=["metric_time:day"])
+        assert not whole.truncated and cut.truncated and len(cut) == 3

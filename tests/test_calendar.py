@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_rows, local, make_project
+from helpers import assert_rows, local, make_project
 
 import semantic_layer as sl
 from semantic_layer.timegrain import Calendar, add_months, py_truncate

@@ -192,7 +192,7 @@ def test_serve_refuses_to_start_on_a_broken_project(tmp_path: Path, shop_project
 
 
 def test_a_cut_answer_is_flagged_on_stderr_and_in_json(tmp_path: Path, shop_db: Path) -> None:
-    from conftest import make_project
+    from helpers import make_project
 
     root = make_project(tmp_path / "p", shop_db, limits="{default_rows: 3, max_rows: 100}")
     csv_run = runner.invoke(app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "csv"])

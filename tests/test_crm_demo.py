@@ -10,7 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import assert_rows
+from helpers import assert_rows
 from typer.testing import CliRunner
 
 import semantic_layer as sl

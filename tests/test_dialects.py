@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import sqlglot
-from conftest import make_project
-from test_golden_duckdb import CASES
+from golden_cases import CASES
+from helpers import make_project
 
 import semantic_layer as sl
 

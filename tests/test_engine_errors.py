@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_project
 from engines import layer_on
+from helpers import make_project
 
 import semantic_layer as sl
 from semantic_layer.access import Principal

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_rows
 from engines import mysql_copy, postgres_copy
-from test_golden_duckdb import CASES, NUMERIC, STRUCTURED
+from golden_cases import CASES, NUMERIC, STRUCTURED
+from helpers import assert_rows
 
 import semantic_layer as sl
 
@@ -50,7 +50,7 @@ def test_structured_number_filters_as_on_duckdb(remote: tuple[str, sl.Layer], la
                                         ["metric_time:fiscal_year", "metric_time:quarter"]])
 def test_week_start_and_fiscal_grains_as_on_duckdb(remote: tuple[str, sl.Layer], tmp_path: Path, shop_db: Path,
                                                    dimensions: list[str]) -> None:
-    from conftest import make_project
+    from helpers import make_project
 
     root = make_project(tmp_path / "sunday", shop_db, week_start="sunday", fiscal_year_start_month=4)
     query = dict(metrics=["revenue", "order_count"], dimensions=dimensions)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import strawberry
-from conftest import make_project
+from helpers import make_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes

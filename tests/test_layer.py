@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
-from conftest import make_project
+from helpers import make_project
 
 import semantic_layer as sl
 

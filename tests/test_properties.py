@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import assert_rows, local
+from helpers import assert_rows, local
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

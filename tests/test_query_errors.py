@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_project
+from helpers import make_project
 
 import semantic_layer as sl
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from conftest import make_project
+from helpers import make_project
 from liveserver import LiveServer
 
 import semantic_layer as sl

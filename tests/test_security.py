@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from conftest import make_project
 from graphql import parse
+from helpers import make_project
 from liveserver import LiveServer
-from served import SECRET, ask, code_of, gql, post, token
+from served import ADMIN, SECRET, code_of, gql, post, run, token
 
 import semantic_layer as sl
 from server import ServerSettings, create_app
@@ -41,8 +41,6 @@ def url(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Iterator[str
     with LiveServer(create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=None))) as server:
         yield server.url
 
-
-ADMIN = token(["admin"])
 
 
 class HealthProbe:
@@ -138,7 +136,7 @@ def test_an_oversized_where_is_refused_without_compiling_it(url: str) -> None:
     """A 250 KB filter string took 10 s to compile, on the event loop."""
     huge = "customers.segment = 'x'" + " OR customers.segment = 'x'" * 6000
     with HealthProbe(url) as probe:
-        body = ask(url, ADMIN, metrics=["revenue"], where=[huge])
+        body = run(url, ADMIN, metrics=["revenue"], where=[huge])
     assert code_of(body) == "LIMIT" and "10000" in body["errors"][0]["message"]
     assert probe.slowest < 1.0
 
@@ -167,14 +165,14 @@ def test_user_text_cannot_rebind_a_claim(url: str) -> None:
     """A where string spelling ':__lit1' compiled to the same statement text as a real literal in that
     slot, so the shape cache reused a plan and the values shifted: the rep's filter became the claim."""
     rep = token(["regional"], region_id=1, segment="enterprise")
-    own = ask(url, rep, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"]
-    other = ask(url, ADMIN, metrics=["order_count"], where=["customers.segment = 'enterprise'"])
+    own = run(url, rep, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"]
+    other = run(url, ADMIN, metrics=["order_count"], where=["customers.segment = 'enterprise'"])
     assert own > 0 and other["data"]["query"]["rows"][0]["order_count"] != own
     for where in ["customers.segment = 'a' OR customers.segment = :__lit1", "customers.region_id = :__claim_region_id",
                   "customers.region_id = ?", "customers.region_id = $1"]:
-        body = ask(url, rep, metrics=["order_count"], where=[where])
+        body = run(url, rep, metrics=["order_count"], where=[where])
         assert body["data"] is None and code_of(body) == "VALIDATION", where
-    again = ask(url, rep, metrics=["order_count"], where=["customers.segment = 'enterprise' OR customers.segment = 'x'"])
+    again = run(url, rep, metrics=["order_count"], where=["customers.segment = 'enterprise' OR customers.segment = 'x'"])
     assert again["data"]["query"]["rows"][0]["order_count"] == own
 
 
@@ -185,7 +183,7 @@ def test_user_text_cannot_rebind_a_claim(url: str) -> None:
     "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlcyI6WyJhZG1pbiJdfQ.",
 ], ids=["forged signature", "alg none", "no signature"])
 def test_forged_tokens_are_refused(url: str, bearer: str) -> None:
-    body = ask(url, bearer, metrics=["revenue"])
+    body = run(url, bearer, metrics=["revenue"])
     assert body["data"] is None and code_of(body) == "UNAUTHENTICATED"
 
 
@@ -200,7 +198,7 @@ def test_forged_tokens_are_refused(url: str, bearer: str) -> None:
     {"metrics": ["revenue"], "dimensions": ["customers.segment) FROM orders; --"]},
 ], ids=["statement", "subquery", "table function", "having union", "order by", "timezone", "dimension"])
 def test_injection_attempts_are_refused(url: str, query: dict[str, Any]) -> None:
-    body = ask(url, ADMIN, **query)
+    body = run(url, ADMIN, **query)
     assert body["data"] is None and code_of(body) in {"VALIDATION", "UNKNOWN_MEMBER"}
 
 
@@ -262,23 +260,23 @@ def test_a_reload_that_widens_access_is_held_back(reloading: tuple[Path, str], e
     """Truncating policies.yml under `serve --reload` made the project open: a request without a
     token got all revenue, and /ready showed nothing wrong."""
     root, url = reloading
-    regional_before = ask(url, REGIONAL, metrics=["order_count"])["data"]["query"]["rows"]
+    regional_before = run(url, REGIONAL, metrics=["order_count"])["data"]["query"]["rows"]
     edit(root / "policies.yml")
     wait_until(lambda: bool(project_errors(url)))
     assert any(reason in message for message in project_errors(url))
     ready = httpx.get(f"{url}/ready").json()
     assert any(reason in e for e in ready["project_errors"])
-    assert code_of(ask(url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
-    assert ask(url, REGIONAL, metrics=["order_count"])["data"]["query"]["rows"] == regional_before
-    assert code_of(ask(url, REGIONAL, metrics=["order_count"], dimensions=["customers.name"])) == "UNKNOWN_MEMBER"
+    assert code_of(run(url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
+    assert run(url, REGIONAL, metrics=["order_count"])["data"]["query"]["rows"] == regional_before
+    assert code_of(run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.name"])) == "UNKNOWN_MEMBER"
 
 
 def test_a_reload_that_narrows_access_applies_at_once(reloading: tuple[Path, str]) -> None:
     root, url = reloading
     (root / "policies.yml").write_text(RELOAD_POLICIES.replace("hide: [customers.name]",
                                                                "hide: [customers.name, customers.segment]"))
-    wait_until(lambda: "errors" in ask(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"]))
-    assert code_of(ask(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"])) == "UNKNOWN_MEMBER"
+    wait_until(lambda: "errors" in run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"]))
+    assert code_of(run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"])) == "UNKNOWN_MEMBER"
     assert project_errors(url) == []
 
 
@@ -288,10 +286,10 @@ def test_allow_widening_applies_a_widening_reload(tmp_path: Path, shop_db: Path)
     settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None,
                               allow_widening=True)
     with LiveServer(create_app(settings)) as server:
-        assert code_of(ask(server.url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
+        assert code_of(run(server.url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
         (root / "policies.yml").unlink()
-        wait_until(lambda: "data" in ask(server.url, None, metrics=["order_count"])
-                   and ask(server.url, None, metrics=["order_count"])["data"] is not None)
+        wait_until(lambda: "data" in run(server.url, None, metrics=["order_count"])
+                   and run(server.url, None, metrics=["order_count"])["data"] is not None)
 
 
 # -- the rest of the attacker's list, replayed here so that the whole list lives in one place ---------
@@ -329,7 +327,7 @@ def test_a_token_with_an_audience_is_accepted_when_none_is_configured(url: str) 
     now = int(time.time())
     with_aud = jwt.encode({"roles": ["admin"], "exp": now + 600, "aud": "dashboards", "iss": "idp"}, SECRET,
                           algorithm="HS256")
-    assert ask(url, with_aud, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"] > 0
+    assert run(url, with_aud, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"] > 0
 
 
 @pytest.mark.parametrize("body", [b'"hello"', b"null", b"42", b"[" * 100_000, b"9" * 5_000])
@@ -351,7 +349,7 @@ def test_a_body_that_is_no_request_gets_a_code_not_a_500(url: str, body: bytes) 
 ], ids=["limit text", "long timezone", "year 1", "deep nesting", "NaN", "1e40", "true on a number", "null value",
         "failing cast"])
 def test_client_mistakes_are_coded_and_show_no_database_text(url: str, query: dict[str, Any]) -> None:
-    body = ask(url, token(["regional"], region_id=1, segment="smb"), **query)
+    body = run(url, token(["regional"], region_id=1, segment="smb"), **query)
     assert body["data"] is None and code_of(body) in {"VALIDATION", "LIMIT"}, body
     message = body["errors"][0]["message"]
     assert "region_id" not in message and "Error:" not in message and "SELECT" not in message, message
@@ -362,7 +360,7 @@ def test_project_errors_are_not_shown_to_a_caller_without_a_token(reloading: tup
     root, url = reloading
     (root / "policies.yml").write_text("")
     wait_until(lambda: bool(project_errors(url)))
-    anonymous = gql(url, "{ projectErrors { file message } }")
+    anonymous = gql(url, "{ projectErrors { file message } }", bearer=None)
     assert anonymous["data"] is None and code_of(anonymous) == "UNAUTHENTICATED"
 
 

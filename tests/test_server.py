@@ -11,53 +11,16 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from conftest import assert_rows, make_project
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from helpers import assert_rows, make_project
 from liveserver import LiveServer
+from served import ADMIN, SECRET, code_of, gql, run, server_project, token, wait_for
 from typer.testing import CliRunner
 
 import semantic_layer as sl
 from semantic_layer.cli import app as cli
 from server import ServerSettings, create_app
-
-SECRET = "test-secret-for-hs256-tokens-32bytes!"
-POLICIES = """
-policies:
-  - role: admin
-  - role: analyst
-    hide: [customers.name, average_order_value]
-  - role: regional
-    rows:
-      - model: customers
-        where: "region_id = {{ user.region_id }}"
-    hide: [customers.name]
-"""
-EXTRA_MODELS = """
-models:
-  - name: slow
-    sql: "SELECT i AS id, i AS v, TIMESTAMP '2024-01-01' AS t FROM range(3000000000) AS r(i)"
-    primary_key: id
-    measures:
-      - {name: total, agg: sum, expr: v}
-  - name: ghost
-    table: main.ghost_table
-    primary_key: id
-    measures:
-      - {name: n, agg: count}
-metrics:
-  - {name: slow_total, type: simple, measure: slow.total}
-  - {name: ghost_count, type: simple, measure: ghost.n}
-"""
-QUERY = """query Q($input: QueryInput!) { query(input: $input) {
-  columns { name kind type format } rows sql cached durationMs warnings } }"""
-
-
-def server_project(root: Path, db: Path, timeout: float = 1.0) -> Path:
-    make_project(root, db, limits=f"{{default_rows: 5000, max_rows: 100000, timeout_seconds: {timeout}}}")
-    (root / "policies.yml").write_text(POLICIES)
-    (root / "extra.yml").write_text(EXTRA_MODELS)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -74,34 +37,6 @@ def live(tmp_path_factory: pytest.TempPathFactory, shop_db: Path, rsa_key: rsa.R
                               cors_origins=("http://dashboards.local",), max_request_bytes=20_000)
     with LiveServer(create_app(settings)) as server:
         yield server
-
-
-def token(roles: list[str], expires_in: int = 600, **claims: Any) -> str:
-    now = int(time.time())
-    return jwt.encode({"roles": roles, "exp": now + expires_in, "nbf": now - 1, **claims}, SECRET, algorithm="HS256")
-
-
-ADMIN = token(["admin"])
-
-
-def gql(live: LiveServer, document: str, variables: dict[str, Any] | None = None, bearer: str | None = ADMIN,
-        **kwargs: Any) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    response = httpx.post(f"{live.url}/graphql", json={"query": document, "variables": variables or {}},
-                          headers=headers, timeout=30, **kwargs)
-    assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def run(live: LiveServer, bearer: str | None = ADMIN, **query: Any) -> dict[str, Any]:
-    return gql(live, QUERY, {"input": query}, bearer)
-
-
-def code_of(body: dict[str, Any]) -> str:
-    assert body.get("errors"), body
-    error = body["errors"][0]
-    assert "Traceback" not in error["message"] and "File \"" not in error["message"]
-    return str(error["extensions"]["code"])
 
 
 # -- endpoints ------------------------------------------------------------------------------------
@@ -213,15 +148,21 @@ def test_dates_are_iso_strings_and_warnings_are_reported(live: LiveServer) -> No
     assert result["warnings"] == ["metric 'legacy_revenue' is deprecated — use 'revenue' instead"]
 
 
+def cache_hits(live: LiveServer) -> float:
+    line = next(ln for ln in httpx.get(f"{live.url}/metrics").text.splitlines()
+                if ln.startswith("semantic_layer_cache_hits_total "))
+    return float(line.split()[1])
+
+
 def test_a_repeated_query_is_served_from_the_cache(live: LiveServer) -> None:
+    hits_before = cache_hits(live)
     query = {"metrics": ["buyers"], "dimensions": ["orders.status"], "where": ["orders.amount > 321"]}
     first, second = run(live, **query)["data"]["query"], run(live, **query)["data"]["query"]
     assert first["cached"] is False and second["cached"] is True and first["rows"] == second["rows"]
     assert first["sql"] == second["sql"] and "321" in second["sql"]
     other_value = run(live, **{**query, "where": ["orders.amount > 322"]})["data"]["query"]
     assert other_value["cached"] is False and "322" in other_value["sql"]
-    assert "semantic_layer_cache_hits_total 1.0" in httpx.get(f"{live.url}/metrics").text or \
-        "semantic_layer_cache_hits_total" in httpx.get(f"{live.url}/metrics").text
+    assert cache_hits(live) == hits_before + 1
 
 
 def test_compile_returns_sql_for_a_dialect(live: LiveServer) -> None:
@@ -384,14 +325,6 @@ def test_the_token_command_mints_a_token_the_server_accepts(live: LiveServer, mo
 
 
 # -- reload ---------------------------------------------------------------------------------------
-def wait_for(predicate: Any, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.1)
-
-
 def test_reload_swaps_in_a_good_project_and_keeps_the_last_good_one(tmp_path: Path, shop_db: Path) -> None:
     root = server_project(tmp_path / "p", shop_db)
     settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET)

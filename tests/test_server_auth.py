@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from liveserver import LiveServer, free_port
-from test_server import SECRET, code_of, run, server_project
+from served import SECRET, code_of, run, server_project
 from typer.testing import CliRunner
 
 from semantic_layer.access import Principal

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from liveserver import LiveServer, free_port
-from test_server import SECRET, run, server_project, wait_for
+from served import SECRET, run, server_project, wait_for
 
 from server import ServerSettings, create_app
 from server import cache as cache_module

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from liveserver import LiveServer
-from test_server import ADMIN, QUERY, SECRET, server_project, token
+from served import ADMIN, QUERY, SECRET, server_project, token
 
 from semantic_layer.engines.refusal import BAD_VALUE
 from server import ServerSettings, create_app

@@ -17,7 +17,7 @@ import httpx
 import jwt
 import pytest
 from liveserver import LiveServer
-from test_server import ADMIN, QUERY, SECRET, server_project, token
+from served import ADMIN, QUERY, SECRET, server_project, token
 
 from server import ServerSettings, create_app
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import make_project
 from engines import mysql_copy, postgres_copy
+from helpers import make_project
 from liveserver import LiveServer, free_port
-from served import ask
+from served import run
 
 from semantic_layer.engines import connect_engine
 from server import ServerSettings, create_app
@@ -50,7 +50,7 @@ def test_ready_answers_while_every_query_thread_is_busy(tmp_path: Path, shop_db:
     """Nine long queries used to keep /ready waiting 27 s behind them in the thread pool."""
     root = heavy_project(tmp_path / "p", shop_db, timeout=3)
     with LiveServer(create_app(ServerSettings(project=root, threads=1, cache_url=None))) as server:
-        long = [threading.Thread(target=ask, args=(server.url,), kwargs={"metrics": ["slow_total"]})
+        long = [threading.Thread(target=run, args=(server.url, None), kwargs={"metrics": ["slow_total"]})
                 for _ in range(2)]
         for thread in long:
             thread.start()
@@ -124,10 +124,10 @@ def test_memory_returns_after_heavy_queries_time_out(served: tuple[str, int]) ->
     """Nine heavy queries cancelled at their timeout used to leave the process at 6.1 GB."""
     url, pid = served
     for _ in range(3):
-        assert ask(url, metrics=["order_count"], dimensions=["customers.segment"])["data"]["query"]["rows"]
+        assert run(url, None, metrics=["order_count"], dimensions=["customers.segment"])["data"]["query"]["rows"]
     before = rss_mib(pid)
     peak = before
-    heavy = [threading.Thread(target=ask, args=(url,), kwargs={"metrics": ["distinct_keys"]}) for _ in range(9)]
+    heavy = [threading.Thread(target=run, args=(url, None), kwargs={"metrics": ["distinct_keys"]}) for _ in range(9)]
     for thread in heavy:
         thread.start()
     while any(thread.is_alive() for thread in heavy):

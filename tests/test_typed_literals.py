@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from conftest import make_project
+from helpers import make_project
 
 import semantic_layer as sl
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import assert_rows
 from engines import layer_on
+from helpers import assert_rows
 
 import semantic_layer as sl
 from semantic_layer.engines import Engine

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 SCHEMA = """
 CREATE TABLE regions (region_id INTEGER PRIMARY KEY, name VARCHAR);
@@ -83,8 +84,12 @@ def build(path: Path, seed: int = 7) -> Path:
     for table, rows in (("regions", regions), ("sales_reps", reps), ("customers", customers), ("orders", orders),
                         ("order_lines", lines), ("tickets", tickets), ("parts", parts), ("shipments", shipments),
                         ("payments", payments)):
-        marks = ", ".join("?" * len(rows[0]))
-        con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        # In bulk, column by column through Arrow: a row-by-row executemany took seconds.
+        names = [c[0] for c in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+        batch = pa.table({name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)})
+        con.register("batch", batch)
+        con.execute(f"INSERT INTO {table} SELECT * FROM batch")
+        con.unregister("batch")
     con.close()
     return path
 

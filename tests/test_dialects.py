@@ -1,4 +1,7 @@
-"""Every dialect renders every golden query into SQL that sqlglot re-parses in that dialect."""
+"""Every warehouse dialect renders every golden query into SQL that sqlglot re-parses in that dialect.
+
+DuckDB, PostgreSQL and MariaDB are left out of the re-parse: their SQL runs, and answers as the
+hand-written SQL does (test_golden_duckdb.py, test_engines.py), which proves more than parsing."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from helpers import make_project
 
 import semantic_layer as sl
 
-DIALECTS = ["duckdb", "postgres", "mysql", "mariadb", "snowflake", "bigquery", "trino", "clickhouse", "spark"]
+DIALECTS = ["mysql", "snowflake", "bigquery", "trino", "clickhouse", "spark"]  # MySQL: MariaDB's server runs MariaDB SQL
 NO_SPINE = {"clickhouse"}
 
 

@@ -20,7 +20,7 @@ from .compiler.lineage import filtered_table_read
 from .compiler.members import resolve_tree
 from .compiler.metrics import MetricExpander
 from .compiler.scope import JoinScope, parse_snippet_query
-from .compiler.units import to_one_paths
+from .compiler.security import to_one_paths
 from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
 from .graph import SemanticGraph, path_fans_out
 from .loader import Origin, ProjectSource
@@ -203,7 +203,7 @@ def _check_expansion(graph: SemanticGraph, name: str) -> None:
     for key in expander.units:
         for text in key.filters:
             resolve_tree(graph, key.model, parse_snippet(text, graph.settings.dialect))
-        if key.offset or key.cumulative is not None:
+        if key.offset or key.spec is not None:
             graph.time_dimension(key.model)
 
 

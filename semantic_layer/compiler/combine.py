@@ -15,8 +15,8 @@ from sqlglot import exp
 from ..errors import QueryValidationError
 from ..snippets import map_columns
 from ..timegrain import as_period_value, offset_fits_grain, py_truncate, shift
+from .context import UnitContext
 from .plan import DimensionRequest, Plan, Unit
-from .units import UnitContext
 
 COMBINED = "combined"
 

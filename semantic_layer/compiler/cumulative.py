@@ -16,19 +16,14 @@ from sqlglot import exp
 
 from ..errors import QueryValidationError
 from ..timegrain import Offset, as_period_value, grain_step, local_to_utc, py_shift, py_truncate, shift, truncate
+from .aggregation import aggregate, measure_input
+from .conditions import conditions
+from .context import UnitContext, resolve_dimensions
 from .dialects import time_spine
 from .members import member_value
 from .plan import CumulativeSpec, Unit
 from .scope import JoinScope
-from .units import (
-    UnitContext,
-    aggregate,
-    apply_conditions,
-    conditions,
-    fanout_prefixes,
-    measure_input,
-    resolve_dimensions,
-)
+from .semijoin import apply_conditions, fanout_prefixes
 
 TIME = "__t"
 PERIOD = "__p"
@@ -36,8 +31,8 @@ PERIOD = "__p"
 
 def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     key = unit.key
-    spec = key.cumulative
-    assert spec is not None
+    spec = key.spec
+    assert isinstance(spec, CumulativeSpec)
     base = key.model
     members = resolve_dimensions(ctx, base, f"cumulative metrics on model '{base}'")
     times = [i for i, m in enumerate(members) if m.metric_time]

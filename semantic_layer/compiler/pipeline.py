@@ -26,12 +26,14 @@ from ..graph import SemanticGraph
 from ..query import Query
 from ..sqlglot_local import generator
 from ..timegrain import Calendar, zone
+from .builders import build_unit
 from .combine import combine, finalize
+from .context import UnitContext
 from .dialects import adapt, check_renderable, normalize_dialect
 from .members import resolve_member
 from .plan import Plan, RowSecurity
 from .resolve import plan_query
-from .units import UnitContext, build_unit, dimension_values
+from .units import dimension_values
 from .values import Extracted, Params, extract
 
 CACHE_SIZE = 2048

@@ -2,15 +2,15 @@
 
 A *unit* is one aggregation over one model with one set of metric-level filters, one time offset
 and, for cumulative metrics, one window. Every requested metric is an expression over the columns
-that units produce; units are combined on the requested dimensions. Conversion and
-retention metrics will be further unit kinds with their own builders.
+that units produce; units are combined on the requested dimensions. A unit's *kind* (plain, or
+its spec's: cumulative; next conversion, retention) picks its builder in builders.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlglot import exp
 
@@ -19,9 +19,17 @@ from ..timegrain import Calendar, Offset
 
 
 @dataclass(frozen=True)
-class CumulativeSpec:
+class UnitSpec:
+    """What makes a unit other than a plain aggregate; `kind` names its builder (builders.py)."""
+
+    kind: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class CumulativeSpec(UnitSpec):
     """A running aggregate: over `window`, since the start of `grain_to_date`, or all-time."""
 
+    kind: ClassVar[str] = "cumulative"
     window: Offset | None = None
     grain_to_date: str | None = None
 
@@ -31,7 +39,11 @@ class UnitKey:
     model: str
     filters: tuple[str, ...] = ()
     offset: Offset = field(default_factory=Offset)
-    cumulative: CumulativeSpec | None = None
+    spec: UnitSpec | None = None
+
+    @property
+    def kind(self) -> str:
+        return "plain" if self.spec is None else self.spec.kind
 
 
 @dataclass

@@ -1,0 +1,95 @@
+"""A unit's aggregate SELECT: measure inputs, aggregate functions, and the grouping itself.
+
+When a dimension comes through a one_to_many hop, the joined rows are first reduced to DISTINCT
+(primary key, dimension values, measure inputs) and aggregated after that, so sum, avg, median and
+the rest all see each base row once per group (docs/semantics.md, fan-out).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from .. import definitions as d
+from ..errors import QueryValidationError
+from .prejoin import project_before_joins
+from .ranked import is_percentile, window_strategy, windowed_percentile, with_windows
+from .scope import JoinScope
+
+
+def measure_input(scope: JoinScope, measure: d.Measure) -> exp.Expr | None:
+    """The per-row value a measure aggregates (None: count rows)."""
+    value = None if measure.expr is None else scope.snippet(measure.expr, ())
+    if measure.filter:
+        keep = scope.snippet(measure.filter, ())
+        value = exp.Case(ifs=[exp.If(this=keep, true=value if value is not None else exp.Literal.number(1))])
+    return value
+
+
+def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
+    if measure.non_additive is not None:
+        raise QueryValidationError(
+            f"measure '{measure.name}' is semi-additive (non_additive), which this version cannot "
+            "aggregate yet — query a non-additive-free measure or wait for semi-additive support")
+    if value is None:
+        return exp.Count(this=exp.Star())
+    agg = measure.agg
+    if agg == "count":
+        return exp.Count(this=value)
+    if agg == "count_distinct":
+        return exp.Count(this=exp.Distinct(expressions=[value]))
+    # Interpolated percentiles of exact decimals are not exact decimals: compute them in floating
+    # point everywhere, so that no engine rounds 543.415 to its column's two decimals.
+    if agg == "median":
+        return exp.Median(this=exp.cast(value, exp.DataType.Type.DOUBLE))
+    if agg == "percentile":
+        return exp.PercentileCont(this=exp.cast(value, exp.DataType.Type.DOUBLE),
+                                  expression=exp.Literal.number(measure.percentile))
+    if agg == "avg":  # engines differ in the precision of AVG over integers and decimals; doubles agree
+        return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))
+    cls = {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg]
+    return cls(this=value)
+
+
+def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
+          inputs: list[tuple[str, d.Measure, exp.Expr | None]], where: list[exp.Expr],
+          *, distinct_rows: bool, dialect: str = "duckdb") -> exp.Select:
+    """Aggregate `inputs` by `dims` over the scope.
+
+    Directly when it can; through a row set first when joins fan out (DISTINCT rows) or when the
+    target computes percentiles through window columns (see `ranked`).
+    """
+    windows = window_strategy(dialect, [m for _, m, _ in inputs])
+    if not distinct_rows and windows is None:
+        select = exp.select(*(e.as_(a) for a, e in dims),
+                            *(aggregate(m, v).as_(a) for a, m, v in inputs))
+        select = scope.apply_from(select)
+        if where:
+            select = select.where(exp.and_(*where), copy=False)
+        if dims:
+            select = select.group_by(*(e.copy() for _, e in dims), copy=False)
+        return project_before_joins(select, scope.alias(()))
+    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())] if distinct_rows else []
+    rows = exp.select(*keys, *(e.as_(a) for a, e in dims),
+                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None))
+    if distinct_rows:
+        rows = rows.distinct()
+    rows = scope.apply_from(rows)
+    if where:
+        rows = rows.where(exp.and_(*where), copy=False)
+    rows = project_before_joins(rows, scope.alias(()))
+    if windows is not None:
+        rows = with_windows(rows, [a for a, _ in dims], [(i, m) for i, (_, m, _) in enumerate(inputs)], windows)
+
+    def value(i: int, measure: d.Measure, v: exp.Expr | None) -> exp.Expr:
+        if windows is not None and is_percentile(measure):
+            return windowed_percentile(measure, i, "r", windows)
+        return aggregate(measure, None if v is None else exp.column(f"__in{i}", table="r"))
+
+    outer = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in dims),
+                       *(value(i, m, v).as_(a) for i, (a, m, v) in enumerate(inputs)))
+    outer = outer.from_(rows.subquery("r"), copy=False)
+    if dims:
+        outer = outer.group_by(*(exp.column(a, table="r") for a, _ in dims), copy=False)
+    return outer
+
+

@@ -1,0 +1,27 @@
+"""The one place a unit's kind picks its builder.
+
+A new kind of metric (conversion, retention, semi-additive) plugs in with a builder module of its
+own and one entry here; the plan marks each unit with its kind (`UnitKey.kind`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+from .context import UnitContext
+from .cumulative import build_cumulative_unit
+from .plan import Unit
+from .units import build_plain_unit
+
+UnitBuilder = Callable[[UnitContext, Unit], exp.Select]
+
+BUILDERS: dict[str, UnitBuilder] = {
+    "plain": build_plain_unit,
+    "cumulative": build_cumulative_unit,
+}
+
+
+def build_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
+    return BUILDERS[unit.key.kind](ctx, unit)

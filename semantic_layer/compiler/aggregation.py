@@ -52,13 +52,13 @@ def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
 
 def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
           inputs: list[tuple[str, d.Measure, exp.Expr | None]], where: list[exp.Expr],
-          *, distinct_rows: bool, dialect: str = "duckdb") -> exp.Select:
+          *, distinct_rows: bool, percentiles: str | None) -> exp.Select:
     """Aggregate `inputs` by `dims` over the scope.
 
     Directly when it can; through a row set first when joins fan out (DISTINCT rows) or when the
     target computes percentiles through window columns (see `ranked`).
     """
-    windows = window_strategy(dialect, [m for _, m, _ in inputs])
+    windows = window_strategy(percentiles, [m for _, m, _ in inputs])
     if not distinct_rows and windows is None:
         select = exp.select(*(e.as_(a) for a, e in dims),
                             *(aggregate(m, v).as_(a) for a, m, v in inputs))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ..errors import QueryError
 from ..graph import SemanticGraph
 from ..timegrain import Calendar
+from .dialects import DialectProfile
 from .members import MemberRef, resolve_member
 from .plan import Plan
 from .values import Params
@@ -21,7 +22,7 @@ class UnitContext:
     graph: SemanticGraph
     plan: Plan
     params: Params
-    dialect: str = "duckdb"  # the target: a few constructs (the time spine) are built per dialect
+    profile: DialectProfile  # the target: a few constructs (the time spine, percentiles) differ per dialect
 
     @property
     def calendar(self) -> Calendar:

@@ -19,7 +19,6 @@ from ..timegrain import Offset, as_period_value, grain_step, local_to_utc, py_sh
 from .aggregation import aggregate, measure_input
 from .conditions import conditions
 from .context import UnitContext, resolve_dimensions
-from .dialects import time_spine
 from .members import member_value
 from .plan import CumulativeSpec, Unit
 from .scope import JoinScope
@@ -192,4 +191,4 @@ def _spine(ctx: UnitContext, grain: str, offset: Offset) -> exp.Select:
     bounds = exp.select(lo.as_("lo"), hi.as_("hi"))
     if not (first and last):
         bounds = bounds.from_("r")
-    return time_spine(bounds, grain, PERIOD, ctx.dialect)
+    return ctx.profile.spine(bounds, grain, PERIOD)

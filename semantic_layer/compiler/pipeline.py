@@ -29,7 +29,7 @@ from ..timegrain import Calendar, zone
 from .builders import build_unit
 from .combine import combine, finalize
 from .context import UnitContext
-from .dialects import adapt, check_renderable, normalize_dialect
+from .dialects import PROFILES, adapt, check_renderable, normalize_dialect
 from .members import resolve_member
 from .plan import Plan, RowSecurity
 from .resolve import plan_query
@@ -193,14 +193,15 @@ class Compiler:
         if self.row_rules is not None:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
             plan.row_security = RowSecurity(self.row_rules, slots)
-        ctx = UnitContext(self.graph, plan, params, dialect)
+        profile = PROFILES[dialect]
+        ctx = UnitContext(self.graph, plan, params, profile)
         if not plan.output_metrics and not plan.dimensions:  # `having` alone adds units but no column
             raise QueryValidationError("a query needs at least one metric or one dimension")
         if not plan.units:
             select = finalize(plan, dimension_values(ctx))
         else:
             select = combine(ctx, {u.alias: build_unit(ctx, u) for u in plan.units})
-        check_renderable(select, dialect)
+        check_renderable(select, profile)
         tree = adapt(select, dialect)
         for node in tree.find_all(exp.Placeholder):
             node.set("this", MARKER.format(str(node.name)[1:]))

@@ -22,17 +22,16 @@ from sqlglot import exp
 from .. import definitions as d
 
 PERCENTILE_AGGS = ("median", "percentile")
-# Target dialects that compute percentiles through windows; elsewhere the native aggregate is used.
-STRATEGIES = {"mysql": "ranked", "mariadb": "window"}
 
 
 def is_percentile(measure: d.Measure) -> bool:
     return measure.agg in PERCENTILE_AGGS
 
 
-def window_strategy(dialect: str, measures: Sequence[d.Measure]) -> str | None:
-    """'ranked' or 'window' when the unit's percentiles need window columns on this target."""
-    return STRATEGIES.get(dialect) if any(is_percentile(m) for m in measures) else None
+def window_strategy(strategy: str | None, measures: Sequence[d.Measure]) -> str | None:
+    """The target's strategy ('ranked' or 'window', from its DialectProfile; None: native
+    aggregates) when the unit has percentiles to compute, else None."""
+    return strategy if any(is_percentile(m) for m in measures) else None
 
 
 def with_windows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tuple[int, d.Measure]],

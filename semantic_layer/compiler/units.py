@@ -35,7 +35,7 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
         # A row without its metric time belongs to no period: it is left out, not grouped as NULL.
         where.append(exp.Not(this=exp.Is(this=scope.dimension(scope.metric_time_dimension()), expression=exp.Null())))
     fans_out = any(step.fans_out for m in members for step in m.path)
-    return group(scope, dims, inputs, where, distinct_rows=fans_out, dialect=ctx.dialect)
+    return group(scope, dims, inputs, where, distinct_rows=fans_out, percentiles=ctx.profile.percentiles)
 
 
 def dimension_values(ctx: UnitContext) -> exp.Select:

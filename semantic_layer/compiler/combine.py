@@ -23,7 +23,7 @@ COMBINED = "combined"
 
 def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
     plan = ctx.plan
-    units = plan.units
+    units = list(plan.units)
     aliases = [d.alias for d in plan.dimensions]
     time_dims = [d for d in plan.dimensions if d.is_metric_time]
     offset_units = [u for u in units if u.key.offset]
@@ -146,7 +146,7 @@ def _key_match(ctx: UnitContext, unit: Unit) -> exp.Expr:
 
 
 def finalize(plan: Plan, select: exp.Select) -> exp.Select:
-    outputs = [d.alias for d in plan.dimensions] + plan.output_metrics
+    outputs = [d.alias for d in plan.dimensions] + list(plan.output_metrics)
     if plan.having or len(plan.metric_exprs) > len(plan.output_metrics):
         inner = select
         select = exp.select(*(exp.column(c, table="q") for c in outputs)).from_(inner.subquery("q"))

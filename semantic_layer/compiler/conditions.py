@@ -1,55 +1,68 @@
 """A unit's WHERE conditions: the query's filters, its metrics' filters, segments, row policies and
-time_range, each with the join paths it needs (semijoin.py decides where each one goes)."""
+time_range, each with the join paths it needs (semijoin.py decides where each one goes).
+
+They are resolved once, by the resolve pass, into the plan (`resolve_conditions`); the unit
+builders bind those into their scopes (`bound_conditions`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from sqlglot import exp
 
 from ..errors import QueryValidationError
-from ..graph import Path
-from ..snippets import parse_snippet
-from ..timegrain import Calendar, Offset, local_to_utc, py_shift
+from ..graph import SemanticGraph
+from ..timegrain import Offset, local_to_utc, py_shift
 from .context import UnitContext
 from .members import bind_tree, resolve_tree
+from .plan import (
+    FilterCondition,
+    PlannedCondition,
+    Reads,
+    RowSecurity,
+    SegmentCondition,
+    TimeRangeCondition,
+)
 from .scope import JoinScope
-from .security import row_security
+from .security import bind_row_policies, row_policy_condition
 from .semijoin import Condition
 
+Segment = tuple[str, str, str]  # (owner path as written, owning model, where snippet)
 
-def conditions(ctx: UnitContext, base: str, offset: Offset, metric_filters: tuple[str, ...],
-               *, time_range: bool = True) -> list[Condition]:
-    graph, calendar = ctx.graph, ctx.calendar
-    out: list[Condition] = []
-    trees = list(ctx.plan.filters)
-    trees += [parse_snippet(text, graph.settings.dialect) for text in metric_filters]
-    for tree in trees:
-        members = resolve_tree(graph, base, tree)
-        out.append(Condition([m.path for m in members], partial(_bind_filter, tree=tree, calendar=calendar,
-                                                                offset=offset)))
-    for owner, model, where in ctx.plan.segments:
+
+def resolve_conditions(graph: SemanticGraph, base: str, filters: Sequence[exp.Expr], segments: Sequence[Segment],
+                       security: RowSecurity | None, *, time_range: bool) -> tuple[PlannedCondition, ...]:
+    """The conditions of a SELECT over `base`, in order: filters, segments, row policies, time_range."""
+    out: list[PlannedCondition] = [FilterCondition(tree, tuple(resolve_tree(graph, base, tree))) for tree in filters]
+    for owner, model, where in segments:
         path = graph.resolve_path(base, owner.split("."), what=f"segment '{owner}'")
         reached = path[-1].target if path else base
         if reached != model:
             raise QueryValidationError(f"segment '{owner}' reaches model '{reached}', not '{model}'")
-        out.append(Condition([path], partial(_bind_segment, sql=where, path=path)))
-    security = row_security(ctx, base)
-    if security is not None:
-        out.append(security)
-    bounds = ctx.plan.time_bounds
-    if time_range and (bounds.start or bounds.end):
-        out.append(Condition([], lambda scope: time_range_condition(ctx, scope, offset)))
-    return out
+        out.append(SegmentCondition(where, path))
+    policy = row_policy_condition(graph, base, security)
+    if policy is not None:
+        out.append(policy)
+    if time_range:
+        out.append(TimeRangeCondition())
+    return tuple(out)
 
 
-def _bind_filter(scope: JoinScope, *, tree: exp.Expr, calendar: Calendar, offset: Offset) -> exp.Expr:
-    return bind_tree(scope, tree, calendar, offset)
+def bound_conditions(ctx: UnitContext, reads: Reads, offset: Offset) -> list[Condition]:
+    """The planned conditions of `reads`, each bindable into a scope (offset: the unit's)."""
+    return [Condition(list(cond.paths), partial(_bind, cond, ctx=ctx, offset=offset)) for cond in reads.conditions]
 
 
-def _bind_segment(scope: JoinScope, *, sql: str, path: Path) -> exp.Expr:
-    return scope.snippet(sql, path)
+def _bind(cond: PlannedCondition, scope: JoinScope, *, ctx: UnitContext, offset: Offset) -> exp.Expr:
+    if isinstance(cond, FilterCondition):
+        return bind_tree(scope, cond.tree, cond.members, ctx.calendar, offset)
+    if isinstance(cond, SegmentCondition):
+        return scope.snippet(cond.where, cond.path)
+    if isinstance(cond, TimeRangeCondition):
+        return time_range_condition(ctx, scope, offset)
+    return bind_row_policies(scope, cond, ctx)
 
 
 def time_range_condition(ctx: UnitContext, scope: JoinScope, offset: Offset) -> exp.Expr:
@@ -69,5 +82,3 @@ def time_range_condition(ctx: UnitContext, scope: JoinScope, offset: Offset) -> 
 
         parts.append(cls(this=column.copy(), expression=ctx.params.derived(bound)))
     return exp.and_(*parts)
-
-

@@ -17,8 +17,8 @@ from sqlglot import exp
 from ..errors import QueryValidationError
 from ..timegrain import Offset, as_period_value, grain_step, local_to_utc, py_shift, py_truncate, shift, truncate
 from .aggregation import aggregate, measure_input
-from .conditions import conditions
-from .context import UnitContext, resolve_dimensions
+from .conditions import bound_conditions
+from .context import UnitContext
 from .members import member_value
 from .plan import CumulativeSpec, Unit
 from .scope import JoinScope
@@ -33,7 +33,7 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     spec = key.spec
     assert isinstance(spec, CumulativeSpec)
     base = key.model
-    members = resolve_dimensions(ctx, base, f"cumulative metrics on model '{base}'")
+    members = unit.reads.dimensions
     times = [i for i, m in enumerate(members) if m.metric_time]
     if len(times) > 1:
         raise QueryValidationError("cumulative metrics accumulate along one 'metric_time:<grain>' dimension; "
@@ -49,8 +49,7 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     measures = ctx.graph.measures_by_model[base]
     inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
 
-    where = apply_conditions(scope, conditions(ctx, base, key.offset, key.filters, time_range=False),
-                             fanout_prefixes(members))
+    where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), fanout_prefixes(members))
     if grain is not None:
         where += _row_bounds(ctx, scope, spec, grain, key.offset)
     keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]

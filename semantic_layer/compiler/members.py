@@ -79,9 +79,13 @@ def member_value(scope: JoinScope, member: MemberRef, calendar: Calendar, offset
     return scope.dimension(member.dimension)
 
 
-def bind_tree(scope: JoinScope, tree: exp.Expr, calendar: Calendar, offset: Offset) -> exp.Expr:
+def bind_tree(scope: JoinScope, tree: exp.Expr, members: tuple[MemberRef, ...], calendar: Calendar,
+              offset: Offset) -> exp.Expr:
+    """A copy of `tree` with each column replaced by its member's SQL; `members` are the columns'
+    members as `resolve_tree` found them (a copy's columns come in the same order)."""
+    values = iter(members)
+
     def value(column: exp.Column) -> exp.Expr:
-        member = resolve_member(scope.graph, scope.base, ref_of(column))
-        return exp.paren(member_value(scope, member, calendar, offset), copy=False)
+        return exp.paren(member_value(scope, next(values), calendar, offset), copy=False)
 
     return map_columns(tree.copy(), value)

@@ -8,6 +8,8 @@ once. Divisions are made safe everywhere: a zero denominator gives NULL.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlglot import exp
 
 from .. import definitions as d
@@ -15,7 +17,7 @@ from ..errors import QueryValidationError
 from ..graph import SemanticGraph
 from ..snippets import map_columns, parse_snippet
 from ..timegrain import Offset
-from .plan import CumulativeSpec, Unit, UnitKey
+from .plan import CumulativeSpec, UnitKey
 
 
 def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
@@ -25,12 +27,21 @@ def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
                                          expression=exp.Literal.number(0)))
 
 
+@dataclass
+class UnitDraft:
+    """A unit as expansion allocates it: its key, alias and leaf columns (measure → column alias)."""
+
+    key: UnitKey
+    alias: str
+    measures: dict[str, str] = field(default_factory=dict)
+
+
 class MetricExpander:
     """Expands metric names into expressions, allocating units and leaf columns as it goes."""
 
     def __init__(self, graph: SemanticGraph):
         self.graph = graph
-        self.units: dict[UnitKey, Unit] = {}
+        self.units: dict[UnitKey, UnitDraft] = {}
         self.used: list[str] = []  # every metric touched, for deprecation warnings
 
     def expand(self, name: str) -> exp.Expr:
@@ -39,7 +50,7 @@ class MetricExpander:
     def _leaf(self, key: UnitKey, measure: str) -> exp.Expr:
         unit = self.units.get(key)
         if unit is None:
-            unit = self.units[key] = Unit(key, f"u{len(self.units)}")
+            unit = self.units[key] = UnitDraft(key, f"u{len(self.units)}")
         column = unit.measures.get(measure)
         if column is None:
             column = unit.measures[measure] = f"m{len(unit.measures)}"

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from sqlglot import exp
@@ -30,23 +31,13 @@ from .builders import build_unit
 from .combine import combine, finalize
 from .context import UnitContext
 from .dialects import PROFILES, adapt, check_renderable, normalize_dialect
-from .members import resolve_member
-from .plan import Plan, RowSecurity
+from .plan import ColumnInfo, RowSecurity
 from .resolve import plan_query
 from .units import dimension_values
 from .values import Extracted, Params, extract
 
 CACHE_SIZE = 2048
 MARKER = "__slp{}__"
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    name: str
-    kind: str      # dimension | metric
-    type: str      # string | number | boolean | date | timestamp
-    format: str | None = None
-    alias: str = ""
 
 
 @dataclass
@@ -189,14 +180,13 @@ class Compiler:
         settings = self.graph.settings
         calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)
         params = Params()
-        plan = plan_query(self.graph, query, ex, params, calendar)
+        security = None
         if self.row_rules is not None:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
-            plan.row_security = RowSecurity(self.row_rules, slots)
+            security = RowSecurity(self.row_rules, MappingProxyType(slots))
+        plan = plan_query(self.graph, query, ex, params, calendar, security)
         profile = PROFILES[dialect]
         ctx = UnitContext(self.graph, plan, params, profile)
-        if not plan.output_metrics and not plan.dimensions:  # `having` alone adds units but no column
-            raise QueryValidationError("a query needs at least one metric or one dimension")
         if not plan.units:
             select = finalize(plan, dimension_values(ctx))
         else:
@@ -212,19 +202,5 @@ class Compiler:
         except UnsupportedError as exc:
             raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
                                        f"{str(exc).strip()}") from None
-        return CompiledQuery(template, dialect, params, self._columns(plan), plan.warnings,
+        return CompiledQuery(template, dialect, params, list(plan.columns), list(plan.warnings),
                              _marker_pattern(dialect), cap=plan.cap)
-
-    def _columns(self, plan: Plan) -> list[ColumnInfo]:
-        out = []
-        base = plan.units[0].key.model if plan.units else plan.dimensions[0].member.split(".")[0]
-        for dim in plan.dimensions:
-            member = resolve_member(self.graph, base, dim.ref)
-            kind: str = member.dimension.dimension.type
-            if kind == "time":
-                kind = "timestamp" if (member.grain or "day") == "hour" else "date"
-            out.append(ColumnInfo(dim.ref, "dimension", kind, member.dimension.dimension.format, dim.alias))
-        for name in plan.output_metrics:
-            metric = self.graph.metrics[name]
-            out.append(ColumnInfo(name, "metric", "number", metric.format, name))
-        return out

@@ -4,25 +4,38 @@ A *unit* is one aggregation over one model with one set of metric-level filters,
 and, for cumulative metrics, one window. Every requested metric is an expression over the columns
 that units produce; units are combined on the requested dimensions. A unit's *kind* (plain, or
 its spec's: cumulative; next conversion, retention) picks its builder in builders.py.
+
+The resolve pass (resolve.py) builds the plan once per query shape and checks everything a
+caller can get wrong on the way, so it holds members already resolved — for each unit the
+requested dimensions and every condition's members and join paths, as seen from the unit's model
+— and later passes never resolve a member name again. The plan is frozen: dataclasses, tuples and
+read-only mappings. Its sqlglot trees are shared, so passes copy them before changing them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlglot import exp
 
 from ..access import RowRule
+from ..graph import Path
 from ..timegrain import Calendar, Offset
+from .members import MemberRef
 
 
 @dataclass(frozen=True)
 class UnitSpec:
-    """What makes a unit other than a plain aggregate; `kind` names its builder (builders.py)."""
+    """What makes a unit other than a plain aggregate; `kind` names its builder (builders.py) and
+    `noun` its metrics in errors."""
 
     kind: ClassVar[str]
+    noun: ClassVar[str]
+    # Whether time_range is one of the unit's WHERE conditions; a kind that bounds its rows in a
+    # way of its own (a cumulative window reads rows before the range) says False.
+    time_range_filters_rows: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,8 @@ class CumulativeSpec(UnitSpec):
     """A running aggregate: over `window`, since the start of `grain_to_date`, or all-time."""
 
     kind: ClassVar[str] = "cumulative"
+    noun: ClassVar[str] = "cumulative metrics"
+    time_range_filters_rows: ClassVar[bool] = False
     window: Offset | None = None
     grain_to_date: str | None = None
 
@@ -45,12 +60,79 @@ class UnitKey:
     def kind(self) -> str:
         return "plain" if self.spec is None else self.spec.kind
 
+    @property
+    def noun(self) -> str:
+        return "metrics" if self.spec is None else self.spec.noun
 
-@dataclass
+    @property
+    def time_range_filters_rows(self) -> bool:
+        return self.spec is None or self.spec.time_range_filters_rows
+
+
+# -- conditions, resolved: each knows its join paths; conditions.py binds them into a scope --------
+@dataclass(frozen=True)
+class FilterCondition:
+    """A where string, structured filter or metric filter over member refs, values as placeholders."""
+
+    tree: exp.Expr
+    members: tuple[MemberRef, ...]  # one per column of `tree`, in `find_all` order
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(m.path for m in self.members)
+
+
+@dataclass(frozen=True)
+class SegmentCondition:
+    """A segment's `where`, over the columns of the model at the end of `path`."""
+
+    where: str
+    path: Path
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return (self.path,)
+
+
+@dataclass(frozen=True)
+class RowPolicyCondition:
+    """Per role, the (to-one path, rule) pairs that carry its row rules to the unit's model."""
+
+    per_role: tuple[tuple[tuple[Path, RowRule], ...], ...]
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(path for reached in self.per_role for path, _ in reached)
+
+
+@dataclass(frozen=True)
+class TimeRangeCondition:
+    """`time_range` on the unit model's own time column (no join)."""
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return ()
+
+
+PlannedCondition = FilterCondition | SegmentCondition | RowPolicyCondition | TimeRangeCondition
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What one SELECT reads from its model: the requested dimensions resolved from it (time
+    dimensions at day grain unless asked otherwise) and its WHERE conditions, in order."""
+
+    base: str
+    dimensions: tuple[MemberRef, ...]
+    conditions: tuple[PlannedCondition, ...]
+
+
+@dataclass(frozen=True)
 class Unit:
     key: UnitKey
     alias: str
-    measures: dict[str, str] = field(default_factory=dict)  # measure name → column alias
+    measures: Mapping[str, str]  # measure name → column alias (read only)
+    reads: Reads
 
 
 @dataclass(frozen=True)
@@ -68,6 +150,15 @@ class DimensionRequest:
 
 
 @dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    kind: str      # dimension | metric
+    type: str      # string | number | boolean | date | timestamp
+    format: str | None = None
+    alias: str = ""
+
+
+@dataclass(frozen=True)
 class TimeBounds:
     """Param factories for the local start and end of `time_range` (either may be absent)."""
 
@@ -80,25 +171,25 @@ class RowSecurity:
     """Per-role row rules (OR across roles, AND within one) and the value slot of each claim."""
 
     rules: tuple[tuple[RowRule, ...], ...]
-    claim_slots: dict[str, int]
+    claim_slots: Mapping[str, int]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     calendar: Calendar
-    dimensions: list[DimensionRequest]
-    units: list[Unit]
-    metric_exprs: dict[str, exp.Expr]  # requested + having-only metrics
-    output_metrics: list[str]
-    filters: list[exp.Expr]  # where conditions over member refs, values already placeholders
-    segments: list[tuple[str, str, str]]  # (owner path as written, model, where snippet)
-    having: list[exp.Expr]
+    dimensions: tuple[DimensionRequest, ...]
+    units: tuple[Unit, ...]
+    values: Reads | None  # a query of dimensions alone: what its SELECT DISTINCT reads
+    columns: tuple[ColumnInfo, ...]
+    metric_exprs: Mapping[str, exp.Expr]  # requested + having-only metrics
+    output_metrics: tuple[str, ...]
+    having: tuple[exp.Expr, ...]
     time_bounds: TimeBounds
-    order_by: list[tuple[str, bool]]  # (column alias, descending)
+    order_by: tuple[tuple[str, bool], ...]  # (column alias, descending)
     limit: int | None
     offset: int | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...]
     # When the caller set no limit: limits.default_rows. The statement asks for one row more, so
     # that an answer cut there says so instead of passing for whole.
-    cap: int | None = None
-    row_security: RowSecurity | None = None
+    cap: int | None
+    row_security: RowSecurity | None

@@ -1,14 +1,17 @@
 """Pass 1: resolve a query against the semantic graph into a plan.
 
 Everything a user can get wrong is checked here, before any SQL is built: unknown members (with a
-suggestion), grains, having and order_by refs, limits, deprecated metrics (a warning). Each value
-compared with a member is recorded with that member's type, to check every query's values.
+suggestion), grains, having and order_by refs, limits, deprecated metrics (a warning), and then,
+for each unit in turn, every member and join path as seen from the unit's model, and the row
+policies that reach it. Each value compared with a member is recorded with that member's type, to
+check every query's values. Later passes read members only from the plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
+from types import MappingProxyType
 from typing import Any
 
 from sqlglot import exp
@@ -17,10 +20,12 @@ from ..errors import LimitExceededError, QueryError, QueryValidationError, Unkno
 from ..filters import LOCAL_PREFIX, parse_filter
 from ..graph import SemanticGraph
 from ..query import Filter, Query
+from ..snippets import parse_snippet
 from ..timegrain import Calendar, to_local_naive
-from .members import member_column, ref_of, resolve_member, split_grain
+from .conditions import Segment, resolve_conditions
+from .members import MemberRef, member_column, ref_of, resolve_member, split_grain
 from .metrics import MetricExpander
-from .plan import DimensionRequest, Plan, TimeBounds
+from .plan import ColumnInfo, DimensionRequest, Plan, Reads, RowSecurity, TimeBounds, Unit
 from .typecheck import check_filter_types
 from .values import Extracted, Params, check_value
 
@@ -32,7 +37,8 @@ def column_alias(ref: str) -> str:
     return ref.replace(".", "__").replace(":", "__")
 
 
-def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params, calendar: Calendar) -> Plan:
+def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params, calendar: Calendar,
+               security: RowSecurity | None) -> Plan:
     dialect = graph.settings.dialect
     dims = _dimensions(query)
     expander = MetricExpander(graph)
@@ -81,12 +87,77 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
     bounds = TimeBounds(start=None if start is None else partial(_local_bound, slot=start, tz=tz),
                         end=None if end is None else partial(_local_bound, slot=end, tz=tz))
 
+    segments = _segments(graph, query)
+    order_by = _order(query, dims, output_metrics)
+    limit = _limit(graph, query)
+    if not output_metrics and not dims:  # `having` alone adds units but no column
+        raise QueryValidationError("a query needs at least one metric or one dimension")
+
+    time_range = bounds.start is not None or bounds.end is not None
+    units = []
+    for draft in expander.units.values():
+        key, model = draft.key, draft.key.model
+        members = _resolve_dimensions(graph, dims, model, f"{key.noun} on model '{model}'")
+        trees = [*filters, *(parse_snippet(text, dialect) for text in key.filters)]
+        conditions = resolve_conditions(graph, model, trees, segments, security,
+                                        time_range=time_range and key.time_range_filters_rows)
+        units.append(Unit(key, draft.alias, MappingProxyType(dict(draft.measures)), Reads(model, members, conditions)))
+    values = None if units else _values(graph, dims, filters, segments, security, time_range)
+    reads = units[0].reads if units else values
+    assert reads is not None
+
     return Plan(
-        calendar=calendar, dimensions=dims, units=list(expander.units.values()), metric_exprs=metric_exprs,
-        output_metrics=output_metrics, filters=filters, segments=_segments(graph, query),
-        having=having, time_bounds=bounds, order_by=_order(query, dims, output_metrics),
-        limit=_limit(graph, query), offset=query.offset, warnings=warnings,
-        cap=None if query.limit is not None else _limit(graph, query))
+        calendar=calendar, dimensions=tuple(dims), units=tuple(units), values=values,
+        columns=_columns(graph, dims, reads.dimensions, output_metrics),
+        metric_exprs=MappingProxyType(metric_exprs), output_metrics=tuple(output_metrics), having=tuple(having),
+        time_bounds=bounds, order_by=tuple(order_by), limit=limit, offset=query.offset, warnings=tuple(warnings),
+        cap=None if query.limit is not None else limit, row_security=security)
+
+
+def _resolve_dimensions(graph: SemanticGraph, dims: list[DimensionRequest], base: str,
+                        context: str) -> tuple[MemberRef, ...]:
+    """Every requested dimension resolved from `base`; time dimensions default to day grain."""
+    out = []
+    for dim in dims:
+        try:
+            member = resolve_member(graph, base, dim.ref)
+        except QueryError as exc:
+            raise type(exc)(f"{exc.message} (while grouping {context} by '{dim.ref}')") from None
+        if member.dimension.dimension.type == "time" and member.grain is None:
+            member = MemberRef(member.ref, "day", member.dimension, member.metric_time)
+        out.append(member)
+    return tuple(out)
+
+
+def _values(graph: SemanticGraph, dims: list[DimensionRequest], filters: list[exp.Expr],
+            segments: Sequence[Segment], security: RowSecurity | None, time_range: bool) -> Reads:
+    """What a query with no metrics reads: the first dimension's model, joined to the others."""
+    first = dims[0]
+    if first.is_metric_time:
+        raise QueryValidationError("metric_time needs at least one metric (it is each metric's own time)")
+    base = first.member.split(".")[0]
+    if base not in graph.models:
+        raise QueryValidationError(f"without metrics, the first dimension must start with a model name; "
+                                   f"'{first.ref}' starts with '{base}'")
+    members = _resolve_dimensions(graph, dims, base, f"values of model '{base}'")
+    if time_range:
+        raise QueryValidationError("time_range filters metric_time, which needs at least one metric")
+    return Reads(base, members, resolve_conditions(graph, base, filters, segments, security, time_range=False))
+
+
+def _columns(graph: SemanticGraph, dims: list[DimensionRequest], members: tuple[MemberRef, ...],
+             metrics: list[str]) -> tuple[ColumnInfo, ...]:
+    """The result's columns: dimensions typed as the first unit resolves them (time as a date, or a
+    timestamp at hour grain), then metrics."""
+    out = []
+    for dim, member in zip(dims, members, strict=True):
+        kind: str = member.dimension.dimension.type
+        if kind == "time":
+            kind = "timestamp" if member.grain == "hour" else "date"
+        out.append(ColumnInfo(dim.ref, "dimension", kind, member.dimension.dimension.format, dim.alias))
+    for name in metrics:
+        out.append(ColumnInfo(name, "metric", "number", graph.metrics[name].format, name))
+    return tuple(out)
 
 
 def _local_bound(values: list[Any], *, slot: int, tz: str) -> Any:
@@ -197,7 +268,7 @@ def _structured(f: Filter, slots: list[int], params: Params, kind: str | None) -
     return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
 
 
-def _segments(graph: SemanticGraph, query: Query) -> list[tuple[str, str, str]]:
+def _segments(graph: SemanticGraph, query: Query) -> list[Segment]:
     """(owner path as written, owning model, where snippet) per requested segment."""
     out = []
     for ref in query.segments:

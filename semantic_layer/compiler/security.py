@@ -1,8 +1,7 @@
-"""Row policies as conditions of a unit (docs/semantics.md, row-level security)."""
+"""Row policies as conditions of a unit (docs/semantics.md, row-level security): which paths carry
+them to a unit's model (resolved into the plan), and their SQL in a scope (bound by the builders)."""
 
 from __future__ import annotations
-
-from functools import partial
 
 from sqlglot import exp
 
@@ -11,11 +10,11 @@ from ..errors import ForbiddenError
 from ..graph import Path, SemanticGraph
 from .context import UnitContext
 from .lineage import filtered_table_read
+from .plan import RowPolicyCondition, RowSecurity
 from .scope import JoinScope
-from .semijoin import Condition
 
 
-def row_security(ctx: UnitContext, base: str) -> Condition | None:
+def row_policy_condition(graph: SemanticGraph, base: str, security: RowSecurity | None) -> RowPolicyCondition | None:
     """Row policies reach `base` along every to-one path to the filtered model (docs/semantics.md).
 
     A role none of whose rules reach `base`, and whose filtered tables `base` does not read, sees
@@ -23,16 +22,15 @@ def row_security(ctx: UnitContext, base: str) -> Condition | None:
     cannot reach a `base` reading the rows it filters cannot be applied: the query is refused
     rather than answered with those rows unfiltered.
     """
-    security = ctx.plan.row_security
     if security is None:
         return None
-    per_role: list[list[tuple[Path, RowRule]]] = []
+    per_role: list[tuple[tuple[Path, RowRule], ...]] = []
     stranded: list[tuple[RowRule, str]] = []
     for rules in security.rules:
-        reached, missed = _reach(ctx.graph, base, rules)
+        reached, missed = _reach(graph, base, rules)
         if not reached and not missed:
             return None
-        per_role.append(reached)
+        per_role.append(tuple(reached))
         stranded += missed
     if stranded:
         rule, table = stranded[0]
@@ -40,8 +38,7 @@ def row_security(ctx: UnitContext, base: str) -> Condition | None:
                              f"that role sees only through the row policy on model '{rule.model}', and '{base}' has "
                              f"no to-one join path to '{rule.model}' to apply it on — the project needs a "
                              f"many_to_one join from '{base}' to '{rule.model}'")
-    paths = [path for reached in per_role for path, _ in reached]
-    return Condition(paths, partial(_bind_row_rules, per_role=per_role, ctx=ctx))
+    return RowPolicyCondition(tuple(per_role))
 
 
 def _reach(graph: SemanticGraph, base: str,
@@ -71,11 +68,12 @@ def to_one_paths(graph: SemanticGraph, base: str, model: str) -> list[Path]:
     return [p for p in paths if len(p) == nearest]
 
 
-def _bind_row_rules(scope: JoinScope, *, per_role: list[list[tuple[Path, RowRule]]], ctx: UnitContext) -> exp.Expr:
+def bind_row_policies(scope: JoinScope, cond: RowPolicyCondition, ctx: UnitContext) -> exp.Expr:
+    """Each role's rules ANDed, the roles ORed; claims become the query's value slots."""
     security = ctx.plan.row_security
     assert security is not None
     roles = []
-    for reached in per_role:
+    for reached in cond.per_role:
         parts = []
         for path, rule in reached:
             tree = scope.snippet(rule.where, path)

@@ -21,7 +21,7 @@ to-one paths only and are always inline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -39,7 +39,7 @@ class Condition:
     bind: Callable[[JoinScope], exp.Expr]
 
 
-def fanout_prefixes(members: list[MemberRef]) -> set[Path]:
+def fanout_prefixes(members: Iterable[MemberRef]) -> set[Path]:
     return {m.path[:end] for m in members for end in range(1, len(m.path) + 1)}
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ..errors import QueryValidationError
 from ..timegrain import Offset
 from .aggregation import group, measure_input
-from .conditions import conditions
-from .context import UnitContext, resolve_dimensions
+from .conditions import bound_conditions
+from .context import UnitContext
 from .members import member_value
 from .plan import Unit
 from .scope import JoinScope
@@ -24,13 +23,13 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     key = unit.key
     base = key.model
     scope = JoinScope(ctx.graph, base)
-    members = resolve_dimensions(ctx, base, f"metrics on model '{base}'")
+    members = unit.reads.dimensions
     joined = fanout_prefixes(members)
     dims = [(d.alias, member_value(scope, m, ctx.calendar, Offset()))
             for d, m in zip(ctx.plan.dimensions, members, strict=True)]
     measures = ctx.graph.measures_by_model[base]
     inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
-    where = apply_conditions(scope, conditions(ctx, base, key.offset, key.filters), joined)
+    where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), joined)
     if any(m.metric_time for m in members):
         # A row without its metric time belongs to no period: it is left out, not grouped as NULL.
         where.append(exp.Not(this=exp.Is(this=scope.dimension(scope.metric_time_dimension()), expression=exp.Null())))
@@ -40,20 +39,12 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
 
 def dimension_values(ctx: UnitContext) -> exp.Select:
     """A query with no metrics: the distinct combinations of the requested dimensions."""
-    first = ctx.plan.dimensions[0]
-    if first.is_metric_time:
-        raise QueryValidationError("metric_time needs at least one metric (it is each metric's own time)")
-    base = first.member.split(".")[0]
-    if base not in ctx.graph.models:
-        raise QueryValidationError(f"without metrics, the first dimension must start with a model name; "
-                                   f"'{first.ref}' starts with '{base}'")
-    scope = JoinScope(ctx.graph, base)
-    members = resolve_dimensions(ctx, base, f"values of model '{base}'")
+    reads = ctx.plan.values
+    assert reads is not None
+    scope = JoinScope(ctx.graph, reads.base)
     select = exp.select(*(member_value(scope, m, ctx.calendar, Offset()).as_(d.alias)
-                          for d, m in zip(ctx.plan.dimensions, members, strict=True))).distinct()
-    if ctx.plan.time_bounds.start or ctx.plan.time_bounds.end:
-        raise QueryValidationError("time_range filters metric_time, which needs at least one metric")
-    where = [c.bind(scope) for c in conditions(ctx, base, Offset(), ())]
+                          for d, m in zip(ctx.plan.dimensions, reads.dimensions, strict=True))).distinct()
+    where = [c.bind(scope) for c in bound_conditions(ctx, reads, Offset())]
     select = scope.apply_from(select)
     return select.where(exp.and_(*where), copy=False) if where else select
 

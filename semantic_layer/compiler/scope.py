@@ -8,12 +8,16 @@ is joined once however many members use it.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import sqlglot
 from sqlglot import exp
 
 from ..errors import QueryValidationError
-from ..graph import Path, ResolvedDimension, SemanticGraph, path_alias
-from ..snippets import column_parts, map_columns, parse_snippet, portable
+from ..graph import JoinStep, Path, ResolvedDimension, SemanticGraph, path_alias
+from ..snippets import column_parts, map_columns, parse_snippet, portable, without_positions
 from ..timegrain import Calendar, as_period_value, to_local, truncate
+from .nodes import left_join
 
 
 class JoinScope:
@@ -79,8 +83,7 @@ class JoinScope:
     def source(self, model: str, alias: str) -> exp.Expr:
         definition = self.graph.model(model)
         if definition.table is not None:
-            table = exp.to_table(definition.table, dialect=self.dialect)
-            return table.as_(alias)  # type: ignore[return-value]
+            return _table(definition.table, self.dialect).copy().as_(alias, copy=False)
         query = parse_snippet_query(definition.sql or "", self.dialect)
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
@@ -88,36 +91,45 @@ class JoinScope:
         select = select.from_(self.source(self.base, self.alias(())), copy=False)
         for alias, path in sorted(self.paths.items(), key=lambda item: len(item[1])):
             step = path[-1]
-            condition = self._on(path)
-            select = select.join(self.source(step.target, alias), on=condition, join_type="left", copy=False)
+            left_join(select, self.source(step.target, alias), _join_on(step, self.alias(path[:-1]), alias,
+                                                                        self.dialect).copy())
         return select
-
-    def _on(self, path: Path) -> exp.Expr:
-        step = path[-1]
-        source_alias, target_alias = self.alias(path[:-1]), self.alias(path)
-
-        def qualified(column: exp.Column) -> exp.Expr:
-            qualifier = column.table
-            if qualifier == step.alias or (qualifier == step.target and qualifier != step.source):
-                return exp.column(column.name, table=target_alias)
-            if qualifier == step.source:
-                return exp.column(column.name, table=source_alias)
-            raise QueryValidationError(
-                f"join '{step.alias}' on model '{step.source}': column '{column.sql()}' in 'on' must "
-                f"be qualified by '{step.source}' or '{step.alias}'")
-
-        return map_columns(parse_snippet(step.join.on, self.dialect), qualified)
 
     def primary_key(self, path: Path = ()) -> list[exp.Column]:
         """The primary key of the model at `path` (the base model by default), under its alias."""
         return [exp.column(k, table=self.alias(path)) for k in self.graph.model(self.model_at(path)).primary_keys]
 
 
-def parse_snippet_query(sql: str, dialect: str) -> exp.Query:
-    """A model's `sql:` source, which unlike other snippets must be a query."""
-    import sqlglot
+@lru_cache(maxsize=1024)
+def _join_on(step: JoinStep, source_alias: str, target_alias: str, dialect: str) -> exp.Expr:
+    """A join's `on`, its columns under the aliases of its two sides (shared: copy before use)."""
+    def qualified(column: exp.Column) -> exp.Expr:
+        qualifier = column.table
+        if qualifier == step.alias or (qualifier == step.target and qualifier != step.source):
+            return exp.column(column.name, table=target_alias)
+        if qualifier == step.source:
+            return exp.column(column.name, table=source_alias)
+        raise QueryValidationError(
+            f"join '{step.alias}' on model '{step.source}': column '{column.sql()}' in 'on' must "
+            f"be qualified by '{step.source}' or '{step.alias}'")
 
+    return map_columns(parse_snippet(step.join.on, dialect), qualified)
+
+
+@lru_cache(maxsize=1024)
+def _table(name: str, dialect: str) -> exp.Table:
+    """A model's `table:` as a table node (shared: copy before use)."""
+    return without_positions(exp.to_table(name, dialect=dialect))
+
+
+def parse_snippet_query(sql: str, dialect: str) -> exp.Query:
+    """A model's `sql:` source, which unlike other snippets must be a query (a fresh copy)."""
+    return _parse_query(sql, dialect).copy()
+
+
+@lru_cache(maxsize=1024)
+def _parse_query(sql: str, dialect: str) -> exp.Query:
     query = sqlglot.parse_one(sql, read=dialect)
     if not isinstance(query, exp.Query):
         raise QueryValidationError(f"model sql '{sql[:60]}' must be a SELECT query")
-    return portable(query)  # type: ignore[return-value]
+    return without_positions(portable(query))  # type: ignore[return-value]

@@ -60,19 +60,19 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
     """
     windows = window_strategy(percentiles, [m for _, m, _ in inputs])
     if not distinct_rows and windows is None:
-        select = exp.select(*(e.as_(a) for a, e in dims),
-                            *(aggregate(m, v).as_(a) for a, m, v in inputs))
+        select = exp.select(*(e.as_(a, copy=False) for a, e in dims),
+                            *(aggregate(m, v).as_(a, copy=False) for a, m, v in inputs))
         select = scope.apply_from(select)
         if where:
             select = select.where(exp.and_(*where), copy=False)
         if dims:
             select = select.group_by(*(e.copy() for _, e in dims), copy=False)
         return project_before_joins(select, scope.alias(()))
-    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())] if distinct_rows else []
-    rows = exp.select(*keys, *(e.as_(a) for a, e in dims),
-                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None))
+    keys = [k.as_(f"__pk{i}", copy=False) for i, k in enumerate(scope.primary_key())] if distinct_rows else []
+    rows = exp.select(*keys, *(e.as_(a, copy=False) for a, e in dims),
+                      *(v.as_(f"__in{i}", copy=False) for i, (_, _, v) in enumerate(inputs) if v is not None))
     if distinct_rows:
-        rows = rows.distinct()
+        rows = rows.distinct(copy=False)
     rows = scope.apply_from(rows)
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
@@ -85,9 +85,9 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
             return windowed_percentile(measure, i, "r", windows)
         return aggregate(measure, None if v is None else exp.column(f"__in{i}", table="r"))
 
-    outer = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in dims),
-                       *(value(i, m, v).as_(a) for i, (a, m, v) in enumerate(inputs)))
-    outer = outer.from_(rows.subquery("r"), copy=False)
+    outer = exp.select(*(exp.column(a, table="r").as_(a, copy=False) for a, _ in dims),
+                       *(value(i, m, v).as_(a, copy=False) for i, (a, m, v) in enumerate(inputs)))
+    outer = outer.from_(rows.subquery("r", copy=False), copy=False)
     if dims:
         outer = outer.group_by(*(exp.column(a, table="r") for a, _ in dims), copy=False)
     return outer

@@ -16,6 +16,7 @@ from ..errors import QueryValidationError
 from ..snippets import map_columns
 from ..timegrain import as_period_value, offset_fits_grain, py_truncate, shift
 from .context import UnitContext
+from .nodes import cross_join, left_join, table, table_alias
 from .plan import DimensionRequest, Plan, Unit
 
 COMBINED = "combined"
@@ -29,27 +30,27 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
     offset_units = [u for u in units if u.key.offset]
     if offset_units:
         _check_offsets(offset_units, time_dims)
-    metric_cols = [plan.metric_exprs[m].copy().as_(m) for m in plan.metric_exprs]
+    metric_cols = [plan.metric_exprs[m].copy().as_(m, copy=False) for m in plan.metric_exprs]
 
     ctes: list[tuple[str, exp.Expr]] = [(u.alias, selects[u.alias]) for u in units]
     if not aliases:
-        select = exp.select(*metric_cols).from_(units[0].alias)
+        select = exp.select(*metric_cols).from_(table(units[0].alias), copy=False)
         for unit in units[1:]:
-            select = select.join(exp.to_table(unit.alias), join_type="cross", copy=False)
+            select = cross_join(select, table(unit.alias))
     elif len(units) == 1 and not offset_units:
-        select = exp.select(*(exp.column(a, table=units[0].alias).as_(a) for a in aliases), *metric_cols)
-        select = select.from_(units[0].alias)
+        select = exp.select(*(exp.column(a, table=units[0].alias).as_(a, copy=False) for a in aliases),
+                            *metric_cols)
+        select = select.from_(table(units[0].alias), copy=False)
     else:
         ctes.append((COMBINED, _stack(ctx, units)))
         plain = {u.alias for u in units if not u.key.offset}
-        metric_cols = [_from_stack(plan.metric_exprs[m].copy(), plain).as_(m) for m in plan.metric_exprs]
-        select = exp.select(*(exp.column(a, table=COMBINED).as_(a) for a in aliases), *metric_cols)
-        select = select.from_(COMBINED)
+        metric_cols = [_from_stack(plan.metric_exprs[m].copy(), plain).as_(m, copy=False) for m in plan.metric_exprs]
+        select = exp.select(*(exp.column(a, table=COMBINED).as_(a, copy=False) for a in aliases), *metric_cols)
+        select = select.from_(table(COMBINED), copy=False)
         for unit in offset_units:
-            select = select.join(exp.to_table(unit.alias), on=_key_match(ctx, unit), join_type="left",
-                                 copy=False)
+            select = left_join(select, table(unit.alias), _key_match(ctx, unit))
     for alias, body in ctes:
-        select = select.with_(alias, as_=body, copy=False)
+        select = select.with_(table_alias(alias), as_=body, copy=False)
     return finalize(plan, select)
 
 
@@ -64,21 +65,22 @@ def _stack(ctx: UnitContext, units: list[Unit]) -> exp.Select:
             col: exp.Expr = exp.column(dim.alias, table=unit.alias)
             if dim.is_metric_time and unit.key.offset:
                 col = as_period_value(shift(col, unit.key.offset), dim.grain or "day")
-            cols.append(col.as_(dim.alias))
+            cols.append(col.as_(dim.alias, copy=False))
         for owner, measure in value_columns:
             value = exp.column(measure, table=unit.alias) if owner is unit else _typed_null(owner.alias, measure)
-            cols.append(value.as_(_stacked(owner.alias, measure)))
-        part = exp.select(*cols).from_(unit.alias)
+            cols.append(value.as_(_stacked(owner.alias, measure), copy=False))
+        part = exp.select(*cols).from_(table(unit.alias), copy=False)
         if unit.key.offset and any(d.is_metric_time for d in dims):
             part = _keep_in_range(ctx, part, unit)
         parts.append(part)
     union: exp.Expr = parts[0]
     for part in parts[1:]:
-        union = exp.union(union, part, distinct=False)
-    grouped = exp.select(*(exp.column(d.alias, table="s").as_(d.alias) for d in dims),
-                         *(exp.Max(this=exp.column(_stacked(u.alias, m), table="s")).as_(_stacked(u.alias, m))
+        union = exp.union(union, part, distinct=False, copy=False)
+    grouped = exp.select(*(exp.column(d.alias, table="s").as_(d.alias, copy=False) for d in dims),
+                         *(exp.Max(this=exp.column(_stacked(u.alias, m), table="s")).as_(_stacked(u.alias, m),
+                                                                                          copy=False)
                            for u, m in value_columns))
-    return grouped.from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("s")))).group_by(
+    return grouped.from_(exp.Subquery(this=union, alias=table_alias("s")), copy=False).group_by(
         *(exp.column(d.alias, table="s") for d in dims), copy=False)
 
 
@@ -87,8 +89,8 @@ def _typed_null(unit: str, measure: str) -> exp.Expr:
 
     An uncorrelated scalar subquery over no rows is NULL, typed like the column, and evaluated once.
     """
-    empty = exp.select(exp.column(measure, table=unit)).from_(unit).where(
-        exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)))
+    empty = exp.select(exp.column(measure, table=unit)).from_(table(unit), copy=False).where(
+        exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)), copy=False)
     return exp.Subquery(this=empty)
 
 
@@ -149,7 +151,8 @@ def finalize(plan: Plan, select: exp.Select) -> exp.Select:
     outputs = [d.alias for d in plan.dimensions] + list(plan.output_metrics)
     if plan.having or len(plan.metric_exprs) > len(plan.output_metrics):
         inner = select
-        select = exp.select(*(exp.column(c, table="q") for c in outputs)).from_(inner.subquery("q"))
+        select = exp.select(*(exp.column(c, table="q") for c in outputs)).from_(inner.subquery("q", copy=False),
+                                                                               copy=False)
         if plan.having:
             conds = []
             for tree in plan.having:
@@ -159,7 +162,8 @@ def finalize(plan: Plan, select: exp.Select) -> exp.Select:
     if order:
         select = select.order_by(*order, copy=False)
     if plan.limit is not None:
-        select = select.limit(plan.limit + (plan.cap is not None), copy=False)  # one more row: was it cut?
+        # one more row: was it cut?
+        select = select.limit(exp.Literal.number(plan.limit + (plan.cap is not None)), copy=False)
     if plan.offset:
-        select = select.offset(plan.offset, copy=False)
+        select = select.offset(exp.Literal.number(plan.offset), copy=False)
     return select

@@ -20,6 +20,7 @@ from .aggregation import aggregate, measure_input
 from .conditions import bound_conditions
 from .context import UnitContext
 from .members import member_value
+from .nodes import cross_join, left_join, table, table_alias
 from .plan import CumulativeSpec, Unit
 from .scope import JoinScope
 from .semijoin import apply_conditions, fanout_prefixes
@@ -52,9 +53,10 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), fanout_prefixes(members))
     if grain is not None:
         where += _row_bounds(ctx, scope, spec, grain, key.offset)
-    keys = [k.as_(f"__pk{i}") for i, k in enumerate(scope.primary_key())]
-    rows = exp.select(*keys, *(e.as_(a) for a, e in others), local_time.as_(TIME),
-                      *(v.as_(f"__in{i}") for i, (_, _, v) in enumerate(inputs) if v is not None)).distinct()
+    keys = [k.as_(f"__pk{i}", copy=False) for i, k in enumerate(scope.primary_key())]
+    rows = exp.select(*keys, *(e.as_(a, copy=False) for a, e in others), local_time.as_(TIME, copy=False),
+                      *(v.as_(f"__in{i}", copy=False) for i, (_, _, v) in enumerate(inputs) if v is not None)
+                      ).distinct(copy=False)
     rows = scope.apply_from(rows)
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
@@ -73,13 +75,13 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
           for i, a in enumerate(d.alias for d in dims)],
         *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
           for i, (a, m, v) in enumerate(inputs)))
-    select = select.with_("r", as_=rows, copy=False)
-    select = select.with_("spine", as_=_spine(ctx, grain, key.offset), copy=False)
-    select = select.from_(exp.to_table("spine"), copy=False)
+    select = select.with_(table_alias("r"), as_=rows, copy=False)
+    select = select.with_(table_alias("spine"), as_=_spine(ctx, grain, key.offset), copy=False)
+    select = select.from_(table("spine"), copy=False)
     if others:
-        combos = exp.select(*(exp.column(a) for a, _ in others)).distinct().from_("r")
-        select = select.join(combos.subquery("c"), join_type="cross", copy=False)
-    select = select.join(exp.to_table("r"), on=exp.and_(*matches, *window), join_type="left", copy=False)
+        combos = exp.select(*(exp.column(a) for a, _ in others)).distinct(copy=False).from_(table("r"), copy=False)
+        select = cross_join(select, combos.subquery("c", copy=False))
+    select = left_join(select, table("r"), exp.and_(*matches, *window))
     group_by = [period] + [exp.column(a, table="c") for a, _ in others]
     return select.group_by(*group_by, copy=False)
 
@@ -102,7 +104,7 @@ def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others:
     else:
         last_day = shift(exp.TimestampTrunc(this=exp.Max(this=exp.column(TIME)), unit=exp.Var(this="DAY")),
                          Offset(days=1))
-        upper = exp.Subquery(this=exp.select(last_day).from_("r"))
+        upper = exp.Subquery(this=exp.select(last_day).from_(table("r"), copy=False))
     lower = _lower(spec, upper, upper, "day", ctx)
     window: list[exp.Expr] = []
     if not isinstance(upper, exp.Null):
@@ -112,7 +114,7 @@ def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others:
     select = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in others),
                         *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
                           for i, (a, m, v) in enumerate(inputs)))
-    select = select.with_("r", as_=rows, copy=False).from_(exp.to_table("r"), copy=False)
+    select = select.with_(table_alias("r"), as_=rows, copy=False).from_(table("r"), copy=False)
     if window:
         select = select.where(exp.and_(*window), copy=False)
     if others:
@@ -189,5 +191,5 @@ def _spine(ctx: UnitContext, grain: str, offset: Offset) -> exp.Select:
                           else exp.Max(this=data_period.copy()))
     bounds = exp.select(lo.as_("lo"), hi.as_("hi"))
     if not (first and last):
-        bounds = bounds.from_("r")
+        bounds = bounds.from_(table("r"), copy=False)
     return ctx.profile.spine(bounds, grain, PERIOD)

@@ -45,15 +45,15 @@ def with_windows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tu
         value = exp.column(f"__in{i}", table="r")
         if strategy == "window":
             windows.append(exp.Window(this=_percentile_call(measure, value),
-                                      partition_by=[p.copy() for p in partition]).as_(f"__pc{i}"))
+                                      partition_by=[p.copy() for p in partition]).as_(f"__pc{i}", copy=False))
             continue
         # NULLs last, so ranks 1..n are the n values (sqlglot spells this out for MySQL).
         order = exp.Order(expressions=[exp.Ordered(this=value.copy(), nulls_first=False)])
         rank = exp.Window(this=exp.RowNumber(), partition_by=[p.copy() for p in partition], order=order)
         count = exp.Window(this=exp.Count(this=value.copy()), partition_by=[p.copy() for p in partition])
-        windows += [rank.as_(f"__rn{i}"), count.as_(f"__n{i}")]
+        windows += [rank.as_(f"__rn{i}", copy=False), count.as_(f"__n{i}", copy=False)]
     everything = exp.Column(this=exp.Star(), table=exp.to_identifier("r"))
-    return exp.select(everything, *windows).from_(rows.subquery("r"), copy=False)
+    return exp.select(everything, *windows).from_(rows.subquery("r", copy=False), copy=False)
 
 
 def _percentile_call(measure: d.Measure, value: exp.Expr) -> exp.Expr:

@@ -42,8 +42,8 @@ def dimension_values(ctx: UnitContext) -> exp.Select:
     reads = ctx.plan.values
     assert reads is not None
     scope = JoinScope(ctx.graph, reads.base)
-    select = exp.select(*(member_value(scope, m, ctx.calendar, Offset()).as_(d.alias)
-                          for d, m in zip(ctx.plan.dimensions, reads.dimensions, strict=True))).distinct()
+    select = exp.select(*(member_value(scope, m, ctx.calendar, Offset()).as_(d.alias, copy=False)
+                          for d, m in zip(ctx.plan.dimensions, reads.dimensions, strict=True))).distinct(copy=False)
     where = [c.bind(scope) for c in bound_conditions(ctx, reads, Offset())]
     select = scope.apply_from(select)
     return select.where(exp.and_(*where), copy=False) if where else select

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from types import MappingProxyType
 from typing import Any
 
@@ -86,6 +87,7 @@ def literal(value: Any) -> exp.Expr:
     return exp.Literal.string(str(value))
 
 
+@cache  # one per dialect
 def _marker_pattern(dialect: str) -> re.Pattern[str]:
     rendered = exp.Placeholder(this=MARKER.format("X")).sql(dialect)
     before, after = rendered.split(MARKER.format("X"))
@@ -197,8 +199,9 @@ class Compiler:
             node.set("this", MARKER.format(str(node.name)[1:]))
         try:
             # Laid out from the tree itself when asked: re-parsing the text to format it can change
-            # its meaning (sqlglot reads MariaDB's MEDIAN() window back as an aggregate).
-            template = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, pretty=pretty)
+            # its meaning (sqlglot reads MariaDB's MEDIAN() window back as an aggregate). Rendered
+            # once and thrown away, so the generator may change it instead of copying it first.
+            template = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, pretty=pretty, copy=False)
         except UnsupportedError as exc:
             raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
                                        f"{str(exc).strip()}") from None

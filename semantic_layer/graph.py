@@ -8,14 +8,16 @@ unambiguous spellings listed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, TypeVar
 
 from . import definitions as d
 from .errors import QueryValidationError, UnknownMemberError, did_you_mean
 
 MAX_PATH_HOPS = 6
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,17 @@ class SemanticGraph:
             for name, model in models.items()
         }
         self._paths_cache: dict[tuple[str, str], list[Path]] = {}
+        self._memo: dict[Hashable, Any] = {}
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, computed once per key for this graph. A graph does not change once built, so
+        what the compiler derives from its definitions alone (resolved members, qualified
+        snippets) is kept here; failures are not kept, and are raised again on the next call."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
 
     # -- models and members -------------------------------------------------------------
     def model(self, name: str) -> d.Model:

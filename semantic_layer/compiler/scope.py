@@ -41,22 +41,39 @@ class JoinScope:
     # -- snippets ---------------------------------------------------------------------------
     def qualify(self, tree: exp.Expr, path: Path) -> exp.Expr:
         """Rewrite a snippet of the model at `path`: bare columns are its own, `x.col` a join's."""
+        qualified, subs = self._qualified(tree, path)
+        self._need_all(path, subs)
+        return qualified
+
+    def snippet(self, sql: str, path: Path) -> exp.Expr:
+        """A project snippet qualified for `path`. Qualified once per graph, snippet and place:
+        the aliases depend only on the model at `path`, its alias and the aliases' common stem."""
+        stem = self.prefix + "".join(f"{step.alias}__" for step in path)
+        key = ("snippet", sql, self.model_at(path), self.alias(path), stem)
+        qualified, subs = self.graph.memo(key, lambda: self._qualified(parse_snippet(sql, self.dialect), path))
+        self._need_all(path, subs)
+        return qualified.copy()
+
+    def _qualified(self, tree: exp.Expr, path: Path) -> tuple[exp.Expr, tuple[Path, ...]]:
+        """`tree` qualified, and the join paths below `path` its `x.col` columns name, in order."""
         model = self.model_at(path)
-        self.need(path)
+        subs: list[Path] = []
 
         def qualified(column: exp.Column) -> exp.Expr:
             parts = column_parts(column)
             target = path
             if len(parts) > 1 and not (parts[0] == model and len(parts) == 2):
                 sub = self.graph.resolve_path(model, parts[:-1], what=f"column '{'.'.join(parts)}'")
+                subs.append(sub)
                 target = (*path, *sub)
-                self.need(target)
             return exp.column(parts[-1], table=self.alias(target))
 
-        return map_columns(tree, qualified)
+        return map_columns(tree, qualified), tuple(subs)
 
-    def snippet(self, sql: str, path: Path) -> exp.Expr:
-        return self.qualify(parse_snippet(sql, self.dialect), path)
+    def _need_all(self, path: Path, subs: tuple[Path, ...]) -> None:
+        self.need(path)
+        for sub in subs:
+            self.need((*path, *sub))
 
     def dimension(self, resolved: ResolvedDimension) -> exp.Expr:
         return self.snippet(resolved.dimension.sql, resolved.path)

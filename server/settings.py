@@ -36,6 +36,10 @@ class ServerSettings:
     max_tokens: int = 2000   # GraphQL document tokens; a dashboard's document has a few hundred
     threads: int = 8
     fast_path: bool = True   # answer recognised `query` documents without strawberry (server/fastpath.py)
+    # How long one server process may hold the shared cache's lock on an answer it is computing;
+    # the others wait that long for the answer before computing it themselves.
+    cache_lock_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_CACHE_LOCK_SECONDS", "5")))
 
 
 def _read_key(value: str | None) -> str | None:

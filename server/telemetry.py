@@ -20,6 +20,12 @@ class Telemetry:
                                          registry=self.registry)
         self.cache_hits = Counter("semantic_layer_cache_hits", "Result cache hits", registry=self.registry)
         self.cache_misses = Counter("semantic_layer_cache_misses", "Result cache misses", registry=self.registry)
+        self.cache_stale_hits = Counter("semantic_layer_cache_stale_hits", "Cache hits past their TTL, served "
+                                        "while one refresh runs (stale-while-revalidate)", registry=self.registry)
+        self.coalesced = Counter("semantic_layer_coalesced_requests", "Cache misses that awaited the execution "
+                                 "already under way for the same statement and values", registry=self.registry)
+        self.database_queries = Counter("semantic_layer_database_queries", "Statements run on the database to "
+                                        "answer queries", registry=self.registry)
         self.cache_errors = Counter("semantic_layer_cache_errors", "Shared cache calls that failed (answered "
                                     "from the database instead)", registry=self.registry)
 

@@ -34,10 +34,11 @@ log = logging.getLogger("semantic_layer.server")
 REDIS_TIMEOUT_SECONDS = 0.5
 # After a failure, Redis is left alone this long, so that an outage costs one timeout, not one per request.
 REDIS_RETRY_SECONDS = 5.0
-# What an in-memory entry costs beyond its key and value: the bytes and str headers, the tuple, two
-# floats and the OrderedDict's links (about 260 bytes, measured with tracemalloc on CPython 3.11).
-# Counted, so that many small answers cannot hold several times the byte budget.
-ENTRY_OVERHEAD = 256
+# What an in-memory entry costs beyond its key's characters and its value's bytes: the str and bytes
+# headers, the entry tuple, its floats and int, the OrderedDict's slot and links (about 310 bytes,
+# measured with tracemalloc on CPython 3.11). Counted, so that many small answers cannot hold
+# several times the byte budget.
+ENTRY_OVERHEAD = 320
 # Releases a fill lock only if it still holds our token: an expired lock retaken by another process
 # is not ours to delete.
 RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"

@@ -172,7 +172,7 @@ class RedisCache:
 
     async def set(self, key: str, value: bytes, ttl: int, stale_seconds: int = 0) -> None:
         if ttl > 0:
-            await self._call(self._client.set, key, value, ex=ttl + max(stale_seconds, 0))
+            await self._call(self._client.set, key, value, ex=ttl + stale_seconds)
 
     async def claim(self, key: str, seconds: float) -> Claim:
         token = uuid.uuid4().hex

@@ -28,7 +28,7 @@ from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
 from semantic_layer.query import Query
 
-from .cache import Claim, Hit, ResultCache, cache_key
+from .cache import Claim, Hit, MemoryCache, ResultCache, cache_key
 from .readiness import Readiness
 from .reload import ProjectState
 from .telemetry import Telemetry
@@ -104,6 +104,8 @@ class QueryService:
         self.cache = cache
         self.telemetry = telemetry
         self.lock_seconds = lock_seconds
+        if isinstance(cache, MemoryCache):
+            telemetry.cache_bytes.set_function(lambda: cache.bytes)
         # Database work runs on these threads, never on the event loop. A plain executor rather than
         # anyio's worker threads: its hop costs less, and each uncached request makes two of them.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sl-db")

@@ -80,4 +80,7 @@ def test_the_server_applies_its_bounds_to_each_project_version(tmp_path: Path, s
     assert (state.layer.statements.size, state.layer.role_views) == (16, 3)
     (root / "more.yml").write_text("metrics:\n  - {name: more_revenue, type: simple, measure: orders.revenue}\n")
     assert state.check() and (state.layer.statements.size, state.layer.role_views) == (16, 3)
-    assert app.state.service.cache.max_bytes == 5000
+    cache = app.state.service.cache
+    assert cache.max_bytes == 5000
+    asyncio.run(cache.set("k", b"v", ttl=60))  # what the cache counts is on /metrics
+    assert f"semantic_layer_cache_bytes {float(cache.bytes)}" in app.state.service.telemetry.exposition().decode()

@@ -240,6 +240,9 @@ class Policy(Strict):
 
 class CacheSettings(Strict):
     ttl_seconds: int = Field(60, ge=0)
+    # Seconds past the TTL during which the old answer is served at once while one refresh runs
+    # (0: off, an expired answer is recomputed before it is served).
+    stale_while_revalidate: int = Field(0, ge=0)
 
 
 class LimitSettings(Strict):

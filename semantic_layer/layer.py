@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from . import definitions as d
@@ -12,6 +13,7 @@ from .access import AccessContext, AccessRules, Principal, restricted_graph
 from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
 from .compiler.dialects import adapt
+from .compiler.pipeline import CACHE_SIZE, StatementCache
 from .compiler.scope import JoinScope
 from .engines import Engine, connect_engine
 from .errors import ExecutionError, Issue, QueryTimeoutError, did_you_mean
@@ -19,6 +21,9 @@ from .keys import KeyIdentity, KeySide, Repeats, consequence, one_sides, primary
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result, answer_names, columns_of, json_records
+
+# Role views kept: one per set of roles a caller had (policies with n roles allow 2^n - 1 sets).
+ROLE_VIEWS = 64
 
 
 class Layer:
@@ -28,13 +33,19 @@ class Layer:
     which case the project's access policies apply exactly as they do behind the server.
     """
 
-    def __init__(self, project: Project, connection: str | None = None, engine: Engine | None = None):
+    def __init__(self, project: Project, connection: str | None = None, engine: Engine | None = None, *,
+                 compiled_statements: int = CACHE_SIZE, role_views: int = ROLE_VIEWS):
+        """`compiled_statements` bounds the statements kept for all views together, `role_views` the
+        views (one per set of roles seen, a copy of the graph each): a long-running server meets
+        ever new query shapes and role combinations, and must not keep them all."""
         self.project = project
-        self.compiler = Compiler(project.graph)
+        self.statements = StatementCache(compiled_statements)
+        self.compiler = Compiler(project.graph, statements=self.statements)
         self.rules = AccessRules(project.policies, project.settings.default_role)
         self.connection = connection or project.connection_url()
         self._engine: Engine | None = engine
-        self._views: dict[tuple[str, ...], Compiler] = {}
+        self.role_views = role_views
+        self._views: OrderedDict[tuple[str, ...], Compiler] = OrderedDict()
         self._views_lock = threading.Lock()
 
     @property
@@ -53,9 +64,13 @@ class Layer:
             return self.compiler
         with self._views_lock:
             view = self._views.get(access.key)
-            if view is None:
-                graph = restricted_graph(self.project.graph, access.hidden)
-                view = self._views[access.key] = Compiler(graph, access.row_rules)
+            if view is not None:
+                self._views.move_to_end(access.key)
+                return view
+            graph = restricted_graph(self.project.graph, access.hidden)
+            view = self._views[access.key] = Compiler(graph, access.row_rules, self.statements, access.key)
+            while len(self._views) > self.role_views:
+                self._views.popitem(last=False)  # its statements stay in the shared cache, bounded there
             return view
 
     # -- compile ----------------------------------------------------------------------------

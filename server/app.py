@@ -158,7 +158,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     state = ProjectState(settings)
     telemetry = Telemetry()
     cache = make_cache(settings.cache_url, settings.cache_max_bytes, telemetry.cache_errors.inc)
-    service = QueryService(state, cache, telemetry, settings.threads)
+    service = QueryService(state, cache, telemetry, settings.threads, settings.cache_lock_seconds)
     graphql = SemanticGraphQL(service, settings)
 
     async def health(_: Request) -> Response:

@@ -42,7 +42,8 @@ class ProjectState:
         self.settings = settings
         self.root = Path(settings.project).resolve()
         self._signature = signature(self.root)
-        self.layer = Layer(load(self.root), settings.connection)  # a broken project refuses to start
+        self.layer = Layer(load(self.root), settings.connection,  # a broken project refuses to start
+                           compiled_statements=settings.compiled_statements, role_views=settings.role_views)
         if not self.layer.project.policies:
             log.warning("project '%s' has no access policies: every caller sees every row",
                         self.layer.project.settings.name)
@@ -75,7 +76,9 @@ class ProjectState:
                 return False
             connection = self.settings.connection or project.connection_url()
             engine = old._engine if connection == old.connection else None
-            self.layer = Layer(project, self.settings.connection, engine=engine)
+            self.layer = Layer(project, self.settings.connection, engine=engine,
+                               compiled_statements=self.settings.compiled_statements,
+                               role_views=self.settings.role_views)
             self.errors = []
             log.info("project reloaded: version %s → %s", old.project.version, project.version)
             if engine is None:

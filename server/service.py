@@ -1,15 +1,24 @@
 """What a request does, between the GraphQL types and the library: authenticate, choose the caller's
-view, compile, consult the cache, run in the thread pool, count. Resolvers stay one-liners."""
+view, compile, consult the cache, run in the thread pool, count. Resolvers stay one-liners.
+
+An answer that is not cached is computed once however many requests want it at the same moment:
+requests for the same statement and values coalesce on one execution in this process (its error,
+too, reaches all of them, and nothing is cached), and processes sharing Redis take a short lock
+so that only one of them runs it while the others wait for its answer in the cache. With a stale
+window (`cache.stale_while_revalidate`), an answer past its TTL is served at once while one
+refresh runs in the background.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from semantic_layer.access import AccessContext, Principal
@@ -19,12 +28,16 @@ from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
 from semantic_layer.query import Query
 
-from .cache import ResultCache, cache_key
+from .cache import Claim, Hit, MemoryCache, ResultCache, cache_key
 from .readiness import Readiness
 from .reload import ProjectState
 from .telemetry import Telemetry
 
 T = TypeVar("T")
+log = logging.getLogger("semantic_layer.server")
+
+# How often a request whose answer another process is computing looks for it in the shared cache.
+POLL_SECONDS = 0.05
 
 
 @dataclass
@@ -62,15 +75,43 @@ class Answer:
         return self.duration_ms if graphql_name == "durationMs" else getattr(self, graphql_name)
 
 
+@dataclass(frozen=True)
+class Statement:
+    """A compiled statement with the query's values on one project version: what an answer is
+    cached and coalesced by (`key`)."""
+
+    key: str
+    layer: Layer
+    compiled: CompiledQuery
+    values: list[Any]
+
+    @property
+    def ttl(self) -> int:
+        return self.layer.project.settings.cache.ttl_seconds
+
+    @property
+    def stale_seconds(self) -> int:
+        return self.layer.project.settings.cache.stale_while_revalidate
+
+
+Body = dict[str, Any]
+
+
 class QueryService:
-    def __init__(self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, threads: int):
+    def __init__(self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, threads: int,
+                 lock_seconds: float = 5.0):
         self.state = state
         self.cache = cache
         self.telemetry = telemetry
+        self.lock_seconds = lock_seconds
+        if isinstance(cache, MemoryCache):
+            telemetry.cache_bytes.set_function(lambda: cache.bytes)
         # Database work runs on these threads, never on the event loop. A plain executor rather than
         # anyio's worker threads: its hop costs less, and each uncached request makes two of them.
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sl-db")
         self.readiness = Readiness()
+        # The executions in progress, by cache key: a request for the same key awaits the one there.
+        self._flights: dict[str, asyncio.Future[tuple[Body, bool]]] = {}
 
     # -- catalogue ----------------------------------------------------------------------------
     def graph_for(self, caller: Caller) -> tuple[Layer, SemanticGraph]:
@@ -106,21 +147,79 @@ class QueryService:
         # The statement and its bound values (filters and claims) identify the answer exactly; the
         # SQL text is not cached: it follows from the same statement and values when it is asked for.
         key = cache_key(layer.project.version, f"{compiled.template}\0{sorted(params.items())!r}")
-        hit = await self.cache.get(key)
+        hit = await self.cache.get(key, layer.project.settings.cache.stale_while_revalidate)
         if hit is not None:
             self.telemetry.cache_hits.inc()
+            if hit.stale:
+                self.telemetry.cache_stale_hits.inc()
+                self._refresh(Statement(key, layer, compiled, values))
             self.telemetry.query_seconds.observe(time.perf_counter() - started)
-            return Answer(json.loads(hit), True, _ms(started), compiled, values)
+            return Answer(json.loads(hit.value), True, _ms(started), compiled, values)
         self.telemetry.cache_misses.inc()
-
-        def execute() -> tuple[dict[str, Any], bytes]:
-            body = layer.answer_json(compiled, values)
-            return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-        body, encoded = await self._in_pool(execute)
-        await self.cache.set(key, encoded, layer.project.settings.cache.ttl_seconds)
+        body, cached = await self._coalesced(Statement(key, layer, compiled, values))
         self.telemetry.query_seconds.observe(time.perf_counter() - started)
-        return Answer(body, False, _ms(started), compiled, values)
+        return Answer(body, cached, _ms(started), compiled, values)
+
+    # -- one execution per answer ----------------------------------------------------------------
+    async def _coalesced(self, statement: Statement) -> tuple[Body, bool]:
+        """The statement's answer from the execution in progress for its key, or from a new one.
+        Shielded: a client that goes away does not cancel the answer the others wait for."""
+        if statement.key in self._flights:
+            self.telemetry.coalesced.inc()
+        return await asyncio.shield(self._flight(statement))
+
+    def _refresh(self, statement: Statement) -> None:
+        """Refresh a stale answer in the background, unless that is already under way."""
+        if statement.key not in self._flights:
+            self._flight(statement).add_done_callback(_log_failed_refresh)
+
+    def _flight(self, statement: Statement) -> asyncio.Future[tuple[Body, bool]]:
+        flight = self._flights.get(statement.key)
+        if flight is None:
+            flight = self._flights[statement.key] = asyncio.ensure_future(self._fill(statement))
+            flight.add_done_callback(partial(self._landed, statement.key))
+        return flight
+
+    def _landed(self, key: str, flight: asyncio.Future[tuple[Body, bool]]) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+
+    async def _fill(self, statement: Statement) -> tuple[Body, bool]:
+        """Run the statement and cache its answer (an error caches nothing); or, when another
+        process delivered it meanwhile, its answer from the cache (marked cached)."""
+        claim = await self._claim(statement)
+        if isinstance(claim, Hit):
+            return json.loads(claim.value), True
+        try:
+            body, encoded = await self._in_pool(partial(self._execute, statement))
+            await self.cache.set(statement.key, encoded, statement.ttl, statement.stale_seconds)
+        finally:
+            await self.cache.release(statement.key, claim)
+        return body, False
+
+    async def _claim(self, statement: Statement) -> Claim | Hit:
+        """The right to run the statement, or the fresh answer found in the cache once claimed (it
+        may have landed since this request missed it). While another process holds the claim, the
+        cache is polled for its answer; after `lock_seconds` without one, the statement runs here
+        anyway: a holder that died or hangs never stalls this process."""
+        deadline = time.monotonic() + self.lock_seconds
+        while True:
+            claim = await self.cache.claim(statement.key, self.lock_seconds)
+            hit = await self.cache.get(statement.key, statement.stale_seconds)
+            if hit is not None and not hit.stale:
+                await self.cache.release(statement.key, claim)
+                return hit
+            if claim.granted:
+                return claim
+            if time.monotonic() >= deadline:
+                return Claim(True)
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _execute(self, statement: Statement) -> tuple[Body, bytes]:
+        """On a pool thread: the answer as Python values and as the JSON the cache keeps."""
+        self.telemetry.database_queries.inc()
+        body = statement.layer.answer_json(statement.compiled, statement.values)
+        return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     async def ready(self) -> tuple[bool, str]:
         return await self.readiness.check(self.state.layer)
@@ -131,6 +230,14 @@ class QueryService:
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.readiness.close()
+
+
+def _log_failed_refresh(flight: asyncio.Future[tuple[Body, bool]]) -> None:
+    """A background refresh has no request to report to: its failure is logged (the stale answer
+    stays until its window ends, and the next stale hit tries again)."""
+    if not flight.cancelled() and flight.exception() is not None:
+        log.warning("refreshing a stale cached answer failed: %s", getattr(flight.exception(), "message",
+                                                                            flight.exception()))
 
 
 def _ms(started: float) -> float:

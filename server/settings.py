@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from semantic_layer.compiler.pipeline import CACHE_SIZE
+from semantic_layer.layer import ROLE_VIEWS
+
 
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
@@ -27,7 +30,7 @@ class ServerSettings:
     jwt_audience: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_JWT_AUDIENCE"))
     jwt_issuer: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_ISSUER") or None)
     cache_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
-    cache_max_bytes: int = 256 * 1024 * 1024
+    cache_max_bytes: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_CACHE_MAX_BYTES", 256 * 2**20))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_CORS_ORIGINS"))
     max_request_bytes: int = 256 * 1024
     max_depth: int = 10
@@ -36,6 +39,18 @@ class ServerSettings:
     max_tokens: int = 2000   # GraphQL document tokens; a dashboard's document has a few hundred
     threads: int = 8
     fast_path: bool = True   # answer recognised `query` documents without strawberry (server/fastpath.py)
+    # How long one server process may hold the shared cache's lock on an answer it is computing;
+    # the others wait that long for the answer before computing it themselves.
+    cache_lock_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_CACHE_LOCK_SECONDS", 5)))
+    # Compiled statements kept for all roles together (a few KiB each), and role views (one per set
+    # of roles seen): bounds on what a long-running server keeps for the query shapes it met.
+    compiled_statements: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_COMPILED_STATEMENTS", CACHE_SIZE))
+    role_views: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_ROLE_VIEWS", ROLE_VIEWS))
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
 
 
 def _read_key(value: str | None) -> str | None:

@@ -3,7 +3,9 @@
     extract values → resolve (plan) → build units → combine + finalize → render per dialect
 
 Compiled statements are cached per query *shape* (the query with every value taken out), so a
-dashboard re-asking the same question with other filter values skips straight to binding.
+dashboard re-asking the same question with other filter values skips straight to binding. The
+cache holds a bounded number of statements (a few KiB each), least recently used dropped first;
+a layer's views share one, so that many roles cannot multiply it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from .resolve import plan_query
 from .units import dimension_values
 from .values import Extracted, Params, extract
 
-CACHE_SIZE = 2048
+CACHE_SIZE = 4096
 MARKER = "__slp{}__"
 
 
@@ -94,6 +96,32 @@ def _marker_pattern(dialect: str) -> re.Pattern[str]:
     return re.compile(re.escape(before) + MARKER.format(r"(\d+)") + re.escape(after))
 
 
+class StatementCache:
+    """Compiled statements by view, shape and dialect, at most `size` of them (least recently used
+    dropped first); safe to share between threads and between the compilers of one layer."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], CompiledQuery] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[Any, ...]) -> CompiledQuery | None:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[Any, ...], compiled: CompiledQuery) -> None:
+        with self._lock:
+            self._entries[key] = compiled
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class _Shape:
     """A query taken apart: its cache key, its values and what its compile needs."""
@@ -110,14 +138,16 @@ class Compiler:
 
     A view is the whole graph (no policies) or what one set of roles may see: its hidden members
     removed from `graph` and its `row_rules` applied to every unit. Claim values arrive per call.
+    `statements` may be shared by several views, each naming itself by `view` (its roles).
     """
 
-    def __init__(self, graph: SemanticGraph, row_rules: tuple[tuple[RowRule, ...], ...] | None = None):
+    def __init__(self, graph: SemanticGraph, row_rules: tuple[tuple[RowRule, ...], ...] | None = None,
+                 statements: StatementCache | None = None, view: tuple[str, ...] = ()):
         self.graph = graph
         self.row_rules = row_rules
         self.claim_names = tuple(sorted({c for rules in row_rules or () for rule in rules for c in rule.claims}))
-        self._cache: OrderedDict[tuple[Any, ...], CompiledQuery] = OrderedDict()
-        self._lock = threading.Lock()
+        self.statements = statements if statements is not None else StatementCache()
+        self.view = view
 
     def compile(self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None,
                 *, pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
@@ -127,14 +157,11 @@ class Compiler:
         if pretty:
             return self._checked(self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True),
                                  shape)
-        hit = self._lookup(shape.key)
+        hit = self.statements.get(shape.key)
         if hit is not None:
             return self._checked(hit, shape)
         compiled = self._compile(query, shape.extracted, shape.dialect, shape.timezone)
-        with self._lock:
-            self._cache[shape.key] = compiled
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        self.statements.put(shape.key, compiled)
         return self._checked(compiled, shape)
 
     def cached(self, query: Query, dialect: str | None = None,
@@ -142,7 +169,7 @@ class Compiler:
         """The statement and values when the query's shape is compiled already, else None: cheap
         enough for an event loop, where a new shape's compile (milliseconds) is not."""
         shape = self._shape(query, dialect, claims)
-        hit = self._lookup(shape.key)
+        hit = self.statements.get(shape.key)
         return None if hit is None else self._checked(hit, shape)
 
     @staticmethod
@@ -157,14 +184,7 @@ class Compiler:
         timezone = query.timezone or self.graph.settings.timezone
         ex = extract(query, self.graph.settings.dialect, timezone)
         values = ex.values + [(claims or {})[name] for name in self.claim_names]
-        return _Shape((ex.key, target), ex, values, target, timezone)
-
-    def _lookup(self, key: tuple[Any, ...]) -> CompiledQuery | None:
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-            return hit
+        return _Shape((self.view, ex.key, target), ex, values, target, timezone)
 
     def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str, *,
                  pretty: bool = False) -> CompiledQuery:

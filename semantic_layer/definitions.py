@@ -267,7 +267,7 @@ class Settings(Strict):
     timezone: str = "UTC"
     week_start: Literal["monday", "sunday"] = "monday"
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
-    cache: CacheSettings = Field(default_factory=CacheSettings)  # type: ignore[arg-type]
-    limits: LimitSettings = Field(default_factory=LimitSettings)  # type: ignore[arg-type]
-    engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     default_role: str | None = None

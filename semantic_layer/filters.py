@@ -14,9 +14,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp
 from sqlglot.errors import TokenError
-from sqlglot.tokens import Token, TokenType
 
 from .errors import QueryValidationError, brief
 from .numbers import as_decimal

@@ -39,7 +39,8 @@ class Result:
 
     @property
     def rows(self) -> list[dict[str, Any]]:
-        return self.table.to_pylist()
+        rows: list[dict[str, Any]] = self.table.to_pylist()
+        return rows
 
     def to_arrow(self) -> pa.Table:
         return self.table
@@ -53,7 +54,7 @@ class Result:
         return pl.from_arrow(self.table)
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
 
 def answer_names(raw: list[str], infos: list[ColumnInfo]) -> list[str]:

@@ -18,9 +18,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import (
+from strawberry.asgi import (  # type: ignore[attr-defined]  # HTTPException: the class its view raises
     GraphQL,
-    HTTPException,  # the class its view raises, wherever it lives
+    HTTPException,
 )
 from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLHTTPResponse

@@ -239,7 +239,7 @@ def check_cache_url(url: str) -> None:
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"SEMANTIC_LAYER_CACHE_URL '{shown}' is not a Redis URL — {expected}")
     try:
-        parse_url(url)
+        parse_url(url)  # type: ignore[no-untyped-call]  # redis-py's parser has no annotations
     except ValueError as exc:
         raise ValueError(f"SEMANTIC_LAYER_CACHE_URL '{shown}' cannot be read ({exc}) — {expected}") from None
 

@@ -34,6 +34,7 @@ from graphql.error import GraphQLSyntaxError
 from graphql.execution.values import get_variable_values
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from .limits import BoundedCache, DocumentLimits, digest
@@ -128,7 +129,7 @@ class FastGraphQL:
 
     def __init__(self, full: Any, schema: GraphQLSchema, limits: DocumentLimits,
                  run: Callable[[Request, dict[str, Any]], Awaitable[Answer]],
-                 finish: Callable[[Request, ExecutionResult], Awaitable[Any]]):
+                 finish: Callable[[Request, ExecutionResult], Awaitable[GraphQLHTTPResponse]]):
         self.full = full
         self.schema = schema
         self.limits = limits
@@ -161,7 +162,7 @@ class FastGraphQL:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": encoded})
 
-    async def _try(self, request: Request, body: bytes) -> dict[str, Any] | None:
+    async def _try(self, request: Request, body: bytes) -> GraphQLHTTPResponse | None:
         try:
             request_data = json.loads(body)
         except (ValueError, RecursionError):  # not JSON, or JSON too deep or long to read: refused by the full path
@@ -212,7 +213,7 @@ def _coerce(schema: GraphQLSchema, plan: FastPlan, variables: dict[str, Any]) ->
 def _content_type(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
+            return str(value.decode("latin-1")).split(";")[0].strip().lower()
     return ""
 
 

@@ -1,5 +1,6 @@
 """Queries to SQL: see `pipeline.py` for the order of the passes."""
 
-from .pipeline import ColumnInfo, CompiledQuery, Compiler
+from .pipeline import CompiledQuery, Compiler
+from .plan import ColumnInfo
 
 __all__ = ["ColumnInfo", "CompiledQuery", "Compiler"]

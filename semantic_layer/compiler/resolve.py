@@ -251,7 +251,7 @@ def _structured(f: Filter, slots: list[int], params: Params, kind: str | None) -
     if op == "not_equals":
         return exp.NEQ(this=col, expression=vals[0])
     if op in ("gt", "gte", "lt", "lte"):
-        cls: Any = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
+        cls: type[exp.Binary] = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
         return cls(this=col, expression=vals[0])
     if op == "in":
         return exp.In(this=col, expressions=vals)

@@ -5,6 +5,8 @@ Each target's DialectProfile (dialects.py) names the rewrite it needs, if any.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 
@@ -32,7 +34,7 @@ def _mysql_truncate(x: exp.Expr, unit: str) -> exp.Expr:
 
     micro, second, minute = _fn("MICROSECOND", x.copy()), _fn("SECOND", x.copy()), _fn("MINUTE", x.copy())
     seconds_in_hour = exp.Add(this=exp.Mul(this=minute, expression=exp.Literal.number(60)), expression=second.copy())
-    start: exp.Expr = {
+    starts: dict[str, Callable[[], exp.Expr]] = {
         "SECOND": lambda: minus(micro.copy(), "MICROSECOND"),
         "MINUTE": lambda: minus(_plus_micro(second.copy(), micro), "MICROSECOND"),
         "HOUR": lambda: minus(_plus_micro(exp.paren(seconds_in_hour), micro), "MICROSECOND"),
@@ -46,8 +48,8 @@ def _mysql_truncate(x: exp.Expr, unit: str) -> exp.Expr:
             this=exp.paren(exp.Sub(this=_fn("QUARTER", x.copy()), expression=exp.Literal.number(1))),
             unit=exp.Var(this="QUARTER"))),
         "YEAR": lambda: year_start,
-    }[unit]()
-    return exp.cast(start, exp.DataType.Type.DATETIME)
+    }
+    return exp.cast(starts[unit](), exp.DataType.Type.DATETIME)
 
 
 def _plus_micro(seconds: exp.Expr, micro: exp.Expr) -> exp.Expr:

@@ -19,21 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 from liveserver import LiveServer
-from served import SECRET, token
+from served import POLICIES, SECRET, token
 
 from server import ServerSettings, create_app
 from server.schema import Query
 
 EXAMPLES = 150
-POLICIES = """
-policies:
-  - role: admin
-  - role: regional
-    rows:
-      - model: customers
-        where: "region_id = {{ user.region_id }}"
-    hide: [customers.name]
-"""
 # Realistic members now and then, so that generated queries also reach the compiler and the database.
 MEMBERS = ["revenue", "order_count", "customers.segment", "metric_time:month", "orders.amount", "orders.status"]
 JSON_VALUES = st.one_of(st.sampled_from(MEMBERS).map(nodes.String), st.text(max_size=20).map(nodes.String),

@@ -19,6 +19,7 @@ from graphql import parse
 from helpers import make_project
 from liveserver import LiveServer
 from served import ADMIN, SECRET, code_of, gql, post, run, token
+from served import POLICIES as SERVED_POLICIES
 
 import semantic_layer as sl
 from server import ServerSettings, create_app
@@ -210,15 +211,6 @@ def test_an_injected_dialect_is_refused(url: str) -> None:
 
 
 # -- a reload that would open the project ----------------------------------------------------------
-RELOAD_POLICIES = """
-policies:
-  - role: admin
-  - role: regional
-    rows:
-      - model: customers
-        where: "region_id = {{ user.region_id }}"
-    hide: [customers.name]
-"""
 
 
 def wait_until(predicate: Any, seconds: float = 15) -> None:
@@ -231,7 +223,7 @@ def wait_until(predicate: Any, seconds: float = 15) -> None:
 @pytest.fixture
 def reloading(tmp_path: Path, shop_db: Path) -> Iterator[tuple[Path, str]]:
     root = make_project(tmp_path / "p", shop_db)
-    (root / "policies.yml").write_text(RELOAD_POLICIES)
+    (root / "policies.yml").write_text(SERVED_POLICIES)
     settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None)
     with LiveServer(create_app(settings)) as server:
         yield root, server.url
@@ -247,14 +239,14 @@ REGIONAL = token(["regional"], region_id=1)
 @pytest.mark.parametrize(("edit", "reason"), [
     (lambda p: p.write_text(""), "no access policies"),
     (lambda p: p.unlink(), "no access policies"),
-    (lambda p: p.write_text(RELOAD_POLICIES.replace("""    rows:
+    (lambda p: p.write_text(SERVED_POLICIES.replace("""    rows:
       - model: customers
         where: "region_id = {{ user.region_id }}"
 """, "")), "lose its row filter on 'customers'"),
-    (lambda p: p.write_text(RELOAD_POLICIES.replace("    hide: [customers.name]\n", "")),
+    (lambda p: p.write_text(SERVED_POLICIES.replace("    hide: [customers.name]\n", "")),
      "no longer hide 'customers.name'"),
-    (lambda p: p.write_text(RELOAD_POLICIES + "default_role: admin\n"), "requests without a token would get role"),
-    (lambda p: p.write_text(RELOAD_POLICIES + "  - role: auditor\n"), "role 'auditor' is new"),
+    (lambda p: p.write_text(SERVED_POLICIES + "default_role: admin\n"), "requests without a token would get role"),
+    (lambda p: p.write_text(SERVED_POLICIES + "  - role: auditor\n"), "role 'auditor' is new"),
 ], ids=["policies emptied", "policies deleted", "row rule removed", "hide dropped", "default role added", "new role"])
 def test_a_reload_that_widens_access_is_held_back(reloading: tuple[Path, str], edit: Any, reason: str) -> None:
     """Truncating policies.yml under `serve --reload` made the project open: a request without a
@@ -273,7 +265,7 @@ def test_a_reload_that_widens_access_is_held_back(reloading: tuple[Path, str], e
 
 def test_a_reload_that_narrows_access_applies_at_once(reloading: tuple[Path, str]) -> None:
     root, url = reloading
-    (root / "policies.yml").write_text(RELOAD_POLICIES.replace("hide: [customers.name]",
+    (root / "policies.yml").write_text(SERVED_POLICIES.replace("hide: [customers.name]",
                                                                "hide: [customers.name, customers.segment]"))
     wait_until(lambda: "errors" in run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"]))
     assert code_of(run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"])) == "UNKNOWN_MEMBER"
@@ -282,7 +274,7 @@ def test_a_reload_that_narrows_access_applies_at_once(reloading: tuple[Path, str
 
 def test_allow_widening_applies_a_widening_reload(tmp_path: Path, shop_db: Path) -> None:
     root = make_project(tmp_path / "p", shop_db)
-    (root / "policies.yml").write_text(RELOAD_POLICIES)
+    (root / "policies.yml").write_text(SERVED_POLICIES)
     settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None,
                               allow_widening=True)
     with LiveServer(create_app(settings)) as server:

@@ -119,3 +119,31 @@ class Pool:
 def _close_quietly(conn: Any) -> None:
     with suppress(Exception):  # a connection that cannot close is being discarded anyway
         conn.close()
+
+
+Rows = tuple[list[str], list[tuple[Any, ...]]]
+
+
+class PooledEngine:
+    """What the DB-API engines share: a query takes a pooled connection, a probe the reserved one,
+    Arrow is built from rows. Each engine says how one statement runs on a connection (`_fetch`)."""
+
+    _pool: Pool
+
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Rows:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
+        return to_arrow(*self.fetch_rows(sql, params, timeout_seconds=timeout_seconds))
+
+    def fetch_rows(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> Rows:
+        with self._pool.connection() as conn:
+            return self._fetch(conn, sql, params, timeout_seconds)
+
+    def ping(self, timeout_seconds: float) -> None:
+        with self._pool.reserved() as conn:
+            self._fetch(conn, "SELECT 1", {}, timeout_seconds)
+
+    def close(self) -> None:
+        self._pool.close()
+

@@ -7,11 +7,10 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import pyarrow as pa
 import pymysql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
+from .dbapi import Pool, PooledEngine, Rows, fetch, information_schema_columns, timeout_message
 from .refusal import refusal
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
@@ -30,7 +29,7 @@ def converted_zones(sql: str) -> frozenset[str]:
 _ZONE_PAIR = re.compile(r"'([^']+)', '([^']+)'\)")
 
 
-class MySQLEngine:
+class MySQLEngine(PooledEngine):
     def __init__(self, url: str, pool_size: int = 8):
         parts = urlparse(url)
         self._params = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
@@ -68,21 +67,11 @@ class MySQLEngine:
                         "SET SESSION cte_max_recursion_depth = %s", (SPINE_STEPS,))
         return conn
 
-    def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
-        return to_arrow(*self.fetch_rows(sql, params, timeout_seconds=timeout_seconds))
-
-    def fetch_rows(self, sql: str, params: dict[str, Any], *,
-                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def fetch_rows(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> Rows:
         self._check_zones(sql)
-        with self._pool.connection() as conn:
-            return self._fetch(conn, sql, params, timeout_seconds)
+        return super().fetch_rows(sql, params, timeout_seconds=timeout_seconds)
 
-    def ping(self, timeout_seconds: float) -> None:
-        with self._pool.reserved() as conn:
-            self._fetch(conn, "SELECT 1", {}, timeout_seconds)
-
-    def _fetch(self, conn: Any, sql: str, params: dict[str, Any],
-               timeout_seconds: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Rows:
         def setup(cur: Any) -> None:
             if timeout_seconds and self._mariadb:
                 cur.execute("SET SESSION max_statement_time = %s", (float(timeout_seconds),))
@@ -119,6 +108,3 @@ class MySQLEngine:
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "DATABASE()")
-
-    def close(self) -> None:
-        self._pool.close()

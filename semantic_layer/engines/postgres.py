@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-import pyarrow as pa
 from psycopg import errors as pg_errors
 from psycopg import sql as pg_sql
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, fetch, information_schema_columns, timeout_message, to_arrow
+from .dbapi import Pool, PooledEngine, Rows, fetch, information_schema_columns, timeout_message
 from .refusal import refusal
 
 # Data exceptions a value causes: text that is no value of the type, a number out of range, a date
@@ -19,7 +18,7 @@ BAD_VALUE_STATES = {"22P02", "22003", "22007", "22008", "22018"}
 TYPE_MISMATCH_STATES = {"42883", "42804"}  # no operator for these types; datatype mismatch
 
 
-class PostgresEngine:
+class PostgresEngine(PooledEngine):
     dialect = "postgres"
 
     def __init__(self, url: str, pool_size: int = 8):
@@ -34,20 +33,7 @@ class PostgresEngine:
         conn.read_only = True  # every transaction this engine opens is READ ONLY
         return conn
 
-    def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
-        return to_arrow(*self.fetch_rows(sql, params, timeout_seconds=timeout_seconds))
-
-    def fetch_rows(self, sql: str, params: dict[str, Any], *,
-                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
-        with self._pool.connection() as conn:
-            return self._fetch(conn, sql, params, timeout_seconds)
-
-    def ping(self, timeout_seconds: float) -> None:
-        with self._pool.reserved() as conn:
-            self._fetch(conn, "SELECT 1", {}, timeout_seconds)
-
-    def _fetch(self, conn: Any, sql: str, params: dict[str, Any],
-               timeout_seconds: float | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Rows:
         def setup(cur: Any) -> None:
             if timeout_seconds:
                 # SET LOCAL: the server cancels the statement itself, and only in this transaction.
@@ -64,6 +50,3 @@ class PostgresEngine:
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "current_schema()")
-
-    def close(self) -> None:
-        self._pool.close()

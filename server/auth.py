@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from semantic_layer.access import Principal
 from semantic_layer.errors import UnauthenticatedError
 
+from .lru import BoundedCache
 from .settings import ServerSettings
 
 log = logging.getLogger("semantic_layer.server")
@@ -135,32 +134,9 @@ class Verified:
         return key_set is None or key_set.current_epoch() == self.key.epoch
 
 
-class Remembered:
-    """The most recently used verified tokens, a bounded number of them. Not `functools.lru_cache`:
-    the caller must ask whether a token is known before verifying it, since verifying may have to
-    leave the event loop."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[Hashable, Verified] = OrderedDict()
-        self._lock = threading.Lock()  # servers sharing a process (tests) run their loops in their own threads
-
-    def get(self, key: Hashable) -> Verified | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, verified: Verified) -> None:
-        with self._lock:
-            self._entries[key] = verified
-            self._entries.move_to_end(key)
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
-_VERIFIED = Remembered(REMEMBERED_TOKENS)
+# Not functools.lru_cache: whether a token is known must be asked before verifying it, since
+# verifying may have to leave the event loop.
+_VERIFIED: BoundedCache[Verified] = BoundedCache(REMEMBERED_TOKENS)
 
 
 def _verify(token: str, settings: ServerSettings) -> Verified:

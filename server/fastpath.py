@@ -37,7 +37,8 @@ from starlette.types import Message, Receive, Scope, Send
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from .limits import BoundedCache, DocumentLimits, digest
+from .limits import DocumentLimits, digest
+from .lru import BoundedCache
 from .service import Answer
 
 RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings", "truncated"}

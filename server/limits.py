@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
-from collections.abc import Collection, Hashable, Iterator
-from typing import Any, Generic, TypeVar
+from collections.abc import Collection, Iterator
+from typing import Any
 
 from graphql import (
     ASTValidationRule,
@@ -37,6 +35,7 @@ from graphql.language import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
+from .lru import BoundedCache
 from .settings import ServerSettings
 
 
@@ -102,35 +101,6 @@ class DocumentLimits:
 def digest(source: str) -> bytes:
     """A collision-proof key for a document text that costs 16 bytes to keep."""
     return hashlib.blake2b(source.encode(), digest_size=16).digest()
-
-
-V = TypeVar("V")
-
-
-class BoundedCache(Generic[V]):
-    """A small LRU: the most recently used `size` entries, safe to share between threads."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[Hashable, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 def limit_code(error: GraphQLError) -> str | None:

@@ -30,6 +30,7 @@ from semantic_layer.access import Principal
 from semantic_layer.cli import app as cli
 from server import ServerSettings, create_app
 from server import auth as auth_module
+from server.lru import BoundedCache
 
 AUDIENCES = ("api://metrics", "api://dashboards")
 ISSUER = "https://idp.example/"
@@ -217,7 +218,7 @@ def test_the_audience_setting_is_a_comma_separated_list(monkeypatch: pytest.Monk
 
 # -- verified tokens are remembered -----------------------------------------------------------------
 def test_remembered_tokens_are_bounded_and_the_least_recently_used_go_first() -> None:
-    remembered = auth_module.Remembered(2)
+    remembered: BoundedCache[auth_module.Verified] = BoundedCache(2)
     entries = {name: auth_module.Verified(Principal(), 0.0, auth_module.SigningKey("k", "HS256")) for name in "abc"}
     remembered.put("a", entries["a"])
     remembered.put("b", entries["b"])

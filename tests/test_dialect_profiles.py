@@ -67,7 +67,7 @@ def test_rewrites_apply_only_where_the_profile_has_one() -> None:
 
     assert truncated("duckdb") == "DATE_TRUNC('MONTH', t)"
     assert "DATE_TRUNC" not in truncated("mysql") and "DAYOFMONTH(t)" in truncated("mysql")
-    assert [n for n, p in PROFILES.items() if p.rewrite is not None] == ["postgres", "mysql", "mariadb"]
+    assert [n for n, p in PROFILES.items() if p.rewrite is not None] == ["duckdb", "postgres", "mysql", "mariadb"]
 
 
 def test_percentile_strategies_are_the_profiles() -> None:

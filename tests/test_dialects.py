@@ -91,6 +91,25 @@ def test_utc_to_local_idioms_become_portable(snippet: str) -> None:
     assert tree.sql("mysql", unsupported_level=sqlglot.ErrorLevel.RAISE) == "CONVERT_TZ(t, 'UTC', 'Asia/Shanghai')"
 
 
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York", "Asia/Kathmandu"])
+def test_duckdb_converts_utc_to_local_exactly_as_at_time_zone_does(zone: str) -> None:
+    """The DuckDB rewrite (epoch arithmetic instead of reading the value through a UTC calendar)
+    gives the same local time for every value: DST changes, old local mean times, infinities, NULL."""
+    import duckdb
+
+    from semantic_layer.compiler.dialects import adapt
+    from semantic_layer.snippets import parse_snippet
+
+    fast = adapt(parse_snippet(f"(t AT TIME ZONE 'UTC') AT TIME ZONE '{zone}'", "duckdb"), "duckdb").sql("duckdb")
+    assert "EPOCH_US(" in fast
+    values = ["2024-03-10 06:59:59.999999", "2024-03-10 07:00:00", "2024-11-03 05:30:00", "1500-01-01 10:00:00",
+              "1901-12-13 20:45:52", "2262-04-11 23:47:16", "infinity", "-infinity", None]
+    with duckdb.connect() as con:
+        rows = con.execute(f"SELECT {fast} IS NOT DISTINCT FROM ((t AT TIME ZONE 'UTC') AT TIME ZONE '{zone}') "
+                           "FROM (SELECT UNNEST(?::TIMESTAMP[]) AS t)", [values]).fetchall()
+    assert rows == [(True,)] * len(values)
+
+
 def test_reused_generators_render_literals_as_fresh_ones_do() -> None:
     """`inline` reuses one generator per dialect and thread; the text must not change."""
     from datetime import date, datetime

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 
 from ..errors import QueryValidationError
-from .rewrites import mysql_node, postgres_node
+from .rewrites import duckdb_node, mysql_node, postgres_node
 from .spines import recursive_spine, table_function_spine, unnest_spine
 
 SpineBuilder = Callable[[exp.Select, str, str], exp.Select]  # (bounds, grain, column alias) → periods
@@ -50,7 +50,7 @@ _NO_ORDERED_SET = ("MySQL and MariaDB have no ordered-set (percentile) aggregate
                    "ranked per period")
 
 PROFILES: dict[str, DialectProfile] = {p.name: p for p in (
-    DialectProfile("duckdb"),
+    DialectProfile("duckdb", rewrite=duckdb_node),
     DialectProfile("postgres", spine=table_function_spine, rewrite=postgres_node),
     DialectProfile("mysql", spine=recursive_spine, rewrite=mysql_node, percentiles="ranked",
                    no_percentile_aggregate=_NO_ORDERED_SET),
@@ -88,7 +88,7 @@ def check_renderable(tree: exp.Expr, profile: DialectProfile) -> None:
 
 
 def adapt(tree: exp.Expr, dialect: str) -> exp.Expr:
-    """Rewrite what sqlglot renders incorrectly for the target (after `check_renderable`)."""
+    """Rewrite what sqlglot renders incorrectly, or slowly, for the target (after `check_renderable`)."""
     profile = PROFILES.get(dialect)
     rewrite = profile.rewrite if profile is not None else None
     return tree.transform(rewrite, copy=False) if rewrite else tree

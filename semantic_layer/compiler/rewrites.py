@@ -1,4 +1,5 @@
-"""Node rewrites for what sqlglot renders incorrectly on a target (applied after check_renderable).
+"""Node rewrites for what sqlglot renders incorrectly, or slowly, on a target (applied after
+check_renderable).
 
 Each target's DialectProfile (dialects.py) names the rewrite it needs, if any.
 """
@@ -81,3 +82,25 @@ def postgres_node(node: exp.Expr) -> exp.Expr:
 
 def _as_date(x: exp.Expr) -> exp.Expr:
     return exp.cast(x.copy(), exp.DataType.Type.DATE)
+
+
+def duckdb_node(node: exp.Expr) -> exp.Expr:
+    """UTC to local time without reading a naive timestamp through a UTC calendar.
+
+    `ts AT TIME ZONE 'UTC'` makes an instant of a naive UTC timestamp through ICU, which costs as
+    much as the conversion to the local zone after it (about 80 ns a row, half of what a metric
+    time dimension costs over 100 000 orders). The instant of a naive UTC timestamp is its
+    microseconds since the epoch, so MAKE_TIMESTAMPTZ(EPOCH_US(ts)) is the same instant, by
+    arithmetic. Infinite timestamps have no epoch (NULL there): those alone, and NULLs, take the
+    ICU path, so every value converts exactly as before.
+    """
+    if not isinstance(node, exp.ConvertTimezone) or not _is_utc(node.args.get("source_tz")):
+        return node
+    naive = exp.cast(node.args["timestamp"].copy(), exp.DataType.Type.TIMESTAMP)
+    instant = exp.Coalesce(this=_fn("MAKE_TIMESTAMPTZ", _fn("EPOCH_US", naive)),
+                           expressions=[exp.AtTimeZone(this=naive.copy(), zone=exp.Literal.string("UTC"))])
+    return exp.AtTimeZone(this=instant, zone=node.args["target_tz"].copy())
+
+
+def _is_utc(zone: exp.Expr | None) -> bool:
+    return isinstance(zone, exp.Literal) and zone.is_string and zone.name.upper() == "UTC"

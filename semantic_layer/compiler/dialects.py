@@ -35,7 +35,11 @@ class DialectProfile:
     `percentiles` is None where the native PERCENTILE_CONT / MEDIAN aggregates work, else the
     window strategy of ranked.py ('ranked' or 'window'). `no_spine` and `no_percentile_aggregate`
     are reasons to refuse a query that needs a generated series or a percentile aggregate (as a
-    cumulative median does) on a target that has neither.
+    cumulative median does) on a target that has neither. `computes_row_sets_once` says the
+    planner computes a row set's columns (a CTE, a derived table) once per row even when a join
+    compares them with another table's rows; PostgreSQL pulls a CTE read once up into its join and
+    MySQL and MariaDB merge derived tables, evaluating those columns once per joined pair, and the
+    others are not known to keep them apart.
     """
 
     name: str
@@ -44,13 +48,14 @@ class DialectProfile:
     percentiles: str | None = None
     no_spine: str | None = None
     no_percentile_aggregate: str | None = None
+    computes_row_sets_once: bool = False
 
 
 _NO_ORDERED_SET = ("MySQL and MariaDB have no ordered-set (percentile) aggregate, and a running percentile cannot be "
                    "ranked per period")
 
 PROFILES: dict[str, DialectProfile] = {p.name: p for p in (
-    DialectProfile("duckdb", rewrite=duckdb_node),
+    DialectProfile("duckdb", rewrite=duckdb_node, computes_row_sets_once=True),
     DialectProfile("postgres", spine=table_function_spine, rewrite=postgres_node),
     DialectProfile("mysql", spine=recursive_spine, rewrite=mysql_node, percentiles="ranked",
                    no_percentile_aggregate=_NO_ORDERED_SET),

@@ -31,7 +31,6 @@ import duckdb
 import sqlglot
 from rich.console import Console
 from rich.table import Table
-from sqlglot import exp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -93,21 +92,8 @@ def hand_sql(name: str, sql: str, dialect: str) -> str:
     mysql_family = dialect in ("mysql", "mariadb")
     if mysql_family and name in MARIADB_HAND:
         return MARIADB_HAND[name]
-    tree = adapt(portable(sqlglot.parse_one(sql, read="duckdb")), dialect)  # the layer's date functions
-    if mysql_family:
-        tree = tree.transform(_filter_as_case)
-    return tree.sql(dialect)
-
-
-def _filter_as_case(node: exp.Expr) -> exp.Expr:
-    """AGG(x) FILTER (WHERE c) → AGG(CASE WHEN c THEN x END): MariaDB has no FILTER clause."""
-    if not isinstance(node, exp.Filter):
-        return node
-    agg, condition = node.this.copy(), node.expression.this
-    target = agg.this.expressions[0] if isinstance(agg.this, exp.Distinct) else agg.this
-    value = exp.Literal.number(1) if isinstance(target, exp.Star) else target.copy()
-    target.replace(exp.Case(ifs=[exp.If(this=condition.copy(), true=value)]))
-    return agg
+    # the layer's date functions, and FILTER as CASE where the engine has none (MariaDB)
+    return adapt(portable(sqlglot.parse_one(sql, read="duckdb")), dialect).sql(dialect)
 
 
 def _rows(db: Path) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:

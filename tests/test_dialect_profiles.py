@@ -67,7 +67,18 @@ def test_rewrites_apply_only_where_the_profile_has_one() -> None:
 
     assert truncated("duckdb") == "DATE_TRUNC('MONTH', t)"
     assert "DATE_TRUNC" not in truncated("mysql") and "DAYOFMONTH(t)" in truncated("mysql")
-    assert [n for n, p in PROFILES.items() if p.rewrite is not None] == ["duckdb", "postgres", "mysql", "mariadb"]
+    assert [n for n, p in PROFILES.items() if p.rewrite is not None] == ["duckdb", "postgres", "mysql", "mariadb",
+                                                                         "clickhouse", "redshift"]
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "mariadb", "clickhouse", "redshift"])
+def test_filter_clauses_become_case_where_the_target_has_none(dialect: str) -> None:
+    tree = sqlglot.parse_one("SELECT COUNT(*) FILTER (WHERE a > 1), COUNT(DISTINCT b) FILTER (WHERE a > 1), "
+                             "AVG(CAST(c AS DOUBLE)) FILTER (WHERE a > 1) FROM t", read="duckdb")
+    sql = adapt(tree, dialect).sql(dialect)
+    assert "FILTER" not in sql.upper()
+    assert "COUNT(CASE WHEN a > 1 THEN 1 END)" in sql and "COUNT(DISTINCT CASE WHEN a > 1 THEN b END)" in sql
+    assert "AVG(CASE WHEN a > 1 THEN CAST(c AS" in sql
 
 
 def test_percentile_strategies_are_the_profiles() -> None:

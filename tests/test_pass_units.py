@@ -12,7 +12,7 @@ from tinyproject import plan_of, tiny_graph
 import semantic_layer as sl
 from semantic_layer import definitions as d
 from semantic_layer.compiler import builders
-from semantic_layer.compiler.aggregation import aggregate, group
+from semantic_layer.compiler.aggregation import aggregate, group, measure_input
 from semantic_layer.compiler.context import UnitContext
 from semantic_layer.compiler.dialects import PROFILES
 from semantic_layer.compiler.scope import JoinScope
@@ -105,7 +105,6 @@ def test_percentiles_follow_the_strategy_they_are_given(strategy: str | None, ex
     graph = tiny_graph()
     scope = JoinScope(graph, "orders")
     measure = graph.measures_by_model["orders"]["median_amount"]
-    value = scope.snippet("amount", ())
-    select = group(scope, [("s", scope.snippet("status", ()))], [("m0", measure, value)], [], distinct_rows=False,
-                   percentiles=strategy)
+    select = group(scope, [("s", scope.snippet("status", ()))], [measure_input(scope, measure, "m0")], [],
+                   distinct_rows=False, percentiles=strategy)
     assert expected in select.sql("duckdb")

@@ -7,6 +7,8 @@ the rest all see each base row once per group (docs/semantics.md, fan-out).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from .. import definitions as d
@@ -16,13 +18,36 @@ from .ranked import is_percentile, window_strategy, windowed_percentile, with_wi
 from .scope import JoinScope
 
 
-def measure_input(scope: JoinScope, measure: d.Measure) -> exp.Expr | None:
-    """The per-row value a measure aggregates (None: count rows)."""
+@dataclass
+class Input:
+    """One column of a unit: a measure's per-row `value` (None: count rows), aggregated over the
+    rows that meet `keep` (None: every row of the unit)."""
+
+    alias: str
+    measure: d.Measure
+    value: exp.Expr | None
+    keep: exp.Expr | None = None
+
+    def row_value(self) -> exp.Expr | None:
+        """The value for a row set aggregated later: NULL on the rows it does not keep."""
+        if self.keep is None:
+            return self.value
+        value = self.value if self.value is not None else exp.Literal.number(1)
+        return exp.Case(ifs=[exp.If(this=self.keep.copy(), true=value)])
+
+    def aggregated(self) -> exp.Expr:
+        """The aggregate over the scope's rows, the kept ones through FILTER (WHERE …), which the
+        dialect rewrites spell as CASE where FILTER is missing. FILTER lets the engine skip the other
+        rows instead of aggregating their NULLs (DuckDB's MEDIAN of a third of the tickets: 30 % faster)."""
+        agg = aggregate(self.measure, self.value)
+        return agg if self.keep is None else exp.Filter(this=agg, expression=exp.Where(this=self.keep.copy()))
+
+
+def measure_input(scope: JoinScope, measure: d.Measure, alias: str = "") -> Input:
+    """A measure as a unit column: its `expr` per row, kept where its `filter` holds."""
     value = None if measure.expr is None else scope.snippet(measure.expr, ())
-    if measure.filter:
-        keep = scope.snippet(measure.filter, ())
-        value = exp.Case(ifs=[exp.If(this=keep, true=value if value is not None else exp.Literal.number(1))])
-    return value
+    keep = scope.snippet(measure.filter, ()) if measure.filter else None
+    return Input(alias, measure, value, keep)
 
 
 def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
@@ -50,27 +75,27 @@ def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
     return cls(this=value)
 
 
-def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
-          inputs: list[tuple[str, d.Measure, exp.Expr | None]], where: list[exp.Expr],
+def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]], inputs: list[Input], where: list[exp.Expr],
           *, distinct_rows: bool, percentiles: str | None) -> exp.Select:
     """Aggregate `inputs` by `dims` over the scope.
 
     Directly when it can; through a row set first when joins fan out (DISTINCT rows) or when the
     target computes percentiles through window columns (see `ranked`).
     """
-    windows = window_strategy(percentiles, [m for _, m, _ in inputs])
+    windows = window_strategy(percentiles, [i.measure for i in inputs])
     if not distinct_rows and windows is None:
         select = exp.select(*(e.as_(a, copy=False) for a, e in dims),
-                            *(aggregate(m, v).as_(a, copy=False) for a, m, v in inputs))
+                            *(i.aggregated().as_(i.alias, copy=False) for i in inputs))
         select = scope.apply_from(select)
         if where:
             select = select.where(exp.and_(*where), copy=False)
         if dims:
             select = select.group_by(*(e.copy() for _, e in dims), copy=False)
         return project_before_joins(select, scope.alias(()))
+    values = [i.row_value() for i in inputs]
     keys = [k.as_(f"__pk{i}", copy=False) for i, k in enumerate(scope.primary_key())] if distinct_rows else []
     rows = exp.select(*keys, *(e.as_(a, copy=False) for a, e in dims),
-                      *(v.as_(f"__in{i}", copy=False) for i, (_, _, v) in enumerate(inputs) if v is not None))
+                      *(v.as_(f"__in{i}", copy=False) for i, v in enumerate(values) if v is not None))
     if distinct_rows:
         rows = rows.distinct(copy=False)
     rows = scope.apply_from(rows)
@@ -78,15 +103,15 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]],
         rows = rows.where(exp.and_(*where), copy=False)
     rows = project_before_joins(rows, scope.alias(()))
     if windows is not None:
-        rows = with_windows(rows, [a for a, _ in dims], [(i, m) for i, (_, m, _) in enumerate(inputs)], windows)
+        rows = with_windows(rows, [a for a, _ in dims], [(i, c.measure) for i, c in enumerate(inputs)], windows)
 
-    def value(i: int, measure: d.Measure, v: exp.Expr | None) -> exp.Expr:
+    def value(i: int, measure: d.Measure) -> exp.Expr:
         if windows is not None and is_percentile(measure):
             return windowed_percentile(measure, i, "r", windows)
-        return aggregate(measure, None if v is None else exp.column(f"__in{i}", table="r"))
+        return aggregate(measure, None if values[i] is None else exp.column(f"__in{i}", table="r"))
 
     outer = exp.select(*(exp.column(a, table="r").as_(a, copy=False) for a, _ in dims),
-                       *(value(i, m, v).as_(a, copy=False) for i, (a, m, v) in enumerate(inputs)))
+                       *(value(i, c.measure).as_(c.alias, copy=False) for i, c in enumerate(inputs)))
     outer = outer.from_(rows.subquery("r", copy=False), copy=False)
     if dims:
         outer = outer.group_by(*(exp.column(a, table="r") for a, _ in dims), copy=False)

@@ -48,7 +48,8 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
               if i != t_index]
     local_time = scope.metric_time(calendar, None)
     measures = ctx.graph.measures_by_model[base]
-    inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
+    columns = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
+    inputs = [(c.alias, c.measure, c.row_value()) for c in columns]  # aggregated after the window join
 
     where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), fanout_prefixes(members))
     if grain is not None:

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 
 from ..errors import QueryValidationError
-from .rewrites import duckdb_node, mysql_node, postgres_node
+from .rewrites import duckdb_node, filter_as_case, mysql_node, postgres_node
 from .spines import recursive_spine, table_function_spine, unnest_spine
 
 SpineBuilder = Callable[[exp.Select, str, str], exp.Select]  # (bounds, grain, column alias) → periods
@@ -64,10 +64,10 @@ PROFILES: dict[str, DialectProfile] = {p.name: p for p in (
     DialectProfile("snowflake"),
     DialectProfile("bigquery"),
     DialectProfile("trino"),
-    DialectProfile("clickhouse", no_spine="ClickHouse needs arrayJoin(range)"),
+    DialectProfile("clickhouse", rewrite=filter_as_case, no_spine="ClickHouse needs arrayJoin(range)"),
     DialectProfile("spark"),
     DialectProfile("databricks"),
-    DialectProfile("redshift", spine=table_function_spine,
+    DialectProfile("redshift", spine=table_function_spine, rewrite=filter_as_case,
                    no_spine="Redshift's GENERATE_SERIES runs only on the leader node"),
 )}
 SUPPORTED_DIALECTS = tuple(PROFILES)

@@ -15,7 +15,23 @@ def _fn(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
+def filter_as_case(node: exp.Expr) -> exp.Expr:
+    """AGG(x) FILTER (WHERE c) → AGG(CASE WHEN c THEN x END), where FILTER is missing (MySQL,
+    MariaDB, Redshift, ClickHouse) and sqlglot writes it anyway. Rows failing `c` give NULL, which
+    every aggregate skips; COUNT(*) counts the kept rows as COUNT(CASE WHEN c THEN 1 END)."""
+    if not isinstance(node, exp.Filter):
+        return node
+    agg: exp.Expr = node.this.copy()
+    condition = node.expression.this
+    target = agg.this.expressions[0] if isinstance(agg.this, exp.Distinct) else agg.this
+    value = exp.Literal.number(1) if isinstance(target, exp.Star) else target.copy()
+    target.replace(exp.Case(ifs=[exp.If(this=condition.copy(), true=value)]))
+    return agg
+
+
 def mysql_node(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Filter):
+        return filter_as_case(node)
     if isinstance(node, exp.TimestampTrunc):
         return _mysql_truncate(node.this, node.unit.name.upper() if node.unit else "DAY")
     if isinstance(node, exp.DateDiff):

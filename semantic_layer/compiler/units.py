@@ -28,7 +28,7 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     dims = [(d.alias, member_value(scope, m, ctx.calendar, Offset()))
             for d, m in zip(ctx.plan.dimensions, members, strict=True)]
     measures = ctx.graph.measures_by_model[base]
-    inputs = [(alias, measures[name], measure_input(scope, measures[name])) for name, alias in unit.measures.items()]
+    inputs = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
     where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), joined)
     if any(m.metric_time for m in members):
         # A row without its metric time belongs to no period: it is left out, not grouped as NULL.

@@ -9,7 +9,7 @@ WITH u0 AS (
       ),
       MONTH
     ) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL
@@ -34,7 +34,7 @@ WITH u0 AS (
       ),
       MONTH
     ) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL

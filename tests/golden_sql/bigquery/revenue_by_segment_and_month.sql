@@ -10,7 +10,7 @@ WITH u0 AS (
       ),
       MONTH
     ) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0,
+    SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0,
     COUNT(*) AS m1
   FROM orders AS orders
   LEFT JOIN customers AS customers

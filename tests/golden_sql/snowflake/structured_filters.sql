@@ -1,7 +1,7 @@
 WITH u0 AS (
   SELECT
     customers__regions.name AS customers__regions__name,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(IFF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0
   FROM orders AS orders
   LEFT JOIN customers AS customers
     ON orders.customer_id = customers.customer_id

@@ -1,7 +1,8 @@
 WITH u0 AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CONVERT_TIMEZONE('UTC', 'America/New_York', orders.created_at)) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(orders.amount) FILTER(WHERE
+      orders.status <> 'cancelled') AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL
@@ -10,7 +11,8 @@ WITH u0 AS (
 ), u1 AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CONVERT_TIMEZONE('UTC', 'America/New_York', orders.created_at)) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(orders.amount) FILTER(WHERE
+      orders.status <> 'cancelled') AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL

@@ -2,7 +2,8 @@ WITH u0 AS (
   SELECT
     customers.segment AS customers__segment,
     CAST(DATE_TRUNC('MONTH', CONVERT_TIMEZONE('UTC', 'America/New_York', orders.created_at)) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0,
+    SUM(orders.amount) FILTER(WHERE
+      orders.status <> 'cancelled') AS m0,
     COUNT(*) AS m1
   FROM orders AS orders
   LEFT JOIN customers AS customers

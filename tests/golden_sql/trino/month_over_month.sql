@@ -4,7 +4,8 @@ WITH u0 AS (
       'MONTH',
       AT_TIMEZONE(AT_TIMEZONE(CAST(orders.created_at AS TIMESTAMP), 'UTC'), 'America/New_York')
     ) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(orders.amount) FILTER(WHERE
+      orders.status <> 'cancelled') AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL
@@ -19,7 +20,8 @@ WITH u0 AS (
       'MONTH',
       AT_TIMEZONE(AT_TIMEZONE(CAST(orders.created_at AS TIMESTAMP), 'UTC'), 'America/New_York')
     ) AS DATE) AS metric_time__month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(orders.amount) FILTER(WHERE
+      orders.status <> 'cancelled') AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL

@@ -1,7 +1,8 @@
 WITH u0 AS (
   SELECT
     customers__regions.name AS customers__regions__name,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
+    SUM(orders.amount) FILTER(WHERE
+      orders.status <> 'cancelled') AS m0
   FROM orders AS orders
   LEFT JOIN customers AS customers
     ON orders.customer_id = customers.customer_id

@@ -21,12 +21,18 @@ from .scope import JoinScope
 @dataclass
 class Input:
     """One column of a unit: a measure's per-row `value` (None: count rows), aggregated over the
-    rows that meet `keep` (None: every row of the unit)."""
+    rows that meet `keep` (None: every row of the unit).
+
+    `own` is set on a filtered column of a fused unit (fuse.py): the metric filters of the unit it
+    came from, part of `keep`. A count over no such row is NULL, as it was when that unit had no
+    row for the group at all.
+    """
 
     alias: str
     measure: d.Measure
     value: exp.Expr | None
     keep: exp.Expr | None = None
+    own: exp.Expr | None = None
 
     def row_value(self) -> exp.Expr | None:
         """The value for a row set aggregated later: NULL on the rows it does not keep."""
@@ -39,8 +45,15 @@ class Input:
         """The aggregate over the scope's rows, the kept ones through FILTER (WHERE …), which the
         dialect rewrites spell as CASE where FILTER is missing. FILTER lets the engine skip the other
         rows instead of aggregating their NULLs (DuckDB's MEDIAN of a third of the tickets: 30 % faster)."""
-        agg = aggregate(self.measure, self.value)
-        return agg if self.keep is None else exp.Filter(this=agg, expression=exp.Where(this=self.keep.copy()))
+        agg = _filtered(aggregate(self.measure, self.value), self.keep)
+        if self.own is None or self.measure.agg not in ("count", "count_distinct"):
+            return agg  # the other aggregates are NULL over no rows already
+        rows = _filtered(exp.Count(this=exp.Star()), self.own)
+        return exp.Case(ifs=[exp.If(this=exp.GT(this=rows, expression=exp.Literal.number(0)), true=agg)])
+
+
+def _filtered(agg: exp.Expr, keep: exp.Expr | None) -> exp.Expr:
+    return agg if keep is None else exp.Filter(this=agg, expression=exp.Where(this=keep.copy()))
 
 
 def measure_input(scope: JoinScope, measure: d.Measure, alias: str = "") -> Input:
@@ -92,6 +105,7 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]], inputs: list[Input
         if dims:
             select = select.group_by(*(e.copy() for _, e in dims), copy=False)
         return project_before_joins(select, scope.alias(()))
+    assert all(i.own is None for i in inputs), "fused units aggregate directly (fuse.py)"
     values = [i.row_value() for i in inputs]
     keys = [k.as_(f"__pk{i}", copy=False) for i, k in enumerate(scope.primary_key())] if distinct_rows else []
     rows = exp.select(*keys, *(e.as_(a, copy=False) for a, e in dims),

@@ -57,7 +57,7 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
 def _stack(ctx: UnitContext, units: list[Unit]) -> exp.Select:
     """UNION ALL of every unit's rows, grouped by the dimensions: one row per combination."""
     dims = ctx.plan.dimensions
-    value_columns = [(u, m) for u in units if not u.key.offset for m in u.measures.values()]
+    value_columns = [(u, m) for u in units if not u.key.offset for m in u.column_aliases]
     parts: list[exp.Select] = []
     for unit in units:
         cols: list[exp.Expr] = []

@@ -33,9 +33,12 @@ Segment = tuple[str, str, str]  # (owner path as written, owning model, where sn
 
 
 def resolve_conditions(graph: SemanticGraph, base: str, filters: Sequence[exp.Expr], segments: Sequence[Segment],
-                       security: RowSecurity | None, *, time_range: bool) -> tuple[PlannedCondition, ...]:
-    """The conditions of a SELECT over `base`, in order: filters, segments, row policies, time_range."""
+                       security: RowSecurity | None, *, time_range: bool,
+                       metric_filters: Sequence[tuple[str, exp.Expr]] = ()) -> tuple[PlannedCondition, ...]:
+    """The conditions of a SELECT over `base`, in order: filters, metric filters (text, tree),
+    segments, row policies, time_range."""
     out: list[PlannedCondition] = [FilterCondition(tree, tuple(resolve_tree(graph, base, tree))) for tree in filters]
+    out += [FilterCondition(tree, tuple(resolve_tree(graph, base, tree)), text) for text, tree in metric_filters]
     for owner, model, where in segments:
         path = graph.resolve_path(base, owner.split("."), what=f"segment '{owner}'")
         reached = path[-1].target if path else base
@@ -50,9 +53,10 @@ def resolve_conditions(graph: SemanticGraph, base: str, filters: Sequence[exp.Ex
     return tuple(out)
 
 
-def bound_conditions(ctx: UnitContext, reads: Reads, offset: Offset) -> list[Condition]:
-    """The planned conditions of `reads`, each bindable into a scope (offset: the unit's)."""
-    return [Condition(list(cond.paths), partial(_bind, cond, ctx=ctx, offset=offset)) for cond in reads.conditions]
+def bound_conditions(ctx: UnitContext, reads: Reads | Sequence[PlannedCondition], offset: Offset) -> list[Condition]:
+    """The planned conditions of `reads` (or these), each bindable into a scope (offset: the unit's)."""
+    conditions = reads.conditions if isinstance(reads, Reads) else reads
+    return [Condition(list(cond.paths), partial(_bind, cond, ctx=ctx, offset=offset)) for cond in conditions]
 
 
 def _bind(cond: PlannedCondition, scope: JoinScope, *, ctx: UnitContext, offset: Offset) -> exp.Expr:

@@ -1,6 +1,6 @@
 """The compiler pipeline — the one place that lists the passes, in order:
 
-    extract values → resolve (plan) → build units → combine + finalize → render per dialect
+    extract values → resolve (plan) → fuse units → build units → combine + finalize → render per dialect
 
 Compiled statements are cached per query *shape* (the query with every value taken out), so a
 dashboard re-asking the same question with other filter values skips straight to binding. The
@@ -34,6 +34,7 @@ from .builders import build_unit
 from .combine import combine, finalize
 from .context import UnitContext
 from .dialects import PROFILES, adapt, check_renderable, normalize_dialect
+from .fuse import fuse_units
 from .plan import ColumnInfo, RowSecurity
 from .resolve import plan_query
 from .units import dimension_values
@@ -206,8 +207,8 @@ class Compiler:
         if self.row_rules is not None:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
             security = RowSecurity(self.row_rules, MappingProxyType(slots))
-        plan = plan_query(self.graph, query, ex, params, calendar, security)
         profile = PROFILES[dialect]
+        plan = fuse_units(plan_query(self.graph, query, ex, params, calendar, security), self.graph, profile)
         ctx = UnitContext(self.graph, plan, params, profile)
         if not plan.units:
             select = finalize(plan, dimension_values(ctx))

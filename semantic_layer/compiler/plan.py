@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from sqlglot import exp
@@ -76,6 +77,7 @@ class FilterCondition:
 
     tree: exp.Expr
     members: tuple[MemberRef, ...]  # one per column of `tree`, in `find_all` order
+    source: str | None = None  # the metric filter's text, for a condition that is one (fuse.py)
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -128,11 +130,25 @@ class Reads:
 
 
 @dataclass(frozen=True)
+class FilteredColumn:
+    """A column of a fused unit (fuse.py) that aggregates `measure` over the unit's rows meeting
+    `conditions` too: the metric filters of the unit it came from, beyond those the unit keeps."""
+
+    measure: str
+    conditions: tuple[FilterCondition, ...]
+
+
+@dataclass(frozen=True)
 class Unit:
     key: UnitKey
     alias: str
     measures: Mapping[str, str]  # measure name → column alias (read only)
     reads: Reads
+    filtered: Mapping[str, FilteredColumn] = field(default_factory=lambda: MappingProxyType({}))  # alias → column
+
+    @property
+    def column_aliases(self) -> list[str]:
+        return [*self.measures.values(), *self.filtered]
 
 
 @dataclass(frozen=True)

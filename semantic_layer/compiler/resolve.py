@@ -98,9 +98,9 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
     for draft in expander.units.values():
         key, model = draft.key, draft.key.model
         members = _resolve_dimensions(graph, dims, model, f"{key.noun} on model '{model}'")
-        trees = [*filters, *(parse_snippet(text, dialect) for text in key.filters)]
-        conditions = resolve_conditions(graph, model, trees, segments, security,
-                                        time_range=time_range and key.time_range_filters_rows)
+        conditions = resolve_conditions(graph, model, filters, segments, security,
+                                        time_range=time_range and key.time_range_filters_rows,
+                                        metric_filters=[(text, parse_snippet(text, dialect)) for text in key.filters])
         units.append(Unit(key, draft.alias, MappingProxyType(dict(draft.measures)), Reads(model, members, conditions)))
     values = None if units else _values(graph, dims, filters, segments, security, time_range)
     reads = units[0].reads if units else values

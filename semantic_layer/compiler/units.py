@@ -30,6 +30,20 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     measures = ctx.graph.measures_by_model[base]
     inputs = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
     where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), joined)
+    own_rows: dict[tuple[str | None, ...], exp.Expr] = {}
+    for alias, column in unit.filtered.items():
+        # A fused unit's filtered column (fuse.py): its own metric filters are to-one, so inline.
+        sources = tuple(c.source for c in column.conditions)
+        if sources not in own_rows:
+            bound = bound_conditions(ctx, column.conditions, key.offset)
+            own_rows[sources] = exp.and_(*(c.bind(scope) for c in bound))
+        data = measure_input(scope, measures[column.measure], alias)
+        data.own = own_rows[sources].copy()
+        data.keep = data.own.copy() if data.keep is None else exp.and_(data.own.copy(), data.keep)
+        inputs.append(data)
+    if own_rows and not unit.measures:
+        # Every fused unit had filters of its own: a row meeting none of them was in none of them.
+        where.append(exp.or_(*(o.copy() for o in own_rows.values())))
     if any(m.metric_time for m in members):
         # A row without its metric time belongs to no period: it is left out, not grouped as NULL.
         where.append(exp.Not(this=exp.Is(this=scope.dimension(scope.metric_time_dimension()), expression=exp.Null())))

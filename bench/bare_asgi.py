@@ -41,12 +41,17 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if ask is None:  # a readiness probe
         await _send(send, b"{}")
         return
-    query = build_query(metrics=ask["metrics"], dimensions=ask.get("dimensions", []), where=ask.get("where", []),
-                        time_range=ask.get("timeRange"))
+    query = build_query(
+        metrics=ask["metrics"],
+        dimensions=ask.get("dimensions", []),
+        where=ask.get("where", []),
+        time_range=ask.get("timeRange"),
+    )
     compiled, values = layer.prepare(query, "duckdb")
     params = compiled.bind(values)
     names, rows = await asyncio.get_running_loop().run_in_executor(
-        pool, lambda: layer.engine.fetch_rows(compiled.template, params))
+        pool, lambda: layer.engine.fetch_rows(compiled.template, params)
+    )
     answer = {"rows": json_records(answer_names(names, compiled.columns), rows), "sql": compiled.inline(values)}
     await _send(send, json.dumps({"data": {"query": answer}}).encode())
 

@@ -55,9 +55,12 @@ def row(table: Table, label: str, samples: list[float], goal: str, peer: str) ->
 
 
 def query_args(i: int) -> dict[str, object]:
-    return {"metrics": ["revenue", "order_count"], "dimensions": ["customers.segment", "metric_time:month"],
-            # A value never seen before on every run: no per-string cache can hide the tokenizing cost.
-            "where": [f"customers.segment = 'segment_{i}_{time.perf_counter_ns()}'"]}
+    return {
+        "metrics": ["revenue", "order_count"],
+        "dimensions": ["customers.segment", "metric_time:month"],
+        # A value never seen before on every run: no per-string cache can hide the tokenizing cost.
+        "where": [f"customers.segment = 'segment_{i}_{time.perf_counter_ns()}'"],
+    }
 
 
 def generated_project(folder: Path, models: int = 100, metrics: int = 1000) -> Path:
@@ -65,29 +68,45 @@ def generated_project(folder: Path, models: int = 100, metrics: int = 1000) -> P
     (folder / "semantic_layer.yml").write_text("name: generated\nconnection: 'duckdb:///:memory:'\n")
     lines = ["models:"]
     for m in range(models):
-        lines += [f"  - name: model_{m}", f"    table: t_{m}", "    primary_key: id", "    time: created_at",
-                  "    joins:" if m + 1 < models else "    joins: []"]
+        lines += [
+            f"  - name: model_{m}",
+            f"    table: t_{m}",
+            "    primary_key: id",
+            "    time: created_at",
+            "    joins:" if m + 1 < models else "    joins: []",
+        ]
         if m + 1 < models:
-            lines += [f"      - model: model_{m + 1}", f"        on: model_{m}.next_id = model_{m + 1}.id",
-                      "        relationship: many_to_one"]
+            lines += [
+                f"      - model: model_{m + 1}",
+                f"        on: model_{m}.next_id = model_{m + 1}.id",
+                "        relationship: many_to_one",
+            ]
         lines += ["    dimensions:", "      - {name: created_at, type: time}"]
-        lines += [f"      - {{name: dim_{d}, expr: \"upper(col_{d})\"}}" for d in range(5)]
+        lines += [f'      - {{name: dim_{d}, expr: "upper(col_{d})"}}' for d in range(5)]
         lines += ["    measures:", "      - {name: row_count, agg: count}"]
-        lines += [f"      - {{name: total_{k}, agg: sum, expr: amount_{k}, filter: \"status <> 'x'\"}}"
-                  for k in range(5)]
+        lines += [
+            f"      - {{name: total_{k}, agg: sum, expr: amount_{k}, filter: \"status <> 'x'\"}}" for k in range(5)
+        ]
     lines.append("metrics:")
     for i in range(metrics):
         m = i % models
         kind = i % 4
         if kind == 0:
-            lines.append(f"  - {{name: metric_{i}, type: simple, measure: model_{m}.total_{i % 5}, "
-                         f"filter: \"model_{m}.dim_1 <> 'z'\"}}")
+            lines.append(
+                f"  - {{name: metric_{i}, type: simple, measure: model_{m}.total_{i % 5}, "
+                f"filter: \"model_{m}.dim_1 <> 'z'\"}}"
+            )
         elif kind == 1:
-            lines.append(f"  - {{name: metric_{i}, type: ratio, numerator: metric_{i - 1}, "
-                         f"denominator: metric_{i - 1}}}")
+            lines.append(
+                f"  - {{name: metric_{i}, type: ratio, numerator: metric_{i - 1}, denominator: metric_{i - 1}}}"
+            )
         elif kind == 2:
-            lines += [f"  - name: metric_{i}", "    type: derived", f"    expr: \"metric_{i - 2} / prev - 1\"",
-                      f"    inputs: [{{metric: metric_{i - 2}, alias: prev, offset: 1 month}}]"]
+            lines += [
+                f"  - name: metric_{i}",
+                "    type: derived",
+                f'    expr: "metric_{i - 2} / prev - 1"',
+                f"    inputs: [{{metric: metric_{i - 2}, alias: prev, offset: 1 month}}]",
+            ]
         else:
             lines.append(f"  - {{name: metric_{i}, type: cumulative, metric: metric_{i - 3}, window: 7 days}}")
     (folder / "models.yml").write_text("\n".join(lines) + "\n")
@@ -123,10 +142,22 @@ def tpch_sweep(rounds: int) -> Table:
     table = Table(title=f"TPC-H-like project: {len(SHAPES)} shapes (new shape: median of {rounds} compiles each; ms)")
     for column in ("case", "median", "p90", "max", "goal", "MetricFlow 0.213"):
         table.add_column(column)
-    table.add_row("new shape (full compile)", f"{statistics.median(new):.3f}", f"{percentile(new, 0.9):.3f}",
-                  f"{max(new):.3f}", "≤ 5 median", "62 median, refuses 30 of 64")
-    table.add_row("known shape → bound statement", f"{statistics.median(known_samples):.3f}",
-                  f"{percentile(known_samples, 0.9):.3f}", f"{max(known_samples):.3f}", "≤ 0.5 median", "—")
+    table.add_row(
+        "new shape (full compile)",
+        f"{statistics.median(new):.3f}",
+        f"{percentile(new, 0.9):.3f}",
+        f"{max(new):.3f}",
+        "≤ 5 median",
+        "62 median, refuses 30 of 64",
+    )
+    table.add_row(
+        "known shape → bound statement",
+        f"{statistics.median(known_samples):.3f}",
+        f"{percentile(known_samples, 0.9):.3f}",
+        f"{max(known_samples):.3f}",
+        "≤ 0.5 median",
+        "—",
+    )
     return table
 
 

@@ -69,7 +69,7 @@ MARIADB_HAND = {
     "sales cycle by quarter closed": f"""
         SELECT q, MAX(med), COUNT(*)
         FROM (SELECT q, MEDIAN(DATEDIFF(closed_at, created_at)) OVER (PARTITION BY q) med
-              FROM (SELECT {_Q.format(t=_SH.format('closed_at'))} q, closed_at, created_at
+              FROM (SELECT {_Q.format(t=_SH.format("closed_at"))} q, closed_at, created_at
                     FROM opportunities WHERE stage = 'won') o) x
         GROUP BY 1 ORDER BY 1""",
     "overdue receivables as of each month end": """
@@ -80,8 +80,8 @@ MARIADB_HAND = {
     "pipeline value as of each month end": f"""
         SELECT m, SUM(amount)
         FROM (SELECT DATE '2025-01-01' + INTERVAL seq MONTH m FROM seq_0_to_2) s
-        JOIN opportunities o ON {_SH.format('o.created_at')} < m + INTERVAL 1 MONTH
-         AND (o.closed_at IS NULL OR {_SH.format('o.closed_at')} >= m + INTERVAL 1 MONTH)
+        JOIN opportunities o ON {_SH.format("o.created_at")} < m + INTERVAL 1 MONTH
+         AND (o.closed_at IS NULL OR {_SH.format("o.closed_at")} >= m + INTERVAL 1 MONTH)
         GROUP BY 1 ORDER BY 1""",
 }
 
@@ -99,15 +99,19 @@ def hand_sql(name: str, sql: str, dialect: str) -> str:
 def _rows(db: Path) -> Iterator[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
     with duckdb.connect(str(db), read_only=True) as con:
         for (name,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall():
-            cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-                               "ORDER BY ordinal_position", [name]).fetchall()
+            cols = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [name],
+            ).fetchall()
             yield name, cols, con.execute(f'SELECT * FROM "{name}"').fetchall()
 
 
 def _primary_keys(db: Path) -> list[tuple[str, list[str]]]:
     with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute("SELECT table_name, constraint_column_names FROM duckdb_constraints() "
-                           "WHERE constraint_type = 'PRIMARY KEY'").fetchall()
+        rows = con.execute(
+            "SELECT table_name, constraint_column_names FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
     return [(name, list(keys)) for name, keys in rows]
 
 
@@ -144,7 +148,7 @@ def mysql() -> Iterator[str]:
             cur.execute(f"CREATE TABLE sl_bench.`{name}` ({', '.join(f'`{c}` {types.get(t, t)}' for c, t in cols)})")
             marks = ", ".join(["%s"] * len(cols))
             for start in range(0, len(rows), 5000):
-                cur.executemany(f"INSERT INTO sl_bench.`{name}` VALUES ({marks})", rows[start:start + 5000])
+                cur.executemany(f"INSERT INTO sl_bench.`{name}` VALUES ({marks})", rows[start : start + 5000])
         for name, keys in _primary_keys(DATA):  # MariaDB joins without keys fall back to nested loops
             cur.execute(f"ALTER TABLE sl_bench.`{name}` ADD PRIMARY KEY ({', '.join(f'`{k}`' for k in keys)})")
     try:

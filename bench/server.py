@@ -45,9 +45,12 @@ from server.auth import mint_token  # noqa: E402
 from server.settings import ServerSettings  # noqa: E402
 
 SECRET = "bench-secret-bench-secret-bench-secret!"
-QUERY = ("query Q($input: QueryInput!) { query(input: $input) { rows cached durationMs } }")
-CACHED = {"metrics": ["revenue", "order_count"], "dimensions": ["metric_time:month"],
-          "timeRange": {"start": "2025-01-01", "end": "2026-01-01"}}
+QUERY = "query Q($input: QueryInput!) { query(input: $input) { rows cached durationMs } }"
+CACHED = {
+    "metrics": ["revenue", "order_count"],
+    "dimensions": ["metric_time:month"],
+    "timeRange": {"start": "2025-01-01", "end": "2026-01-01"},
+}
 
 
 def uncached(n: int | str) -> dict[str, object]:
@@ -58,8 +61,12 @@ def uncached(n: int | str) -> dict[str, object]:
 
 def layer_query(n: int) -> dict[str, Any]:
     """`uncached(n)` as the Python API's keyword arguments."""
-    return {"metrics": CACHED["metrics"], "dimensions": CACHED["dimensions"], "where": uncached(n)["where"],
-            "time_range": CACHED["timeRange"]}
+    return {
+        "metrics": CACHED["metrics"],
+        "dimensions": CACHED["dimensions"],
+        "where": uncached(n)["where"],
+        "time_range": CACHED["timeRange"],
+    }
 
 
 def free_port() -> int:
@@ -69,14 +76,42 @@ def free_port() -> int:
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
-    return _started([sys.executable, "-m", "semantic_layer", "serve", "--project", str(ROOT / "metrics"),
-                     "--port", str(port), "--workers", str(workers)], port, "/ready")
+    return _started(
+        [
+            sys.executable,
+            "-m",
+            "semantic_layer",
+            "serve",
+            "--project",
+            str(ROOT / "metrics"),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        port,
+        "/ready",
+    )
 
 
 def start_bare(port: int) -> subprocess.Popen[bytes]:
     """The hand-written baseline (bench/bare_asgi.py) on the same uvicorn."""
-    return _started([sys.executable, "-m", "uvicorn", "bare_asgi:app", "--app-dir", str(ROOT / "bench"),
-                     "--port", str(port), "--log-level", "warning"], port, "/")
+    return _started(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bare_asgi:app",
+            "--app-dir",
+            str(ROOT / "bench"),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        port,
+        "/",
+    )
 
 
 def _started(command: list[str], port: int, probe: str) -> subprocess.Popen[bytes]:
@@ -136,8 +171,13 @@ end
 def load_wrk(url: str, token: str, body: str, connections: int, seconds: int) -> tuple[float, float, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % {"token": token, "body": body})
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name,
-                          "--timeout", "10s", url], capture_output=True, text=True, timeout=seconds + 60, check=True)
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", script.name, "--timeout", "10s", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
     os.unlink(script.name)
     _, requests, duration, p50, p99 = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")).split()
     return int(requests) / float(duration), float(p50), float(p99)
@@ -147,8 +187,10 @@ async def _python_load(url: str, token: str, body: str, connections: int, second
     latencies: list[float] = []
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=connections)
-    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}",
-                                                         "Content-Type": "application/json"}) as client:
+    async with httpx.AsyncClient(
+        limits=limits, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    ) as client:
+
         async def worker(k: int) -> None:
             n = k
             while time.monotonic() < stop:
@@ -203,8 +245,12 @@ def direct_duckdb(url: str, token: str, blocks: int = 8, size: int = 25) -> tupl
     for block in range(blocks):
         statements = []
         for n in range(size):
-            body = json.dumps({"query": "query Q($input: QueryInput!) { query(input: $input) { sql cached } }",
-                               "variables": {"input": uncached(10_000_000 + block * size + n)}}).encode()
+            body = json.dumps(
+                {
+                    "query": "query Q($input: QueryInput!) { query(input: $input) { sql cached } }",
+                    "variables": {"input": uncached(10_000_000 + block * size + n)},
+                }
+            ).encode()
             started = time.perf_counter()
             statements.append(client.post(body)["data"]["query"]["sql"])
             if n:
@@ -295,8 +341,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
-    parser.add_argument("--rounds", type=int, default=3, choices=range(1, 10),
-                        help="uncached load runs, each followed by the direct DuckDB load (medians shown)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        choices=range(1, 10),
+        help="uncached load runs, each followed by the direct DuckDB load (medians shown)",
+    )
     args = parser.parse_args()
     if not (ROOT / "data" / "crm.duckdb").exists():
         subprocess.run([sys.executable, "-m", "semantic_layer", "demo"], cwd=ROOT, check=True)
@@ -311,8 +362,11 @@ def main() -> None:
     statements = direct_statements()
     try:
         cached_body = json.dumps({"query": QUERY, "variables": {"input": CACHED}})
-        httpx.post(f"{url}/graphql", content=cached_body,
-                   headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        httpx.post(
+            f"{url}/graphql",
+            content=cached_body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         cached = generator(url, token, cached_body, args.connections, args.seconds)
         # Served and direct loads alternate, so that the machine's drift falls on both; the direct
         # load runs while the server idles. Each round's filter values start with its own digits.
@@ -332,31 +386,52 @@ def main() -> None:
     finally:
         bare.terminate()
         bare.wait(timeout=30)
-    table = Table(title=f"server on loopback ({args.workers} worker{'s' if args.workers > 1 else ''}): "
-                        f"{args.connections} connections × {args.seconds} s per row, load from "
-                        f"{'wrk' if generator is load_wrk else 'python asyncio'}")
+    table = Table(
+        title=f"server on loopback ({args.workers} worker{'s' if args.workers > 1 else ''}): "
+        f"{args.connections} connections × {args.seconds} s per row, load from "
+        f"{'wrk' if generator is load_wrk else 'python asyncio'}"
+    )
     for column in ("case", "req/s", "p50 ms", "p99 ms", "goal"):
         table.add_column(column)
-    table.add_row("cached demo query", f"{cached[0]:,.0f}", f"{cached[1]:.2f}", f"{cached[2]:.2f}",
-                  "p50 ≤ 3 ms, ≥ 1 500 req/s")
+    table.add_row(
+        "cached demo query", f"{cached[0]:,.0f}", f"{cached[1]:.2f}", f"{cached[2]:.2f}", "p50 ≤ 3 ms, ≥ 1 500 req/s"
+    )
     table.add_row("cached, one request at a time (median)", "", f"{alone:.2f}", "", "p50 ≤ 3 ms")
-    table.add_row(f"uncached (new filter value each request), median of {args.rounds}",
-                  f"{_median(missed, 0):,.0f}", f"{_median(missed, 1):.2f}", f"{_median(missed, 2):.2f}", "—")
-    table.add_row(f"direct DuckDB, same statements from {threads} threads, median of {args.rounds}",
-                  f"{_median(direct_loaded, 0):,.0f}", f"{_median(direct_loaded, 1):.2f}",
-                  f"{_median(direct_loaded, 2):.2f}", "")
+    table.add_row(
+        f"uncached (new filter value each request), median of {args.rounds}",
+        f"{_median(missed, 0):,.0f}",
+        f"{_median(missed, 1):.2f}",
+        f"{_median(missed, 2):.2f}",
+        "—",
+    )
+    table.add_row(
+        f"direct DuckDB, same statements from {threads} threads, median of {args.rounds}",
+        f"{_median(direct_loaded, 0):,.0f}",
+        f"{_median(direct_loaded, 1):.2f}",
+        f"{_median(direct_loaded, 2):.2f}",
+        "",
+    )
     paired = sorted(direct[0] / served[0] - 1 for served, direct in zip(missed, direct_loaded, strict=True))
-    table.add_row("uncached under load: time per request over direct DuckDB", "",
-                  f"{statistics.median(paired) * 100:+.0f}%", f"{paired[0] * 100:+.0f}…{paired[-1] * 100:+.0f}%",
-                  "≤ +10%")
+    table.add_row(
+        "uncached under load: time per request over direct DuckDB",
+        "",
+        f"{statistics.median(paired) * 100:+.0f}%",
+        f"{paired[0] * 100:+.0f}…{paired[-1] * 100:+.0f}%",
+        "≤ +10%",
+    )
     table.add_row("uncached, one request at a time (median)", "", f"{served_ms:.2f}", "", "")
     table.add_row("direct DuckDB, same SQL (median)", "", f"{direct_ms:.2f}", "", "")
     table.add_row("uncached overhead over direct DuckDB", "", _overhead(served_ms, direct_ms), "", "≤ +10%")
     table.add_row("bare ASGI handler (bench/bare_asgi.py), one at a time", "", f"{bare_ms:.2f}", "", "")
     table.add_row("its overhead over direct DuckDB (the floor)", "", _overhead(bare_ms, bare_direct_ms), "", "")
     warm_us, idle_us = idle_penalty(direct_ms / 1000)
-    table.add_row(f"the same Python work warm, and after {direct_ms:.0f} ms idle (this machine)", "",
-                  f"{warm_us:.0f} µs → {idle_us:.0f} µs", "", "")
+    table.add_row(
+        f"the same Python work warm, and after {direct_ms:.0f} ms idle (this machine)",
+        "",
+        f"{warm_us:.0f} µs → {idle_us:.0f} µs",
+        "",
+        "",
+    )
     table.add_row("server peak memory (VmHWM)", "", f"{rss:,.0f} MB", "", "")
     Console(width=140).print(table)
 

@@ -45,15 +45,36 @@ from server.auth import mint_token  # noqa: E402
 
 SECRET = "soak-secret-soak-secret-soak-secret-soak!"
 QUERY = "query Q($input: QueryInput!) { query(input: $input) { columns { name type } rows cached } }"
-METRICS = ["revenue", "order_count", "average_order_value", "new_customers", "active_customers", "won_deals",
-           "opened_pipeline", "lead_count", "ticket_count", "complaint_rate", "collection_rate", "csat",
-           "follow_up_count"]
-DIMENSION_SETS = [["metric_time:month"], ["metric_time:quarter"], ["customers.region"],
-                  ["customers.tier", "metric_time:quarter"], ["customers.industry"]]
+METRICS = [
+    "revenue",
+    "order_count",
+    "average_order_value",
+    "new_customers",
+    "active_customers",
+    "won_deals",
+    "opened_pipeline",
+    "lead_count",
+    "ticket_count",
+    "complaint_rate",
+    "collection_rate",
+    "csat",
+    "follow_up_count",
+]
+DIMENSION_SETS = [
+    ["metric_time:month"],
+    ["metric_time:quarter"],
+    ["customers.region"],
+    ["customers.tier", "metric_time:quarter"],
+    ["customers.industry"],
+]
 CALLERS: list[tuple[list[str], dict[str, str]]] = [
-    (["admin"], {}), (["sales_manager"], {}), (["sales_rep"], {"region": "east"}),
-    (["sales_rep"], {"region": "north"}), (["sales_manager", "sales_rep"], {"region": "south"}),
-    (["admin", "sales_rep"], {"region": "west"})]
+    (["admin"], {}),
+    (["sales_manager"], {}),
+    (["sales_rep"], {"region": "east"}),
+    (["sales_rep"], {"region": "north"}),
+    (["sales_manager", "sales_rep"], {"region": "south"}),
+    (["admin", "sales_rep"], {"region": "west"}),
+]
 TIME_RANGE = {"start": "2024-01-01", "end": "2026-01-01"}
 SAMPLE_SECONDS = 5.0
 
@@ -61,7 +82,7 @@ SAMPLE_SECONDS = 5.0
 @dataclass
 class Tally:
     latencies_ms: list[float] = field(default_factory=list)
-    outcomes: Counter[str] = field(default_factory=Counter)   # OK or the first error's code
+    outcomes: Counter[str] = field(default_factory=Counter)  # OK or the first error's code
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MB)
     cache_mb: list[tuple[float, float]] = field(default_factory=list)  # the answer cache, as the server counts it
 
@@ -74,8 +95,13 @@ def free_port() -> int:
 
 def start_server(port: int, log: Any) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SEMANTIC_LAYER_JWT_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "semantic_layer", "serve", "--project", str(ROOT / "metrics"),
-                             "--port", str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "semantic_layer", "serve", "--project", str(ROOT / "metrics"), "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -94,16 +120,26 @@ def rss_mb(pid: int) -> float:
 
 def tokens(per_caller: int) -> list[list[str]]:
     """Each caller's tokens: the same roles and claims, minted for several users."""
-    return [[mint_token(SECRET, roles, {**claims, "sub": f"user{n}"}, 24 * 3600) for n in range(per_caller)]
-            for roles, claims in CALLERS]
+    return [
+        [mint_token(SECRET, roles, {**claims, "sub": f"user{n}"}, 24 * 3600) for n in range(per_caller)]
+        for roles, claims in CALLERS
+    ]
 
 
 def request_body(rng: random.Random, args: argparse.Namespace) -> dict[str, Any]:
     metric = rng.choice(METRICS)
     if rng.random() < args.unknown_share:
         metric = f"{metric}_{rng.randrange(10_000)}"  # misspelled: UNKNOWN_MEMBER, rarely the same twice
-    return {"query": QUERY, "variables": {"input": {"metrics": [metric], "dimensions": rng.choice(DIMENSION_SETS),
-                                                    "timeRange": time_range(rng, args.explore_share)}}}
+    return {
+        "query": QUERY,
+        "variables": {
+            "input": {
+                "metrics": [metric],
+                "dimensions": rng.choice(DIMENSION_SETS),
+                "timeRange": time_range(rng, args.explore_share),
+            }
+        },
+    }
 
 
 def time_range(rng: random.Random, explore_share: float) -> dict[str, str]:
@@ -127,6 +163,7 @@ async def load(url: str, callers: list[list[str]], args: argparse.Namespace, tal
     issued = 0
     limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
         async def connection(k: int) -> None:
             nonlocal issued
             rng = random.Random(k)
@@ -135,8 +172,7 @@ async def load(url: str, callers: list[list[str]], args: argparse.Namespace, tal
                 headers = {"Authorization": f"Bearer {rng.choice(rng.choice(callers))}"}
                 started = time.perf_counter()
                 try:
-                    response = await client.post(f"{url}/graphql", json=request_body(rng, args),
-                                                 headers=headers)
+                    response = await client.post(f"{url}/graphql", json=request_body(rng, args), headers=headers)
                     tally.outcomes[outcome(response)] += 1
                 except httpx.HTTPError as exc:
                     tally.outcomes[type(exc).__name__] += 1
@@ -165,17 +201,20 @@ async def soak(url: str, pid: int, args: argparse.Namespace) -> Tally:
     tally = Tally()
     began = time.monotonic()
     stop = began + args.minutes * 60
-    await asyncio.gather(load(url, tokens(args.tokens_per_caller), args, tally, stop),
-                         sample(url, pid, tally, began, stop))
+    await asyncio.gather(
+        load(url, tokens(args.tokens_per_caller), args, tally, stop), sample(url, pid, tally, began, stop)
+    )
     return tally
 
 
 def report(tally: Tally, args: argparse.Namespace, seconds: float) -> None:
     warm, end = _at(tally.rss_mb, args.warmup_minutes), tally.rss_mb[-1][1]
     ordered = sorted(tally.latencies_ms)
-    table = Table(title=f"soak on loopback: {args.connections} connections × {seconds / 60:.1f} min, "
-                        f"{len(METRICS)} metrics × {len(DIMENSION_SETS)} dimension sets × {len(CALLERS)} callers, "
-                        f"{args.explore_share:.0%} own time ranges, {args.unknown_share:.0%} unknown members")
+    table = Table(
+        title=f"soak on loopback: {args.connections} connections × {seconds / 60:.1f} min, "
+        f"{len(METRICS)} metrics × {len(DIMENSION_SETS)} dimension sets × {len(CALLERS)} callers, "
+        f"{args.explore_share:.0%} own time ranges, {args.unknown_share:.0%} unknown members"
+    )
     for column in ("measure", "value", "goal"):
         table.add_column(column)
     table.add_row(f"server RSS after the {args.warmup_minutes:g} min warm-up", f"{warm:,.0f} MB", "")
@@ -183,14 +222,19 @@ def report(tally: Tally, args: argparse.Namespace, seconds: float) -> None:
     table.add_row("change", f"{(end / warm - 1) * 100:+.1f}%", "within ±10%")
     table.add_row("peak RSS sampled", f"{max(mb for _, mb in tally.rss_mb):,.0f} MB", "")
     table.add_row("RSS each minute (MB)", " ".join(f"{mb:.0f}" for at, mb in _per_minute(tally.rss_mb)), "")
-    table.add_row("of which the answer cache, after warm-up → end",
-                  f"{_at(tally.cache_mb, args.warmup_minutes):.1f} → {tally.cache_mb[-1][1]:.1f} MB", "")
+    table.add_row(
+        "of which the answer cache, after warm-up → end",
+        f"{_at(tally.cache_mb, args.warmup_minutes):.1f} → {tally.cache_mb[-1][1]:.1f} MB",
+        "",
+    )
     table.add_row("requests", f"{len(ordered):,} ({len(ordered) / seconds:,.0f}/s)", "")
-    table.add_row("outcomes", ", ".join(f"{code} {n:,}" for code, n in tally.outcomes.most_common()),
-                  "UNKNOWN_MEMBER only")
+    table.add_row(
+        "outcomes", ", ".join(f"{code} {n:,}" for code, n in tally.outcomes.most_common()), "UNKNOWN_MEMBER only"
+    )
     if ordered:
-        table.add_row("latency p50 / p99", f"{statistics.median(ordered):.1f} / "
-                                           f"{ordered[int(len(ordered) * 0.99)]:.1f} ms", "")
+        table.add_row(
+            "latency p50 / p99", f"{statistics.median(ordered):.1f} / {ordered[int(len(ordered) * 0.99)]:.1f} ms", ""
+        )
     Console(width=160).print(table)
 
 
@@ -213,8 +257,12 @@ def main() -> None:
     parser.add_argument("--warmup-minutes", type=float, default=3, help="RSS is compared with its value then")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--unknown-share", type=float, default=0.05, help="share of requests for unknown metrics")
-    parser.add_argument("--explore-share", type=float, default=0.2,
-                        help="share of requests with a time range of their own (mostly cache misses)")
+    parser.add_argument(
+        "--explore-share",
+        type=float,
+        default=0.2,
+        help="share of requests with a time range of their own (mostly cache misses)",
+    )
     parser.add_argument("--tokens-per-caller", type=int, default=20, help="distinct tokens (users) per caller")
     parser.add_argument("--max-requests", type=int, default=5_000_000, help="stop after this many requests")
     args = parser.parse_args()

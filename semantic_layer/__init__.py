@@ -1,8 +1,8 @@
 """A semantic metrics layer: one definition per metric, compiled to correct SQL for any store.
 
-    import semantic_layer as sl
-    layer = sl.connect("metrics")
-    layer.query(metrics=["revenue"], dimensions=["metric_time:month"]).rows
+import semantic_layer as sl
+layer = sl.connect("metrics")
+layer.query(metrics=["revenue"], dimensions=["metric_time:month"]).rows
 """
 
 from .access import Principal

@@ -73,12 +73,16 @@ class AccessRules:
             return None
         if principal is None:
             if self.default_role is None:
-                raise UnauthenticatedError("this project requires a token: send 'Authorization: Bearer <JWT>' "
-                                           "(mint one for development with 'semantic-layer token --role R')")
+                raise UnauthenticatedError(
+                    "this project requires a token: send 'Authorization: Bearer <JWT>' "
+                    "(mint one for development with 'semantic-layer token --role R')"
+                )
             principal = Principal((self.default_role,), {})
         if not principal.roles:
-            raise ForbiddenError("the token names no roles — add a 'roles' claim listing at least one of: "
-                                 + ", ".join(sorted(self.policies)))
+            raise ForbiddenError(
+                "the token names no roles — add a 'roles' claim listing at least one of: "
+                + ", ".join(sorted(self.policies))
+            )
         unknown = [r for r in principal.roles if r not in self.policies]
         if unknown:
             known = ", ".join(sorted(self.policies))
@@ -93,16 +97,17 @@ class AccessRules:
                 for name in names:
                     value = principal.claims.get(name)
                     if value is None:
-                        raise ForbiddenError(f"role '{role}' needs the claim '{name}' (for model '{row.model}'), "
-                                             "which the token lacks")
+                        raise ForbiddenError(
+                            f"role '{role}' needs the claim '{name}' (for model '{row.model}'), which the token lacks"
+                        )
                     if not isinstance(value, str | int | float | bool):
                         raise ForbiddenError(f"claim '{name}' must be a single value, not {type(value).__name__}")
-                role_rules.append(RowRule(row.model, CLAIM_RE.sub(lambda m: f":{CLAIM_MARKER}{m.group(1)}", row.where),
-                                          names, role))
+                role_rules.append(
+                    RowRule(row.model, CLAIM_RE.sub(lambda m: f":{CLAIM_MARKER}{m.group(1)}", row.where), names, role)
+                )
             rules.append(tuple(role_rules))
             hidden = set(policy.hide) if hidden is None else hidden & set(policy.hide)
-        return AccessContext(frozenset(principal.roles), frozenset(hidden or ()), tuple(rules),
-                             dict(principal.claims))
+        return AccessContext(frozenset(principal.roles), frozenset(hidden or ()), tuple(rules), dict(principal.claims))
 
 
 def restricted_graph(graph: SemanticGraph, hidden: frozenset[str]) -> SemanticGraph:

@@ -19,8 +19,12 @@ from .snippets import parse_snippet
 TIER_ORDER = {"strategic": 0, "tactical": 1, "operational": 2, None: 3}
 
 
-METRIC_TIME = d.Dimension(name="metric_time", type="time", label="Metric time",
-                          description="Each metric's own time (its model's 'time:'); add a grain: metric_time:month")
+METRIC_TIME = d.Dimension(
+    name="metric_time",
+    type="time",
+    label="Metric time",
+    description="Each metric's own time (its model's 'time:'); add a grain: metric_time:month",
+)
 
 
 def reachable_dimensions(graph: SemanticGraph, model: str) -> list[str]:

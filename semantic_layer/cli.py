@@ -23,14 +23,20 @@ from .layer import Layer
 from .project import Project, load
 from .result import json_rows, json_value
 
-app = typer.Typer(help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 # Piped output is not squeezed to 80 columns: tables keep one line per row.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240, emoji=False)
 err = Console(stderr=True, soft_wrap=True, emoji=False)
 
-ProjectOpt = Annotated[Path | None, typer.Option("--project", "-p", help="Project folder (default: "
-                                                 "$SEMANTIC_LAYER_PROJECT, then the current folder).")]
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="Project folder (default: $SEMANTIC_LAYER_PROJECT, then the current folder)."),
+]
 
 
 class Format(StrEnum):
@@ -61,9 +67,10 @@ def _load(project: Path | None) -> Project:
 
 
 @app.command()
-def validate(project: ProjectOpt = None,
-             warehouse: Annotated[bool, typer.Option(help="Also check tables and columns in the database.")] = False
-             ) -> None:
+def validate(
+    project: ProjectOpt = None,
+    warehouse: Annotated[bool, typer.Option(help="Also check tables and columns in the database.")] = False,
+) -> None:
     """Check every YAML file; print file:line:column errors and exit 1, or a summary."""
     proj = _load(project)
     if warehouse:
@@ -78,14 +85,17 @@ def validate(project: ProjectOpt = None,
             raise _fail(f"{len(issues)} warehouse problem{'s' if len(issues) != 1 else ''}")
     dims = sum(len(m.dimensions) for m in proj.models.values())
     measures = sum(len(m.measures) for m in proj.models.values())
-    out.print(f"[green]✓[/] project '{proj.settings.name}' is valid: {len(proj.models)} models, {dims} dimensions, "
-              f"{measures} measures, {len(proj.metrics)} metrics"
-              + (" (warehouse checked)" if warehouse else ""), highlight=False)
+    out.print(
+        f"[green]✓[/] project '{proj.settings.name}' is valid: {len(proj.models)} models, {dims} dimensions, "
+        f"{measures} measures, {len(proj.metrics)} metrics" + (" (warehouse checked)" if warehouse else ""),
+        highlight=False,
+    )
 
 
 @app.command("list")
-def list_(what: Listable, project: ProjectOpt = None,
-          format: Annotated[Format, typer.Option("--format", "-f")] = Format.table) -> None:
+def list_(
+    what: Listable, project: ProjectOpt = None, format: Annotated[Format, typer.Option("--format", "-f")] = Format.table
+) -> None:
     """List metrics, dimensions or models."""
     proj = _load(project)
     rows = _catalog(proj, what)
@@ -94,38 +104,74 @@ def list_(what: Listable, project: ProjectOpt = None,
 
 def _catalog(proj: Project, what: Listable) -> list[dict[str, Any]]:
     if what is Listable.metrics:
-        return [{"name": m.name, "type": m.type, "tier": m.tier or "", "status": m.status, "label": m.label or "",
-                 "description": m.description or ""} for m in proj.metrics.values()]
+        return [
+            {
+                "name": m.name,
+                "type": m.type,
+                "tier": m.tier or "",
+                "status": m.status,
+                "label": m.label or "",
+                "description": m.description or "",
+            }
+            for m in proj.metrics.values()
+        ]
     if what is Listable.dimensions:
         rows = [{"name": "metric_time", "type": "time", "description": "each metric's own time (model 'time:')"}]
-        rows += [{"name": f"{m.name}.{dim.name}", "type": dim.type, "description": dim.description or ""}
-                 for m in proj.models.values() for dim in m.dimensions]
+        rows += [
+            {"name": f"{m.name}.{dim.name}", "type": dim.type, "description": dim.description or ""}
+            for m in proj.models.values()
+            for dim in m.dimensions
+        ]
         return rows
-    return [{"name": m.name, "source": m.table or "(sql)", "primary_key": ",".join(m.primary_keys),
-             "time": m.time or "", "joins": ", ".join(f"{j.alias} ({j.relationship})" for j in m.joins)}
-            for m in proj.models.values()]
+    return [
+        {
+            "name": m.name,
+            "source": m.table or "(sql)",
+            "primary_key": ",".join(m.primary_keys),
+            "time": m.time or "",
+            "joins": ", ".join(f"{j.alias} ({j.relationship})" for j in m.joins),
+        }
+        for m in proj.models.values()
+    ]
 
 
-def _query_options(metric: list[str] | None, dimension: list[str] | None, where: list[str] | None,
-                   having: list[str] | None, segment: list[str] | None, order_by: list[str] | None,
-                   limit: int | None, offset: int | None, start: str | None, end: str | None,
-                   timezone: str | None) -> dict[str, Any]:
-    query: dict[str, Any] = {"metrics": metric or [], "dimensions": dimension or [], "where": where or [],
-                             "having": having or [], "segments": segment or [], "order_by": order_by or [],
-                             "limit": limit, "offset": offset, "timezone": timezone}
+def _query_options(
+    metric: list[str] | None,
+    dimension: list[str] | None,
+    where: list[str] | None,
+    having: list[str] | None,
+    segment: list[str] | None,
+    order_by: list[str] | None,
+    limit: int | None,
+    offset: int | None,
+    start: str | None,
+    end: str | None,
+    timezone: str | None,
+) -> dict[str, Any]:
+    query: dict[str, Any] = {
+        "metrics": metric or [],
+        "dimensions": dimension or [],
+        "where": where or [],
+        "having": having or [],
+        "segments": segment or [],
+        "order_by": order_by or [],
+        "limit": limit,
+        "offset": offset,
+        "timezone": timezone,
+    }
     if start or end:
         query["time_range"] = {"start": start, "end": end}
     return query
 
 
 Metric = Annotated[list[str] | None, typer.Option("--metric", "-m", help="A metric name (repeat for more).")]
-Dimension = Annotated[list[str] | None, typer.Option("--dimension", "-d", help="model.dim, join.dim or "
-                                                     "metric_time:<grain> (repeat).")]
+Dimension = Annotated[
+    list[str] | None, typer.Option("--dimension", "-d", help="model.dim, join.dim or metric_time:<grain> (repeat).")
+]
 Where = Annotated[list[str] | None, typer.Option("--where", "-w", help="A SQL condition over dimension refs.")]
 Having = Annotated[list[str] | None, typer.Option("--having", help="A SQL condition over metric names.")]
 SegmentOpt = Annotated[list[str] | None, typer.Option("--segment", "-s", help="model.segment")]
-OrderBy = Annotated[list[str] | None, typer.Option("--order-by", "-o", help="A member; a leading - sorts "
-                                                   "descending.")]
+OrderBy = Annotated[list[str] | None, typer.Option("--order-by", "-o", help="A member; a leading - sorts descending.")]
 Limit = Annotated[int | None, typer.Option("--limit", "-l")]
 Offset = Annotated[int | None, typer.Option("--offset")]
 Start = Annotated[str | None, typer.Option("--start", help="time_range start (inclusive, query time zone).")]
@@ -134,68 +180,115 @@ Timezone = Annotated[str | None, typer.Option("--timezone", "--tz")]
 
 
 @app.command()
-def compile(metric: Metric = None, dimension: Dimension = None, where: Where = None, having: Having = None,
-            segment: SegmentOpt = None, order_by: OrderBy = None, limit: Limit = None, offset: Offset = None,
-            start: Start = None, end: End = None, timezone: Timezone = None, project: ProjectOpt = None,
-            dialect: Annotated[str | None, typer.Option(help="duckdb, postgres, mysql, mariadb, snowflake, "
-                                                        "bigquery, trino, clickhouse, spark, …")] = None) -> None:
+def compile(
+    metric: Metric = None,
+    dimension: Dimension = None,
+    where: Where = None,
+    having: Having = None,
+    segment: SegmentOpt = None,
+    order_by: OrderBy = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    start: Start = None,
+    end: End = None,
+    timezone: Timezone = None,
+    project: ProjectOpt = None,
+    dialect: Annotated[
+        str | None,
+        typer.Option(help="duckdb, postgres, mysql, mariadb, snowflake, bigquery, trino, clickhouse, spark, …"),
+    ] = None,
+) -> None:
     """Print the SQL a query compiles to."""
     proj = _load(project)
     layer = Layer(proj)
     try:
-        sql = layer.compile(dialect=dialect, pretty=True, **_query_options(
-            metric, dimension, where, having, segment, order_by, limit, offset, start, end, timezone))
+        sql = layer.compile(
+            dialect=dialect,
+            pretty=True,
+            **_query_options(metric, dimension, where, having, segment, order_by, limit, offset, start, end, timezone),
+        )
     except QueryError as exc:
         raise _fail(f"[{exc.code}] {exc.message}") from None
     print(sql)
 
 
 @app.command()
-def query(metric: Metric = None, dimension: Dimension = None, where: Where = None, having: Having = None,
-          segment: SegmentOpt = None, order_by: OrderBy = None, limit: Limit = None, offset: Offset = None,
-          start: Start = None, end: End = None, timezone: Timezone = None, project: ProjectOpt = None,
-          format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
-          connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
-          show_sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL (table format only).")] = False
-          ) -> None:
+def query(
+    metric: Metric = None,
+    dimension: Dimension = None,
+    where: Where = None,
+    having: Having = None,
+    segment: SegmentOpt = None,
+    order_by: OrderBy = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    start: Start = None,
+    end: End = None,
+    timezone: Timezone = None,
+    project: ProjectOpt = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
+    show_sql: Annotated[bool, typer.Option("--sql", help="Also print the SQL (table format only).")] = False,
+) -> None:
     """Run a query and print the answer as a table, CSV or JSON."""
     proj = _load(project)
     try:
         with Layer(proj, connection) as layer:
-            result = layer.query(**_query_options(metric, dimension, where, having, segment, order_by, limit,
-                                                  offset, start, end, timezone))
+            result = layer.query(
+                **_query_options(
+                    metric, dimension, where, having, segment, order_by, limit, offset, start, end, timezone
+                )
+            )
     except QueryError as exc:
         raise _fail(f"[{exc.code}] {exc.message}") from None
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if format is Format.json:
-        payload = {"columns": [c.__dict__ for c in result.columns], "rows": json_rows(result), "sql": result.sql,
-                   "cached": result.cached, "duration_ms": round(result.duration_ms, 3),
-                   "warnings": result.warnings, "truncated": result.truncated}
+        payload = {
+            "columns": [c.__dict__ for c in result.columns],
+            "rows": json_rows(result),
+            "sql": result.sql,
+            "cached": result.cached,
+            "duration_ms": round(result.duration_ms, 3),
+            "warnings": result.warnings,
+            "truncated": result.truncated,
+        }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     rows = json_rows(result)
     if format is Format.table:  # people read tables: format numbers by each metric's declared format
         formats = {c.name: c.format for c in result.columns if c.kind == "metric"}
         rows = [{k: display(v, formats.get(k)) for k, v in row.items()} for row in rows]
-    _emit(rows, [c.name for c in result.columns], format,
-          title=f"{len(result)} row{'s' if len(result) != 1 else ''} in {result.duration_ms:.1f} ms")
+    _emit(
+        rows,
+        [c.name for c in result.columns],
+        format,
+        title=f"{len(result)} row{'s' if len(result) != 1 else ''} in {result.duration_ms:.1f} ms",
+    )
     if show_sql and format is Format.table:
         err.print(result.sql, markup=False, highlight=False)
 
 
 @app.command()
-def serve(project: ProjectOpt = None,
-          host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port to listen on.")] = 4000,
-          reload: Annotated[bool, typer.Option(help="Watch the project folder and swap in valid changes.")] = False,
-          connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
-          workers: Annotated[int, typer.Option(help="Worker processes (share a cache through "
-                                                    "SEMANTIC_LAYER_CACHE_URL=redis://…).")] = 1,
-          allow_widening: Annotated[bool, typer.Option(help="With --reload: also apply changes that widen access "
-                                                            "(a policy, row rule or hide removed, a new role or "
-                                                            "default_role). Off: such a change is held back and "
-                                                            "reported on /ready until a restart.")] = False) -> None:
+def serve(
+    project: ProjectOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 4000,
+    reload: Annotated[bool, typer.Option(help="Watch the project folder and swap in valid changes.")] = False,
+    connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (share a cache through SEMANTIC_LAYER_CACHE_URL=redis://…).")
+    ] = 1,
+    allow_widening: Annotated[
+        bool,
+        typer.Option(
+            help="With --reload: also apply changes that widen access "
+            "(a policy, row rule or hide removed, a new role or "
+            "default_role). Off: such a change is held back and "
+            "reported on /ready until a restart."
+        ),
+    ] = False,
+) -> None:
     """Serve the project over GraphQL (GraphiQL on GET /graphql, /health, /ready, /metrics)."""
     import uvicorn
 
@@ -210,27 +303,34 @@ def serve(project: ProjectOpt = None,
             check_cache_url(settings.cache_url)
         except ValueError as exc:
             raise _fail(str(exc)) from None
-    err.print(f"serving '{root}' on http://{host}:{port}/graphql" + (" (reloading on change)" if reload else ""),
-              highlight=False)
+    err.print(
+        f"serving '{root}' on http://{host}:{port}/graphql" + (" (reloading on change)" if reload else ""),
+        highlight=False,
+    )
     if not loaded.policies:
-        err.print("[yellow]warning:[/] this project has no access policies: every caller sees every row "
-                  "(add policies: to require tokens)")
+        err.print(
+            "[yellow]warning:[/] this project has no access policies: every caller sees every row "
+            "(add policies: to require tokens)"
+        )
     if workers > 1:  # each worker builds its app from the environment
         os.environ["SEMANTIC_LAYER_PROJECT"] = str(Path(root).resolve())
         os.environ["SEMANTIC_LAYER_RELOAD"] = "1" if reload else "0"
         os.environ["SEMANTIC_LAYER_ALLOW_WIDENING"] = "1" if allow_widening else "0"
         if connection:
             os.environ["SEMANTIC_LAYER_CONNECTION"] = connection
-        uvicorn.run("server.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run(
+            "server.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
     else:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @app.command()
-def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeat for several).")],
-          claim: Annotated[list[str] | None, typer.Option("--claim", "-c", help="key=value (repeat).")] = None,
-          expires: Annotated[str, typer.Option(help="Lifetime: 30m, 1h, 7d.")] = "1h") -> None:
+def token(
+    role: Annotated[list[str], typer.Option("--role", "-r", help="A role (repeat for several).")],
+    claim: Annotated[list[str] | None, typer.Option("--claim", "-c", help="key=value (repeat).")] = None,
+    expires: Annotated[str, typer.Option(help="Lifetime: 30m, 1h, 7d.")] = "1h",
+) -> None:
     """Mint a development token signed with SEMANTIC_LAYER_JWT_SECRET (HS256), for the audience and
     issuer the server requires (SEMANTIC_LAYER_JWT_AUDIENCE, SEMANTIC_LAYER_JWT_ISSUER) when set."""
     from server.auth import mint_token
@@ -255,9 +355,17 @@ def token(role: Annotated[list[str], typer.Option("--role", "-r", help="A role (
 
 
 @app.command()
-def schema(settings: Annotated[bool, typer.Option("--settings", help="The schema of semantic_layer.yml (the "
-                                                  "project settings and the keys every file may hold) instead of "
-                                                  "the schema of the other project files.")] = False) -> None:
+def schema(
+    settings: Annotated[
+        bool,
+        typer.Option(
+            "--settings",
+            help="The schema of semantic_layer.yml (the "
+            "project settings and the keys every file may hold) instead of "
+            "the schema of the other project files.",
+        ),
+    ] = False,
+) -> None:
     """Print the JSON Schema of the project YAML, for editors (YAML language server) to complete and check."""
     from .project_schema import project_schema
 
@@ -268,10 +376,13 @@ CATALOG_START, CATALOG_END = "<!-- catalog:start -->", "<!-- catalog:end -->"
 
 
 @app.command()
-def docs(project: ProjectOpt = None,
-         output: Annotated[Path | None, typer.Option(help="Write the catalogue to DIR/metrics.md.")] = None,
-         readme: Annotated[Path | None, typer.Option(help="Rewrite the catalogue between the "
-                                                     f"{CATALOG_START} markers of this file.")] = None) -> None:
+def docs(
+    project: ProjectOpt = None,
+    output: Annotated[Path | None, typer.Option(help="Write the catalogue to DIR/metrics.md.")] = None,
+    readme: Annotated[
+        Path | None, typer.Option(help=f"Rewrite the catalogue between the {CATALOG_START} markers of this file.")
+    ] = None,
+) -> None:
     """The metric catalogue as a Markdown table (stdout, a folder, or a README section)."""
     from .catalog import markdown_table
 
@@ -294,20 +405,27 @@ def docs(project: ProjectOpt = None,
 
 
 @app.command()
-def demo(scale: Annotated[float, typer.Option(help="1 ≈ 10 000 customers and 100 000 orders.")] = 1.0,
-         output: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("data/crm.duckdb"),
-         seed: Annotated[int, typer.Option(help="The same seed gives identical data.")] = 42) -> None:
+def demo(
+    scale: Annotated[float, typer.Option(help="1 ≈ 10 000 customers and 100 000 orders.")] = 1.0,
+    output: Annotated[Path, typer.Option(help="DuckDB file to write.")] = Path("data/crm.duckdb"),
+    seed: Annotated[int, typer.Option(help="The same seed gives identical data.")] = 42,
+) -> None:
     """Write the CRM demo data set (deterministic, timestamps in UTC) into DuckDB."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from .demo import write_demo
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err) as bar:
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
         task = bar.add_task(f"customer batches → {output}", total=None)
         try:
-            counts = write_demo(output, scale=scale, seed=seed,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+            counts = write_demo(
+                output,
+                scale=scale,
+                seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
         except ValueError as exc:
             raise _fail(str(exc)) from None
     summary = ", ".join(f"{n} {t}" for t, n in counts.items() if t in ("customers", "orders", "tickets", "leads"))
@@ -345,4 +463,3 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, tit
         for row in rows:
             table.add_row(*("∅" if row.get(c) is None else str(row.get(c)) for c in columns))
         out.print(table)
-

@@ -17,9 +17,17 @@ QUERY = """query Run($input: QueryInput!) { query(input: $input) {
   columns { name kind type format } rows sql cached durationMs warnings truncated } }"""
 COMPILE = "query Compile($input: QueryInput!, $dialect: String) { compile(input: $input, dialect: $dialect) { sql } }"
 ERRORS: dict[str, type[errors.QueryError]] = {
-    cls.code: cls for cls in (errors.QueryValidationError, errors.UnknownMemberError, errors.LimitExceededError,
-                              errors.QueryTimeoutError, errors.ForbiddenError, errors.UnauthenticatedError,
-                              errors.ExecutionError)}
+    cls.code: cls
+    for cls in (
+        errors.QueryValidationError,
+        errors.UnknownMemberError,
+        errors.LimitExceededError,
+        errors.QueryTimeoutError,
+        errors.ForbiddenError,
+        errors.UnauthenticatedError,
+        errors.ExecutionError,
+    )
+}
 
 
 class Client:
@@ -32,8 +40,15 @@ class Client:
         columns = [Column(**c) for c in data["columns"]]
         rows = [{c.name: _typed(row.get(c.name), c.type) for c in columns} for row in data["rows"]]
         table = pa.Table.from_pylist(rows) if rows else pa.table({c.name: pa.array([]) for c in columns})
-        return Result(table, columns, data["sql"], cached=data["cached"], duration_ms=data["durationMs"],
-                      warnings=data["warnings"], truncated=data["truncated"])
+        return Result(
+            table,
+            columns,
+            data["sql"],
+            cached=data["cached"],
+            duration_ms=data["durationMs"],
+            warnings=data["warnings"],
+            truncated=data["truncated"],
+        )
 
     def compile(self, dialect: str | None = None, **query: Any) -> str:
         return str(self._post(COMPILE, {"input": _input(**query), "dialect": dialect})["compile"]["sql"])

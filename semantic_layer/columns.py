@@ -39,11 +39,16 @@ def known_columns(model: d.Model, dialect: str) -> KnownColumns:
     if model.sql is not None:
         query = parse_snippet_query(model.sql, dialect)
         if not query.is_star:
-            return KnownColumns(frozenset(query.named_selects), f"the columns the sql of '{model.name}' selects",
-                                f"select the column in the sql of '{model.name}'")
-    return KnownColumns(columns_read(model, dialect),
-                        f"the columns the key, time, dimensions, measures, segments and joins of '{model.name}' read",
-                        f"declare the column as a dimension of '{model.name}' if its source has it")
+            return KnownColumns(
+                frozenset(query.named_selects),
+                f"the columns the sql of '{model.name}' selects",
+                f"select the column in the sql of '{model.name}'",
+            )
+    return KnownColumns(
+        columns_read(model, dialect),
+        f"the columns the key, time, dimensions, measures, segments and joins of '{model.name}' read",
+        f"declare the column as a dimension of '{model.name}' if its source has it",
+    )
 
 
 def columns_read(model: d.Model, dialect: str) -> frozenset[str]:

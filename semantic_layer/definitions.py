@@ -36,8 +36,9 @@ def parse_interval(text: str) -> tuple[int, str]:
     """'30 days' → (30, 'day'). Raises ValueError naming the accepted form."""
     match = INTERVAL_RE.match(str(text))
     if not match:
-        raise ValueError(f"'{text}' is not an interval like '30 days' or '1 month' "
-                         "(units: hour, day, week, month, quarter, year)")
+        raise ValueError(
+            f"'{text}' is not an interval like '30 days' or '1 month' (units: hour, day, week, month, quarter, year)"
+        )
     return int(match.group(1)), match.group(2).lower()
 
 
@@ -255,8 +256,7 @@ class EngineSettings(Strict):
     """How the embedded engine (DuckDB) may use this machine. Unset values take a server-friendly
     default: a quarter of the machine's memory (at least 1 GB) and one thread per core."""
 
-    memory_limit: str | None = Field(None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(k|m|g|t)i?b\s*$",
-                                     examples=["4GB", "512MB"])
+    memory_limit: str | None = Field(None, pattern=r"(?i)^\s*\d+(\.\d+)?\s*(k|m|g|t)i?b\s*$", examples=["4GB", "512MB"])
     threads: int | None = Field(None, ge=1, le=1024)
 
 

@@ -25,18 +25,77 @@ from .sqlglot_local import tokenizer
 LOCAL_PREFIX = "__lit"
 
 _ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
-    exp.Column, exp.Identifier, exp.Literal, exp.Placeholder, exp.Boolean, exp.Null, exp.Paren,
-    exp.And, exp.Or, exp.Not, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
-    exp.NullSafeNEQ, exp.Is, exp.In, exp.Tuple, exp.Between, exp.Like, exp.ILike, exp.Add, exp.Sub,
-    exp.Mul, exp.Div, exp.Mod, exp.Neg, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam,
-    exp.Case, exp.If, exp.Interval, exp.Var, exp.Lower, exp.Upper, exp.Coalesce, exp.Trim, exp.Length,
-    exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Substring, exp.Concat, exp.DPipe, exp.TimestampTrunc,
-    exp.DateTrunc, exp.Extract, exp.CurrentDate, exp.CurrentTimestamp, exp.Year, exp.Month, exp.Day,
-    exp.Quarter, exp.DayOfWeek, exp.Least, exp.Greatest, exp.StrPosition, exp.Nullif, exp.Date,
+    exp.Column,
+    exp.Identifier,
+    exp.Literal,
+    exp.Placeholder,
+    exp.Boolean,
+    exp.Null,
+    exp.Paren,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.NullSafeEQ,
+    exp.NullSafeNEQ,
+    exp.Is,
+    exp.In,
+    exp.Tuple,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Mod,
+    exp.Neg,
+    exp.Cast,
+    exp.TryCast,
+    exp.DataType,
+    exp.DataTypeParam,
+    exp.Case,
+    exp.If,
+    exp.Interval,
+    exp.Var,
+    exp.Lower,
+    exp.Upper,
+    exp.Coalesce,
+    exp.Trim,
+    exp.Length,
+    exp.Abs,
+    exp.Round,
+    exp.Floor,
+    exp.Ceil,
+    exp.Substring,
+    exp.Concat,
+    exp.DPipe,
+    exp.TimestampTrunc,
+    exp.DateTrunc,
+    exp.Extract,
+    exp.CurrentDate,
+    exp.CurrentTimestamp,
+    exp.Year,
+    exp.Month,
+    exp.Day,
+    exp.Quarter,
+    exp.DayOfWeek,
+    exp.Least,
+    exp.Greatest,
+    exp.StrPosition,
+    exp.Nullif,
+    exp.Date,
 )
-ALLOWED_FUNCTIONS = ("lower upper coalesce trim length abs round floor ceil substring concat date_trunc extract "
-                     "current_date current_timestamp year month day quarter dayofweek least greatest strpos "
-                     "nullif date cast").split()
+ALLOWED_FUNCTIONS = (
+    "lower upper coalesce trim length abs round floor ceil substring concat date_trunc extract "
+    "current_date current_timestamp year month day quarter dayofweek least greatest strpos "
+    "nullif date cast"
+).split()
 
 
 def lift_literals(text: str, dialect: str) -> tuple[str, tuple[Any, ...], list[Any]]:
@@ -48,8 +107,9 @@ def lift_literals(text: str, dialect: str) -> tuple[str, tuple[Any, ...], list[A
     refused here, so `:__lit1` typed by a caller can never stand for a slot the layer filled.
     """
     shape, signature, kinds, spans = _tokenize(text, dialect)
-    values = [_literal_value(text[start:end + 1], kind, dialect) for kind, (start, end) in zip(kinds, spans,
-                                                                                               strict=True)]
+    values = [
+        _literal_value(text[start : end + 1], kind, dialect) for kind, (start, end) in zip(kinds, spans, strict=True)
+    ]
     return shape, signature, values
 
 
@@ -72,9 +132,14 @@ _REFUSED_TOKENS = {
 
 # Type keywords that make the string after them a typed literal (the tokenizer reads TIMESTAMP and
 # DATETIME alike). Time zone-aware types are refused by `_literal_value`'s offset check instead.
-_TYPED_LITERALS = {TokenType.DATE: "date", TokenType.TIMESTAMPNTZ: "timestamp", TokenType.TIMESTAMP: "timestamp",
-                   TokenType.DATETIME: "timestamp", TokenType.TIMESTAMPTZ: "timestamp",
-                   TokenType.TIMESTAMPLTZ: "timestamp"}
+_TYPED_LITERALS = {
+    TokenType.DATE: "date",
+    TokenType.TIMESTAMPNTZ: "timestamp",
+    TokenType.TIMESTAMP: "timestamp",
+    TokenType.DATETIME: "timestamp",
+    TokenType.TIMESTAMPTZ: "timestamp",
+    TokenType.TIMESTAMPLTZ: "timestamp",
+}
 
 
 @lru_cache(maxsize=4096)
@@ -92,8 +157,9 @@ def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str,
     for token in tokens:
         refused = _REFUSED_TOKENS.get(token.token_type)
         if refused is not None:
-            raise QueryValidationError(f"filter '{text}' may not contain {refused} (found '{token.text}') — "
-                                       "write the value itself")
+            raise QueryValidationError(
+                f"filter '{text}' may not contain {refused} (found '{token.text}') — write the value itself"
+            )
         if token.comments:
             raise QueryValidationError(f"filter '{text}' may not contain comments")
         typed = _TYPED_LITERALS.get(previous.token_type) if previous is not None else None
@@ -102,13 +168,16 @@ def _tokenize(text: str, dialect: str) -> tuple[str, tuple[Any, ...], tuple[str,
             signature.pop()
             start, kind = previous.start, typed
         elif token.token_type in (TokenType.STRING, TokenType.NUMBER) and (
-                previous is None or previous.token_type != TokenType.INTERVAL):  # an interval's length is shape
+            previous is None or previous.token_type != TokenType.INTERVAL
+        ):  # an interval's length is shape
             start, kind = token.start, "string" if token.token_type == TokenType.STRING else "number"
-            if kind == "number" and text[token.end + 1:token.end + 2].isidentifier():
+            if kind == "number" and text[token.end + 1 : token.end + 2].isidentifier():
                 # DuckDB reads 0x10 as the number 0 and the name x10: its marker would become `:__lit0x10`.
-                raise QueryValidationError(f"cannot read filter '{brief(text)}': a name follows the number "
-                                           f"'{token.text}' without a space — write numbers in decimal, like 16 or "
-                                           "1.5e3")
+                raise QueryValidationError(
+                    f"cannot read filter '{brief(text)}': a name follows the number "
+                    f"'{token.text}' without a space — write numbers in decimal, like 16 or "
+                    "1.5e3"
+                )
         else:
             signature.append((token.token_type.name, token.text))
             previous = token
@@ -146,11 +215,14 @@ def _literal_value(raw: str, kind: str, dialect: str) -> Any:
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            raise QueryValidationError(f"TIMESTAMP '{text}' is not a timestamp — write TIMESTAMP "
-                                       "'YYYY-MM-DD HH:MM:SS'") from None
+            raise QueryValidationError(
+                f"TIMESTAMP '{text}' is not a timestamp — write TIMESTAMP 'YYYY-MM-DD HH:MM:SS'"
+            ) from None
         if value.tzinfo is not None:
-            raise QueryValidationError(f"TIMESTAMP '{text}' has a UTC offset: filters compare times in the query's "
-                                       "time zone, so write the local time without an offset (or set timezone)")
+            raise QueryValidationError(
+                f"TIMESTAMP '{text}' has a UTC offset: filters compare times in the query's "
+                "time zone, so write the local time without an offset (or set timezone)"
+            )
         return value
     return text
 
@@ -165,11 +237,11 @@ def parse_filter(shape: str, dialect: str, *, what: str, original: str) -> exp.E
         if not isinstance(node, _ALLOWED_NODES):
             raise QueryValidationError(
                 f"{what} '{original}' may not contain {_describe(node)} — filters may use member refs, "
-                f"literals, operators and the functions {', '.join(ALLOWED_FUNCTIONS)}")
+                f"literals, operators and the functions {', '.join(ALLOWED_FUNCTIONS)}"
+            )
         # `m IN 'x'` reads as IN over a field; `IN (SELECT …)` is refused as a subquery below.
         if isinstance(node, exp.In) and not node.expressions and not node.args.get("query"):
-            raise QueryValidationError(f"{what} '{original}': IN takes a list in parentheses, like "
-                                       "m IN ('a', 'b')")
+            raise QueryValidationError(f"{what} '{original}': IN takes a list in parentheses, like m IN ('a', 'b')")
         if isinstance(node, exp.Column) and not isinstance(node.this, exp.Identifier):
             raise QueryValidationError(f"{what} '{original}' may not contain {node.sql()}")
     return tree

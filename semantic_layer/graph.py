@@ -130,7 +130,8 @@ class SemanticGraph:
         if m.time is None:
             raise QueryValidationError(
                 f"model '{model}' has no 'time:' so its measures cannot be grouped or filtered by "
-                f"metric_time — add 'time: <column>' to model '{model}'")
+                f"metric_time — add 'time: <column>' to model '{model}'"
+            )
         found = self.dimensions_by_model[model].get(m.time)
         return found if found is not None else d.Dimension(name=m.time, type="time")
 
@@ -175,12 +176,14 @@ class SemanticGraph:
                 reachable = sorted({p[-1].alias for p in self.walk(base)} | {base})
                 raise UnknownMemberError(
                     f"unknown {what}: '{first}' is neither model '{base}' nor a join reachable from it"
-                    f"{did_you_mean(first, reachable)}")
+                    f"{did_you_mean(first, reachable)}"
+                )
             if len(candidates) > 1:
                 spelled = ", ".join(f"'{path_ref(p)}'" for p in candidates)
                 raise QueryValidationError(
                     f"ambiguous {what}: '{first}' is reachable from '{base}' along several join paths — "
-                    f"name the path instead: {spelled}")
+                    f"name the path instead: {spelled}"
+                )
             path = candidates[0]
         for part in rest:
             here = path[-1].target if path else base
@@ -188,7 +191,8 @@ class SemanticGraph:
             if step is None:
                 raise UnknownMemberError(
                     f"unknown {what}: model '{here}' declares no join '{part}'"
-                    f"{did_you_mean(part, self._joins.get(here, {}))}")
+                    f"{did_you_mean(part, self._joins.get(here, {}))}"
+                )
             path = (*path, step)
         return path
 
@@ -197,7 +201,8 @@ class SemanticGraph:
         parts = ref.split(".")
         if len(parts) < 2 or not all(parts):
             raise UnknownMemberError(
-                f"unknown dimension '{ref}' — dimensions are named 'model.dimension' or 'join.dimension'")
+                f"unknown dimension '{ref}' — dimensions are named 'model.dimension' or 'join.dimension'"
+            )
         path = self.resolve_path(base, parts[:-1], what=f"dimension '{ref}'")
         model = path[-1].target if path else base
         dims = self.dimensions_by_model[model]
@@ -206,5 +211,6 @@ class SemanticGraph:
             prefix = ".".join(parts[:-1])
             raise UnknownMemberError(
                 f"unknown dimension '{ref}': model '{model}' has no dimension '{parts[-1]}'"
-                f"{did_you_mean(ref, [f'{prefix}.{n}' for n in dims])}")
+                f"{did_you_mean(ref, [f'{prefix}.{n}' for n in dims])}"
+            )
         return ResolvedDimension(path, model, dim)

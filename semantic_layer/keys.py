@@ -60,24 +60,34 @@ class Repeats:
         if not rows:
             return cls(0, (), 0, 0)
         row = rows[0]
-        return cls(int(row["sl_repeated"] or 0), tuple(row[f"sl_key_{i}"] for i in range(width)),
-                   int(row["sl_rows"]), int(row["sl_null_rows"] or 0))
+        return cls(
+            int(row["sl_repeated"] or 0),
+            tuple(row[f"sl_key_{i}"] for i in range(width)),
+            int(row["sl_rows"]),
+            int(row["sl_null_rows"] or 0),
+        )
 
     def summary(self, side: KeySide, dialect: str) -> str:
         """'3 key values have several rows (e.g. 2 rows have customer_id = 7)'."""
         many = "1 key value has" if self.values == 1 else f"{self.values} key values have"
-        example = ", ".join(f"{k.sql(dialect)} = {v!r}" if isinstance(v, str) else f"{k.sql(dialect)} = {v}"
-                            for k, v in zip(side.keys, self.example, strict=True))
+        example = ", ".join(
+            f"{k.sql(dialect)} = {v!r}" if isinstance(v, str) else f"{k.sql(dialect)} = {v}"
+            for k, v in zip(side.keys, self.example, strict=True)
+        )
         return f"{many} several rows (e.g. {self.example_rows} rows have {example})"
 
 
 def consequence(model: d.Model, join: d.Join, side: str) -> str:
     """What a repeated key on `side` ('source' or 'target') of a join does, and the fix."""
     if side == "source":  # only one_to_one promises a unique declaring side
-        return (f"so a row of '{join.model}' matches several rows of '{model.name}' — declare relationship: "
-                "many_to_one, or fix the data or the key")
-    return ("so every number reached through this join is multiplied — many_to_many is not supported: declare the "
-            "join one_to_many from the other side, or fix the data or the key")
+        return (
+            f"so a row of '{join.model}' matches several rows of '{model.name}' — declare relationship: "
+            "many_to_one, or fix the data or the key"
+        )
+    return (
+        "so every number reached through this join is multiplied — many_to_many is not supported: declare the "
+        "join one_to_many from the other side, or fix the data or the key"
+    )
 
 
 def primary_key_side(model: d.Model) -> KeySide:
@@ -116,15 +126,20 @@ def repeats_query(side: KeySide, source: exp.Expr) -> exp.Select:
         return exp.case().when(is_null.copy(), then).else_(otherwise)
 
     zero, one = exp.Literal.number(0), exp.Literal.number(1)
-    return (exp.select(*(k.copy().as_(f"sl_key_{i}") for i, k in enumerate(keys)), rows.copy().as_("sl_rows"),
-                       exp.Window(this=exp.Sum(this=when_null(zero.copy(), one.copy()))).as_("sl_repeated"),
-                       exp.Window(this=exp.Sum(this=when_null(rows.copy(), zero.copy()))).as_("sl_null_rows"))
-            .from_(source)
-            .where(*(w.copy() for w in side.where))
-            .group_by(*(k.copy() for k in keys))
-            .having(exp.or_(exp.GT(this=rows.copy(), expression=one.copy()), is_null.copy()))
-            .order_by(when_null(one.copy(), zero.copy()), *(k.copy() for k in keys))
-            .limit(1))
+    return (
+        exp.select(
+            *(k.copy().as_(f"sl_key_{i}") for i, k in enumerate(keys)),
+            rows.copy().as_("sl_rows"),
+            exp.Window(this=exp.Sum(this=when_null(zero.copy(), one.copy()))).as_("sl_repeated"),
+            exp.Window(this=exp.Sum(this=when_null(rows.copy(), zero.copy()))).as_("sl_null_rows"),
+        )
+        .from_(source)
+        .where(*(w.copy() for w in side.where))
+        .group_by(*(k.copy() for k in keys))
+        .having(exp.or_(exp.GT(this=rows.copy(), expression=one.copy()), is_null.copy()))
+        .order_by(when_null(one.copy(), zero.copy()), *(k.copy() for k in keys))
+        .limit(1)
+    )
 
 
 def _split_on(source: str, join: d.Join, dialect: str) -> dict[str, KeySide] | None:

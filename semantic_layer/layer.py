@@ -33,8 +33,15 @@ class Layer:
     which case the project's access policies apply exactly as they do behind the server.
     """
 
-    def __init__(self, project: Project, connection: str | None = None, engine: Engine | None = None, *,
-                 compiled_statements: int = CACHE_SIZE, role_views: int = ROLE_VIEWS):
+    def __init__(
+        self,
+        project: Project,
+        connection: str | None = None,
+        engine: Engine | None = None,
+        *,
+        compiled_statements: int = CACHE_SIZE,
+        role_views: int = ROLE_VIEWS,
+    ):
         """`compiled_statements` bounds the statements kept for all views together, `role_views` the
         views (one per set of roles seen, a copy of the graph each): a long-running server meets
         ever new query shapes and role combinations, and must not keep them all."""
@@ -74,19 +81,22 @@ class Layer:
             return view
 
     # -- compile ----------------------------------------------------------------------------
-    def prepare(self, query: Query, dialect: str | None = None, access: AccessContext | None = None, *,
-                pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
+    def prepare(
+        self, query: Query, dialect: str | None = None, access: AccessContext | None = None, *, pretty: bool = False
+    ) -> tuple[CompiledQuery, list[Any]]:
         """The cached statement for the query's shape, and this query's values (`pretty`: laid out
         for reading, compiled afresh)."""
         return self.compiler_for(access).compile(query, dialect, access.claims if access else None, pretty=pretty)
 
-    def prepared(self, query: Query, dialect: str | None = None,
-                 access: AccessContext | None = None) -> tuple[CompiledQuery, list[Any]] | None:
+    def prepared(
+        self, query: Query, dialect: str | None = None, access: AccessContext | None = None
+    ) -> tuple[CompiledQuery, list[Any]] | None:
         """What `prepare` answers when the query's shape is compiled already, else None (no compile)."""
         return self.compiler_for(access).cached(query, dialect, access.claims if access else None)
 
-    def compile(self, dialect: str | None = None, principal: Principal | None = None, *, pretty: bool = False,
-                **query: Any) -> str:
+    def compile(
+        self, dialect: str | None = None, principal: Principal | None = None, *, pretty: bool = False, **query: Any
+    ) -> str:
         """SQL for a query, values inlined as typed literals, in `dialect` (default the project's);
         `pretty` lays it out on several lines."""
         compiled, values = self.prepare(build_query(**query), dialect, self._access(principal), pretty=pretty)
@@ -102,22 +112,34 @@ class Layer:
     def run(self, query: Query, access: AccessContext | None = None) -> Result:
         started = time.perf_counter()
         compiled, values = self.prepare(query, self.engine.dialect, access)
-        table = self.engine.execute(compiled.template, compiled.bind(values),
-                                    timeout_seconds=self.project.settings.limits.timeout_seconds)
+        table = self.engine.execute(
+            compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
+        )
         kept, warnings = compiled.cut(table.num_rows)
         elapsed = (time.perf_counter() - started) * 1000
-        return Result.from_arrow(table.slice(0, kept), compiled.columns, sql=compiled.inline(values), cached=False,
-                                 duration_ms=elapsed, warnings=warnings, truncated=kept < table.num_rows)
+        return Result.from_arrow(
+            table.slice(0, kept),
+            compiled.columns,
+            sql=compiled.inline(values),
+            cached=False,
+            duration_ms=elapsed,
+            warnings=warnings,
+            truncated=kept < table.num_rows,
+        )
 
     def answer_json(self, compiled: CompiledQuery, values: list[Any]) -> dict[str, Any]:
         """A prepared query run, its answer as JSON-ready parts (columns, rows, warnings, truncated):
         what the server sends. Python rows, not Arrow: a small answer gets to JSON faster this way."""
-        names, rows = self.engine.fetch_rows(compiled.template, compiled.bind(values),
-                                             timeout_seconds=self.project.settings.limits.timeout_seconds)
+        names, rows = self.engine.fetch_rows(
+            compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
+        )
         kept, warnings = compiled.cut(len(rows))
-        return {"columns": [c.__dict__ for c in columns_of(compiled.columns)],
-                "rows": json_records(answer_names(names, compiled.columns), rows[:kept]),
-                "warnings": warnings, "truncated": kept < len(rows)}
+        return {
+            "columns": [c.__dict__ for c in columns_of(compiled.columns)],
+            "rows": json_records(answer_names(names, compiled.columns), rows[:kept]),
+            "warnings": warnings,
+            "truncated": kept < len(rows),
+        }
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:
@@ -151,15 +173,29 @@ class Layer:
     def _check_model_table(self, model: d.Model, found: set[str] | ExecutionError) -> list[Issue]:
         file, line, column_no = self.project.locations[model.name]
         if isinstance(found, ExecutionError):
-            return [Issue(file, line, column_no, f"model '{model.name}': table '{model.table}' cannot be read: "
-                                                 f"{found.message}")]
+            return [
+                Issue(
+                    file,
+                    line,
+                    column_no,
+                    f"model '{model.name}': table '{model.table}' cannot be read: {found.message}",
+                )
+            ]
         used = columns_read(model, self.project.settings.dialect)
-        return [Issue(file, line, column_no, f"model '{model.name}': column '{column}' is not in table "
-                                             f"'{model.table}'{did_you_mean(column, sorted(found))}")
-                for column in _missing(used, found)]
+        return [
+            Issue(
+                file,
+                line,
+                column_no,
+                f"model '{model.name}': column '{column}' is not in table "
+                f"'{model.table}'{did_you_mean(column, sorted(found))}",
+            )
+            for column in _missing(used, found)
+        ]
 
-    def _check_rule_table(self, role: str, index: int, row: d.RowPolicy,
-                          tables: dict[str, set[str] | ExecutionError]) -> list[Issue]:
+    def _check_rule_table(
+        self, role: str, index: int, row: d.RowPolicy, tables: dict[str, set[str] | ExecutionError]
+    ) -> list[Issue]:
         """The columns a row policy reads, in the tables of the models they belong to (a table that
         cannot be read is reported on its model)."""
         file, line, column_no = self.project.rule_locations[(role, index)]
@@ -168,13 +204,24 @@ class Layer:
             table = self.project.models[model].table
             found = None if table is None else self._table_columns(table, tables)
             if isinstance(found, set) and _missing({column}, found):
-                issues.append(Issue(file, line, column_no,
-                                    f"row policy of role '{role}' on '{row.model}': column '{column}' is not in "
-                                    f"table '{table}'{did_you_mean(column, sorted(found))}"))
+                issues.append(
+                    Issue(
+                        file,
+                        line,
+                        column_no,
+                        f"row policy of role '{role}' on '{row.model}': column '{column}' is not in "
+                        f"table '{table}'{did_you_mean(column, sorted(found))}",
+                    )
+                )
         return issues
 
-    def _check_join(self, model: d.Model, join: d.Join, tables: dict[str, set[str] | ExecutionError],
-                    checked: dict[KeyIdentity, Repeats | str]) -> list[Issue]:
+    def _check_join(
+        self,
+        model: d.Model,
+        join: d.Join,
+        tables: dict[str, set[str] | ExecutionError],
+        checked: dict[KeyIdentity, Repeats | str],
+    ) -> list[Issue]:
         """The joined side's columns of `on` (the declaring side's are its model's), then each side
         the relationship declares "one" is unique on its key."""
         file, line, column_no = self.project.join_locations[(model.name, join.alias)]
@@ -185,24 +232,44 @@ class Layer:
         if isinstance(found, set) and join.model != model.name:
             missing = _missing(target_columns(model, join, dialect), found)
             if missing:
-                return [Issue(file, line, column_no, f"{head}: column '{column}' is not in table '{target.table}' of "
-                                                     f"model '{join.model}'{did_you_mean(column, sorted(found))}")
-                        for column in missing]
+                return [
+                    Issue(
+                        file,
+                        line,
+                        column_no,
+                        f"{head}: column '{column}' is not in table '{target.table}' of "
+                        f"model '{join.model}'{did_you_mean(column, sorted(found))}",
+                    )
+                    for column in missing
+                ]
         issues = []
         for side_name, side in one_sides(model, join, dialect):
             repeats = self._repeats(side, tables, checked)
             if isinstance(repeats, str):
-                issues.append(Issue(file, line, column_no, f"{head}: cannot check that model '{side.model}' is "
-                                                           f"unique on {side.shown(dialect)}: {repeats}"))
+                issues.append(
+                    Issue(
+                        file,
+                        line,
+                        column_no,
+                        f"{head}: cannot check that model '{side.model}' is unique on {side.shown(dialect)}: {repeats}",
+                    )
+                )
             elif repeats is not None and repeats.values:
-                issues.append(Issue(file, line, column_no,
-                                    f"{head} is declared {join.relationship}, but model '{side.model}' is not unique "
-                                    f"on {side.shown(dialect)}: {repeats.summary(side, dialect)}, "
-                                    f"{consequence(model, join, side_name)}"))
+                issues.append(
+                    Issue(
+                        file,
+                        line,
+                        column_no,
+                        f"{head} is declared {join.relationship}, but model '{side.model}' is not unique "
+                        f"on {side.shown(dialect)}: {repeats.summary(side, dialect)}, "
+                        f"{consequence(model, join, side_name)}",
+                    )
+                )
         return issues
 
-    def _check_primary_key(self, model: d.Model, tables: dict[str, set[str] | ExecutionError],
-                           checked: dict[KeyIdentity, Repeats | str]) -> list[Issue]:
+    def _check_primary_key(
+        self, model: d.Model, tables: dict[str, set[str] | ExecutionError], checked: dict[KeyIdentity, Repeats | str]
+    ) -> list[Issue]:
         """One row per primary key value, and no NULL in it: counts and de-duplication rely on it."""
         file, line, column_no = self.project.key_locations[model.name]
         side = primary_key_side(model)
@@ -210,22 +277,37 @@ class Layer:
         repeats = self._repeats(side, tables, checked)
         head = f"model '{model.name}'"
         if isinstance(repeats, str):
-            return [Issue(file, line, column_no, f"{head}: cannot check that primary key {side.shown(dialect)} is "
-                                                 f"unique: {repeats}")]
+            return [
+                Issue(
+                    file,
+                    line,
+                    column_no,
+                    f"{head}: cannot check that primary key {side.shown(dialect)} is unique: {repeats}",
+                )
+            ]
         fix = "fix the data, or declare as primary_key the columns that identify one row"
         issues = []
         if repeats is not None and repeats.values:
-            issues.append(Issue(file, line, column_no, f"{head}: primary key {side.shown(dialect)} is not unique: "
-                                                       f"{repeats.summary(side, dialect)} — {fix}"))
+            issues.append(
+                Issue(
+                    file,
+                    line,
+                    column_no,
+                    f"{head}: primary key {side.shown(dialect)} is not unique: "
+                    f"{repeats.summary(side, dialect)} — {fix}",
+                )
+            )
         if repeats is not None and repeats.null_rows:
             rows = "1 row has" if repeats.null_rows == 1 else f"{repeats.null_rows} rows have"
             where = " or ".join(k.sql(dialect) for k in side.keys)
-            issues.append(Issue(file, line, column_no, f"{head}: {rows} a NULL primary key (a NULL in {where}) — "
-                                                       f"{fix}"))
+            issues.append(
+                Issue(file, line, column_no, f"{head}: {rows} a NULL primary key (a NULL in {where}) — {fix}")
+            )
         return issues
 
-    def _repeats(self, side: KeySide, tables: dict[str, set[str] | ExecutionError],
-                 checked: dict[KeyIdentity, Repeats | str]) -> Repeats | str | None:
+    def _repeats(
+        self, side: KeySide, tables: dict[str, set[str] | ExecutionError], checked: dict[KeyIdentity, Repeats | str]
+    ) -> Repeats | str | None:
         """How the data repeats `side`'s key (asked once per distinct key), why that could not be asked,
         or None when its table or columns are missing (reported on the model already)."""
         model = self.project.models[side.model]

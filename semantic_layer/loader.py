@@ -22,11 +22,31 @@ from .yaml_source import YamlDocument, YamlPath, YamlSyntaxError, load_yaml
 SETTINGS_FILE = "semantic_layer.yml"
 TOP_LEVEL_KEYS = ("models", "metrics", "policies", "default_role")
 _METRIC_ADAPTER: TypeAdapter[Any] = TypeAdapter(d.Metric)
-_ALL_FIELDS = sorted({name for cls in (d.Model, d.Join, d.Dimension, d.Measure, d.Segment, d.SimpleMetric,
-                                       d.RatioMetric, d.DerivedMetric, d.CumulativeMetric, d.Policy,
-                                       d.RowPolicy, d.Settings, d.LimitSettings, d.CacheSettings,
-                                       d.DerivedInput, d.MetricRef, d.NonAdditive)
-                      for name in cls.model_fields})
+_ALL_FIELDS = sorted(
+    {
+        name
+        for cls in (
+            d.Model,
+            d.Join,
+            d.Dimension,
+            d.Measure,
+            d.Segment,
+            d.SimpleMetric,
+            d.RatioMetric,
+            d.DerivedMetric,
+            d.CumulativeMetric,
+            d.Policy,
+            d.RowPolicy,
+            d.Settings,
+            d.LimitSettings,
+            d.CacheSettings,
+            d.DerivedInput,
+            d.MetricRef,
+            d.NonAdditive,
+        )
+        for name in cls.model_fields
+    }
+)
 _METRIC_TYPES = ("simple", "ratio", "derived", "cumulative")
 
 
@@ -49,8 +69,9 @@ class ProjectSource:
     root: Path
     settings: d.Settings
     models: list[tuple[d.Model, Origin]] = field(default_factory=list)
-    metrics: list[tuple[d.SimpleMetric | d.RatioMetric | d.DerivedMetric | d.CumulativeMetric, Origin]] = (
-        field(default_factory=list))
+    metrics: list[tuple[d.SimpleMetric | d.RatioMetric | d.DerivedMetric | d.CumulativeMetric, Origin]] = field(
+        default_factory=list
+    )
     policies: list[tuple[d.Policy, Origin]] = field(default_factory=list)
     settings_origin: Origin | None = None
     errors: list[Issue] = field(default_factory=list)
@@ -67,13 +88,19 @@ def read_project(root: Path) -> ProjectSource:
     if not root.is_dir():
         settings = d.Settings()
         src = ProjectSource(root, settings)
-        src.errors.append(Issue(str(root), 1, 1, "project folder not found — pass --project DIR or set "
-                                                 "SEMANTIC_LAYER_PROJECT"))
+        src.errors.append(
+            Issue(str(root), 1, 1, "project folder not found — pass --project DIR or set SEMANTIC_LAYER_PROJECT")
+        )
         return src
     if not (root / SETTINGS_FILE).is_file():
         return ProjectSource(root, d.Settings(), errors=[_no_settings(root)])
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix in (".yml", ".yaml")
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     docs: list[YamlDocument] = []
     settings_doc: YamlDocument | None = None
     read_errors: list[Issue] = []
@@ -101,9 +128,14 @@ def read_project(root: Path) -> ProjectSource:
 
 def _no_settings(root: Path) -> Issue:
     """A folder without settings is almost always the wrong folder: its YAML (if any) is not read."""
-    return Issue(str(root), 1, 1, f"no {SETTINGS_FILE} in {root} — is this the project folder? Pass --project DIR "
-                                  f"(or set SEMANTIC_LAYER_PROJECT), or start a project here with a {SETTINGS_FILE} "
-                                  "holding at least 'name:' and 'connection:'")
+    return Issue(
+        str(root),
+        1,
+        1,
+        f"no {SETTINGS_FILE} in {root} — is this the project folder? Pass --project DIR "
+        f"(or set SEMANTIC_LAYER_PROJECT), or start a project here with a {SETTINGS_FILE} "
+        "holding at least 'name:' and 'connection:'",
+    )
 
 
 def _no_models(root: Path, src: ProjectSource) -> list[Issue]:
@@ -111,8 +143,14 @@ def _no_models(root: Path, src: ProjectSource) -> list[Issue]:
     Not reported when models failed to read: their own errors say why."""
     if src.models or src.errors:
         return []
-    return [Issue(_display(root / SETTINGS_FILE), 1, 1, f"the project in {root} defines no models — add a YAML "
-                                                        "file there with a 'models:' list")]
+    return [
+        Issue(
+            _display(root / SETTINGS_FILE),
+            1,
+            1,
+            f"the project in {root} defines no models — add a YAML file there with a 'models:' list",
+        )
+    ]
 
 
 def _display(file: Path) -> str:
@@ -137,8 +175,9 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
     if doc.data is None:
         return
     if not isinstance(doc.data, dict):
-        src.errors.append(Issue(doc.file, 1, 1, "a project file must be a mapping with keys "
-                                                "models:, metrics: or policies:"))
+        src.errors.append(
+            Issue(doc.file, 1, 1, "a project file must be a mapping with keys models:, metrics: or policies:")
+        )
         return
     allowed = set(TOP_LEVEL_KEYS) | (set(d.Settings.model_fields) if is_settings else set())
     for key in doc.data:
@@ -152,8 +191,10 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
         elif role is not None:
             src.settings = src.settings.model_copy(update={"default_role": role})
     sections: list[tuple[str, Any, list[Any]]] = [
-        ("models", d.Model, src.models), ("metrics", _METRIC_ADAPTER, src.metrics),
-        ("policies", d.Policy, src.policies)]
+        ("models", d.Model, src.models),
+        ("metrics", _METRIC_ADAPTER, src.metrics),
+        ("policies", d.Policy, src.policies),
+    ]
     for key, schema, sink in sections:
         items = doc.data.get(key)
         if items is None:
@@ -195,8 +236,10 @@ def _pydantic_issue(err: Any, value: Any, origin: Origin) -> Issue:
         message = f"missing required key '{loc[-1]}'"
     elif kind == "union_tag_invalid":
         tag = value.get("type") if isinstance(value, dict) else None
-        message = (f"unknown metric type '{tag}' — use one of: {', '.join(_METRIC_TYPES)}"
-                   f"{did_you_mean(str(tag), _METRIC_TYPES)}")
+        message = (
+            f"unknown metric type '{tag}' — use one of: {', '.join(_METRIC_TYPES)}"
+            f"{did_you_mean(str(tag), _METRIC_TYPES)}"
+        )
         loc = ["type"]
     elif kind == "union_tag_not_found":
         message = f"missing required key 'type' (one of: {', '.join(_METRIC_TYPES)})"

@@ -36,7 +36,7 @@ class Project:
         url = self.settings.connection
         prefix = "duckdb:///"
         if url.startswith(prefix):
-            path = url[len(prefix):]
+            path = url[len(prefix) :]
             if path and path != ":memory:" and not os.path.isabs(path):
                 return prefix + str((self.root / path).resolve())
         return url
@@ -49,16 +49,28 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
     graph, errors = validate(src)
     if errors:
         raise ValidationError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
-    return Project(root=root, settings=src.settings, models=graph.models, metrics=graph.metrics,
-                   policies=[p for p, _ in src.policies], graph=graph, version=_version(src),
-                   locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
-                   key_locations={m.name: (o.doc.file, *o.doc.locate((*o.path, "primary_key")))
-                                  for m, o in src.models},
-                   join_locations={(m.name, j.alias): (o.doc.file, *o.doc.locate((*o.path, "joins", i)))
-                                   for m, o in src.models for i, j in enumerate(m.joins)},
-                   policy_locations={p.role: (o.doc.file, *o.doc.locate(o.path)) for p, o in src.policies},
-                   rule_locations={(p.role, i): (o.doc.file, *o.doc.locate((*o.path, "rows", i, "where")))
-                                   for p, o in src.policies for i in range(len(p.rows))})
+    return Project(
+        root=root,
+        settings=src.settings,
+        models=graph.models,
+        metrics=graph.metrics,
+        policies=[p for p, _ in src.policies],
+        graph=graph,
+        version=_version(src),
+        locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
+        key_locations={m.name: (o.doc.file, *o.doc.locate((*o.path, "primary_key"))) for m, o in src.models},
+        join_locations={
+            (m.name, j.alias): (o.doc.file, *o.doc.locate((*o.path, "joins", i)))
+            for m, o in src.models
+            for i, j in enumerate(m.joins)
+        },
+        policy_locations={p.role: (o.doc.file, *o.doc.locate(o.path)) for p, o in src.policies},
+        rule_locations={
+            (p.role, i): (o.doc.file, *o.doc.locate((*o.path, "rows", i, "where")))
+            for p, o in src.policies
+            for i in range(len(p.rows))
+        },
+    )
 
 
 def _version(src: ProjectSource) -> str:

@@ -53,23 +53,35 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
     """What the definitions check in validators, written as JSON Schema so editors check it too."""
     name = {"type": "string", "pattern": d.NAME_RE.pattern}
     interval = {"type": "string", "pattern": d.INTERVAL_RE.pattern, "flags": "i"}
-    for key in ("Model", "Dimension", "Measure", "Segment", "SimpleMetric", "RatioMetric", "DerivedMetric",
-                "CumulativeMetric"):
+    for key in (
+        "Model",
+        "Dimension",
+        "Measure",
+        "Segment",
+        "SimpleMetric",
+        "RatioMetric",
+        "DerivedMetric",
+        "CumulativeMetric",
+    ):
         defs[key]["properties"]["name"] = {**name, "title": "Name"}
     join = defs["Join"]["properties"]
     join["model"] = {**name, "title": "Model"}
     join["name"]["anyOf"][0] = dict(name)
     defs["Model"]["oneOf"] = [{"required": ["table"]}, {"required": ["sql"]}]  # exactly one source
     defs["Measure"]["if"] = {"properties": {"agg": {"const": "percentile"}}, "required": ["agg"]}
-    defs["Measure"]["then"] = {"required": ["percentile"],
-                               "properties": {"percentile": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}}}
+    defs["Measure"]["then"] = {
+        "required": ["percentile"],
+        "properties": {"percentile": {"exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+    }
     defs["Measure"]["else"] = {"not": {"required": ["percentile"]}}
     defs["CumulativeMetric"]["not"] = {"required": ["window", "grain_to_date"]}
     defs["CumulativeMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
     defs["DerivedInput"]["properties"]["offset"]["anyOf"][0] = dict(interval)
     for side in ("numerator", "denominator"):  # a metric name, or {metric, filter}
-        defs["RatioMetric"]["properties"][side] = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/MetricRef"}],
-                                                   "title": side.title()}
+        defs["RatioMetric"]["properties"][side] = {
+            "anyOf": [{"type": "string"}, {"$ref": "#/$defs/MetricRef"}],
+            "title": side.title(),
+        }
     scalar = {"type": ["string", "number", "boolean"]}  # tags and synonyms are read as text
     for key in ("SimpleMetric", "RatioMetric", "DerivedMetric", "CumulativeMetric"):
         for field in ("tags", "synonyms"):
@@ -85,10 +97,17 @@ def _metric_by_type(node: Any) -> None:
             order = [option["$ref"] for option in node.get("oneOf", [])]
             mapping = dict(sorted(mapping.items(), key=lambda item: order.index(item[1]) if item[1] in order else 0))
             node.clear()
-            node.update({"type": "object", "required": ["type"],
-                         "properties": {"type": {"enum": list(mapping), "title": "Type"}},
-                         "allOf": [{"if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
-                                    "then": {"$ref": ref}} for kind, ref in mapping.items()]})
+            node.update(
+                {
+                    "type": "object",
+                    "required": ["type"],
+                    "properties": {"type": {"enum": list(mapping), "title": "Type"}},
+                    "allOf": [
+                        {"if": {"properties": {"type": {"const": kind}}, "required": ["type"]}, "then": {"$ref": ref}}
+                        for kind, ref in mapping.items()
+                    ],
+                }
+            )
             return
         for value in node.values():
             _metric_by_type(value)
@@ -114,5 +133,8 @@ def _portable_patterns(node: Any) -> None:
 
 def _either_case(pattern: str) -> str:
     """`day` → `[dD][aA][yY]`; escapes (`\\d`, `\\s`) are left alone."""
-    return re.sub(r"\\.|[A-Za-z]", lambda m: m.group(0) if len(m.group(0)) == 2
-                  else f"[{m.group(0).lower()}{m.group(0).upper()}]", pattern)
+    return re.sub(
+        r"\\.|[A-Za-z]",
+        lambda m: m.group(0) if len(m.group(0)) == 2 else f"[{m.group(0).lower()}{m.group(0).upper()}]",
+        pattern,
+    )

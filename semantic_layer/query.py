@@ -9,12 +9,35 @@ from pydantic import ValidationError as PydanticError
 
 from .errors import LimitExceededError, QueryValidationError
 
-FilterOp = Literal["equals", "not_equals", "in", "not_in", "gt", "gte", "lt", "lte", "between",
-                   "contains", "starts_with", "is_null", "is_not_null"]
+FilterOp = Literal[
+    "equals",
+    "not_equals",
+    "in",
+    "not_in",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "between",
+    "contains",
+    "starts_with",
+    "is_null",
+    "is_not_null",
+]
 VALUE_COUNT: dict[str, tuple[int, int | None]] = {
-    "equals": (1, 1), "not_equals": (1, 1), "gt": (1, 1), "gte": (1, 1), "lt": (1, 1), "lte": (1, 1),
-    "contains": (1, 1), "starts_with": (1, 1), "between": (2, 2), "in": (1, None), "not_in": (1, None),
-    "is_null": (0, 0), "is_not_null": (0, 0),
+    "equals": (1, 1),
+    "not_equals": (1, 1),
+    "gt": (1, 1),
+    "gte": (1, 1),
+    "lt": (1, 1),
+    "lte": (1, 1),
+    "contains": (1, 1),
+    "starts_with": (1, 1),
+    "between": (2, 2),
+    "in": (1, None),
+    "not_in": (1, None),
+    "is_null": (0, 0),
+    "is_not_null": (0, 0),
 }
 
 
@@ -43,20 +66,23 @@ class Filter(BaseModel):
         n = len(self.values)
         if n < low or (high is not None and n > high):
             want = f"{low}" if low == high else f"at least {low}"
-            raise QueryValidationError(f"filter on '{self.member}' with op '{self.op}' takes {want} "
-                                       f"value{'s' if want != '1' else ''}, got {n}")
+            raise QueryValidationError(
+                f"filter on '{self.member}' with op '{self.op}' takes {want} value{'s' if want != '1' else ''}, got {n}"
+            )
         for value in self.values:
             if isinstance(value, dict | list | tuple):
                 kind = "an object" if isinstance(value, dict) else "a list"  # not echoed: it may be huge
-                raise QueryValidationError(f"filter on '{self.member}': values must be scalars, got {kind} — "
-                                           "to match any of several values use op 'in'")
+                raise QueryValidationError(
+                    f"filter on '{self.member}': values must be scalars, got {kind} — "
+                    "to match any of several values use op 'in'"
+                )
 
 
 # How big one question may be. Far above what a person or a dashboard asks, and small enough that
 # reading and compiling a query stays in the milliseconds: a 250 KB filter string took 10 s.
-MAX_TEXT = 10_000        # characters in one filter string, member ref or value
-MAX_ITEMS = 200          # entries in one list (metrics, dimensions, filters, order_by, …)
-MAX_VALUES = 1_000       # values in one structured filter
+MAX_TEXT = 10_000  # characters in one filter string, member ref or value
+MAX_ITEMS = 200  # entries in one list (metrics, dimensions, filters, order_by, …)
+MAX_VALUES = 1_000  # values in one structured filter
 
 
 class TimeRange(BaseModel):
@@ -94,12 +120,15 @@ class Query(BaseModel):
                 raise LimitExceededError(f"'{field}' has {len(items)} entries, more than the limit of {MAX_ITEMS}")
             for item in items:
                 if isinstance(item, str) and len(item) > MAX_TEXT:
-                    raise LimitExceededError(f"an entry of '{field}' is {len(item)} characters long, more than the "
-                                             f"limit of {MAX_TEXT}: split it, or filter on fewer values")
+                    raise LimitExceededError(
+                        f"an entry of '{field}' is {len(item)} characters long, more than the "
+                        f"limit of {MAX_TEXT}: split it, or filter on fewer values"
+                    )
         for f in self.filters:
             if len(f.values) > MAX_VALUES:
-                raise LimitExceededError(f"filter on '{f.member}' has {len(f.values)} values, more than the limit "
-                                         f"of {MAX_VALUES}")
+                raise LimitExceededError(
+                    f"filter on '{f.member}' has {len(f.values)} values, more than the limit of {MAX_VALUES}"
+                )
             if any(isinstance(v, str) and len(v) > MAX_TEXT for v in f.values):
                 raise LimitExceededError(f"a value of the filter on '{f.member}' is longer than {MAX_TEXT} characters")
         return self

@@ -62,11 +62,11 @@ def portable(tree: exp.Expr) -> exp.Expr:
     naive UTC timestamp to local time; MySQL has no AT TIME ZONE, but sqlglot renders the equivalent
     CONVERT_TIMEZONE node as CONVERT_TZ there.
     """
+
     def rewrite(node: exp.Expr) -> exp.Expr:
         inner = node.this.unnest() if isinstance(node, exp.AtTimeZone) else None
         if isinstance(inner, exp.AtTimeZone):
-            return exp.ConvertTimezone(source_tz=inner.args["zone"], target_tz=node.args["zone"],
-                                       timestamp=inner.this)
+            return exp.ConvertTimezone(source_tz=inner.args["zone"], target_tz=node.args["zone"], timestamp=inner.this)
         return node
 
     return tree.transform(rewrite, copy=False)

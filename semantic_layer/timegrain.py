@@ -55,8 +55,12 @@ class Offset:
     @classmethod
     def of(cls, count: int, unit: str) -> Offset:
         return {
-            "hour": cls(hours=count), "day": cls(days=count), "week": cls(days=7 * count),
-            "month": cls(months=count), "quarter": cls(months=3 * count), "year": cls(months=12 * count),
+            "hour": cls(hours=count),
+            "day": cls(days=count),
+            "week": cls(days=7 * count),
+            "month": cls(months=count),
+            "quarter": cls(months=3 * count),
+            "year": cls(months=12 * count),
         }[unit]
 
     def __add__(self, other: Offset) -> Offset:
@@ -83,16 +87,22 @@ def zone(name: str) -> ZoneInfo:
     opens a file named after whatever it is given, and fails on odd names in odd ways (OSError for
     a long one)."""
     if name not in _known_zones():
-        raise QueryValidationError(f"unknown time zone '{brief(name)}' — use an IANA name such as "
-                                   "'UTC', 'Asia/Shanghai' or 'America/New_York'")
+        raise QueryValidationError(
+            f"unknown time zone '{brief(name)}' — use an IANA name such as 'UTC', 'Asia/Shanghai' or 'America/New_York'"
+        )
     return ZoneInfo(name)
 
 
 def grain_step(grain: str) -> Offset:
     """The length of one period of `grain` as a calendar offset."""
     return {
-        "hour": Offset(hours=1), "day": Offset(days=1), "week": Offset(days=7), "month": Offset(months=1),
-        "quarter": Offset(months=3), "year": Offset(months=12), "fiscal_quarter": Offset(months=3),
+        "hour": Offset(hours=1),
+        "day": Offset(days=1),
+        "week": Offset(days=7),
+        "month": Offset(months=1),
+        "quarter": Offset(months=3),
+        "year": Offset(months=12),
+        "fiscal_quarter": Offset(months=3),
         "fiscal_year": Offset(months=12),
     }[grain]
 
@@ -113,8 +123,11 @@ def offset_fits_grain(offset: Offset, grain: str) -> bool:
 
 # -- SQL ------------------------------------------------------------------------------------
 def _signed_parts(offset: Offset) -> list[tuple[int, exp.Interval]]:
-    return [(v, exp.Interval(this=exp.Literal.string(str(abs(v))), unit=exp.Var(this=u)))
-            for v, u in ((offset.months, "MONTH"), (offset.days, "DAY"), (offset.hours, "HOUR")) if v]
+    return [
+        (v, exp.Interval(this=exp.Literal.string(str(abs(v))), unit=exp.Var(this=u)))
+        for v, u in ((offset.months, "MONTH"), (offset.days, "DAY"), (offset.hours, "HOUR"))
+        if v
+    ]
 
 
 def shift(expr: exp.Expr, offset: Offset) -> exp.Expr:
@@ -129,8 +142,9 @@ def to_local(expr: exp.Expr, calendar_: Calendar, *, is_date: bool) -> exp.Expr:
     """A UTC instant as local wall-clock time in the query zone (dates are already local)."""
     if is_date or calendar_.timezone == "UTC":
         return expr
-    return exp.ConvertTimezone(source_tz=exp.Literal.string("UTC"),
-                               target_tz=exp.Literal.string(calendar_.timezone), timestamp=expr)
+    return exp.ConvertTimezone(
+        source_tz=exp.Literal.string("UTC"), target_tz=exp.Literal.string(calendar_.timezone), timestamp=expr
+    )
 
 
 def _trunc(expr: exp.Expr, unit: str) -> exp.Expr:
@@ -190,11 +204,15 @@ def parse_bound(value: object, what: str) -> datetime:
     EARLIEST_BOUND and LATEST_BOUND."""
     bound = as_datetime(value)
     if bound is None:
-        raise QueryValidationError(f"time_range {what} '{brief(str(value))}' is not a date or timestamp — use "
-                                   "ISO-8601 such as '2024-01-01' or '2024-01-01T08:00:00'")
+        raise QueryValidationError(
+            f"time_range {what} '{brief(str(value))}' is not a date or timestamp — use "
+            "ISO-8601 such as '2024-01-01' or '2024-01-01T08:00:00'"
+        )
     if not EARLIEST_BOUND <= bound.replace(tzinfo=None) < LATEST_BOUND:
-        raise QueryValidationError(f"time_range {what} '{brief(str(value))}' is out of range — use a date from "
-                                   f"{EARLIEST_BOUND.date()} to {LATEST_BOUND.date()}")
+        raise QueryValidationError(
+            f"time_range {what} '{brief(str(value))}' is out of range — use a date from "
+            f"{EARLIEST_BOUND.date()} to {LATEST_BOUND.date()}"
+        )
     return bound
 
 

@@ -51,8 +51,7 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
     chk = Checker(src)
     models = _unique(chk, src.models, "model")
     metrics = _unique(chk, src.metrics, "metric")
-    graph = SemanticGraph(src.settings, {n: m for n, (m, _) in models.items()},
-                          {n: m for n, (m, _) in metrics.items()})
+    graph = SemanticGraph(src.settings, {n: m for n, (m, _) in models.items()}, {n: m for n, (m, _) in metrics.items()})
     for model, origin in models.values():
         _check_model(chk, graph, model, origin)
     for metric, origin in metrics.values():
@@ -87,8 +86,13 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
     for kind, items in (("dimensions", model.dimensions), ("measures", model.measures), ("segments", model.segments)):
         for i, item in enumerate(items):
             if item.name in members:
-                chk.report(origin, f"'{item.name}' is defined twice in model '{model.name}' "
-                                   f"(as {members[item.name]} and {kind[:-1]})", kind, i, "name")
+                chk.report(
+                    origin,
+                    f"'{item.name}' is defined twice in model '{model.name}' (as {members[item.name]} and {kind[:-1]})",
+                    kind,
+                    i,
+                    "name",
+                )
             members[item.name] = kind[:-1]
     if model.sql is not None:
         chk.attempt(origin, ("sql",), lambda: parse_snippet_query(model.sql or "", chk.dialect))
@@ -99,48 +103,82 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
     for i, dim in enumerate(model.dimensions):
         # A dimension's value is one per row of its model, like a measure's input: the compiler
         # dedupes rows for joins it plans, not for one hidden in an expression.
-        chk.attempt(origin, ("dimensions", i, "expr" if dim.expr else "name"),
-                    partial(_own_rows_only, graph, model.name, dim.sql, "declare the dimension on that model and "
-                                                                         "ask for it through the join"),
-                    f"dimension '{dim.name}': ")
+        chk.attempt(
+            origin,
+            ("dimensions", i, "expr" if dim.expr else "name"),
+            partial(
+                _own_rows_only,
+                graph,
+                model.name,
+                dim.sql,
+                "declare the dimension on that model and ask for it through the join",
+            ),
+            f"dimension '{dim.name}': ",
+        )
     for i, measure in enumerate(model.measures):
         for field in ("expr", "filter"):
             text = getattr(measure, field)
             if text is not None:
-                chk.attempt(origin, ("measures", i, field),
-                            partial(_own_rows_only, graph, model.name, text, "use a measure on that model instead"),
-                            f"measure '{measure.name}' {field}: ")
+                chk.attempt(
+                    origin,
+                    ("measures", i, field),
+                    partial(_own_rows_only, graph, model.name, text, "use a measure on that model instead"),
+                    f"measure '{measure.name}' {field}: ",
+                )
         if measure.non_additive and measure.non_additive.dimension not in graph.dimensions_by_model[model.name]:
-            chk.report(origin, f"measure '{measure.name}': non_additive dimension "
-                               f"'{measure.non_additive.dimension}' is not a dimension of '{model.name}'"
-                               f"{did_you_mean(measure.non_additive.dimension, graph.dimensions_by_model[model.name])}",
-                       "measures", i, "non_additive")
+            chk.report(
+                origin,
+                f"measure '{measure.name}': non_additive dimension "
+                f"'{measure.non_additive.dimension}' is not a dimension of '{model.name}'"
+                f"{did_you_mean(measure.non_additive.dimension, graph.dimensions_by_model[model.name])}",
+                "measures",
+                i,
+                "non_additive",
+            )
     for i, segment in enumerate(model.segments):
-        chk.attempt(origin, ("segments", i, "where"), partial(scope.snippet, segment.where, ()),
-                    f"segment '{segment.name}': ")
+        chk.attempt(
+            origin, ("segments", i, "where"), partial(scope.snippet, segment.where, ()), f"segment '{segment.name}': "
+        )
     if model.time is not None:
         time_dim = graph.dimensions_by_model[model.name].get(model.time)
         if time_dim is not None and time_dim.type != "time":
-            chk.report(origin, f"time '{model.time}' names dimension of type '{time_dim.type}' — give it "
-                               "'type: time'", "time")
+            chk.report(
+                origin, f"time '{model.time}' names dimension of type '{time_dim.type}' — give it 'type: time'", "time"
+            )
         elif time_dim is None:
             chk.attempt(origin, ("time",), lambda: scope.snippet(model.time or "", ()))
 
 
-def _check_join(chk: Checker, graph: SemanticGraph, model: d.Model, join: d.Join, origin: Origin,
-                at: tuple[str | int, ...], aliases: set[str]) -> None:
+def _check_join(
+    chk: Checker,
+    graph: SemanticGraph,
+    model: d.Model,
+    join: d.Join,
+    origin: Origin,
+    at: tuple[str | int, ...],
+    aliases: set[str],
+) -> None:
     if join.model not in graph.models:
-        chk.report(origin, f"join to unknown model '{join.model}'{did_you_mean(join.model, graph.models)}",
-                   *at, "model")
+        chk.report(
+            origin, f"join to unknown model '{join.model}'{did_you_mean(join.model, graph.models)}", *at, "model"
+        )
         return
     alias = join.alias
     if alias in aliases:
-        chk.report(origin, f"model '{model.name}' joins twice under the name '{alias}' — give each join a "
-                           "distinct 'name:'", *at)
+        chk.report(
+            origin,
+            f"model '{model.name}' joins twice under the name '{alias}' — give each join a distinct 'name:'",
+            *at,
+        )
     aliases.add(alias)
     if join.name is not None and join.name in graph.models and join.name != join.model:
-        chk.report(origin, f"join name '{join.name}' is already a model name (models and joins share one "
-                           "namespace) — choose another name", *at, "name")
+        chk.report(
+            origin,
+            f"join name '{join.name}' is already a model name (models and joins share one "
+            "namespace) — choose another name",
+            *at,
+            "name",
+        )
     if join.model == model.name and join.name is None:
         chk.report(origin, f"a self-join of '{model.name}' needs a 'name:' to tell its two sides apart", *at)
     tree = chk.attempt(origin, (*at, "on"), lambda: parse_snippet(join.on, chk.dialect))
@@ -149,8 +187,12 @@ def _check_join(chk: Checker, graph: SemanticGraph, model: d.Model, join: d.Join
     allowed = {model.name, alias, join.model}
     for column in tree.find_all(exp.Column):
         if column.table not in allowed:
-            chk.report(origin, f"join '{alias}': column '{column.sql()}' in 'on' must be qualified by "
-                               f"'{model.name}' or '{alias}'", *at, "on")
+            chk.report(
+                origin,
+                f"join '{alias}': column '{column.sql()}' in 'on' must be qualified by '{model.name}' or '{alias}'",
+                *at,
+                "on",
+            )
 
 
 def _own_rows_only(graph: SemanticGraph, model: str, text: str, fix: str) -> None:
@@ -161,8 +203,10 @@ def _own_rows_only(graph: SemanticGraph, model: str, text: str, fix: str) -> Non
         if len(parts) > 1 and parts[0] != model:
             path = graph.resolve_path(model, parts[:-1], what=f"column '{column.sql()}'")
             if path_fans_out(path):
-                raise SnippetError(column.sql(), "is reached through a one_to_many join, which would count "
-                                                 f"rows more than once — {fix}")
+                raise SnippetError(
+                    column.sql(),
+                    f"is reached through a one_to_many join, which would count rows more than once — {fix}",
+                )
     JoinScope(graph, model).qualify(tree, ())
 
 
@@ -181,16 +225,26 @@ def _check_metric(chk: Checker, graph: SemanticGraph, metric: d.Metric, origin: 
         tree = chk.attempt(origin, ("expr",), lambda: parse_snippet(metric.expr, chk.dialect))
         for column in tree.find_all(exp.Column) if tree is not None else ():
             if column.table or (column.name not in names and column.name not in graph.metrics):
-                chk.report(origin, f"derived expr refers to '{column.sql()}', which is neither an input alias nor "
-                                   f"a metric{did_you_mean(column.sql(), [*names, *graph.metrics])}", "expr")
+                chk.report(
+                    origin,
+                    f"derived expr refers to '{column.sql()}', which is neither an input alias nor "
+                    f"a metric{did_you_mean(column.sql(), [*names, *graph.metrics])}",
+                    "expr",
+                )
     elif isinstance(metric, d.CumulativeMetric):
         inner = chk.attempt(origin, ("metric",), lambda: graph.metric(metric.metric))
         if inner is not None and not isinstance(inner, d.SimpleMetric):
-            chk.report(origin, f"cumulative metric '{metric.name}' must accumulate a simple metric; "
-                               f"'{metric.metric}' is {inner.type}", "metric")
+            chk.report(
+                origin,
+                f"cumulative metric '{metric.name}' must accumulate a simple metric; '{metric.metric}' is {inner.type}",
+                "metric",
+            )
     if metric.status == "deprecated" and metric.replaced_by and metric.replaced_by not in graph.metrics:
-        chk.report(origin, f"replaced_by '{metric.replaced_by}' is not a metric"
-                           f"{did_you_mean(metric.replaced_by, graph.metrics)}", "replaced_by")
+        chk.report(
+            origin,
+            f"replaced_by '{metric.replaced_by}' is not a metric{did_you_mean(metric.replaced_by, graph.metrics)}",
+            "replaced_by",
+        )
     if metric.replaced_by and metric.status != "deprecated":
         chk.report(origin, "replaced_by is only for 'status: deprecated' metrics", "replaced_by")
     if len(chk.errors) == before:  # references resolve: now cycles, filters and time needs
@@ -215,8 +269,13 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
         roles[policy.role] = origin
         for i, row in enumerate(policy.rows):
             if row.model not in graph.models:
-                chk.report(origin, f"row policy on unknown model '{row.model}'"
-                                   f"{did_you_mean(row.model, graph.models)}", "rows", i, "model")
+                chk.report(
+                    origin,
+                    f"row policy on unknown model '{row.model}'{did_you_mean(row.model, graph.models)}",
+                    "rows",
+                    i,
+                    "model",
+                )
                 continue
             where = CLAIM_RE.sub("NULL", row.where)
             checked = chk.attempt(origin, ("rows", i, "where"), partial(JoinScope(graph, row.model).snippet, where, ()))
@@ -227,12 +286,14 @@ def _check_policies(chk: Checker, graph: SemanticGraph, src: ProjectSource) -> N
                 chk.report(origin, f"hide names unknown member '{member}'", "hide", i)
     default = src.settings.default_role
     if default is not None and default not in roles and src.settings_origin is not None:
-        chk.report(src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}",
-                   "default_role")
+        chk.report(
+            src.settings_origin, f"default_role '{default}' has no policy{did_you_mean(default, roles)}", "default_role"
+        )
 
 
-def _check_rule_columns(chk: Checker, graph: SemanticGraph, row: d.RowPolicy, origin: Origin,
-                        at: tuple[str | int, ...]) -> None:
+def _check_rule_columns(
+    chk: Checker, graph: SemanticGraph, row: d.RowPolicy, origin: Origin, at: tuple[str | int, ...]
+) -> None:
     """A row filter names columns the models have: a misspelling would fail every query of the role."""
     for model, column in rule_columns(graph, row.model, row.where):
         try:
@@ -240,9 +301,13 @@ def _check_rule_columns(chk: Checker, graph: SemanticGraph, row: d.RowPolicy, or
         except (QueryError, SnippetError, SqlglotError):  # reported where the definition is written
             continue
         if column not in known:
-            chk.report(origin, f"row policy on '{row.model}': '{column}' is not a known column of model '{model}'"
-                               f"{did_you_mean(column, sorted(known.names))} (a policy may use {known.source}; "
-                               f"{known.fix})", *at)
+            chk.report(
+                origin,
+                f"row policy on '{row.model}': '{column}' is not a known column of model '{model}'"
+                f"{did_you_mean(column, sorted(known.names))} (a policy may use {known.source}; "
+                f"{known.fix})",
+                *at,
+            )
 
 
 def _check_policy_lineage(chk: Checker, graph: SemanticGraph, src: ProjectSource, origins: dict[str, Origin]) -> None:
@@ -259,12 +324,14 @@ def _check_policy_lineage(chk: Checker, graph: SemanticGraph, src: ProjectSource
     for (model, table, filtered), names in roles.items():
         many = len(names) > 1
         who = f"role{'s' if many else ''} {', '.join(repr(n) for n in names)}"
-        chk.report(origins[model],
-                   f"model '{model}' reads table '{table}', whose rows {who} may see only through the row policy "
-                   f"on model '{filtered}', but '{model}' has no to-one join path to '{filtered}' for the policy "
-                   f"to follow, so {'those roles' if many else 'that role'} would see every row of it — declare a "
-                   f"many_to_one join from '{model}' to '{filtered}', or remove the model",
-                   "sql" if graph.models[model].sql is not None else "table")
+        chk.report(
+            origins[model],
+            f"model '{model}' reads table '{table}', whose rows {who} may see only through the row policy "
+            f"on model '{filtered}', but '{model}' has no to-one join path to '{filtered}' for the policy "
+            f"to follow, so {'those roles' if many else 'that role'} would see every row of it — declare a "
+            f"many_to_one join from '{model}' to '{filtered}', or remove the model",
+            "sql" if graph.models[model].sql is not None else "table",
+        )
 
 
 def _stranded_carriers(graph: SemanticGraph, filtered: str) -> list[tuple[str, str]]:
@@ -278,4 +345,3 @@ def _stranded_carriers(graph: SemanticGraph, filtered: str) -> list[tuple[str, s
         if table is not None and name != filtered and not to_one_paths(graph, name, filtered):
             out.append((name, table))
     return out
-

@@ -20,9 +20,16 @@ def widenings(old: Project, new: Project) -> list[Issue]:
     found: list[Issue] = []
     settings_file = str(new.root / "semantic_layer.yml")
     if not new.policies:
-        found.append(Issue(settings_file, 0, 0, "the new version has no access policies, so every caller would see "
-                                                "every row: restore the policies, or restart the server to open "
-                                                "the project on purpose"))
+        found.append(
+            Issue(
+                settings_file,
+                0,
+                0,
+                "the new version has no access policies, so every caller would see "
+                "every row: restore the policies, or restart the server to open "
+                "the project on purpose",
+            )
+        )
         return found
     before = {p.role: p for p in old.policies}
     after = {p.role: p for p in new.policies}
@@ -35,14 +42,18 @@ def widenings(old: Project, new: Project) -> list[Issue]:
         kept = {(r.model, r.where) for r in policy.rows}
         for rule in previous.rows:
             if (rule.model, rule.where) not in kept:
-                found.append(Issue(file, line, column, f"role '{role}' would lose its row filter on "
-                                                       f"'{rule.model}' ({rule.where})"))
+                found.append(
+                    Issue(
+                        file, line, column, f"role '{role}' would lose its row filter on '{rule.model}' ({rule.where})"
+                    )
+                )
         for member in sorted(set(previous.hide) - set(policy.hide)):
             if new.graph.has_member(member):
                 found.append(Issue(file, line, column, f"role '{role}' would no longer hide '{member}'"))
     default_before, default_after = old.settings.default_role, new.settings.default_role
     if default_after is not None and default_after != default_before:
         was = "were refused" if default_before is None else f"had role '{default_before}'"
-        found.append(Issue(settings_file, 0, 0, f"requests without a token would get role '{default_after}' "
-                                                f"(they {was})"))
+        found.append(
+            Issue(settings_file, 0, 0, f"requests without a token would get role '{default_after}' (they {was})")
+        )
     return found

@@ -20,23 +20,37 @@ def query_from_wire(value: Mapping[str, Any]) -> Query:
     """A QueryInput (GraphQL names, ops as the enum's values or names) as a Query."""
     time_range = value.get("timeRange")
     return build_query(
-        metrics=value.get("metrics") or [], dimensions=value.get("dimensions") or [],
-        where=value.get("where") or [], having=value.get("having") or [], segments=value.get("segments") or [],
-        filters=[{"member": f["member"], "op": _op(f["op"]), "values": f.get("values") or []}
-                 for f in value.get("filters") or []],
+        metrics=value.get("metrics") or [],
+        dimensions=value.get("dimensions") or [],
+        where=value.get("where") or [],
+        having=value.get("having") or [],
+        segments=value.get("segments") or [],
+        filters=[
+            {"member": f["member"], "op": _op(f["op"]), "values": f.get("values") or []}
+            for f in value.get("filters") or []
+        ],
         time_range=None if time_range is None else {"start": time_range.get("start"), "end": time_range.get("end")},
         order_by=[("-" if o.get("desc") else "") + o["member"] for o in value.get("orderBy") or []],
-        limit=value.get("limit"), offset=value.get("offset"), timezone=value.get("timezone"))
+        limit=value.get("limit"),
+        offset=value.get("offset"),
+        timezone=value.get("timezone"),
+    )
 
 
 def query_to_wire(query: Query) -> dict[str, Any]:
     """A Query as the QueryInput variable a client sends."""
     out: dict[str, Any] = {
-        "metrics": list(query.metrics), "dimensions": list(query.dimensions), "where": list(query.where),
-        "having": list(query.having), "segments": list(query.segments), "limit": query.limit,
-        "offset": query.offset, "timezone": query.timezone,
+        "metrics": list(query.metrics),
+        "dimensions": list(query.dimensions),
+        "where": list(query.where),
+        "having": list(query.having),
+        "segments": list(query.segments),
+        "limit": query.limit,
+        "offset": query.offset,
+        "timezone": query.timezone,
         "filters": [{"member": f.member, "op": f.op.upper(), "values": list(f.values)} for f in query.filters],
-        "orderBy": [{"member": o.lstrip("-"), "desc": o.startswith("-")} for o in query.order_by]}
+        "orderBy": [{"member": o.lstrip("-"), "desc": o.startswith("-")} for o in query.order_by],
+    }
     if query.time_range is not None:
         out["timeRange"] = {"start": _iso(query.time_range.start), "end": _iso(query.time_range.end)}
     return out

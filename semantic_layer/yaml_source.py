@@ -62,7 +62,8 @@ class _ProjectLoader(_Loader):
 _BOOL = "tag:yaml.org,2002:bool"
 _ProjectLoader.yaml_implicit_resolvers = {
     first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
 _ProjectLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
@@ -93,14 +94,18 @@ def _read_text(path: Path, display_name: str) -> str:
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        raise YamlSyntaxError(display_name, line, column, f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}) "
-                                                          "— save it with the UTF-8 encoding") from None
+        column = len(raw[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise YamlSyntaxError(
+            display_name,
+            line,
+            column,
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}) — save it with the UTF-8 encoding",
+        ) from None
 
 
 def _character_at(text: str, line: int, column: int) -> str:
     lines = text.splitlines()
-    return lines[line - 1][column - 1:column] if line <= len(lines) else ""
+    return lines[line - 1][column - 1 : column] if line <= len(lines) else ""
 
 
 def _convert(node: yaml.Node, path: YamlPath, doc: YamlDocument) -> Any:
@@ -125,9 +130,15 @@ def _mapping(node: yaml.MappingNode, path: YamlPath, doc: YamlDocument) -> dict[
         key = key_node.value
         if key in first:
             line, column = first[key]
-            doc.issues.append(Issue(doc.file, *at, f"duplicate key '{key}': it is already set at line {line}, "
-                                                   f"column {column} — YAML would silently keep only the last one; "
-                                                   "remove one of them"))
+            doc.issues.append(
+                Issue(
+                    doc.file,
+                    *at,
+                    f"duplicate key '{key}': it is already set at line {line}, "
+                    f"column {column} — YAML would silently keep only the last one; "
+                    "remove one of them",
+                )
+            )
             continue
         first[key] = at
         child = (*path, key)

@@ -100,8 +100,9 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         except HTTPException as exc:
             code = exc.code if isinstance(exc, RequestRefused) else "VALIDATION"
             self.service.telemetry.count([code])
-            return JSONResponse({"errors": [{"message": exc.reason, "extensions": {"code": code}}]},
-                                status_code=exc.status_code)
+            return JSONResponse(
+                {"errors": [{"message": exc.reason, "extensions": {"code": code}}]}, status_code=exc.status_code
+            )
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON as strawberry reads it (the body, or a GET's variables), minus the ways it fails with
@@ -115,14 +116,16 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         except UnicodeDecodeError:
             raise RequestRefused("the request body is not UTF-8 text") from None
         except ValueError:  # the only other ValueError json raises: int-string conversion's digit limit
-            raise RequestRefused(f"a number in the request has more than {sys.get_int_max_str_digits()} digits",
-                                 "LIMIT") from None
+            raise RequestRefused(
+                f"a number in the request has more than {sys.get_int_max_str_digits()} digits", "LIMIT"
+            ) from None
         except RecursionError:
             raise RequestRefused("the request's JSON is nested too deeply", "LIMIT") from None
         # Strawberry hands the body over as bytes, a GET's query parameters as text (which it checks).
         if isinstance(data, bytes) and not isinstance(decoded, dict | list):
-            raise RequestRefused('the request body must be a JSON object such as {"query": "{ metrics { name } }", '
-                                 '"variables": {}}')
+            raise RequestRefused(
+                'the request body must be a JSON object such as {"query": "{ metrics { name } }", "variables": {}}'
+            )
         return decoded
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -167,8 +170,11 @@ def create_app(settings: ServerSettings) -> Starlette:
     async def ready(_: Request) -> Response:
         ok, reason = await service.ready()
         project = state.layer.project
-        body: dict[str, Any] = {"status": "ready" if ok else "unavailable", "project": project.settings.name,
-                                "version": project.version}
+        body: dict[str, Any] = {
+            "status": "ready" if ok else "unavailable",
+            "project": project.settings.name,
+            "version": project.version,
+        }
         if not ok:
             body["reason"] = reason
         if state.errors:
@@ -193,12 +199,25 @@ def create_app(settings: ServerSettings) -> Starlette:
 
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)]
     if settings.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                                     allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"]))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        )
     endpoint = graphql.endpoint()
-    app = Starlette(routes=[Route("/graphql", endpoint, methods=["GET", "POST"]), Route("/health", health),
-                            Route("/ready", ready), Route("/metrics", metrics)],
-                    middleware=middleware, lifespan=lifespan)
+    app = Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/ready", ready),
+            Route("/metrics", metrics),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
     app.state.project = state
     app.state.service = service
     app.state.graphql = endpoint
@@ -207,6 +226,10 @@ def create_app(settings: ServerSettings) -> Starlette:
 
 def app_from_environment() -> Starlette:
     """For multi-worker serving: each worker process builds its app from the environment."""
-    return create_app(ServerSettings(project=Path(os.environ.get("SEMANTIC_LAYER_PROJECT", ".")),
-                                     reload=os.environ.get("SEMANTIC_LAYER_RELOAD") == "1",
-                                     allow_widening=os.environ.get("SEMANTIC_LAYER_ALLOW_WIDENING") == "1"))
+    return create_app(
+        ServerSettings(
+            project=Path(os.environ.get("SEMANTIC_LAYER_PROJECT", ".")),
+            reload=os.environ.get("SEMANTIC_LAYER_RELOAD") == "1",
+            allow_widening=os.environ.get("SEMANTIC_LAYER_ALLOW_WIDENING") == "1",
+        )
+    )

@@ -33,7 +33,7 @@ log = logging.getLogger("semantic_layer.server")
 RESERVED = {"roles", "exp", "nbf", "iat", "iss", "aud", "jti"}
 REMEMBERED_TOKENS = 4096
 FETCH_TIMEOUT = 3.0  # seconds: the longest a request waits on the key set's server
-RETRY_AFTER = 5.0    # seconds after a failed fetch during which tokens that need it are refused at once
+RETRY_AFTER = 5.0  # seconds after a failed fetch during which tokens that need it are refused at once
 UNAVAILABLE = "the server could not fetch its signing key set (SEMANTIC_LAYER_JWKS_URL) — try again shortly"
 
 
@@ -47,8 +47,14 @@ async def principal_from_header(header: str | None, settings: ServerSettings) ->
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthenticatedError("the Authorization header must be 'Bearer <JWT>'")
     token = token.strip()
-    key = (token, settings.jwt_secret, settings.jwt_public_key, settings.jwks_url, settings.jwt_audience,
-           settings.jwt_issuer)
+    key = (
+        token,
+        settings.jwt_secret,
+        settings.jwt_public_key,
+        settings.jwks_url,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+    )
     verified = _VERIFIED.get(key)
     if verified is None or not verified.trusted():
         verified = await run_in_threadpool(_verify, token, settings) if settings.jwks_url else _verify(token, settings)
@@ -98,8 +104,12 @@ class KeySet(jwt.PyJWKClient):
         except (jwt.PyJWTError, OSError, ValueError) as exc:  # ValueError: a body that is not JSON
             self._retry_at = time.monotonic() + RETRY_AFTER
             if not self._failing:
-                log.warning("cannot fetch the JWKS key set from %s (%s): tokens that need it are refused; "
-                            "retrying every %g s", self.uri, exc, RETRY_AFTER)
+                log.warning(
+                    "cannot fetch the JWKS key set from %s (%s): tokens that need it are refused; retrying every %g s",
+                    self.uri,
+                    exc,
+                    RETRY_AFTER,
+                )
             self._failing = True
             raise jwt.PyJWKClientConnectionError(str(exc)) from None
         if self._failing:
@@ -170,11 +180,20 @@ def _signing_key(header: dict[str, Any], settings: ServerSettings) -> SigningKey
         return _from_key_set(header["kid"], settings.jwks_url, settings)
     if settings.jwt_public_key and algorithm == "RS256":
         return SigningKey(settings.jwt_public_key, "RS256")
-    accepted = [name for name, on in [("HS256", settings.jwt_secret), ("RS256", settings.jwt_public_key),
-                                      ("any with a 'kid' from SEMANTIC_LAYER_JWKS_URL", settings.jwks_url)] if on]
+    accepted = [
+        name
+        for name, on in [
+            ("HS256", settings.jwt_secret),
+            ("RS256", settings.jwt_public_key),
+            ("any with a 'kid' from SEMANTIC_LAYER_JWKS_URL", settings.jwks_url),
+        ]
+        if on
+    ]
     if not accepted:
-        raise UnauthenticatedError("this server accepts no tokens: set SEMANTIC_LAYER_JWT_SECRET (HS256), "
-                                   "SEMANTIC_LAYER_JWT_PUBLIC_KEY (RS256) or SEMANTIC_LAYER_JWKS_URL")
+        raise UnauthenticatedError(
+            "this server accepts no tokens: set SEMANTIC_LAYER_JWT_SECRET (HS256), "
+            "SEMANTIC_LAYER_JWT_PUBLIC_KEY (RS256) or SEMANTIC_LAYER_JWKS_URL"
+        )
     raise UnauthenticatedError(f"tokens signed with '{algorithm}' are not accepted (accepted: {', '.join(accepted)})")
 
 
@@ -206,8 +225,14 @@ def _claims(token: str, key: SigningKey, settings: ServerSettings) -> dict[str, 
     audience = list(settings.jwt_audience) or None
     required = ["exp", *(["aud"] if audience else []), *(["iss"] if settings.jwt_issuer else [])]
     try:
-        return jwt.decode(token, key.material, algorithms=[key.algorithm], audience=audience,
-                          issuer=settings.jwt_issuer, options={"require": required, "verify_aud": bool(audience)})
+        return jwt.decode(
+            token,
+            key.material,
+            algorithms=[key.algorithm],
+            audience=audience,
+            issuer=settings.jwt_issuer,
+            options={"require": required, "verify_aud": bool(audience)},
+        )
     except jwt.ExpiredSignatureError:
         raise UnauthenticatedError("the token has expired — get a new one") from None
     except jwt.ImmatureSignatureError:

@@ -46,7 +46,7 @@ RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.cal
 
 class Hit(NamedTuple):
     value: bytes
-    stale: bool   # past its TTL, inside the stale window: serve it, and refresh it
+    stale: bool  # past its TTL, inside the stale window: serve it, and refresh it
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class _Entry(NamedTuple):
     fresh_until: float
     expires: float
     value: bytes
-    size: int      # what it counts against the budget: key, value and ENTRY_OVERHEAD
+    size: int  # what it counts against the budget: key, value and ENTRY_OVERHEAD
 
 
 class MemoryCache:
@@ -150,8 +150,9 @@ class RedisCache:
     def __init__(self, url: str, on_error: Callable[[], None]):
         from redis.asyncio import Redis
 
-        self._client = Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
-                                      socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+        self._client = Redis.from_url(
+            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+        )
         kwargs = self._client.connection_pool.connection_kwargs
         # Named without user or password: this text goes to logs and /ready.
         self.where = "redis at " + (kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}")
@@ -199,8 +200,9 @@ class RedisCache:
             pipe.pttl(key)
             return await pipe.execute()
 
-    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, retry_now: bool = False,
-                    **kwargs: Any) -> Any:
+    async def _call(
+        self, method: Callable[..., Awaitable[Any]], *args: Any, retry_now: bool = False, **kwargs: Any
+    ) -> Any:
         """The call's result, or _FAILED when Redis failed now or is resting after a failure."""
         from redis.exceptions import RedisError
 
@@ -212,8 +214,12 @@ class RedisCache:
             self._on_error()
             self._resting_until = time.monotonic() + REDIS_RETRY_SECONDS
             if self.problem is None:
-                log.warning("the shared cache (%s) failed: %s — answering from the database and trying "
-                            "again every %.0f s", self.where, exc, REDIS_RETRY_SECONDS)
+                log.warning(
+                    "the shared cache (%s) failed: %s — answering from the database and trying again every %.0f s",
+                    self.where,
+                    exc,
+                    REDIS_RETRY_SECONDS,
+                )
             self.problem = f"{self.where}: {exc}"
             return _FAILED
         if self.problem is not None:

@@ -48,9 +48,9 @@ PLAN_CACHE_SIZE = 256
 
 @dataclass(frozen=True)
 class Selection:
-    key: str                                   # the response key: the alias, or the field name
+    key: str  # the response key: the alias, or the field name
     name: str
-    fields: tuple[tuple[str, str], ...] = ()   # for `columns`: (response key, Column field)
+    fields: tuple[tuple[str, str], ...] = ()  # for `columns`: (response key, Column field)
 
 
 @dataclass(frozen=True)
@@ -128,17 +128,22 @@ class FastGraphQL:
     """ASGI front of the GraphQL endpoint: recognised `query` requests are answered here, the rest
     (GET, GraphiQL, other documents, bad variables) are handed to strawberry with the body replayed."""
 
-    def __init__(self, full: Any, schema: GraphQLSchema, limits: DocumentLimits,
-                 run: Callable[[Request, dict[str, Any]], Awaitable[Answer]],
-                 finish: Callable[[Request, ExecutionResult], Awaitable[GraphQLHTTPResponse]]):
+    def __init__(
+        self,
+        full: Any,
+        schema: GraphQLSchema,
+        limits: DocumentLimits,
+        run: Callable[[Request, dict[str, Any]], Awaitable[Answer]],
+        finish: Callable[[Request, ExecutionResult], Awaitable[GraphQLHTTPResponse]],
+    ):
         self.full = full
         self.schema = schema
         self.limits = limits
-        self.run = run          # (request, coerced input) → the service's answer
-        self.finish = finish    # formats errors and counts the request, as on the full path
+        self.run = run  # (request, coerced input) → the service's answer
+        self.finish = finish  # formats errors and counts the request, as on the full path
         # By digest: a cache keyed on the text would keep up to PLAN_CACHE_SIZE bodies of any size.
         self._plans: BoundedCache[tuple[FastPlan | None]] = BoundedCache(PLAN_CACHE_SIZE)
-        self.answered = 0       # requests this path answered (the rest went to strawberry)
+        self.answered = 0  # requests this path answered (the rest went to strawberry)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "GET":

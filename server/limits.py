@@ -70,8 +70,13 @@ class DocumentLimits:
         """Parse within the token limit (graphql's parser refuses longer documents as it reads)."""
         return parse(source, max_tokens=self.max_tokens)
 
-    def validate(self, schema: GraphQLSchema, document: DocumentNode, source: str,
-                 rules: Collection[type[ASTValidationRule]] = specified_rules) -> list[GraphQLError]:
+    def validate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        source: str,
+        rules: Collection[type[ASTValidationRule]] = specified_rules,
+    ) -> list[GraphQLError]:
         key = digest(source)
         known = self._validated.get(key)
         if known is None:
@@ -91,8 +96,9 @@ class DocumentLimits:
             def on_validate(self) -> Iterator[None]:
                 context = self.execution_context
                 assert context.graphql_document is not None and context.query is not None
-                context.pre_execution_errors = limits.validate(context.schema._schema, context.graphql_document,
-                                                               context.query, context.validation_rules)
+                context.pre_execution_errors = limits.validate(
+                    context.schema._schema, context.graphql_document, context.query, context.validation_rules
+                )
                 yield
 
         return LimitedValidation
@@ -190,10 +196,23 @@ class BodySizeLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"errors": [{"message": f"request body exceeds the limit of {self.max_bytes} bytes",
-                                       "extensions": {"code": "LIMIT"}}]}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {
+                "errors": [
+                    {
+                        "message": f"request body exceeds the limit of {self.max_bytes} bytes",
+                        "extensions": {"code": "LIMIT"},
+                    }
+                ]
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

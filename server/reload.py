@@ -25,8 +25,11 @@ log = logging.getLogger("semantic_layer.server")
 
 def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     """What the project folder looks like: every YAML file's path, mtime and size."""
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml")
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix in (".yml", ".yaml") and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     out = []
     for path in files:
         try:
@@ -42,11 +45,16 @@ class ProjectState:
         self.settings = settings
         self.root = Path(settings.project).resolve()
         self._signature = signature(self.root)
-        self.layer = Layer(load(self.root), settings.connection,  # a broken project refuses to start
-                           compiled_statements=settings.compiled_statements, role_views=settings.role_views)
+        self.layer = Layer(
+            load(self.root),
+            settings.connection,  # a broken project refuses to start
+            compiled_statements=settings.compiled_statements,
+            role_views=settings.role_views,
+        )
         if not self.layer.project.policies:
-            log.warning("project '%s' has no access policies: every caller sees every row",
-                        self.layer.project.settings.name)
+            log.warning(
+                "project '%s' has no access policies: every caller sees every row", self.layer.project.settings.name
+            )
         self.errors: list[Issue] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -63,22 +71,32 @@ class ProjectState:
                 project = load(self.root)
             except ValidationError as exc:
                 self.errors = exc.errors
-                log.error("project change rejected, still serving version %s:\n%s",
-                          self.layer.project.version, "\n".join(str(e) for e in exc.errors))
+                log.error(
+                    "project change rejected, still serving version %s:\n%s",
+                    self.layer.project.version,
+                    "\n".join(str(e) for e in exc.errors),
+                )
                 return False
             old = self.layer
             widened = widenings(old.project, project)
             if widened and not self.settings.allow_widening:
                 self.errors = widened
-                log.error("project change would widen access, still serving version %s (restart the server, or "
-                          "serve with --allow-widening, to apply it):\n%s", old.project.version,
-                          "\n".join(str(e) for e in widened))
+                log.error(
+                    "project change would widen access, still serving version %s (restart the server, or "
+                    "serve with --allow-widening, to apply it):\n%s",
+                    old.project.version,
+                    "\n".join(str(e) for e in widened),
+                )
                 return False
             connection = self.settings.connection or project.connection_url()
             engine = old._engine if connection == old.connection else None
-            self.layer = Layer(project, self.settings.connection, engine=engine,
-                               compiled_statements=self.settings.compiled_statements,
-                               role_views=self.settings.role_views)
+            self.layer = Layer(
+                project,
+                self.settings.connection,
+                engine=engine,
+                compiled_statements=self.settings.compiled_statements,
+                role_views=self.settings.role_views,
+            )
             self.errors = []
             log.info("project reloaded: version %s → %s", old.project.version, project.version)
             if engine is None:

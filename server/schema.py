@@ -164,10 +164,22 @@ def _caller(info: Info) -> Caller:
 
 
 def _metric(graph: SemanticGraph, m: d.Metric) -> Metric:
-    return Metric(name=m.name, label=m.label, description=m.description, type=m.type, owner=m.owner, tier=m.tier,
-                  status=m.status, replaced_by=m.replaced_by, format=m.format, direction=m.direction,
-                  tags=list(m.tags), synonyms=list(m.synonyms),
-                  depends_on=depends_on(graph, m.name), dimensions=dimensions_for(graph, [m.name]))
+    return Metric(
+        name=m.name,
+        label=m.label,
+        description=m.description,
+        type=m.type,
+        owner=m.owner,
+        tier=m.tier,
+        status=m.status,
+        replaced_by=m.replaced_by,
+        format=m.format,
+        direction=m.direction,
+        tags=list(m.tags),
+        synonyms=list(m.synonyms),
+        depends_on=depends_on(graph, m.name),
+        dimensions=dimensions_for(graph, [m.name]),
+    )
 
 
 def _matches(m: d.Metric, search: str) -> bool:
@@ -179,12 +191,23 @@ def _matches(m: d.Metric, search: str) -> bool:
 @strawberry.type
 class Query:
     @strawberry.field
-    def metrics(self, info: Info, tier: str | None = None, tag: str | None = None, search: str | None = None,
-                include_deprecated: bool = False) -> list[Metric]:
+    def metrics(
+        self,
+        info: Info,
+        tier: str | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+        include_deprecated: bool = False,
+    ) -> list[Metric]:
         _, graph = _service(info).graph_for(_caller(info))
-        found = [m for m in graph.metrics.values()
-                 if (include_deprecated or m.status != "deprecated") and (tier is None or m.tier == tier)
-                 and (tag is None or tag in m.tags) and (search is None or _matches(m, search))]
+        found = [
+            m
+            for m in graph.metrics.values()
+            if (include_deprecated or m.status != "deprecated")
+            and (tier is None or m.tier == tier)
+            and (tag is None or tag in m.tags)
+            and (search is None or _matches(m, search))
+        ]
         return [_metric(graph, m) for m in found]
 
     @strawberry.field
@@ -198,22 +221,39 @@ class Query:
         _, graph = _service(info).graph_for(_caller(info))
         for name in metrics or []:
             graph.metric(name)  # unknown (or hidden) metrics are UNKNOWN_MEMBER, not an empty list
-        return [Dimension(name=ref, type=dim.type, label=dim.label, description=dim.description)
-                for ref, dim in dimension_details(graph, metrics or [])]
+        return [
+            Dimension(name=ref, type=dim.type, label=dim.label, description=dim.description)
+            for ref, dim in dimension_details(graph, metrics or [])
+        ]
 
     @strawberry.field
     def models(self, info: Info) -> list[Model]:
         _, graph = _service(info).graph_for(_caller(info))
-        return [Model(name=m.name, label=m.label, description=m.description, primary_key=m.primary_keys,
-                      time=m.time, measures=[ms.name for ms in m.measures],
-                      dimensions=reachable_dimensions(graph, m.name)) for m in graph.models.values()]
+        return [
+            Model(
+                name=m.name,
+                label=m.label,
+                description=m.description,
+                primary_key=m.primary_keys,
+                time=m.time,
+                measures=[ms.name for ms in m.measures],
+                dimensions=reachable_dimensions(graph, m.name),
+            )
+            for m in graph.models.values()
+        ]
 
     @strawberry.field
     async def query(self, info: Info, input: QueryInput) -> QueryResult:
         answer = await _service(info).run(_caller(info), input.to_query())
-        return QueryResult(columns=[Column(**c) for c in answer.columns], rows=answer.rows, cached=answer.cached,
-                           duration_ms=answer.duration_ms, warnings=answer.warnings,
-                           truncated=answer.truncated, answer=answer)
+        return QueryResult(
+            columns=[Column(**c) for c in answer.columns],
+            rows=answer.rows,
+            cached=answer.cached,
+            duration_ms=answer.duration_ms,
+            warnings=answer.warnings,
+            truncated=answer.truncated,
+            answer=answer,
+        )
 
     @strawberry.field
     async def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:
@@ -226,6 +266,7 @@ class Query:
         """Errors of a project change that was rejected (the last good version keeps serving). They
         name files and definitions: on a project with policies, only for a caller with a role."""
         _service(info).graph_for(_caller(info))  # UNAUTHENTICATED / FORBIDDEN as for the catalogue
-        return [ProjectError(file=e.file, line=e.line, column=e.column, message=e.message)
-                for e in _service(info).state.errors]
-
+        return [
+            ProjectError(file=e.file, line=e.line, column=e.column, message=e.message)
+            for e in _service(info).state.errors
+        ]

@@ -57,8 +57,9 @@ class Answer:
     """One query's answer as the `QueryResult` type shows it. The SQL text (values inlined) is
     rendered only when a request selects `sql`: most do not, and it costs as much as the compile."""
 
-    def __init__(self, body: dict[str, Any], cached: bool, duration_ms: float, compiled: CompiledQuery,
-                 values: list[Any]):
+    def __init__(
+        self, body: dict[str, Any], cached: bool, duration_ms: float, compiled: CompiledQuery, values: list[Any]
+    ):
         self.columns: list[dict[str, Any]] = body["columns"]
         self.rows: list[Any] = body["rows"]
         self.warnings: list[str] = body["warnings"]
@@ -98,8 +99,9 @@ Body = dict[str, Any]
 
 
 class QueryService:
-    def __init__(self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, threads: int,
-                 lock_seconds: float = 5.0):
+    def __init__(
+        self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, threads: int, lock_seconds: float = 5.0
+    ):
         self.state = state
         self.cache = cache
         self.telemetry = telemetry
@@ -236,8 +238,9 @@ def _log_failed_refresh(flight: asyncio.Future[tuple[Body, bool]]) -> None:
     """A background refresh has no request to report to: its failure is logged (the stale answer
     stays until its window ends, and the next stale hit tries again)."""
     if not flight.cancelled() and flight.exception() is not None:
-        log.warning("refreshing a stale cached answer failed: %s", getattr(flight.exception(), "message",
-                                                                            flight.exception()))
+        log.warning(
+            "refreshing a stale cached answer failed: %s", getattr(flight.exception(), "message", flight.exception())
+        )
 
 
 def _ms(started: float) -> float:

@@ -20,13 +20,14 @@ class ServerSettings:
     connection: str | None = None
     reload: bool = False
     reload_interval: float = 0.5
-    allow_widening: bool = False   # apply reloads that widen access (server/reload.py); off: hold them back
+    allow_widening: bool = False  # apply reloads that widen access (server/reload.py); off: hold them back
     jwt_secret: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_SECRET"))
     jwt_public_key: str | None = field(
-        default_factory=lambda: _read_key(os.environ.get("SEMANTIC_LAYER_JWT_PUBLIC_KEY")))
+        default_factory=lambda: _read_key(os.environ.get("SEMANTIC_LAYER_JWT_PUBLIC_KEY"))
+    )
     jwks_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWKS_URL") or None)
-    jwks_lifespan: float = 300.0   # seconds a fetched key set is used before it is fetched again
-    jwks_cooldown: float = 30.0    # least seconds between the refetches that unknown kids trigger
+    jwks_lifespan: float = 300.0  # seconds a fetched key set is used before it is fetched again
+    jwks_cooldown: float = 30.0  # least seconds between the refetches that unknown kids trigger
     jwt_audience: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_JWT_AUDIENCE"))
     jwt_issuer: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_ISSUER") or None)
     cache_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
@@ -36,13 +37,14 @@ class ServerSettings:
     max_depth: int = 10
     max_aliases: int = 30
     max_fields: int = 500
-    max_tokens: int = 2000   # GraphQL document tokens; a dashboard's document has a few hundred
+    max_tokens: int = 2000  # GraphQL document tokens; a dashboard's document has a few hundred
     threads: int = 8
-    fast_path: bool = True   # answer recognised `query` documents without strawberry (server/fastpath.py)
+    fast_path: bool = True  # answer recognised `query` documents without strawberry (server/fastpath.py)
     # How long one server process may hold the shared cache's lock on an answer it is computing;
     # the others wait that long for the answer before computing it themselves.
     cache_lock_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_CACHE_LOCK_SECONDS", 5)))
+        default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_CACHE_LOCK_SECONDS", 5))
+    )
     # Compiled statements kept for all roles together (a few KiB each), and role views (one per set
     # of roles seen): bounds on what a long-running server keeps for the query shapes it met.
     compiled_statements: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_COMPILED_STATEMENTS", CACHE_SIZE))

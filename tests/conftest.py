@@ -15,8 +15,14 @@ import semantic_layer as sl
 
 # Suites left out of the quick development run (`pytest -m "not slow"`): the same answers on
 # PostgreSQL and MariaDB, servers under heavy queries, and the GraphQL fuzz. CI runs everything.
-SLOW_MODULES = {"test_engines", "test_engine_errors", "test_value_types", "test_warehouse_keys", "test_server_health",
-                "test_fuzz"}
+SLOW_MODULES = {
+    "test_engines",
+    "test_engine_errors",
+    "test_value_types",
+    "test_warehouse_keys",
+    "test_server_health",
+    "test_fuzz",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -30,12 +30,18 @@ def unavailable(reason: str) -> None:
 
 def _tables(db: Path) -> list[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
     with duckdb.connect(str(db), read_only=True) as con:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
-                                           "WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+            ).fetchall()
+        ]
         out = []
         for name in names:
-            columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                  f"WHERE table_name = '{name}' ORDER BY ordinal_position").fetchall()
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                f"WHERE table_name = '{name}' ORDER BY ordinal_position"
+            ).fetchall()
             out.append((name, columns, con.execute(f'SELECT * FROM "{name}"').fetchall()))
         return out
 

@@ -13,241 +13,380 @@ REV = "CASE WHEN o.status <> 'cancelled' THEN o.amount END"
 T = local("o.created_at")
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("to-one dimension with a measure filter",
-     dict(metrics=["revenue", "order_count"], dimensions=["customers.segment"]),
-     f"""SELECT c.segment, SUM({REV}), COUNT(*) FROM orders o LEFT JOIN customers c USING (customer_id)
-         GROUP BY 1 ORDER BY 1 NULLS LAST"""),
-    ("a dimension through a one_to_many hop counts each order once per group",
-     dict(metrics=["order_count", "revenue", "avg_amount", "median_amount"], dimensions=["order_lines.ship_mode"]),
-     """WITH pairs AS (SELECT DISTINCT o.order_id, l.ship_mode, o.amount, o.status FROM orders o
+    (
+        "to-one dimension with a measure filter",
+        dict(metrics=["revenue", "order_count"], dimensions=["customers.segment"]),
+        f"""SELECT c.segment, SUM({REV}), COUNT(*) FROM orders o LEFT JOIN customers c USING (customer_id)
+         GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "a dimension through a one_to_many hop counts each order once per group",
+        dict(metrics=["order_count", "revenue", "avg_amount", "median_amount"], dimensions=["order_lines.ship_mode"]),
+        """WITH pairs AS (SELECT DISTINCT o.order_id, l.ship_mode, o.amount, o.status FROM orders o
                         LEFT JOIN order_lines l ON l.order_id = o.order_id)
          SELECT ship_mode, COUNT(*), SUM(CASE WHEN status <> 'cancelled' THEN amount END), AVG(amount),
-                MEDIAN(amount::DOUBLE) FROM pairs GROUP BY 1 ORDER BY 1 NULLS LAST"""),
-    ("fan-out the other way: a customer counts once in each status it has orders in",
-     dict(metrics=["customer_count"], dimensions=["orders.status"]),
-     """SELECT s, COUNT(*) FROM (SELECT DISTINCT c.customer_id, o.status AS s FROM customers c
-                                  LEFT JOIN orders o ON o.customer_id = c.customer_id) GROUP BY 1 ORDER BY 1 NULLS LAST"""),
-    ("a filter on a one_to_many model means 'has at least one matching row'",
-     dict(metrics=["order_count", "revenue"], where=["order_lines.returned = true"]),
-     f"""SELECT COUNT(*), SUM({REV}) FROM orders o
-         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned)"""),
-    ("filter and dimension through the same hop speak of the same line",
-     dict(metrics=["order_count"], dimensions=["order_lines.ship_mode"], where=["order_lines.returned = true"]),
-     """SELECT ship_mode, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
-        WHERE l.returned GROUP BY 1 ORDER BY 1"""),
-    ("multi-fact: each model aggregated alone, then joined on the dimension",
-     dict(metrics=["ticket_count", "order_count", "tickets_per_order"], dimensions=["customers.segment"]),
-     """WITH t AS (SELECT c.segment s, COUNT(*) n FROM tickets t LEFT JOIN customers c USING (customer_id) GROUP BY 1),
+                MEDIAN(amount::DOUBLE) FROM pairs GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "fan-out the other way: a customer counts once in each status it has orders in",
+        dict(metrics=["customer_count"], dimensions=["orders.status"]),
+        """SELECT s, COUNT(*) FROM (SELECT DISTINCT c.customer_id, o.status AS s FROM customers c
+                                  LEFT JOIN orders o ON o.customer_id = c.customer_id) GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "a filter on a one_to_many model means 'has at least one matching row'",
+        dict(metrics=["order_count", "revenue"], where=["order_lines.returned = true"]),
+        f"""SELECT COUNT(*), SUM({REV}) FROM orders o
+         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned)""",
+    ),
+    (
+        "filter and dimension through the same hop speak of the same line",
+        dict(metrics=["order_count"], dimensions=["order_lines.ship_mode"], where=["order_lines.returned = true"]),
+        """SELECT ship_mode, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
+        WHERE l.returned GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "multi-fact: each model aggregated alone, then joined on the dimension",
+        dict(metrics=["ticket_count", "order_count", "tickets_per_order"], dimensions=["customers.segment"]),
+        """WITH t AS (SELECT c.segment s, COUNT(*) n FROM tickets t LEFT JOIN customers c USING (customer_id) GROUP BY 1),
              o AS (SELECT c.segment s, COUNT(*) n FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1),
              k AS (SELECT s FROM t UNION SELECT s FROM o)
         SELECT k.s, t.n, o.n, t.n::DOUBLE / NULLIF(o.n, 0) FROM k LEFT JOIN t ON t.s IS NOT DISTINCT FROM k.s
-        LEFT JOIN o ON o.s IS NOT DISTINCT FROM k.s ORDER BY 1 NULLS LAST"""),
-    ("role-playing join: the same model under two join names",
-     dict(metrics=["revenue"], dimensions=["owner_rep.team", "customers.account_owner.team"]),
-     f"""SELECT r1.team, r2.team, SUM({REV}) FROM orders o LEFT JOIN sales_reps r1 ON r1.rep_id = o.owner_rep_id
+        LEFT JOIN o ON o.s IS NOT DISTINCT FROM k.s ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "role-playing join: the same model under two join names",
+        dict(metrics=["revenue"], dimensions=["owner_rep.team", "customers.account_owner.team"]),
+        f"""SELECT r1.team, r2.team, SUM({REV}) FROM orders o LEFT JOIN sales_reps r1 ON r1.rep_id = o.owner_rep_id
          LEFT JOIN customers c ON c.customer_id = o.customer_id LEFT JOIN sales_reps r2 ON r2.rep_id = c.owner_rep_id
-         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
-    ("a joined model's time dimension with a grain (its value is computed before the join)",
-     dict(metrics=["revenue", "order_count"], dimensions=["customers.created_at:quarter", "customers.segment"]),
-     f"""SELECT CAST(date_trunc('quarter', {local('c.created_at')}) AS DATE), c.segment, SUM({REV}), COUNT(*)
-         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
-    ("through a one_to_many hop: a month and a CASE of the joined rows, customers without orders kept",
-     dict(metrics=["customer_count"], dimensions=["orders.created_at:month", "orders.size_band"]),
-     f"""SELECT m, b, COUNT(*) FROM (
-           SELECT DISTINCT c.customer_id, CAST(date_trunc('month', {local('o.created_at')}) AS DATE) m,
+         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "a joined model's time dimension with a grain (its value is computed before the join)",
+        dict(metrics=["revenue", "order_count"], dimensions=["customers.created_at:quarter", "customers.segment"]),
+        f"""SELECT CAST(date_trunc('quarter', {local("c.created_at")}) AS DATE), c.segment, SUM({REV}), COUNT(*)
+         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "through a one_to_many hop: a month and a CASE of the joined rows, customers without orders kept",
+        dict(metrics=["customer_count"], dimensions=["orders.created_at:month", "orders.size_band"]),
+        f"""SELECT m, b, COUNT(*) FROM (
+           SELECT DISTINCT c.customer_id, CAST(date_trunc('month', {local("o.created_at")}) AS DATE) m,
                   CASE WHEN o.amount >= 500 THEN 'large' ELSE 'small' END b
            FROM customers c LEFT JOIN orders o ON o.customer_id = c.customer_id)
-         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
-    ("a CASE over a joined model answers as before for rows the join misses (orders without a customer)",
-     dict(metrics=["order_count"], dimensions=["customers.segment_group"]),
-     """SELECT CASE WHEN c.segment = 'enterprise' THEN 'enterprise' ELSE 'other' END, COUNT(*)
-         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1"""),
-    ("a longer path ref",
-     dict(metrics=["revenue"], dimensions=["customers.regions.name"]),
-     f"""SELECT r.name, SUM({REV}) FROM orders o LEFT JOIN customers c USING (customer_id)
-         LEFT JOIN regions r ON r.region_id = c.region_id GROUP BY 1 ORDER BY 1 NULLS LAST"""),
-    ("ratio at the row grain, by local month",
-     dict(metrics=["average_order_value"], dimensions=["metric_time:month"]),
-     f"""SELECT CAST(date_trunc('month', {T}) AS DATE) m, SUM({REV})::DOUBLE / NULLIF(COUNT(*), 0)
-         FROM orders o GROUP BY 1 ORDER BY 1"""),
-    ("offsets reach a month outside time_range; March includes March 31",
-     dict(metrics=["revenue", "revenue_last_month", "revenue_growth_mom"], dimensions=["metric_time:month"],
-          time_range={"start": "2024-02-01", "end": "2024-05-01"}),
-     f"""WITH m AS (SELECT CAST(date_trunc('month', {T}) AS DATE) m, SUM({REV}) r FROM orders o GROUP BY 1)
+         GROUP BY 1, 2 ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "a CASE over a joined model answers as before for rows the join misses (orders without a customer)",
+        dict(metrics=["order_count"], dimensions=["customers.segment_group"]),
+        """SELECT CASE WHEN c.segment = 'enterprise' THEN 'enterprise' ELSE 'other' END, COUNT(*)
+         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "a longer path ref",
+        dict(metrics=["revenue"], dimensions=["customers.regions.name"]),
+        f"""SELECT r.name, SUM({REV}) FROM orders o LEFT JOIN customers c USING (customer_id)
+         LEFT JOIN regions r ON r.region_id = c.region_id GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "ratio at the row grain, by local month",
+        dict(metrics=["average_order_value"], dimensions=["metric_time:month"]),
+        f"""SELECT CAST(date_trunc('month', {T}) AS DATE) m, SUM({REV})::DOUBLE / NULLIF(COUNT(*), 0)
+         FROM orders o GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "offsets reach a month outside time_range; March includes March 31",
+        dict(
+            metrics=["revenue", "revenue_last_month", "revenue_growth_mom"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-02-01", "end": "2024-05-01"},
+        ),
+        f"""WITH m AS (SELECT CAST(date_trunc('month', {T}) AS DATE) m, SUM({REV}) r FROM orders o GROUP BY 1)
          SELECT cur.m, cur.r, prev.r, cur.r::DOUBLE / NULLIF(prev.r, 0) - 1 FROM m cur
          LEFT JOIN m prev ON prev.m = cur.m - INTERVAL 1 MONTH
-         WHERE cur.m >= DATE '2024-02-01' AND cur.m < DATE '2024-05-01' ORDER BY 1"""),
-    ("a one-month offset at day grain: March 31 reads the last day of February",
-     dict(metrics=["revenue", "revenue_last_month"], dimensions=["metric_time:day"],
-          time_range={"start": "2024-03-28", "end": "2024-04-02"}),
-     f"""WITH d AS (SELECT CAST({T} AS DATE) d, SUM({REV}) r FROM orders o GROUP BY 1),
+         WHERE cur.m >= DATE '2024-02-01' AND cur.m < DATE '2024-05-01' ORDER BY 1""",
+    ),
+    (
+        "a one-month offset at day grain: March 31 reads the last day of February",
+        dict(
+            metrics=["revenue", "revenue_last_month"],
+            dimensions=["metric_time:day"],
+            time_range={"start": "2024-03-28", "end": "2024-04-02"},
+        ),
+        f"""WITH d AS (SELECT CAST({T} AS DATE) d, SUM({REV}) r FROM orders o GROUP BY 1),
               days AS (SELECT CAST(x AS DATE) d FROM generate_series(DATE '2024-03-28', DATE '2024-04-01',
                                                                   INTERVAL 1 DAY) t(x))
          SELECT days.d, cur.r, prev.r FROM days LEFT JOIN d cur ON cur.d = days.d
          LEFT JOIN d prev ON prev.d = CAST(days.d - INTERVAL 1 MONTH AS DATE)
-         WHERE cur.r IS NOT NULL OR prev.r IS NOT NULL ORDER BY 1"""),
-    ("cumulative windows over a spine: every day present, including the empty ones",
-     dict(metrics=["revenue_trailing_7d", "revenue_mtd", "revenue_running"], dimensions=["metric_time:day"],
-          time_range={"start": "2024-02-08", "end": "2024-02-20"}),
-     f"""WITH o AS (SELECT {T} t, {REV} v FROM orders o),
+         WHERE cur.r IS NOT NULL OR prev.r IS NOT NULL ORDER BY 1""",
+    ),
+    (
+        "cumulative windows over a spine: every day present, including the empty ones",
+        dict(
+            metrics=["revenue_trailing_7d", "revenue_mtd", "revenue_running"],
+            dimensions=["metric_time:day"],
+            time_range={"start": "2024-02-08", "end": "2024-02-20"},
+        ),
+        f"""WITH o AS (SELECT {T} t, {REV} v FROM orders o),
               spine AS (SELECT x AS d FROM generate_series(TIMESTAMP '2024-02-08', TIMESTAMP '2024-02-19',
                                                         INTERVAL 1 DAY) t(x))
          SELECT CAST(d AS DATE),
                 (SELECT SUM(v) FROM o WHERE t >= d + INTERVAL 1 DAY - INTERVAL 7 DAY AND t < d + INTERVAL 1 DAY),
                 (SELECT SUM(v) FROM o WHERE t >= date_trunc('month', d) AND t < d + INTERVAL 1 DAY),
                 (SELECT SUM(v) FROM o WHERE t < d + INTERVAL 1 DAY)
-         FROM spine ORDER BY 1"""),
-    ("cumulative at month grain is the value as of the month's last day, per segment",
-     dict(metrics=["revenue_trailing_7d"], dimensions=["metric_time:month", "customers.segment"],
-          time_range={"start": "2024-01-01", "end": "2024-04-01"}),
-     f"""WITH o AS (SELECT {T} t, c.segment s, {REV} v FROM orders o LEFT JOIN customers c USING (customer_id)),
+         FROM spine ORDER BY 1""",
+    ),
+    (
+        "cumulative at month grain is the value as of the month's last day, per segment",
+        dict(
+            metrics=["revenue_trailing_7d"],
+            dimensions=["metric_time:month", "customers.segment"],
+            time_range={"start": "2024-01-01", "end": "2024-04-01"},
+        ),
+        f"""WITH o AS (SELECT {T} t, c.segment s, {REV} v FROM orders o LEFT JOIN customers c USING (customer_id)),
               spine AS (SELECT x AS m FROM generate_series(TIMESTAMP '2024-01-01', TIMESTAMP '2024-03-01',
                                                         INTERVAL 1 MONTH) t(x)),
               segs AS (SELECT DISTINCT s FROM o WHERE t >= TIMESTAMP '2024-01-25' AND t < TIMESTAMP '2024-04-01')
          SELECT CAST(m AS DATE), segs.s, (SELECT SUM(v) FROM o WHERE o.s IS NOT DISTINCT FROM segs.s
                                       AND t >= m + INTERVAL 1 MONTH - INTERVAL 7 DAY AND t < m + INTERVAL 1 MONTH)
-         FROM spine, segs ORDER BY 1, 2 NULLS LAST"""),
-    ("cumulative without metric_time is the value as of the end of time_range",
-     dict(metrics=["revenue_trailing_7d", "revenue_mtd", "revenue_running"], dimensions=["customers.segment"],
-          time_range={"start": "2024-02-01", "end": "2024-03-15"}),
-     f"""WITH o AS (SELECT {T} t, c.segment s, {REV} v FROM orders o LEFT JOIN customers c USING (customer_id))
+         FROM spine, segs ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
+        "cumulative without metric_time is the value as of the end of time_range",
+        dict(
+            metrics=["revenue_trailing_7d", "revenue_mtd", "revenue_running"],
+            dimensions=["customers.segment"],
+            time_range={"start": "2024-02-01", "end": "2024-03-15"},
+        ),
+        f"""WITH o AS (SELECT {T} t, c.segment s, {REV} v FROM orders o LEFT JOIN customers c USING (customer_id))
          SELECT s, SUM(v) FILTER (WHERE t >= TIMESTAMP '2024-03-08'),
                 SUM(v) FILTER (WHERE t >= TIMESTAMP '2024-03-01'), SUM(v)
-         FROM o WHERE t < TIMESTAMP '2024-03-15' GROUP BY 1 ORDER BY 1 NULLS LAST"""),
-    ("an all-time running total with no range covers every row",
-     dict(metrics=["revenue_running", "revenue"]),
-     f"SELECT SUM({REV}), SUM({REV}) FROM orders o"),
-    ("an offset without metric_time shifts the time range",
-     dict(metrics=["revenue", "revenue_last_month", "revenue_growth_mom"],
-          time_range={"start": "2024-03-01", "end": "2024-04-01"}),
-     f"""SELECT SUM({REV}) FILTER (WHERE {T} >= DATE '2024-03-01'), SUM({REV}) FILTER (WHERE {T} < DATE '2024-03-01'),
+         FROM o WHERE t < TIMESTAMP '2024-03-15' GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "an all-time running total with no range covers every row",
+        dict(metrics=["revenue_running", "revenue"]),
+        f"SELECT SUM({REV}), SUM({REV}) FROM orders o",
+    ),
+    (
+        "an offset without metric_time shifts the time range",
+        dict(
+            metrics=["revenue", "revenue_last_month", "revenue_growth_mom"],
+            time_range={"start": "2024-03-01", "end": "2024-04-01"},
+        ),
+        f"""SELECT SUM({REV}) FILTER (WHERE {T} >= DATE '2024-03-01'), SUM({REV}) FILTER (WHERE {T} < DATE '2024-03-01'),
                 (SUM({REV}) FILTER (WHERE {T} >= DATE '2024-03-01'))::DOUBLE /
                  SUM({REV}) FILTER (WHERE {T} < DATE '2024-03-01') - 1
-         FROM orders o WHERE {T} >= DATE '2024-02-01' AND {T} < DATE '2024-04-01'"""),
-    ("DST day: local days and hours in America/New_York",
-     dict(metrics=["order_count"], dimensions=["metric_time:hour"],
-          time_range={"start": "2024-03-09T20:00:00", "end": "2024-03-10T06:00:00"}),
-     f"""SELECT date_trunc('hour', {T}), COUNT(*) FROM orders o
-         WHERE {T} >= TIMESTAMP '2024-03-09 20:00' AND {T} < TIMESTAMP '2024-03-10 06:00' GROUP BY 1 ORDER BY 1"""),
-    ("DST days by local day, fall and spring",
-     dict(metrics=["order_count", "revenue"], dimensions=["metric_time:day"],
-          where=["metric_time >= '2024-03-09' and metric_time < '2024-03-12' or "
-                 "metric_time >= '2024-11-02' and metric_time < '2024-11-05'"]),
-     f"""SELECT CAST({T} AS DATE), COUNT(*), SUM({REV}) FROM orders o
+         FROM orders o WHERE {T} >= DATE '2024-02-01' AND {T} < DATE '2024-04-01'""",
+    ),
+    (
+        "DST day: local days and hours in America/New_York",
+        dict(
+            metrics=["order_count"],
+            dimensions=["metric_time:hour"],
+            time_range={"start": "2024-03-09T20:00:00", "end": "2024-03-10T06:00:00"},
+        ),
+        f"""SELECT date_trunc('hour', {T}), COUNT(*) FROM orders o
+         WHERE {T} >= TIMESTAMP '2024-03-09 20:00' AND {T} < TIMESTAMP '2024-03-10 06:00' GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "DST days by local day, fall and spring",
+        dict(
+            metrics=["order_count", "revenue"],
+            dimensions=["metric_time:day"],
+            where=[
+                "metric_time >= '2024-03-09' and metric_time < '2024-03-12' or "
+                "metric_time >= '2024-11-02' and metric_time < '2024-11-05'"
+            ],
+        ),
+        f"""SELECT CAST({T} AS DATE), COUNT(*), SUM({REV}) FROM orders o
          WHERE ({T} >= DATE '2024-03-09' AND {T} < DATE '2024-03-12') OR
-               ({T} >= DATE '2024-11-02' AND {T} < DATE '2024-11-05') GROUP BY 1 ORDER BY 1"""),
-    ("a query time zone overrides the project's: bounds and days in Asia/Shanghai",
-     dict(metrics=["order_count"], dimensions=["metric_time:day"], timezone="Asia/Shanghai",
-          time_range={"start": "2024-03-30", "end": "2024-04-02"}),
-     f"""SELECT CAST({local("o.created_at", "Asia/Shanghai")} AS DATE) d, COUNT(*) FROM orders o
+               ({T} >= DATE '2024-11-02' AND {T} < DATE '2024-11-05') GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "a query time zone overrides the project's: bounds and days in Asia/Shanghai",
+        dict(
+            metrics=["order_count"],
+            dimensions=["metric_time:day"],
+            timezone="Asia/Shanghai",
+            time_range={"start": "2024-03-30", "end": "2024-04-02"},
+        ),
+        f"""SELECT CAST({local("o.created_at", "Asia/Shanghai")} AS DATE) d, COUNT(*) FROM orders o
          WHERE {local("o.created_at", "Asia/Shanghai")} >= TIMESTAMP '2024-03-30'
-           AND {local("o.created_at", "Asia/Shanghai")} < TIMESTAMP '2024-04-02' GROUP BY 1 ORDER BY 1"""),
-    ("segments, having, descending order, limit and offset",
-     dict(metrics=["revenue", "order_count"], dimensions=["owner_rep.name"], segments=["orders.large"],
-          having=["order_count >= 20"], order_by=["-revenue"], limit=3, offset=1),
-     f"""SELECT r.name, SUM({REV}) rev, COUNT(*) n FROM orders o LEFT JOIN sales_reps r ON r.rep_id = o.owner_rep_id
-         WHERE o.amount >= 500 GROUP BY 1 HAVING COUNT(*) >= 20 ORDER BY rev DESC NULLS LAST LIMIT 3 OFFSET 1"""),
-    ("a metric filter and a filtered ratio side",
-     dict(metrics=["enterprise_revenue", "enterprise_share"], dimensions=["metric_time:quarter"]),
-     f"""SELECT CAST(date_trunc('quarter', {T}) AS DATE),
+           AND {local("o.created_at", "Asia/Shanghai")} < TIMESTAMP '2024-04-02' GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "segments, having, descending order, limit and offset",
+        dict(
+            metrics=["revenue", "order_count"],
+            dimensions=["owner_rep.name"],
+            segments=["orders.large"],
+            having=["order_count >= 20"],
+            order_by=["-revenue"],
+            limit=3,
+            offset=1,
+        ),
+        f"""SELECT r.name, SUM({REV}) rev, COUNT(*) n FROM orders o LEFT JOIN sales_reps r ON r.rep_id = o.owner_rep_id
+         WHERE o.amount >= 500 GROUP BY 1 HAVING COUNT(*) >= 20 ORDER BY rev DESC NULLS LAST LIMIT 3 OFFSET 1""",
+    ),
+    (
+        "a metric filter and a filtered ratio side",
+        dict(metrics=["enterprise_revenue", "enterprise_share"], dimensions=["metric_time:quarter"]),
+        f"""SELECT CAST(date_trunc('quarter', {T}) AS DATE),
                 SUM(CASE WHEN c.segment = 'enterprise' THEN {REV} END),
                 SUM(CASE WHEN c.segment = 'enterprise' THEN {REV} END)::DOUBLE / NULLIF(SUM({REV}), 0)
-         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1"""),
-    ("a derived metric that is one division is float division, NULL on a zero denominator",
-     dict(metrics=["revenue_per_order"], dimensions=["orders.status"]),
-     f"""SELECT o.status, SUM({REV})::DOUBLE / NULLIF(COUNT(*), 0) FROM orders o GROUP BY 1 ORDER BY 1"""),
-    ("percentile, count_distinct, min and max",
-     dict(metrics=["p90_amount", "buyers", "min_amount", "max_amount"], dimensions=["orders.status"]),
-     """SELECT status, quantile_cont(amount::DOUBLE, 0.9), COUNT(DISTINCT customer_id), MIN(amount), MAX(amount)
-        FROM orders GROUP BY 1 ORDER BY 1"""),
-    ("fill_nulls_with turns a missing group into 0 (days with tickets and no orders)",
-     dict(metrics=["ticket_count", "orders_filled"], dimensions=["metric_time:day"],
-          time_range={"start": "2024-02-08", "end": "2024-02-20"}),
-     f"""WITH t AS (SELECT CAST({local("created_at")} AS DATE) d, COUNT(*) n FROM tickets
+         FROM orders o LEFT JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "a derived metric that is one division is float division, NULL on a zero denominator",
+        dict(metrics=["revenue_per_order"], dimensions=["orders.status"]),
+        f"""SELECT o.status, SUM({REV})::DOUBLE / NULLIF(COUNT(*), 0) FROM orders o GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "percentile, count_distinct, min and max",
+        dict(metrics=["p90_amount", "buyers", "min_amount", "max_amount"], dimensions=["orders.status"]),
+        """SELECT status, quantile_cont(amount::DOUBLE, 0.9), COUNT(DISTINCT customer_id), MIN(amount), MAX(amount)
+        FROM orders GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "fill_nulls_with turns a missing group into 0 (days with tickets and no orders)",
+        dict(
+            metrics=["ticket_count", "orders_filled"],
+            dimensions=["metric_time:day"],
+            time_range={"start": "2024-02-08", "end": "2024-02-20"},
+        ),
+        f"""WITH t AS (SELECT CAST({local("created_at")} AS DATE) d, COUNT(*) n FROM tickets
                    WHERE {local("created_at")} >= DATE '2024-02-08' AND {local("created_at")} < DATE '2024-02-20'
                    GROUP BY 1),
               o AS (SELECT CAST({T} AS DATE) d, COUNT(*) n FROM orders o
                     WHERE {T} >= DATE '2024-02-08' AND {T} < DATE '2024-02-20' GROUP BY 1),
               k AS (SELECT d FROM t UNION SELECT d FROM o)
-         SELECT k.d, t.n, COALESCE(o.n, 0) FROM k LEFT JOIN t USING (d) LEFT JOIN o USING (d) ORDER BY 1"""),
-    ("a dimension-only query lists distinct values",
-     dict(dimensions=["customers.segment", "customers.regions.name"]),
-     """SELECT DISTINCT c.segment, r.name FROM customers c LEFT JOIN regions r USING (region_id)
-        ORDER BY 1 NULLS LAST, 2 NULLS LAST"""),
-    ("an order's own time dimension at a grain, next to metric_time",
-     dict(metrics=["customer_count"], dimensions=["customers.created_at:year"]),
-     f"""SELECT CAST(date_trunc('year', {local("created_at")}) AS DATE), COUNT(*) FROM customers GROUP BY 1
-         ORDER BY 1"""),
+         SELECT k.d, t.n, COALESCE(o.n, 0) FROM k LEFT JOIN t USING (d) LEFT JOIN o USING (d) ORDER BY 1""",
+    ),
+    (
+        "a dimension-only query lists distinct values",
+        dict(dimensions=["customers.segment", "customers.regions.name"]),
+        """SELECT DISTINCT c.segment, r.name FROM customers c LEFT JOIN regions r USING (region_id)
+        ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "an order's own time dimension at a grain, next to metric_time",
+        dict(metrics=["customer_count"], dimensions=["customers.created_at:year"]),
+        f"""SELECT CAST(date_trunc('year', {local("created_at")}) AS DATE), COUNT(*) FROM customers GROUP BY 1
+         ORDER BY 1""",
+    ),
     # The same-joined-row rule: where entries are ANDed, so entries reaching a one_to_many model
     # through the same hop hold for one and the same row, as if written as one string with AND.
-    ("two filters on one one_to_many model hold for the same line",
-     dict(metrics=["order_count", "revenue"], where=["order_lines.returned = true", "order_lines.ship_mode = 'air'"]),
-     f"""SELECT COUNT(*), SUM({REV}) FROM orders o
+    (
+        "two filters on one one_to_many model hold for the same line",
+        dict(
+            metrics=["order_count", "revenue"], where=["order_lines.returned = true", "order_lines.ship_mode = 'air'"]
+        ),
+        f"""SELECT COUNT(*), SUM({REV}) FROM orders o
          WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
-                       AND l.ship_mode = 'air')"""),
-    ("a line's part and the same line's ship mode",
-     dict(metrics=["order_count"], where=["parts.brand = 'acme'", "order_lines.ship_mode = 'air'"]),
-     """SELECT COUNT(*) FROM orders o
+                       AND l.ship_mode = 'air')""",
+    ),
+    (
+        "a line's part and the same line's ship mode",
+        dict(metrics=["order_count"], where=["parts.brand = 'acme'", "order_lines.ship_mode = 'air'"]),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l JOIN parts p ON p.part_id = l.part_id
-                      WHERE l.order_id = o.order_id AND p.brand = 'acme' AND l.ship_mode = 'air')"""),
-    ("a dimension on the line: filters on that line and on that line's shipments",
-     dict(metrics=["order_count"], dimensions=["order_lines.ship_mode"],
-          where=["order_lines.returned = true", "shipments.late = true"]),
-     """SELECT l.ship_mode, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
+                      WHERE l.order_id = o.order_id AND p.brand = 'acme' AND l.ship_mode = 'air')""",
+    ),
+    (
+        "a dimension on the line: filters on that line and on that line's shipments",
+        dict(
+            metrics=["order_count"],
+            dimensions=["order_lines.ship_mode"],
+            where=["order_lines.returned = true", "shipments.late = true"],
+        ),
+        """SELECT l.ship_mode, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
         WHERE l.returned AND EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id
                                      AND s.line_no = l.line_no AND s.late)
-        GROUP BY 1 ORDER BY 1"""),
-    ("a dimension beyond the line (its part): filters on that line and on its shipments",
-     dict(metrics=["order_count"], dimensions=["parts.brand"],
-          where=["order_lines.returned = true", "shipments.carrier = 'ups'"]),
-     """SELECT p.brand, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
+        GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "a dimension beyond the line (its part): filters on that line and on its shipments",
+        dict(
+            metrics=["order_count"],
+            dimensions=["parts.brand"],
+            where=["order_lines.returned = true", "shipments.carrier = 'ups'"],
+        ),
+        """SELECT p.brand, COUNT(DISTINCT o.order_id) FROM orders o JOIN order_lines l ON l.order_id = o.order_id
         LEFT JOIN parts p ON p.part_id = l.part_id
         WHERE l.returned AND EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = l.order_id
                                      AND s.line_no = l.line_no AND s.carrier = 'ups')
-        GROUP BY 1 ORDER BY 1 NULLS LAST"""),
-    ("two one_to_many hops: a returned line that has a late shipment",
-     dict(metrics=["order_count"], where=["order_lines.returned = true", "shipments.late = true"]),
-     """SELECT COUNT(*) FROM orders o
+        GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "two one_to_many hops: a returned line that has a late shipment",
+        dict(metrics=["order_count"], where=["order_lines.returned = true", "shipments.late = true"]),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l JOIN shipments s ON s.order_id = l.order_id AND s.line_no = l.line_no
-                      WHERE l.order_id = o.order_id AND l.returned AND s.late)"""),
-    ("two filters two hops down hold for the same shipment",
-     dict(metrics=["order_count"], where=["shipments.late = true", "shipments.carrier = 'ups'"]),
-     """SELECT COUNT(*) FROM orders o
-        WHERE EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.order_id AND s.late AND s.carrier = 'ups')"""),
-    ("filters on different one_to_many models stay independent: the same line, any payment",
-     dict(metrics=["order_count"],
-          where=["order_lines.returned = true", "payments.method = 'wire'", "order_lines.ship_mode = 'air'"]),
-     """SELECT COUNT(*) FROM orders o
+                      WHERE l.order_id = o.order_id AND l.returned AND s.late)""",
+    ),
+    (
+        "two filters two hops down hold for the same shipment",
+        dict(metrics=["order_count"], where=["shipments.late = true", "shipments.carrier = 'ups'"]),
+        """SELECT COUNT(*) FROM orders o
+        WHERE EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.order_id AND s.late AND s.carrier = 'ups')""",
+    ),
+    (
+        "filters on different one_to_many models stay independent: the same line, any payment",
+        dict(
+            metrics=["order_count"],
+            where=["order_lines.returned = true", "payments.method = 'wire'", "order_lines.ship_mode = 'air'"],
+        ),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
                       AND l.ship_mode = 'air')
-          AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.order_id AND p.method = 'wire')"""),
-    ("one where string over lines and payments joins the group of a second filter on lines",
-     dict(metrics=["order_count"],
-          where=["order_lines.returned = true OR payments.method = 'wire'", "order_lines.ship_mode = 'air'"]),
-     """SELECT COUNT(*) FROM orders o
+          AND EXISTS (SELECT 1 FROM payments p WHERE p.order_id = o.order_id AND p.method = 'wire')""",
+    ),
+    (
+        "one where string over lines and payments joins the group of a second filter on lines",
+        dict(
+            metrics=["order_count"],
+            where=["order_lines.returned = true OR payments.method = 'wire'", "order_lines.ship_mode = 'air'"],
+        ),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l LEFT JOIN payments p ON p.order_id = l.order_id
-                      WHERE l.order_id = o.order_id AND l.ship_mode = 'air' AND (l.returned OR p.method = 'wire'))"""),
-    ("a structured filter and a where string on the same line",
-     dict(metrics=["order_count"], where=["order_lines.returned = true"],
-          filters=[sl.Filter(member="order_lines.ship_mode", op="in", values=["air", "sea"])]),
-     """SELECT COUNT(*) FROM orders o
+                      WHERE l.order_id = o.order_id AND l.ship_mode = 'air' AND (l.returned OR p.method = 'wire'))""",
+    ),
+    (
+        "a structured filter and a where string on the same line",
+        dict(
+            metrics=["order_count"],
+            where=["order_lines.returned = true"],
+            filters=[sl.Filter(member="order_lines.ship_mode", op="in", values=["air", "sea"])],
+        ),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
-                      AND l.ship_mode IN ('air', 'sea'))"""),
-    ("a segment and a where string on the same line",
-     dict(metrics=["order_count"], segments=["order_lines.returned_lines"], where=["order_lines.ship_mode = 'sea'"]),
-     """SELECT COUNT(*) FROM orders o
+                      AND l.ship_mode IN ('air', 'sea'))""",
+    ),
+    (
+        "a segment and a where string on the same line",
+        dict(metrics=["order_count"], segments=["order_lines.returned_lines"], where=["order_lines.ship_mode = 'sea'"]),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
-                      AND l.ship_mode = 'sea')"""),
-    ("a metric's filter and a where string on the same line",
-     dict(metrics=["orders_with_returns"], where=["order_lines.ship_mode = 'ground'"]),
-     """SELECT COUNT(*) FROM orders o
+                      AND l.ship_mode = 'sea')""",
+    ),
+    (
+        "a metric's filter and a where string on the same line",
+        dict(metrics=["orders_with_returns"], where=["order_lines.ship_mode = 'ground'"]),
+        """SELECT COUNT(*) FROM orders o
         WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
-                      AND l.ship_mode = 'ground')"""),
-    ("a running total takes the same line too",
-     dict(metrics=["revenue_running", "revenue"], where=["order_lines.returned = true", "order_lines.ship_mode = 'sea'"]),
-     f"""SELECT SUM({REV}), SUM({REV}) FROM orders o
+                      AND l.ship_mode = 'ground')""",
+    ),
+    (
+        "a running total takes the same line too",
+        dict(
+            metrics=["revenue_running", "revenue"],
+            where=["order_lines.returned = true", "order_lines.ship_mode = 'sea'"],
+        ),
+        f"""SELECT SUM({REV}), SUM({REV}) FROM orders o
          WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
-                       AND l.ship_mode = 'sea')"""),
+                       AND l.ship_mode = 'sea')""",
+    ),
 ]
 
 
@@ -263,5 +402,10 @@ STRUCTURED = [
 ]
 
 
-NUMERIC = [("gt", [500], "> 500"), ("gte", [500], ">= 500"), ("lt", [100.5], "< 100.5"), ("lte", [100], "<= 100"),
-           ("between", [100, 200], "BETWEEN 100 AND 200")]
+NUMERIC = [
+    ("gt", [500], "> 500"),
+    ("gte", [500], ">= 500"),
+    ("lt", [100.5], "< 100.5"),
+    ("lte", [100], "<= 100"),
+    ("between", [100, 200], "BETWEEN 100 AND 200"),
+]

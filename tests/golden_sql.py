@@ -24,21 +24,32 @@ import semantic_layer as sl  # noqa: E402
 
 DIALECTS = ["snowflake", "bigquery", "trino", "clickhouse", "spark", "databricks", "redshift"]
 QUERIES: dict[str, dict[str, Any]] = {
-    "revenue_by_segment_and_month": dict(metrics=["revenue", "order_count"],
-                                         dimensions=["customers.segment", "metric_time:month"],
-                                         where=["customers.segment <> 'internal'"],
-                                         time_range={"start": "2024-01-01", "end": "2024-07-01"}),
+    "revenue_by_segment_and_month": dict(
+        metrics=["revenue", "order_count"],
+        dimensions=["customers.segment", "metric_time:month"],
+        where=["customers.segment <> 'internal'"],
+        time_range={"start": "2024-01-01", "end": "2024-07-01"},
+    ),
     "fan_out_dimension": dict(metrics=["order_count", "avg_amount"], dimensions=["order_lines.ship_mode"]),
     "semi_join_filter": dict(metrics=["order_count"], where=["order_lines.returned = true"]),
     "multi_fact_ratio": dict(metrics=["tickets_per_order"], dimensions=["customers.segment"]),
     "month_over_month": dict(metrics=["revenue", "revenue_growth_mom"], dimensions=["metric_time:month"]),
-    "trailing_window": dict(metrics=["revenue_trailing_7d"], dimensions=["metric_time:week"],
-                            time_range={"start": "2024-01-01", "end": "2024-03-01"}),
+    "trailing_window": dict(
+        metrics=["revenue_trailing_7d"],
+        dimensions=["metric_time:week"],
+        time_range={"start": "2024-01-01", "end": "2024-03-01"},
+    ),
     "percentile_by_role_playing_join": dict(metrics=["p90_amount"], dimensions=["owner_rep.team"]),
-    "structured_filters": dict(metrics=["revenue"], dimensions=["customers.regions.name"],
-                               where=[sl.Filter(member="orders.amount", op="between", values=[100, 500]),
-                                      sl.Filter(member="customers.segment", op="in", values=["smb", "enterprise"])],
-                               order_by=["-revenue"], limit=10),
+    "structured_filters": dict(
+        metrics=["revenue"],
+        dimensions=["customers.regions.name"],
+        where=[
+            sl.Filter(member="orders.amount", op="between", values=[100, 500]),
+            sl.Filter(member="customers.segment", op="in", values=["smb", "enterprise"]),
+        ],
+        order_by=["-revenue"],
+        limit=10,
+    ),
 }
 
 

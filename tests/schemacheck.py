@@ -83,8 +83,9 @@ def _check(schema: dict[str, Any], value: Any, root: dict[str, Any], at: str) ->
             found = [_check(option, value, root, at) for option in rule]
             if all(found):
                 # Say why the alternative of the value's own type failed ('a list' rather than 'null').
-                typed = [errs for errs in found if not any(e.startswith(f"{at}: ") and "is not of type" in e
-                                                           for e in errs)]
+                typed = [
+                    errs for errs in found if not any(e.startswith(f"{at}: ") and "is not of type" in e for e in errs)
+                ]
                 out += (typed or [[f"{at}: matches none of {len(rule)} alternatives"]])[0]
         elif key == "oneOf":
             matching = sum(not _check(option, value, root, at) for option in rule)
@@ -116,5 +117,9 @@ def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
 
 
 def _within(key: str, bound: float, value: float) -> bool:
-    return {"minimum": value >= bound, "maximum": value <= bound, "exclusiveMinimum": value > bound,
-            "exclusiveMaximum": value < bound}[key]
+    return {
+        "minimum": value >= bound,
+        "maximum": value <= bound,
+        "exclusiveMinimum": value > bound,
+        "exclusiveMaximum": value < bound,
+    }[key]

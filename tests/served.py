@@ -64,15 +64,27 @@ def _url(target: Any) -> str:
     return str(getattr(target, "url", target))
 
 
-def post(target: Any, document: str, variables: dict[str, Any] | None = None, bearer: str | None = ADMIN,
-         timeout: float = 30, **kwargs: Any) -> httpx.Response:
+def post(
+    target: Any,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    bearer: str | None = ADMIN,
+    timeout: float = 30,
+    **kwargs: Any,
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    return httpx.post(f"{_url(target)}/graphql", json={"query": document, "variables": variables or {}},
-                      headers=headers, timeout=timeout, **kwargs)
+    return httpx.post(
+        f"{_url(target)}/graphql",
+        json={"query": document, "variables": variables or {}},
+        headers=headers,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
-def gql(target: Any, document: str, variables: dict[str, Any] | None = None, bearer: str | None = ADMIN,
-        **kwargs: Any) -> dict[str, Any]:
+def gql(
+    target: Any, document: str, variables: dict[str, Any] | None = None, bearer: str | None = ADMIN, **kwargs: Any
+) -> dict[str, Any]:
     response = post(target, document, variables, bearer, **kwargs)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
@@ -87,7 +99,7 @@ def code_of(body: dict[str, Any]) -> str:
     """The first error's code, after checking that no internals leaked into its message."""
     assert body.get("errors"), body
     error = body["errors"][0]
-    assert "Traceback" not in error["message"] and "File \"" not in error["message"]
+    assert "Traceback" not in error["message"] and 'File "' not in error["message"]
     return str(error["extensions"]["code"])
 
 

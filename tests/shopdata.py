@@ -43,11 +43,21 @@ START = datetime(2023, 11, 1)
 END = datetime(2025, 1, 15)
 GAP = (datetime(2024, 2, 10), datetime(2024, 2, 17))
 EDGE_TIMES = [  # UTC instants chosen around local midnights, month ends and DST changes (New York)
-    datetime(2024, 1, 31, 23, 0), datetime(2024, 2, 1, 4, 30), datetime(2024, 3, 31, 12, 0),
-    datetime(2024, 4, 1, 3, 59), datetime(2024, 3, 10, 4, 30), datetime(2024, 3, 10, 5, 30),
-    datetime(2024, 3, 10, 6, 59), datetime(2024, 3, 10, 7, 30), datetime(2024, 3, 11, 3, 30),
-    datetime(2024, 11, 3, 3, 30), datetime(2024, 11, 3, 4, 30), datetime(2024, 11, 3, 5, 30),
-    datetime(2024, 11, 4, 4, 59), datetime(2024, 11, 4, 5, 0), datetime(2024, 12, 31, 23, 30),
+    datetime(2024, 1, 31, 23, 0),
+    datetime(2024, 2, 1, 4, 30),
+    datetime(2024, 3, 31, 12, 0),
+    datetime(2024, 4, 1, 3, 59),
+    datetime(2024, 3, 10, 4, 30),
+    datetime(2024, 3, 10, 5, 30),
+    datetime(2024, 3, 10, 6, 59),
+    datetime(2024, 3, 10, 7, 30),
+    datetime(2024, 3, 11, 3, 30),
+    datetime(2024, 11, 3, 3, 30),
+    datetime(2024, 11, 3, 4, 30),
+    datetime(2024, 11, 3, 5, 30),
+    datetime(2024, 11, 4, 4, 59),
+    datetime(2024, 11, 4, 5, 0),
+    datetime(2024, 12, 31, 23, 30),
 ]
 
 
@@ -58,8 +68,16 @@ def build(path: Path, seed: int = 7) -> Path:
     customers = []
     for c in range(1, 121):
         region = None if c % 17 == 0 else rng.choice([1, 2, 3, 4])
-        customers.append((c, f"customer{c}", rng.choice(["enterprise", "smb", "smb", "consumer"]), region,
-                          rng.randint(1, 8), _random_time(rng, START, datetime(2024, 12, 1))))
+        customers.append(
+            (
+                c,
+                f"customer{c}",
+                rng.choice(["enterprise", "smb", "smb", "consumer"]),
+                region,
+                rng.randint(1, 8),
+                _random_time(rng, START, datetime(2024, 12, 1)),
+            )
+        )
     orders, lines = [], []
     order_id = 0
     times = [_random_time(rng, START, END) for _ in range(1500)] + EDGE_TIMES
@@ -72,18 +90,28 @@ def build(path: Path, seed: int = 7) -> Path:
         amount = round(rng.uniform(5, 1200), 2)
         orders.append((order_id, customer, rng.randint(1, 8), status, amount, when))
         for line_no in range(1, rng.choice([0, 1, 1, 2, 3]) + 1):
-            lines.append((order_id, line_no, rng.choice(["air", "ground", "sea"]), rng.random() < 0.15,
-                          rng.randint(1, 5)))
-    tickets = [(t, rng.randint(1, 125), rng.choice(["low", "high"]), _random_time(rng, START, END))
-               for t in range(1, 401)]
+            lines.append(
+                (order_id, line_no, rng.choice(["air", "ground", "sea"]), rng.random() < 0.15, rng.randint(1, 5))
+            )
+    tickets = [
+        (t, rng.randint(1, 125), rng.choice(["low", "high"]), _random_time(rng, START, END)) for t in range(1, 401)
+    ]
     lines, parts, shipments, payments = _below_lines(random.Random(seed + 1), lines, [o[0] for o in orders])
     if path.exists():
         path.unlink()
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
-    for table, rows in (("regions", regions), ("sales_reps", reps), ("customers", customers), ("orders", orders),
-                        ("order_lines", lines), ("tickets", tickets), ("parts", parts), ("shipments", shipments),
-                        ("payments", payments)):
+    for table, rows in (
+        ("regions", regions),
+        ("sales_reps", reps),
+        ("customers", customers),
+        ("orders", orders),
+        ("order_lines", lines),
+        ("tickets", tickets),
+        ("parts", parts),
+        ("shipments", shipments),
+        ("payments", payments),
+    ):
         # In bulk, column by column through Arrow: a row-by-row executemany took seconds.
         names = [c[0] for c in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
         batch = pa.table({name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)})
@@ -94,17 +122,28 @@ def build(path: Path, seed: int = 7) -> Path:
     return path
 
 
-def _below_lines(rng: random.Random, lines: list[Row], order_ids: list[int]
-                 ) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+def _below_lines(
+    rng: random.Random, lines: list[Row], order_ids: list[int]
+) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
     """Lines with their part, the parts, each line's shipments and each order's payments."""
     parts = [(p, rng.choice(["acme", "globex", "initech"]), rng.choice(["S", "M", "L"])) for p in range(1, 13)]
     with_part = [(*line, None if rng.random() < 0.05 else rng.randint(1, len(parts))) for line in lines]
-    shipments = [(order_id, line_no, rng.choice(["ups", "fedex", "dhl"]), rng.random() < 0.3)
-                 for order_id, line_no, *_ in lines for _ in range(rng.choice([0, 1, 1, 2]))]
-    payments = [(order_id, n, rng.choice(["card", "wire", "voucher"]))
-                for order_id in order_ids for n in range(1, rng.choice([0, 1, 1, 2, 3]) + 1)]
-    return (with_part, parts, [(i, *s) for i, s in enumerate(shipments, start=1)],
-            [(i, *p) for i, p in enumerate(payments, start=1)])
+    shipments = [
+        (order_id, line_no, rng.choice(["ups", "fedex", "dhl"]), rng.random() < 0.3)
+        for order_id, line_no, *_ in lines
+        for _ in range(rng.choice([0, 1, 1, 2]))
+    ]
+    payments = [
+        (order_id, n, rng.choice(["card", "wire", "voucher"]))
+        for order_id in order_ids
+        for n in range(1, rng.choice([0, 1, 1, 2, 3]) + 1)
+    ]
+    return (
+        with_part,
+        parts,
+        [(i, *s) for i, s in enumerate(shipments, start=1)],
+        [(i, *p) for i, p in enumerate(payments, start=1)],
+    )
 
 
 def _random_time(rng: random.Random, start: datetime, end: datetime) -> datetime:

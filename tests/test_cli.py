@@ -38,16 +38,22 @@ def test_validate_with_warehouse_checks_the_columns_of_row_policies(tmp_path: Pa
     """A column the project declares (so loading passes) but the table lacks fails every query of the role."""
     root = shutil.copytree(shop_project, tmp_path / "p")
     models = (root / "models.yml").read_text()
-    (root / "models.yml").write_text(models.replace("    dimensions:\n      - name: name\n\n  - name: sales_reps",
-                                                    "    dimensions:\n      - name: name\n      - name: nmae\n\n"
-                                                    "  - name: sales_reps"))
-    (root / "policies.yml").write_text("policies:\n  - role: rep\n    rows:\n      - model: regions\n"
-                                       "        where: 'nmae = {{ user.region }}'\n")
+    (root / "models.yml").write_text(
+        models.replace(
+            "    dimensions:\n      - name: name\n\n  - name: sales_reps",
+            "    dimensions:\n      - name: name\n      - name: nmae\n\n  - name: sales_reps",
+        )
+    )
+    (root / "policies.yml").write_text(
+        "policies:\n  - role: rep\n    rows:\n      - model: regions\n        where: 'nmae = {{ user.region }}'\n"
+    )
     assert run("validate", "--project", str(root))[0] == 0
     code, out, err = run("validate", "--project", str(root), "--warehouse")
     assert code == 1 and out == ""
-    assert ("policies.yml:5:9: row policy of role 'rep' on 'regions': column 'nmae' is not in table 'regions' "
-            "— did you mean 'name'?") in err
+    assert (
+        "policies.yml:5:9: row policy of role 'rep' on 'regions': column 'nmae' is not in table 'regions' "
+        "— did you mean 'name'?"
+    ) in err
     assert "models.yml:112:5: model 'regions': column 'nmae' is not in table 'regions'" in err
 
 
@@ -62,7 +68,9 @@ def test_validate_lists_errors_with_positions_and_exits_1(tmp_path: Path, shop_p
 def test_errors_print_their_position_as_written(tmp_path: Path, shop_project: Path) -> None:
     """`:100:` is an emoji code to rich: positions must reach the terminal as text."""
     shutil.copytree(shop_project, tmp_path / "p")
-    (tmp_path / "p" / "broken.yml").write_text("#\n" * 98 + "metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")
+    (tmp_path / "p" / "broken.yml").write_text(
+        "#\n" * 98 + "metrics:\n  - {name: x, type: simple, measure: orders.nope}\n"
+    )
     code, _, err = run("validate", "--project", str(tmp_path / "p"))
     assert code == 1 and "broken.yml:100:29: unknown measure 'orders.nope'" in err
 
@@ -86,14 +94,28 @@ def test_list_dimensions_and_models(shop_project: Path) -> None:
 
 
 def test_query_json_is_machine_readable(shop_project: Path) -> None:
-    code, out, _ = run("query", "-p", str(shop_project), "-m", "revenue", "-m", "order_count", "-d",
-                       "metric_time:month", "--start", "2024-01-01", "--end", "2024-04-01", "-f", "json")
+    code, out, _ = run(
+        "query",
+        "-p",
+        str(shop_project),
+        "-m",
+        "revenue",
+        "-m",
+        "order_count",
+        "-d",
+        "metric_time:month",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-04-01",
+        "-f",
+        "json",
+    )
     assert code == 0
     payload = json.loads(out)
     assert [r["metric_time:month"] for r in payload["rows"]] == ["2024-01-01", "2024-02-01", "2024-03-01"]
     assert all(isinstance(r["revenue"], float) and isinstance(r["order_count"], int) for r in payload["rows"])
-    assert payload["columns"][0] == {"name": "metric_time:month", "kind": "dimension", "type": "date",
-                                     "format": None}
+    assert payload["columns"][0] == {"name": "metric_time:month", "kind": "dimension", "type": "date", "format": None}
     assert payload["sql"].startswith("WITH")
 
 
@@ -104,8 +126,7 @@ def test_query_csv(shop_project: Path) -> None:
 
 
 def test_query_table_output(shop_project: Path) -> None:
-    code, out, _ = run("query", "-p", str(shop_project), "-m", "revenue", "-d", "customers.segment",
-                       "-o", "-revenue")
+    code, out, _ = run("query", "-p", str(shop_project), "-m", "revenue", "-d", "customers.segment", "-o", "-revenue")
     assert code == 0 and "enterprise" in out and "rows in" in out
 
 
@@ -116,8 +137,19 @@ def test_query_error_goes_to_stderr_with_exit_1(shop_project: Path) -> None:
 
 
 def test_compile_prints_sql_for_a_dialect(shop_project: Path) -> None:
-    code, out, _ = run("compile", "-p", str(shop_project), "-m", "average_order_value", "-d", "owner_rep.team",
-                       "-w", "customers.segment = 'smb'", "--dialect", "postgres")
+    code, out, _ = run(
+        "compile",
+        "-p",
+        str(shop_project),
+        "-m",
+        "average_order_value",
+        "-d",
+        "owner_rep.team",
+        "-w",
+        "customers.segment = 'smb'",
+        "--dialect",
+        "postgres",
+    )
     assert code == 0 and "DOUBLE PRECISION" in out and "'smb'" in out
 
 
@@ -126,13 +158,24 @@ def test_compile_lays_out_the_statement_it_compiled(shop_project: Path) -> None:
     window into an aggregate."""
     import sqlglot
 
-    code, out, _ = run("compile", "-p", str(shop_project), "-m", "median_amount", "-d", "customers.segment",
-                       "--dialect", "mariadb")
+    code, out, _ = run(
+        "compile", "-p", str(shop_project), "-m", "median_amount", "-d", "customers.segment", "--dialect", "mariadb"
+    )
     assert code == 0 and "MEDIAN(CAST(r.__in0 AS DOUBLE)) OVER (PARTITION BY" in out and "\n  " in out
-    code, out, _ = run("compile", "-p", str(shop_project), "-m", "revenue", "-d", "metric_time:month",
-                       "-w", "customers.segment = 'smb'")
-    plain = layer_sql(shop_project, metrics=["revenue"], dimensions=["metric_time:month"],
-                      where=["customers.segment = 'smb'"])
+    code, out, _ = run(
+        "compile",
+        "-p",
+        str(shop_project),
+        "-m",
+        "revenue",
+        "-d",
+        "metric_time:month",
+        "-w",
+        "customers.segment = 'smb'",
+    )
+    plain = layer_sql(
+        shop_project, metrics=["revenue"], dimensions=["metric_time:month"], where=["customers.segment = 'smb'"]
+    )
     assert code == 0 and sqlglot.parse_one(out, read="duckdb") == sqlglot.parse_one(plain, read="duckdb")
 
 
@@ -145,16 +188,30 @@ def layer_sql(project: Path, **query: object) -> str:
 
 def test_the_console_script_is_installed(shop_project: Path) -> None:
     exe = shutil.which("semantic-layer") or f"{sys.executable} -m semantic_layer"
-    proc = subprocess.run([*exe.split(), "query", "-p", str(shop_project), "-m", "order_count", "-f", "json"],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [*exe.split(), "query", "-p", str(shop_project), "-m", "order_count", "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"][0]["order_count"] > 1000
 
 
-@pytest.mark.parametrize(("value", "fmt", "shown"), [
-    (0.2310862, "percent", "23.1%"), (105375291.75, "currency", "105,375,291.75"), (8077.0, "integer", "8,077"),
-    (5520, "duration_seconds", "1h 32m"), (90, "duration_seconds", "1m"), (3.82718, None, "3.827"),
-    ("east", "percent", "east"), (None, "currency", None)])
+@pytest.mark.parametrize(
+    ("value", "fmt", "shown"),
+    [
+        (0.2310862, "percent", "23.1%"),
+        (105375291.75, "currency", "105,375,291.75"),
+        (8077.0, "integer", "8,077"),
+        (5520, "duration_seconds", "1h 32m"),
+        (90, "duration_seconds", "1m"),
+        (3.82718, None, "3.827"),
+        ("east", "percent", "east"),
+        (None, "currency", None),
+    ],
+)
 def test_table_output_formats_values_by_metric_format(value: object, fmt: str | None, shown: object) -> None:
     assert display(value, fmt) == shown
 
@@ -172,12 +229,16 @@ def test_docs_writes_a_catalogue_folder_and_rewrites_a_readme_section(tmp_path: 
     assert code == 1 and "no <!-- catalog:start -->" in err
 
 
-@pytest.mark.parametrize(("url", "says"), [
-    ("http://127.0.0.1:6379", "is not a Redis URL"),
-    ("redis://:hunter2@127.0.0.1:notaport/0", "cannot be read"),
-])
-def test_serve_refuses_a_cache_url_redis_cannot_read(shop_project: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     url: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://127.0.0.1:6379", "is not a Redis URL"),
+        ("redis://:hunter2@127.0.0.1:notaport/0", "cannot be read"),
+    ],
+)
+def test_serve_refuses_a_cache_url_redis_cannot_read(
+    shop_project: Path, monkeypatch: pytest.MonkeyPatch, url: str, says: str
+) -> None:
     monkeypatch.setenv("SEMANTIC_LAYER_CACHE_URL", url)
     code, _, err = run("serve", "-p", str(shop_project), "--port", "1")
     assert code == 1 and "SEMANTIC_LAYER_CACHE_URL" in err and says in err and "redis://[:password@]host" in err
@@ -198,5 +259,7 @@ def test_a_cut_answer_is_flagged_on_stderr_and_in_json(tmp_path: Path, shop_db: 
     csv_run = runner.invoke(app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "csv"])
     assert csv_run.exit_code == 0 and len(csv_run.stdout.strip().splitlines()) == 1 + 3
     assert "cut at 3 rows" in csv_run.stderr
-    json_run = runner.invoke(app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "json"])
+    json_run = runner.invoke(
+        app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "json"]
+    )
     assert json.loads(json_run.stdout)["truncated"] is True

@@ -120,8 +120,9 @@ NAMES = sorted(sl.load(METRICS).metrics)
 def test_every_metric_answers_alone_by_month_and_by_a_dimension(crm: sl.Layer, name: str) -> None:
     alone = crm.query(metrics=[name])
     assert len(alone.rows) == 1
-    monthly = crm.query(metrics=[name], dimensions=["metric_time:month"],
-                        time_range={"start": "2024-01-01", "end": "2025-01-01"})
+    monthly = crm.query(
+        metrics=[name], dimensions=["metric_time:month"], time_range={"start": "2024-01-01", "end": "2025-01-01"}
+    )
     months = [r["metric_time:month"].isoformat() for r in monthly.rows]
     assert months and all("2024-01-01" <= m < "2025-01-01" for m in months) and len(set(months)) == len(months)
     dims = [d for d in dimensions_for(crm.project.graph, [name]) if d != "metric_time"]
@@ -130,115 +131,163 @@ def test_every_metric_answers_alone_by_month_and_by_a_dimension(crm: sl.Layer, n
 
 
 GOLDEN: list[tuple[str, dict[str, Any], str]] = [
-    ("revenue by month",
-     dict(metrics=["revenue", "order_count", "average_order_value"], dimensions=["metric_time:month"],
-          time_range={"start": "2025-01-01", "end": "2025-07-01"}),
-     f"""SELECT CAST(date_trunc('month', {L('signed_at')}) AS DATE), SUM(amount), COUNT(*),
+    (
+        "revenue by month",
+        dict(
+            metrics=["revenue", "order_count", "average_order_value"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2025-01-01", "end": "2025-07-01"},
+        ),
+        f"""SELECT CAST(date_trunc('month', {L("signed_at")}) AS DATE), SUM(amount), COUNT(*),
                 SUM(amount)::DOUBLE / COUNT(*)
-         FROM orders o WHERE {VALID} AND {L('signed_at')} >= DATE '2025-01-01' AND {L('signed_at')} < DATE '2025-07-01'
-         GROUP BY 1 ORDER BY 1"""),
-    ("high-value customer share by year",
-     dict(metrics=["high_value_customer_share"], dimensions=["metric_time:year"]),
-     f"""SELECT CAST(date_trunc('year', {L('o.signed_at')}) AS DATE),
+         FROM orders o WHERE {VALID} AND {L("signed_at")} >= DATE '2025-01-01' AND {L("signed_at")} < DATE '2025-07-01'
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "high-value customer share by year",
+        dict(metrics=["high_value_customer_share"], dimensions=["metric_time:year"]),
+        f"""SELECT CAST(date_trunc('year', {L("o.signed_at")}) AS DATE),
                 SUM(o.amount) FILTER (WHERE c.tier = 'strategic')::DOUBLE / SUM(o.amount)
-         FROM orders o JOIN customers c USING (customer_id) WHERE {VALID} GROUP BY 1 ORDER BY 1"""),
-    ("new customers and customer growth rate by month",
-     dict(metrics=["new_customers", "customer_growth_rate"], dimensions=["metric_time:month"],
-          time_range={"start": "2024-01-01", "end": "2024-07-01"}),
-     f"""WITH m AS (SELECT CAST(date_trunc('month', {L('created_at')}) AS DATE) m, COUNT(*) n FROM customers GROUP BY 1)
-         SELECT m.m, m.n, m.n::DOUBLE / (SELECT COUNT(*) FROM customers WHERE {L('created_at')} < m.m)
-         FROM m WHERE m.m >= DATE '2024-01-01' AND m.m < DATE '2024-07-01' ORDER BY 1"""),
-    ("active customers by quarter",
-     dict(metrics=["active_customers"], dimensions=["metric_time:quarter"]),
-     f"""SELECT CAST(date_trunc('quarter', {L('t')}) AS DATE), COUNT(DISTINCT customer_id) FROM (
+         FROM orders o JOIN customers c USING (customer_id) WHERE {VALID} GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "new customers and customer growth rate by month",
+        dict(
+            metrics=["new_customers", "customer_growth_rate"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-01-01", "end": "2024-07-01"},
+        ),
+        f"""WITH m AS (SELECT CAST(date_trunc('month', {L("created_at")}) AS DATE) m, COUNT(*) n FROM customers GROUP BY 1)
+         SELECT m.m, m.n, m.n::DOUBLE / (SELECT COUNT(*) FROM customers WHERE {L("created_at")} < m.m)
+         FROM m WHERE m.m >= DATE '2024-01-01' AND m.m < DATE '2024-07-01' ORDER BY 1""",
+    ),
+    (
+        "active customers by quarter",
+        dict(metrics=["active_customers"], dimensions=["metric_time:quarter"]),
+        f"""SELECT CAST(date_trunc('quarter', {L("t")}) AS DATE), COUNT(DISTINCT customer_id) FROM (
            SELECT customer_id, signed_at t FROM orders o WHERE {VALID}
            UNION ALL SELECT customer_id, completed_at FROM follow_ups WHERE status = 'completed') AS a
-         GROUP BY 1 ORDER BY 1"""),
-    ("repurchase rate by quarter",
-     dict(metrics=["repurchase_rate"], dimensions=["metric_time:quarter"]),
-     f"""WITH p AS (SELECT customer_id, {L('signed_at')} t,
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "repurchase rate by quarter",
+        dict(metrics=["repurchase_rate"], dimensions=["metric_time:quarter"]),
+        f"""WITH p AS (SELECT customer_id, {L("signed_at")} t,
                            row_number() OVER (PARTITION BY customer_id ORDER BY signed_at, order_id) n
                     FROM orders o WHERE {VALID})
          SELECT CAST(date_trunc('quarter', t) AS DATE),
                 COUNT(DISTINCT customer_id) FILTER (WHERE n > 1)::DOUBLE / COUNT(DISTINCT customer_id)
-         FROM p GROUP BY 1 ORDER BY 1"""),
-    ("retention and churn by quarter",
-     dict(metrics=["retention_rate", "churn_rate"], dimensions=["metric_time:quarter"]),
-     f"""WITH q AS (SELECT DISTINCT customer_id, CAST(date_trunc('quarter', {L('signed_at')}) AS DATE) q
+         FROM p GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "retention and churn by quarter",
+        dict(metrics=["retention_rate", "churn_rate"], dimensions=["metric_time:quarter"]),
+        f"""WITH q AS (SELECT DISTINCT customer_id, CAST(date_trunc('quarter', {L("signed_at")}) AS DATE) q
                     FROM orders o WHERE {VALID})
          SELECT q.q, AVG(CASE WHEN n.customer_id IS NULL THEN 0 ELSE 1 END),
                 1 - AVG(CASE WHEN n.customer_id IS NULL THEN 0 ELSE 1 END)
          FROM q LEFT JOIN q n ON n.customer_id = q.customer_id AND n.q = q.q + INTERVAL 3 MONTH
-         GROUP BY 1 ORDER BY 1"""),
-    ("lead to win within 90 days by quarter",
-     dict(metrics=["lead_to_win_rate_90d"], dimensions=["metric_time:quarter"]),
-     f"""SELECT CAST(date_trunc('quarter', {L('l.created_at')}) AS DATE),
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "lead to win within 90 days by quarter",
+        dict(metrics=["lead_to_win_rate_90d"], dimensions=["metric_time:quarter"]),
+        f"""SELECT CAST(date_trunc('quarter', {L("l.created_at")}) AS DATE),
                 AVG(CASE WHEN EXISTS (SELECT 1 FROM opportunities o WHERE o.customer_id = l.customer_id
                         AND o.stage = 'won' AND o.closed_at >= l.created_at
                         AND o.closed_at < l.created_at + INTERVAL 90 DAY) THEN 1 ELSE 0 END)
-         FROM leads l GROUP BY 1 ORDER BY 1"""),
-    ("campaign response rate by campaign",
-     dict(metrics=["campaign_response_rate"], dimensions=["campaigns.name"]),
-     """SELECT k.name, COUNT(DISTINCT r.customer_id) FILTER (WHERE r.responded)::DOUBLE / COUNT(DISTINCT r.customer_id)
-        FROM campaign_responses r JOIN campaigns k USING (campaign_id) GROUP BY 1 ORDER BY 1"""),
-    ("satisfaction by ticket type",
-     dict(metrics=["csat", "csat_satisfied_share", "first_response_time", "resolution_time"],
-          dimensions=["tickets.type"]),
-     """SELECT type, AVG(csat), COUNT(*) FILTER (WHERE csat >= 4)::DOUBLE / COUNT(csat),
+         FROM leads l GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "campaign response rate by campaign",
+        dict(metrics=["campaign_response_rate"], dimensions=["campaigns.name"]),
+        """SELECT k.name, COUNT(DISTINCT r.customer_id) FILTER (WHERE r.responded)::DOUBLE / COUNT(DISTINCT r.customer_id)
+        FROM campaign_responses r JOIN campaigns k USING (campaign_id) GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "satisfaction by ticket type",
+        dict(
+            metrics=["csat", "csat_satisfied_share", "first_response_time", "resolution_time"],
+            dimensions=["tickets.type"],
+        ),
+        """SELECT type, AVG(csat), COUNT(*) FILTER (WHERE csat >= 4)::DOUBLE / COUNT(csat),
                MEDIAN(date_diff('second', created_at, first_response_at)),
                MEDIAN(date_diff('second', created_at, resolved_at)) FILTER (WHERE resolved_at IS NOT NULL)
-        FROM tickets GROUP BY 1 ORDER BY 1"""),
-    ("complaint rate by month",
-     dict(metrics=["complaint_rate"], dimensions=["metric_time:month"],
-          time_range={"start": "2025-01-01", "end": "2025-04-01"}),
-     f"""WITH t AS (SELECT CAST(date_trunc('month', {L('created_at')}) AS DATE) m, COUNT(*) n FROM tickets
+        FROM tickets GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "complaint rate by month",
+        dict(
+            metrics=["complaint_rate"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2025-01-01", "end": "2025-04-01"},
+        ),
+        f"""WITH t AS (SELECT CAST(date_trunc('month', {L("created_at")}) AS DATE) m, COUNT(*) n FROM tickets
                     WHERE type = 'complaint' GROUP BY 1),
-              o AS (SELECT CAST(date_trunc('month', {L('signed_at')}) AS DATE) m, COUNT(*) n FROM orders o
+              o AS (SELECT CAST(date_trunc('month', {L("signed_at")}) AS DATE) m, COUNT(*) n FROM orders o
                     WHERE {VALID} GROUP BY 1)
          SELECT o.m, t.n::DOUBLE / o.n FROM o LEFT JOIN t USING (m)
-         WHERE o.m >= DATE '2025-01-01' AND o.m < DATE '2025-04-01' ORDER BY 1"""),
-    ("collection rate by quarter",
-     dict(metrics=["collection_rate"], dimensions=["metric_time:quarter"]),
-     """SELECT CAST(date_trunc('quarter', due_date) AS DATE),
+         WHERE o.m >= DATE '2025-01-01' AND o.m < DATE '2025-04-01' ORDER BY 1""",
+    ),
+    (
+        "collection rate by quarter",
+        dict(metrics=["collection_rate"], dimensions=["metric_time:quarter"]),
+        """SELECT CAST(date_trunc('quarter', due_date) AS DATE),
                SUM(amount_paid) FILTER (WHERE paid_date <= due_date)::DOUBLE / SUM(amount_due)
-        FROM payments GROUP BY 1 ORDER BY 1"""),
-    ("overdue receivables as of each month end",
-     dict(metrics=["overdue_receivables"], dimensions=["metric_time:month"],
-          time_range={"start": "2025-01-01", "end": "2025-06-01"}),
-     """SELECT CAST(m AS DATE), (SELECT SUM(amount_due) FROM payments WHERE due_date < m + INTERVAL 1 MONTH)
+        FROM payments GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "overdue receivables as of each month end",
+        dict(
+            metrics=["overdue_receivables"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2025-01-01", "end": "2025-06-01"},
+        ),
+        """SELECT CAST(m AS DATE), (SELECT SUM(amount_due) FROM payments WHERE due_date < m + INTERVAL 1 MONTH)
                - (SELECT SUM(amount_paid) FROM payments WHERE paid_date IS NOT NULL
                   AND greatest(due_date, paid_date) < m + INTERVAL 1 MONTH)
-        FROM generate_series(TIMESTAMP '2025-01-01', TIMESTAMP '2025-05-01', INTERVAL 1 MONTH) s(m) ORDER BY 1"""),
-    ("pipeline value as of each month end",
-     dict(metrics=["pipeline_value"], dimensions=["metric_time:month"],
-          time_range={"start": "2025-01-01", "end": "2025-04-01"}),
-     f"""SELECT CAST(m AS DATE), SUM(amount) FROM generate_series(TIMESTAMP '2025-01-01', TIMESTAMP '2025-03-01',
+        FROM generate_series(TIMESTAMP '2025-01-01', TIMESTAMP '2025-05-01', INTERVAL 1 MONTH) s(m) ORDER BY 1""",
+    ),
+    (
+        "pipeline value as of each month end",
+        dict(
+            metrics=["pipeline_value"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2025-01-01", "end": "2025-04-01"},
+        ),
+        f"""SELECT CAST(m AS DATE), SUM(amount) FROM generate_series(TIMESTAMP '2025-01-01', TIMESTAMP '2025-03-01',
                                                               INTERVAL 1 MONTH) s(m)
-         JOIN opportunities o ON {L('o.created_at')} < m + INTERVAL 1 MONTH
-          AND (o.closed_at IS NULL OR {L('o.closed_at')} >= m + INTERVAL 1 MONTH)
-         GROUP BY 1 ORDER BY 1"""),
-    ("sales cycle by quarter closed",
-     dict(metrics=["sales_cycle", "won_deals"], dimensions=["metric_time:quarter"]),
-     f"""SELECT CAST(date_trunc('quarter', {L('closed_at')}) AS DATE), MEDIAN(date_diff('day', created_at, closed_at)),
+         JOIN opportunities o ON {L("o.created_at")} < m + INTERVAL 1 MONTH
+          AND (o.closed_at IS NULL OR {L("o.closed_at")} >= m + INTERVAL 1 MONTH)
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "sales cycle by quarter closed",
+        dict(metrics=["sales_cycle", "won_deals"], dimensions=["metric_time:quarter"]),
+        f"""SELECT CAST(date_trunc('quarter', {L("closed_at")}) AS DATE), MEDIAN(date_diff('day', created_at, closed_at)),
                 COUNT(*)
-         FROM opportunities WHERE stage = 'won' GROUP BY 1 ORDER BY 1"""),
-    ("visit completion and follow-ups by rep team",
-     dict(metrics=["visit_completion_rate", "follow_up_count"], dimensions=["follow_up_rep.team"]),
-     """SELECT r.team, COUNT(*) FILTER (WHERE f.kind = 'visit' AND f.status = 'completed')::DOUBLE
+         FROM opportunities WHERE stage = 'won' GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "visit completion and follow-ups by rep team",
+        dict(metrics=["visit_completion_rate", "follow_up_count"], dimensions=["follow_up_rep.team"]),
+        """SELECT r.team, COUNT(*) FILTER (WHERE f.kind = 'visit' AND f.status = 'completed')::DOUBLE
                        / COUNT(*) FILTER (WHERE f.kind = 'visit'), COUNT(*) FILTER (WHERE f.status = 'completed')
-        FROM follow_ups f JOIN sales_reps r ON r.rep_id = f.rep_id GROUP BY 1 ORDER BY 1"""),
-    ("lifetime value by acquisition cohort",
-     dict(metrics=["customer_lifetime_value"], dimensions=["customers.created_at:year"]),
-     f"""WITH c AS (SELECT customer_id, CAST(date_trunc('year', {L('created_at')}) AS DATE) y FROM customers)
+        FROM follow_ups f JOIN sales_reps r ON r.rep_id = f.rep_id GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "lifetime value by acquisition cohort",
+        dict(metrics=["customer_lifetime_value"], dimensions=["customers.created_at:year"]),
+        f"""WITH c AS (SELECT customer_id, CAST(date_trunc('year', {L("created_at")}) AS DATE) y FROM customers)
          SELECT y, (SELECT SUM(amount) FROM orders o WHERE {VALID} AND o.customer_id IN
                      (SELECT customer_id FROM c c2 WHERE c2.y = c.y))::DOUBLE / COUNT(*)
-         FROM c GROUP BY y ORDER BY 1"""),
+         FROM c GROUP BY y ORDER BY 1""",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("query", "sql"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
-def test_catalogue_metrics_equal_hand_written_sql(crm: sl.Layer, crm_sql: Any, query: dict[str, Any],
-                                                  sql: str) -> None:
+def test_catalogue_metrics_equal_hand_written_sql(crm: sl.Layer, crm_sql: Any, query: dict[str, Any], sql: str) -> None:
     assert_rows(crm.query(**query), crm_sql(sql))
 
 
@@ -246,7 +295,8 @@ def test_the_readme_catalogue_is_generated_from_metrics() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- catalog:start -->\n", 1)[1].split("<!-- catalog:end -->", 1)[0]
     assert section == markdown_table(sl.load(METRICS).graph), (
-        "README's metric catalogue is stale — run: semantic-layer docs --project metrics --readme README.md")
+        "README's metric catalogue is stale — run: semantic-layer docs --project metrics --readme README.md"
+    )
 
 
 def test_the_demo_connection_points_at_the_default_output() -> None:

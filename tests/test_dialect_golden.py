@@ -15,6 +15,7 @@ CASES = [(d, n) for d in DIALECTS for n in QUERIES]
 def test_generated_sql_matches_the_checked_in_file(layer: sl.Layer, dialect: str, name: str) -> None:
     expected = path_of(dialect, name).read_text()
     assert render(layer, dialect, QUERIES[name]) == expected, (
-        f"{path_of(dialect, name).name} changed — review, then run: python tests/golden_sql.py --update")
+        f"{path_of(dialect, name).name} changed — review, then run: python tests/golden_sql.py --update"
+    )
     if not expected.startswith("-- refused"):
         assert len(sqlglot.parse(expected, read=dialect)) == 1

@@ -36,11 +36,14 @@ def test_names_are_normalized_and_unknown_ones_refused() -> None:
         normalize_dialect("oracle")
 
 
-@pytest.mark.parametrize(("dialect", "expected"), [
-    ("duckdb", "CROSS JOIN UNNEST(GENERATE_SERIES(b.lo, b.hi, INTERVAL '1' MONTH)) AS s(p)"),
-    ("postgres", "CROSS JOIN GENERATE_SERIES(b.lo, b.hi, INTERVAL '1 MONTH') AS s(p)"),
-    ("mysql", "WITH RECURSIVE s AS (SELECT b.lo AS p, b.hi AS hi FROM (SELECT a AS lo, b AS hi) AS b UNION ALL"),
-])
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("duckdb", "CROSS JOIN UNNEST(GENERATE_SERIES(b.lo, b.hi, INTERVAL '1' MONTH)) AS s(p)"),
+        ("postgres", "CROSS JOIN GENERATE_SERIES(b.lo, b.hi, INTERVAL '1 MONTH') AS s(p)"),
+        ("mysql", "WITH RECURSIVE s AS (SELECT b.lo AS p, b.hi AS hi FROM (SELECT a AS lo, b AS hi) AS b UNION ALL"),
+    ],
+)
 def test_each_profile_builds_its_time_spine(dialect: str, expected: str) -> None:
     assert expected in PROFILES[dialect].spine(bounds(), "month", "p").sql(dialect)
 
@@ -55,8 +58,9 @@ def test_what_a_target_cannot_run_is_refused_with_the_reason() -> None:
         check_renderable(spine, PROFILES["clickhouse"])
     with pytest.raises(sl.QueryError, match="dialect 'redshift': Redshift's GENERATE_SERIES"):
         check_renderable(PROFILES["redshift"].spine(bounds(), "day", "p"), PROFILES["redshift"])
-    with pytest.raises(sl.QueryError, match="cumulative median and percentile metrics are not available for dialect "
-                                            "'mariadb'"):
+    with pytest.raises(
+        sl.QueryError, match="cumulative median and percentile metrics are not available for dialect 'mariadb'"
+    ):
         check_renderable(median, PROFILES["mariadb"])
 
 
@@ -67,14 +71,23 @@ def test_rewrites_apply_only_where_the_profile_has_one() -> None:
 
     assert truncated("duckdb") == "DATE_TRUNC('MONTH', t)"
     assert "DATE_TRUNC" not in truncated("mysql") and "DAYOFMONTH(t)" in truncated("mysql")
-    assert [n for n, p in PROFILES.items() if p.rewrite is not None] == ["duckdb", "postgres", "mysql", "mariadb",
-                                                                         "clickhouse", "redshift"]
+    assert [n for n, p in PROFILES.items() if p.rewrite is not None] == [
+        "duckdb",
+        "postgres",
+        "mysql",
+        "mariadb",
+        "clickhouse",
+        "redshift",
+    ]
 
 
 @pytest.mark.parametrize("dialect", ["mysql", "mariadb", "clickhouse", "redshift"])
 def test_filter_clauses_become_case_where_the_target_has_none(dialect: str) -> None:
-    tree = sqlglot.parse_one("SELECT COUNT(*) FILTER (WHERE a > 1), COUNT(DISTINCT b) FILTER (WHERE a > 1), "
-                             "AVG(CAST(c AS DOUBLE)) FILTER (WHERE a > 1) FROM t", read="duckdb")
+    tree = sqlglot.parse_one(
+        "SELECT COUNT(*) FILTER (WHERE a > 1), COUNT(DISTINCT b) FILTER (WHERE a > 1), "
+        "AVG(CAST(c AS DOUBLE)) FILTER (WHERE a > 1) FROM t",
+        read="duckdb",
+    )
     sql = adapt(tree, dialect).sql(dialect)
     assert "FILTER" not in sql.upper()
     assert "COUNT(CASE WHEN a > 1 THEN 1 END)" in sql and "COUNT(DISTINCT CASE WHEN a > 1 THEN b END)" in sql
@@ -82,5 +95,4 @@ def test_filter_clauses_become_case_where_the_target_has_none(dialect: str) -> N
 
 
 def test_percentile_strategies_are_the_profiles() -> None:
-    assert {n: p.percentiles for n, p in PROFILES.items() if p.percentiles} == {"mysql": "ranked",
-                                                                               "mariadb": "window"}
+    assert {n: p.percentiles for n, p in PROFILES.items() if p.percentiles} == {"mysql": "ranked", "mariadb": "window"}

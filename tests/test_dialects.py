@@ -16,14 +16,23 @@ from helpers import make_project
 
 import semantic_layer as sl
 
-DIALECTS = ["mysql", "snowflake", "bigquery", "trino", "clickhouse", "spark"]  # MySQL: MariaDB's server runs MariaDB SQL
+DIALECTS = [
+    "mysql",
+    "snowflake",
+    "bigquery",
+    "trino",
+    "clickhouse",
+    "spark",
+]  # MySQL: MariaDB's server runs MariaDB SQL
 NO_SPINE = {"clickhouse"}
 
 
 def needs_spine(query: dict[str, Any]) -> bool:
     """Cumulative metrics grouped by metric_time accumulate along a generated spine."""
-    cumulative = any(m.startswith("revenue_") and m not in ("revenue_last_month", "revenue_growth_mom")
-                     for m in query.get("metrics", []))
+    cumulative = any(
+        m.startswith("revenue_") and m not in ("revenue_last_month", "revenue_growth_mom")
+        for m in query.get("metrics", [])
+    )
     return cumulative and any(d.startswith("metric_time") for d in query.get("dimensions", []))
 
 
@@ -53,14 +62,17 @@ def test_dialect_specific_rendering(layer: sl.Layer) -> None:
 
 
 def test_mysql_ranks_rows_for_percentiles(layer: sl.Layer) -> None:
-    mysql = layer.compile(dialect="mysql", metrics=["p90_amount", "median_amount", "order_count"],
-                          dimensions=["customers.segment"])
+    mysql = layer.compile(
+        dialect="mysql", metrics=["p90_amount", "median_amount", "order_count"], dimensions=["customers.segment"]
+    )
     assert "PERCENTILE_CONT" not in mysql.upper() and "MEDIAN(" not in mysql.upper()
     assert mysql.count("ROW_NUMBER() OVER") == 2 and "FLOOR(1 + 0.9 *" in mysql
 
 
 def test_mariadb_uses_its_percentile_windows(layer: sl.Layer) -> None:
-    mariadb = layer.compile(dialect="mariadb", metrics=["p90_amount", "median_amount"], dimensions=["customers.segment"])
+    mariadb = layer.compile(
+        dialect="mariadb", metrics=["p90_amount", "median_amount"], dimensions=["customers.segment"]
+    )
     assert "PERCENTILE_CONT(0.9) WITHIN GROUP (ORDER BY" in mariadb and "MEDIAN(" in mariadb
     assert ") OVER (PARTITION BY" in mariadb and "ROW_NUMBER" not in mariadb
 
@@ -68,8 +80,9 @@ def test_mariadb_uses_its_percentile_windows(layer: sl.Layer) -> None:
 @pytest.mark.parametrize("dialect", ["mysql", "mariadb"])
 def test_a_running_percentile_is_refused_on_mysql_with_the_reason(tmp_path: Path, shop_db: Path, dialect: str) -> None:
     root = make_project(tmp_path / "p", shop_db)
-    (root / "running.yml").write_text("metrics:\n  - name: median_running\n    type: cumulative\n"
-                                      "    metric: median_amount\n")
+    (root / "running.yml").write_text(
+        "metrics:\n  - name: median_running\n    type: cumulative\n    metric: median_amount\n"
+    )
     with sl.connect(root) as lay:
         assert lay.compile(dialect="postgres", metrics=["median_running"], dimensions=["metric_time:month"])
         with pytest.raises(sl.QueryValidationError, match=rf"cumulative median and percentile .* dialect '{dialect}'"):
@@ -77,13 +90,19 @@ def test_a_running_percentile_is_refused_on_mysql_with_the_reason(tmp_path: Path
 
 
 def test_dialect_aliases_are_accepted(layer: sl.Layer) -> None:
-    assert layer.compile(dialect="postgresql", metrics=["revenue"]) == layer.compile(dialect="postgres",
-                                                                                    metrics=["revenue"])
+    assert layer.compile(dialect="postgresql", metrics=["revenue"]) == layer.compile(
+        dialect="postgres", metrics=["revenue"]
+    )
 
 
-@pytest.mark.parametrize("snippet", ["(t AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai'",
-                                     "t AT TIME ZONE 'UTC' AT TIME ZONE 'Asia/Shanghai'",
-                                     "convert_timezone('UTC', 'Asia/Shanghai', t)"])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "(t AT TIME ZONE 'UTC') AT TIME ZONE 'Asia/Shanghai'",
+        "t AT TIME ZONE 'UTC' AT TIME ZONE 'Asia/Shanghai'",
+        "convert_timezone('UTC', 'Asia/Shanghai', t)",
+    ],
+)
 def test_utc_to_local_idioms_become_portable(snippet: str) -> None:
     from semantic_layer.snippets import parse_snippet
 
@@ -102,11 +121,23 @@ def test_duckdb_converts_utc_to_local_exactly_as_at_time_zone_does(zone: str) ->
 
     fast = adapt(parse_snippet(f"(t AT TIME ZONE 'UTC') AT TIME ZONE '{zone}'", "duckdb"), "duckdb").sql("duckdb")
     assert "EPOCH_US(" in fast
-    values = ["2024-03-10 06:59:59.999999", "2024-03-10 07:00:00", "2024-11-03 05:30:00", "1500-01-01 10:00:00",
-              "1901-12-13 20:45:52", "2262-04-11 23:47:16", "infinity", "-infinity", None]
+    values = [
+        "2024-03-10 06:59:59.999999",
+        "2024-03-10 07:00:00",
+        "2024-11-03 05:30:00",
+        "1500-01-01 10:00:00",
+        "1901-12-13 20:45:52",
+        "2262-04-11 23:47:16",
+        "infinity",
+        "-infinity",
+        None,
+    ]
     with duckdb.connect() as con:
-        rows = con.execute(f"SELECT {fast} IS NOT DISTINCT FROM ((t AT TIME ZONE 'UTC') AT TIME ZONE '{zone}') "
-                           "FROM (SELECT UNNEST(?::TIMESTAMP[]) AS t)", [values]).fetchall()
+        rows = con.execute(
+            f"SELECT {fast} IS NOT DISTINCT FROM ((t AT TIME ZONE 'UTC') AT TIME ZONE '{zone}') "
+            "FROM (SELECT UNNEST(?::TIMESTAMP[]) AS t)",
+            [values],
+        ).fetchall()
     assert rows == [(True,)] * len(values)
 
 
@@ -119,11 +150,24 @@ def test_reused_generators_render_literals_as_fresh_ones_do() -> None:
     from semantic_layer.compiler.pipeline import literal
     from semantic_layer.sqlglot_local import generator
 
-    values = [None, True, False, 7, -1.5, Decimal("12.30"), "it's", "back\\slash", "naïve '; DROP TABLE x; --",
-              date(2024, 2, 29), datetime(2024, 3, 10, 2, 30)]
+    values = [
+        None,
+        True,
+        False,
+        7,
+        -1.5,
+        Decimal("12.30"),
+        "it's",
+        "back\\slash",
+        "naïve '; DROP TABLE x; --",
+        date(2024, 2, 29),
+        datetime(2024, 3, 10, 2, 30),
+    ]
     for dialect in SUPPORTED_DIALECTS:
         for _ in range(2):
-            assert [generator(dialect).generate(literal(v)) for v in values] == [literal(v).sql(dialect) for v in values]
+            assert [generator(dialect).generate(literal(v)) for v in values] == [
+                literal(v).sql(dialect) for v in values
+            ]
 
 
 def test_reused_tokenizers_read_filters_as_fresh_ones_do() -> None:
@@ -135,8 +179,13 @@ def test_reused_tokenizers_read_filters_as_fresh_ones_do() -> None:
     from semantic_layer.compiler.dialects import SUPPORTED_DIALECTS
     from semantic_layer.sqlglot_local import tokenizer
 
-    texts = ["orders.amount > 0.5", "customers.segment IN ('a''b', 'c')", "x = 'it''s' OR y <> 3e2",
-             "name = 'unterminated", "lower(customers.name) LIKE '%ab%'"]
+    texts = [
+        "orders.amount > 0.5",
+        "customers.segment IN ('a''b', 'c')",
+        "x = 'it''s' OR y <> 3e2",
+        "name = 'unterminated",
+        "lower(customers.name) LIKE '%ab%'",
+    ]
 
     def read(tokenize: Any, text: str) -> list[tuple[str, str, int, int]] | str:
         try:
@@ -161,4 +210,5 @@ def test_sqlglot_runs_its_compiled_modules() -> None:
     from sqlglot import tokenizer_core
 
     assert tokenizer_core.__file__ is not None and not tokenizer_core.__file__.endswith(".py"), (
-        "sqlglot runs as plain Python — install the project again (pip install -e .) to get sqlglotc")
+        "sqlglot runs as plain Python — install the project again (pip install -e .) to get sqlglotc"
+    )

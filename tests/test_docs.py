@@ -39,8 +39,11 @@ def load_generator() -> ModuleType:
 # -- the YAML reference ------------------------------------------------------------------------
 def definition_models() -> list[type[BaseModel]]:
     """Every pydantic model the YAML format is made of."""
-    return [cls for _, cls in inspect.getmembers(d, inspect.isclass)
-            if issubclass(cls, BaseModel) and cls.__module__ == d.__name__]
+    return [
+        cls
+        for _, cls in inspect.getmembers(d, inspect.isclass)
+        if issubclass(cls, BaseModel) and cls.__module__ == d.__name__
+    ]
 
 
 def reference_sections() -> dict[str, str]:
@@ -69,8 +72,10 @@ def test_the_yaml_reference_documents_every_field_of_every_definition() -> None:
             continue
         keys = set().union(*(documented_keys(sections[name]) for name in own))
         missing += [f"{cls.__name__}.{field}" for field in cls.model_fields if field not in keys]
-    assert not missing, ("docs/yaml-reference.md does not document these definitions (add a table row "
-                         "'| `key` | meaning | default |' to the class's section):\n" + "\n".join(missing))
+    assert not missing, (
+        "docs/yaml-reference.md does not document these definitions (add a table row "
+        "'| `key` | meaning | default |' to the class's section):\n" + "\n".join(missing)
+    )
 
 
 def test_the_yaml_reference_documents_only_real_keys() -> None:
@@ -90,7 +95,8 @@ def test_generated_parts_are_up_to_date(part: str) -> None:
     generator = load_generator()
     page = generator.PARTS[part][0]
     assert generator.current(part) == generator.expected(part), (
-        f"docs/{page}: the generated part '{part}' is out of date — regenerate it with: {REGENERATE}")
+        f"docs/{page}: the generated part '{part}' is out of date — regenerate it with: {REGENERATE}"
+    )
 
 
 def test_every_command_is_described_in_the_cli_page() -> None:

@@ -44,8 +44,9 @@ FAILING = {
 
 
 @pytest.fixture(scope="module", params=sorted(FAILING))
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-           shop_db: Path) -> Iterator[tuple[str, sl.Layer]]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shop_db: Path
+) -> Iterator[tuple[str, sl.Layer]]:
     root = make_project(tmp_path_factory.mktemp(f"refusals_{request.param}"), shop_db)
     (root / "policies.yml").write_text(POLICIES)
     (root / "ghost.yml").write_text(GHOST)
@@ -58,7 +59,8 @@ def regional(region_id: object) -> Principal:
 
 
 def test_a_value_the_database_cannot_convert_is_validation_in_our_words(
-        engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
+    engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture
+) -> None:
     name, layer = engine
     caplog.set_level(logging.INFO, logger="semantic_layer.engines")
     for where in FAILING[name]:
@@ -80,19 +82,22 @@ def test_a_claim_of_the_wrong_type_is_refused_without_the_policy(engine: tuple[s
 
 
 def test_any_other_refusal_is_internal_with_an_incident_and_the_database_text_only_in_the_log(
-        engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
+    engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture
+) -> None:
     _, layer = engine
     with pytest.raises(sl.ExecutionError) as info:
         layer.query(principal=regional(2), metrics=["ghost_count"])
-    found = re.fullmatch(r"the database refused the query \(incident ([0-9a-f]{12})\) — its message is in the log",
-                         info.value.message)
+    found = re.fullmatch(
+        r"the database refused the query \(incident ([0-9a-f]{12})\) — its message is in the log", info.value.message
+    )
     assert found and info.value.code == "INTERNAL", info.value.message
     logged = [r.getMessage() for r in caplog.records if found.group(1) in r.getMessage()]
     assert len(logged) == 1 and "ghost_table" in logged[0], caplog.text
 
 
-def test_a_text_member_compared_with_a_number_is_the_callers_mistake(engine: tuple[str, sl.Layer],
-                                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_a_text_member_compared_with_a_number_is_the_callers_mistake(
+    engine: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture
+) -> None:
     """customers.segment is text; DuckDB and PostgreSQL refuse `segment > 1` as a type mismatch, which
     the compiler cannot foresee (an undeclared dimension type reads as text). MariaDB compares as
     numbers and answers."""

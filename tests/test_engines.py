@@ -25,31 +25,37 @@ def remote(request: pytest.FixtureRequest, shop_db: Path, shop_project: Path) ->
 
 
 @pytest.mark.parametrize("query", [c[1] for c in CASES], ids=[c[0] for c in CASES])
-def test_golden_queries_answer_as_on_duckdb(remote: tuple[str, sl.Layer], layer: sl.Layer,
-                                            query: dict[str, Any]) -> None:
+def test_golden_queries_answer_as_on_duckdb(
+    remote: tuple[str, sl.Layer], layer: sl.Layer, query: dict[str, Any]
+) -> None:
     _, other = remote
     expected = [tuple(r.values()) for r in layer.query(**query).rows]
     assert_rows(other.query(**query), expected)
 
 
 @pytest.mark.parametrize(("op", "values"), [(s[0], s[1]) for s in STRUCTURED], ids=[s[0] for s in STRUCTURED])
-def test_structured_string_filters_as_on_duckdb(remote: tuple[str, sl.Layer], layer: sl.Layer, op: str,
-                                                values: list[Any]) -> None:
+def test_structured_string_filters_as_on_duckdb(
+    remote: tuple[str, sl.Layer], layer: sl.Layer, op: str, values: list[Any]
+) -> None:
     query = dict(metrics=["order_count"], where=[sl.Filter(member="customers.segment", op=op, values=values)])
     assert_rows(remote[1].query(**query), [tuple(r.values()) for r in layer.query(**query).rows])
 
 
 @pytest.mark.parametrize(("op", "values"), [(n[0], n[1]) for n in NUMERIC], ids=[n[0] for n in NUMERIC])
-def test_structured_number_filters_as_on_duckdb(remote: tuple[str, sl.Layer], layer: sl.Layer, op: str,
-                                                values: list[Any]) -> None:
+def test_structured_number_filters_as_on_duckdb(
+    remote: tuple[str, sl.Layer], layer: sl.Layer, op: str, values: list[Any]
+) -> None:
     query = dict(metrics=["order_count"], filters=[sl.Filter(member="orders.amount", op=op, values=values)])
     assert_rows(remote[1].query(**query), [tuple(r.values()) for r in layer.query(**query).rows])
 
 
-@pytest.mark.parametrize("dimensions", [["metric_time:week"], ["metric_time:fiscal_quarter"],
-                                        ["metric_time:fiscal_year", "metric_time:quarter"]])
-def test_week_start_and_fiscal_grains_as_on_duckdb(remote: tuple[str, sl.Layer], tmp_path: Path, shop_db: Path,
-                                                   dimensions: list[str]) -> None:
+@pytest.mark.parametrize(
+    "dimensions",
+    [["metric_time:week"], ["metric_time:fiscal_quarter"], ["metric_time:fiscal_year", "metric_time:quarter"]],
+)
+def test_week_start_and_fiscal_grains_as_on_duckdb(
+    remote: tuple[str, sl.Layer], tmp_path: Path, shop_db: Path, dimensions: list[str]
+) -> None:
     from helpers import make_project
 
     root = make_project(tmp_path / "sunday", shop_db, week_start="sunday", fiscal_year_start_month=4)
@@ -60,9 +66,11 @@ def test_week_start_and_fiscal_grains_as_on_duckdb(remote: tuple[str, sl.Layer],
 
 def test_statement_timeout_cancels_on_the_server(remote: tuple[str, sl.Layer]) -> None:
     engine, layer = remote
-    slow = {"postgres": "SELECT COUNT(*) FROM generate_series(1, 2000000000)",
-            "mysql": "SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
-                     "information_schema.columns c"}[engine]
+    slow = {
+        "postgres": "SELECT COUNT(*) FROM generate_series(1, 2000000000)",
+        "mysql": "SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
+        "information_schema.columns c",
+    }[engine]
     with pytest.raises(sl.QueryTimeoutError, match="cancelled"):
         layer.engine.execute(slow, {}, timeout_seconds=0.5)
 
@@ -80,30 +88,41 @@ def test_the_warehouse_check_runs_on_each_engine(remote: tuple[str, sl.Layer]) -
 
 
 @pytest.fixture(scope="module", params=sorted(ENGINES))
-def crm_remote(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[tuple[str, sl.Layer, sl.Layer]]:
+def crm_remote(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, sl.Layer, sl.Layer]]:
     from semantic_layer.demo import write_demo
 
     path = tmp_path_factory.mktemp("crm") / "crm.duckdb"
     write_demo(path, scale=0.05)
     metrics = Path(__file__).resolve().parents[1] / "metrics"
-    with ENGINES[request.param](path) as url, sl.connect(metrics, connection=url) as other, \
-            sl.connect(metrics, connection=f"duckdb:///{path}") as local:
+    with (
+        ENGINES[request.param](path) as url,
+        sl.connect(metrics, connection=url) as other,
+        sl.connect(metrics, connection=f"duckdb:///{path}") as local,
+    ):
         yield request.param, other, local
 
 
 @pytest.mark.parametrize("name", sorted(sl.load(Path(__file__).resolve().parents[1] / "metrics").metrics))
 def test_every_crm_metric_by_month_as_on_duckdb(crm_remote: tuple[str, sl.Layer, sl.Layer], name: str) -> None:
     _, other, local = crm_remote
-    query = dict(metrics=[name], dimensions=["metric_time:month"], time_range={"start": "2024-07-01",
-                                                                                 "end": "2025-01-01"})
+    query = dict(
+        metrics=[name], dimensions=["metric_time:month"], time_range={"start": "2024-07-01", "end": "2025-01-01"}
+    )
     assert_rows(other.query(**query), [tuple(r.values()) for r in local.query(**query).rows])
 
 
-DIFF_PAIRS = [("2024-01-07 10:00:00", "2024-01-08 09:00:00"), ("2024-01-01 10:00:00", "2024-01-08 09:00:00"),
-              ("2024-01-01 23:59:59", "2024-01-02 00:00:01"), ("2024-03-31 10:30:00", "2024-05-01 09:15:00"),
-              ("2023-12-31 00:00:00", "2025-01-01 00:00:00"), ("2024-05-01 09:15:00", "2024-03-31 10:30:00"),
-              ("2024-01-01 10:00:00.900", "2024-01-01 10:00:01.100"), ("2024-01-01 10:59:59.999", "2024-01-01 11:00:00")]
+DIFF_PAIRS = [
+    ("2024-01-07 10:00:00", "2024-01-08 09:00:00"),
+    ("2024-01-01 10:00:00", "2024-01-08 09:00:00"),
+    ("2024-01-01 23:59:59", "2024-01-02 00:00:01"),
+    ("2024-03-31 10:30:00", "2024-05-01 09:15:00"),
+    ("2023-12-31 00:00:00", "2025-01-01 00:00:00"),
+    ("2024-05-01 09:15:00", "2024-03-31 10:30:00"),
+    ("2024-01-01 10:00:00.900", "2024-01-01 10:00:01.100"),
+    ("2024-01-01 10:59:59.999", "2024-01-01 11:00:00"),
+]
 MICROSECOND_TIMESTAMP = {"postgres": "TIMESTAMP(6)", "mysql": "DATETIME(6)", "mariadb": "DATETIME(6)"}
 
 
@@ -122,19 +141,23 @@ def test_date_diff_counts_as_on_duckdb(remote: tuple[str, sl.Layer], unit: str) 
     for start, end in DIFF_PAIRS:
         expected = duckdb.execute(f"SELECT date_diff('{unit}', TIMESTAMP '{start}', TIMESTAMP '{end}')").fetchone()
         kind = MICROSECOND_TIMESTAMP[dialect]
-        got = other.engine.execute(f"SELECT {diff} AS d FROM (SELECT CAST('{start}' AS {kind}) AS a, "
-                                   f"CAST('{end}' AS {kind}) AS b) AS t", {})
+        got = other.engine.execute(
+            f"SELECT {diff} AS d FROM (SELECT CAST('{start}' AS {kind}) AS a, CAST('{end}' AS {kind}) AS b) AS t", {}
+        )
         assert expected is not None and got.column("d")[0].as_py() == expected[0], (engine, unit, start, end)
 
 
-ROW_SHAPES = [dict(metrics=["revenue", "avg_amount", "order_count"], dimensions=["metric_time:hour", "customers.segment"]),
-              dict(metrics=["max_amount"], dimensions=["order_lines.returned", "metric_time:day"]),
-              dict(metrics=["tickets_per_order"], dimensions=["metric_time:month", "customers.segment"])]
+ROW_SHAPES = [
+    dict(metrics=["revenue", "avg_amount", "order_count"], dimensions=["metric_time:hour", "customers.segment"]),
+    dict(metrics=["max_amount"], dimensions=["order_lines.returned", "metric_time:day"]),
+    dict(metrics=["tickets_per_order"], dimensions=["metric_time:month", "customers.segment"]),
+]
 
 
 @pytest.mark.parametrize("query", ROW_SHAPES, ids=["hours and decimals", "booleans and dates", "ratios and NULLs"])
-def test_rows_and_arrow_give_the_same_json_on_every_engine(remote: tuple[str, sl.Layer], layer: sl.Layer,
-                                                           query: dict[str, Any]) -> None:
+def test_rows_and_arrow_give_the_same_json_on_every_engine(
+    remote: tuple[str, sl.Layer], layer: sl.Layer, query: dict[str, Any]
+) -> None:
     """The server answers from Python rows, the library from Arrow: the JSON must not depend on which."""
     from semantic_layer.query import build_query
     from semantic_layer.result import json_value
@@ -144,7 +167,9 @@ def test_rows_and_arrow_give_the_same_json_on_every_engine(remote: tuple[str, sl
         params = compiled.bind(values)
         arrow = each.engine.execute(compiled.template, params).to_pylist()
         names, rows = each.engine.fetch_rows(compiled.template, params)
-        assert rows and [[json_value(v) for v in r.values()] for r in arrow] == [[json_value(v) for v in r] for r in rows]
+        assert rows and [[json_value(v) for v in r.values()] for r in arrow] == [
+            [json_value(v) for v in r] for r in rows
+        ]
         assert names == list(arrow[0])
 
 
@@ -152,10 +177,12 @@ RENDERINGS = {"postgres": ["postgres"], "mysql": ["mariadb", "mysql"]}  # a Mari
 PERCENTILE_QUERIES = [c[1] for c in CASES if {"median_amount", "p90_amount"} & set(c[1].get("metrics", []))]
 
 
-@pytest.mark.parametrize("query", PERCENTILE_QUERIES, ids=[str(q["metrics"]) + str(q.get("dimensions"))
-                                                           for q in PERCENTILE_QUERIES])
+@pytest.mark.parametrize(
+    "query", PERCENTILE_QUERIES, ids=[str(q["metrics"]) + str(q.get("dimensions")) for q in PERCENTILE_QUERIES]
+)
 def test_percentiles_answer_as_on_duckdb_in_every_rendering_the_server_runs(
-        remote: tuple[str, sl.Layer], layer: sl.Layer, query: dict[str, Any]) -> None:
+    remote: tuple[str, sl.Layer], layer: sl.Layer, query: dict[str, Any]
+) -> None:
     """MariaDB's percentile windows and MySQL's ranked interpolation both equal DuckDB's PERCENTILE_CONT."""
     from semantic_layer.query import build_query
 
@@ -173,8 +200,9 @@ def test_the_mysql_engine_tells_mariadb_apart(remote: tuple[str, sl.Layer]) -> N
     assert other.engine.dialect == {"postgres": "postgres", "mysql": "mariadb"}[engine]
 
 
-def test_a_zone_the_server_cannot_convert_to_is_refused_not_answered_with_nulls(shop_db: Path,
-                                                                              shop_project: Path) -> None:
+def test_a_zone_the_server_cannot_convert_to_is_refused_not_answered_with_nulls(
+    shop_db: Path, shop_project: Path
+) -> None:
     """'Factory' is a zone Python knows and MariaDB's tables lack: CONVERT_TZ gives NULL there, and a
     query by day used to answer one NULL row instead of its days."""
     with mysql_copy(shop_db) as url, sl.connect(shop_project, connection=url) as mariadb:
@@ -184,13 +212,18 @@ def test_a_zone_the_server_cannot_convert_to_is_refused_not_answered_with_nulls(
         assert mariadb.query(metrics=["order_count"], dimensions=["metric_time:day"], timezone="Asia/Shanghai").rows
 
 
-@pytest.mark.parametrize("query", [
-    dict(metrics=["order_count"], where=["orders.amount > 0.001"]),
-    dict(metrics=["order_count"], filters=[sl.Filter(member="orders.amount", op="gt", values=[0.001])]),
-    dict(metrics=["order_count"], filters=[sl.Filter(member="orders.amount", op="gt", values=["0.001"])]),
-], ids=["where literal", "JSON float", "numeric text"])
-def test_a_fraction_is_bound_as_a_decimal_so_postgres_never_casts_the_column(shop_db: Path, shop_project: Path,
-                                                                             query: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "query",
+    [
+        dict(metrics=["order_count"], where=["orders.amount > 0.001"]),
+        dict(metrics=["order_count"], filters=[sl.Filter(member="orders.amount", op="gt", values=[0.001])]),
+        dict(metrics=["order_count"], filters=[sl.Filter(member="orders.amount", op="gt", values=["0.001"])]),
+    ],
+    ids=["where literal", "JSON float", "numeric text"],
+)
+def test_a_fraction_is_bound_as_a_decimal_so_postgres_never_casts_the_column(
+    shop_db: Path, shop_project: Path, query: dict[str, Any]
+) -> None:
     """Bound as a float, 0.001 reached PostgreSQL as float8 and every NUMERIC amount was cast to
     compare with it (134 ms instead of 103 on the demo)."""
     from decimal import Decimal
@@ -205,11 +238,15 @@ def test_a_fraction_is_bound_as_a_decimal_so_postgres_never_casts_the_column(sho
         assert "amount > 0.001" in plan and "double precision" not in plan, plan
 
 
-def test_a_time_spine_of_more_than_a_thousand_periods_is_whole_on_mariadb(shop_db: Path, shop_project: Path,
-                                                                           layer: sl.Layer) -> None:
+def test_a_time_spine_of_more_than_a_thousand_periods_is_whole_on_mariadb(
+    shop_db: Path, shop_project: Path, layer: sl.Layer
+) -> None:
     """MariaDB stops a recursive CTE after 1 000 steps without a word: the spine lost its last days."""
-    query = dict(metrics=["revenue_running"], dimensions=["metric_time:day"],
-                 time_range={"start": "2022-01-01", "end": "2025-01-01"})
+    query = dict(
+        metrics=["revenue_running"],
+        dimensions=["metric_time:day"],
+        time_range={"start": "2022-01-01", "end": "2025-01-01"},
+    )
     expected = [tuple(r.values()) for r in layer.query(**query).rows]
     assert len(expected) == 1096
     with mysql_copy(shop_db) as url, sl.connect(shop_project, connection=url) as mariadb:

@@ -24,8 +24,12 @@ EXTRA = """
 QUERIES: list[dict[str, Any]] = [
     dict(metrics=["enterprise_share"], dimensions=["customers.segment"]),
     dict(metrics=["smb_orders", "enterprise_revenue"], dimensions=["customers.segment"]),
-    dict(metrics=["smb_orders", "smb_buyers", "revenue", "order_count"], dimensions=["metric_time:month"],
-         where=["orders.status <> 'returned'"], time_range={"start": "2024-01-01", "end": "2024-07-01"}),
+    dict(
+        metrics=["smb_orders", "smb_buyers", "revenue", "order_count"],
+        dimensions=["metric_time:month"],
+        where=["orders.status <> 'returned'"],
+        time_range={"start": "2024-01-01", "end": "2024-07-01"},
+    ),
     dict(metrics=["large_median", "pending_revenue", "avg_amount", "smb_orders"], dimensions=["orders.status"]),
     dict(metrics=["smb_orders", "pending_revenue"], dimensions=["customers.regions.name"]),
     dict(metrics=["smb_orders", "enterprise_share", "revenue_growth_mom"], dimensions=["metric_time:month"]),
@@ -55,8 +59,9 @@ def separate(project: Path) -> Iterator[sl.Layer]:
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[",".join(q["metrics"]) for q in QUERIES])
-def test_fused_units_answer_as_separate_units(fused: sl.Layer, separate: sl.Layer, query: dict[str, Any],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fused_units_answer_as_separate_units(
+    fused: sl.Layer, separate: sl.Layer, query: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(pipeline, "fuse_units", lambda plan, graph, profile: plan)
         expected = [tuple(r.values()) for r in separate.query(**query).rows]
@@ -65,8 +70,10 @@ def test_fused_units_answer_as_separate_units(fused: sl.Layer, separate: sl.Laye
 
 
 def test_a_count_whose_filter_keeps_no_row_of_a_group_is_null(fused: sl.Layer) -> None:
-    rows = {r["customers.segment"]: r for r in fused.query(metrics=["smb_orders", "enterprise_revenue"],
-                                                             dimensions=["customers.segment"]).rows}
+    rows = {
+        r["customers.segment"]: r
+        for r in fused.query(metrics=["smb_orders", "enterprise_revenue"], dimensions=["customers.segment"]).rows
+    }
     assert set(rows) == {"enterprise", "smb"}  # consumers, and orders without a customer, meet neither filter
     assert rows["enterprise"]["smb_orders"] is None and rows["enterprise"]["enterprise_revenue"] > 0
     assert rows["smb"]["smb_orders"] > 0 and rows["smb"]["enterprise_revenue"] is None

@@ -15,11 +15,16 @@ import semantic_layer as sl
 
 
 def test_result_carries_columns_rows_sql_and_timing(layer: sl.Layer) -> None:
-    res = layer.query(metrics=["revenue", "order_count"], dimensions=["customers.segment", "metric_time:month"],
-                      limit=5)
+    res = layer.query(
+        metrics=["revenue", "order_count"], dimensions=["customers.segment", "metric_time:month"], limit=5
+    )
     assert [c.name for c in res.columns] == ["customers.segment", "metric_time:month", "revenue", "order_count"]
-    assert [(c.kind, c.type) for c in res.columns] == [("dimension", "string"), ("dimension", "date"),
-                                                       ("metric", "number"), ("metric", "number")]
+    assert [(c.kind, c.type) for c in res.columns] == [
+        ("dimension", "string"),
+        ("dimension", "date"),
+        ("metric", "number"),
+        ("metric", "number"),
+    ]
     assert res.columns[2].format == "currency"
     assert len(res.rows) == 5 and set(res.rows[0]) == {c.name for c in res.columns}
     assert isinstance(res.rows[0]["metric_time:month"], dt.date)
@@ -43,14 +48,20 @@ def test_hour_grain_is_a_timestamp_column(layer: sl.Layer) -> None:
 def test_queries_differing_only_in_values_share_one_compiled_statement(layer: sl.Layer) -> None:
     answers = {}
     for segment in ("smb", "enterprise", "consumer"):
-        query = sl.Query(metrics=["revenue"], where=[f"customers.segment = '{segment}'"],
-                         time_range={"start": "2024-01-01", "end": "2024-07-01"})
+        query = sl.Query(
+            metrics=["revenue"],
+            where=[f"customers.segment = '{segment}'"],
+            time_range={"start": "2024-01-01", "end": "2024-07-01"},
+        )
         compiled, _ = layer.prepare(query)
         answers[segment] = (id(compiled), layer.run(query).rows[0]["revenue"])
     assert len({ident for ident, _ in answers.values()}) == 1
     assert len({value for _, value in answers.values()}) == 3
-    direct = layer.query(metrics=["revenue"], where=["customers.segment = 'enterprise'"],
-                         time_range={"start": "2024-01-01", "end": "2024-07-01"})
+    direct = layer.query(
+        metrics=["revenue"],
+        where=["customers.segment = 'enterprise'"],
+        time_range={"start": "2024-01-01", "end": "2024-07-01"},
+    )
     assert direct.rows[0]["revenue"] == answers["enterprise"][1]
 
 
@@ -107,8 +118,11 @@ def test_validate_warehouse_reports_missing_tables_and_columns(tmp_path: Path, s
 
 
 def test_compile_inlines_typed_literals(layer: sl.Layer) -> None:
-    sql = layer.compile(metrics=["revenue"], where=["customers.segment = 'smb'"],
-                        time_range={"start": "2024-01-01", "end": "2024-02-01"})
+    sql = layer.compile(
+        metrics=["revenue"],
+        where=["customers.segment = 'smb'"],
+        time_range={"start": "2024-01-01", "end": "2024-02-01"},
+    )
     assert "'smb'" in sql and "CAST('2024-01-01 05:00:00' AS TIMESTAMP)" in sql
 
 
@@ -122,10 +136,30 @@ def test_json_values_are_plain_json_whatever_the_engine_returns() -> None:
     from semantic_layer.result import json_records
 
     key = uuid.UUID("12345678-1234-5678-1234-567812345678")
-    row = (Decimal("12"), Decimal("1.5"), date(2024, 2, 29), datetime(2024, 3, 10, 2, 30), timedelta(seconds=90),
-           b"\x01\xff", key, None, True)
+    row = (
+        Decimal("12"),
+        Decimal("1.5"),
+        date(2024, 2, 29),
+        datetime(2024, 3, 10, 2, 30),
+        timedelta(seconds=90),
+        b"\x01\xff",
+        key,
+        None,
+        True,
+    )
     names = ["i", "d", "day", "ts", "span", "raw", "id", "nothing", "flag"]
     records = json_records(names, [row])
-    assert records == [{"i": 12, "d": 1.5, "day": "2024-02-29", "ts": "2024-03-10T02:30:00", "span": 90.0,
-                        "raw": "01ff", "id": str(key), "nothing": None, "flag": True}]
+    assert records == [
+        {
+            "i": 12,
+            "d": 1.5,
+            "day": "2024-02-29",
+            "ts": "2024-03-10T02:30:00",
+            "span": 90.0,
+            "raw": "01ff",
+            "id": str(key),
+            "nothing": None,
+            "flag": True,
+        }
+    ]
     assert json.loads(json.dumps(records)) == records

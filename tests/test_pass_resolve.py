@@ -52,15 +52,22 @@ def test_time_dimensions_default_to_day_and_columns_are_typed() -> None:
     plan, _ = plan_of(metrics=["revenue"], dimensions=["metric_time", "orders.amount", "orders.status"])
     assert [m.grain for m in plan.units[0].reads.dimensions] == ["day", None, None]
     assert [(c.name, c.kind, c.type) for c in plan.columns] == [
-        ("metric_time", "dimension", "date"), ("orders.amount", "dimension", "number"),
-        ("orders.status", "dimension", "string"), ("revenue", "metric", "number")]
+        ("metric_time", "dimension", "date"),
+        ("orders.amount", "dimension", "number"),
+        ("orders.status", "dimension", "string"),
+        ("revenue", "metric", "number"),
+    ]
     plan, _ = plan_of(metrics=["revenue"], dimensions=["metric_time:hour"])
     assert plan.columns[0].type == "timestamp"
 
 
 def test_conditions_come_in_order_with_their_members_and_paths() -> None:
-    plan, params = plan_of(metrics=["big_customer_revenue"], where=["lines.sku = 'a'"], segments=["orders.big"],
-                           time_range={"start": "2024-01-01"})
+    plan, params = plan_of(
+        metrics=["big_customer_revenue"],
+        where=["lines.sku = 'a'"],
+        segments=["orders.big"],
+        time_range={"start": "2024-01-01"},
+    )
     conditions = plan.units[0].reads.conditions
     assert [type(c) for c in conditions] == [FilterCondition, FilterCondition, SegmentCondition, TimeRangeCondition]
     where, metric_filter, segment, _ = conditions
@@ -71,8 +78,11 @@ def test_conditions_come_in_order_with_their_members_and_paths() -> None:
 
 
 def test_a_cumulative_unit_bounds_its_rows_itself() -> None:
-    plan, _ = plan_of(metrics=["revenue_running"], dimensions=["metric_time:month"],
-                      time_range={"start": "2024-01-01", "end": "2024-06-01"})
+    plan, _ = plan_of(
+        metrics=["revenue_running"],
+        dimensions=["metric_time:month"],
+        time_range={"start": "2024-01-01", "end": "2024-06-01"},
+    )
     (unit,) = plan.units
     assert unit.key.kind == "cumulative"
     assert not any(isinstance(c, TimeRangeCondition) for c in unit.reads.conditions)
@@ -88,8 +98,10 @@ def test_row_policies_reach_each_unit_along_its_to_one_paths() -> None:
     security = RowSecurity(((rule,),), {"region": 0})
     plan, _ = plan_of(security, metrics=["revenue", "customer_count"])
     policies = [[c for c in u.reads.conditions if isinstance(c, RowPolicyCondition)] for u in plan.units]
-    assert [[tuple(s.alias for s in p) for p in c.paths] for (c,) in policies] == [[("customers", "regions")],
-                                                                                 [("regions",)]]
+    assert [[tuple(s.alias for s in p) for p in c.paths] for (c,) in policies] == [
+        [("customers", "regions")],
+        [("regions",)],
+    ]
 
 
 def test_a_dimension_that_does_not_resolve_names_the_unit_it_was_resolved_for() -> None:

@@ -39,10 +39,12 @@ def test_the_registry_picks_the_builder_by_the_units_kind(monkeypatch: pytest.Mo
 
 def test_a_plain_unit_groups_its_model_by_the_dimensions() -> None:
     (sql,) = built(metrics=["revenue"], dimensions=["regions.name"])
-    assert sql == ("SELECT customers__regions.name AS regions__name, SUM(orders.amount) AS m0 FROM orders AS orders "
-                   "LEFT JOIN customers AS customers ON orders.customer_id = customers.customer_id "
-                   "LEFT JOIN regions AS customers__regions ON customers.region_id = customers__regions.region_id "
-                   "GROUP BY customers__regions.name")
+    assert sql == (
+        "SELECT customers__regions.name AS regions__name, SUM(orders.amount) AS m0 FROM orders AS orders "
+        "LEFT JOIN customers AS customers ON orders.customer_id = customers.customer_id "
+        "LEFT JOIN regions AS customers__regions ON customers.region_id = customers__regions.region_id "
+        "GROUP BY customers__regions.name"
+    )
 
 
 def test_a_dimension_through_one_to_many_aggregates_distinct_rows() -> None:
@@ -98,13 +100,24 @@ def test_aggregates_per_measure() -> None:
         agg(agg="sum", expr="x", non_additive={"dimension": "day"})
 
 
-@pytest.mark.parametrize(("strategy", "expected"), [(None, "MEDIAN(CAST(orders.amount AS DOUBLE))"),
-                                                    ("window", "MEDIAN(CAST(r.__in0 AS DOUBLE)) OVER"),
-                                                    ("ranked", "ROW_NUMBER() OVER")])
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        (None, "MEDIAN(CAST(orders.amount AS DOUBLE))"),
+        ("window", "MEDIAN(CAST(r.__in0 AS DOUBLE)) OVER"),
+        ("ranked", "ROW_NUMBER() OVER"),
+    ],
+)
 def test_percentiles_follow_the_strategy_they_are_given(strategy: str | None, expected: str) -> None:
     graph = tiny_graph()
     scope = JoinScope(graph, "orders")
     measure = graph.measures_by_model["orders"]["median_amount"]
-    select = group(scope, [("s", scope.snippet("status", ()))], [measure_input(scope, measure, "m0")], [],
-                   distinct_rows=False, percentiles=strategy)
+    select = group(
+        scope,
+        [("s", scope.snippet("status", ()))],
+        [measure_input(scope, measure, "m0")],
+        [],
+        distinct_rows=False,
+        percentiles=strategy,
+    )
     assert expected in select.sql("duckdb")

@@ -72,7 +72,10 @@ def test_a_valid_project_exposes_models_and_metrics(tmp_path: Path) -> None:
 
 
 def test_every_error_is_reported_in_one_pass_with_positions(tmp_path: Path) -> None:
-    errs = errors_of(write(tmp_path, """
+    errs = errors_of(
+        write(
+            tmp_path,
+            """
         metrics:
           - name: a
             type: simple
@@ -81,7 +84,9 @@ def test_every_error_is_reported_in_one_pass_with_positions(tmp_path: Path) -> N
             type: ratio
             numerator: revenue
             denominator: order_cnt
-        """))
+        """,
+        )
+    )
     assert len(errs) == 2
     first, second = errs
     assert first.file.endswith("extra.yml") and (first.line, first.column) == (5, 5)
@@ -107,91 +112,149 @@ def test_an_unknown_top_level_key_is_an_error(tmp_path: Path) -> None:
 
 RULES = [
     ("duplicate model", "models:\n  - {name: orders, table: o2, primary_key: id}\n", "duplicate model name 'orders'"),
-    ("join name shares the model namespace",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
-     "      - {name: customers, model: orders, on: m.id = customers.order_id, relationship: many_to_one}\n",
-     "join name 'customers' is already a model name"),
-    ("unknown join target",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
-     "      - {model: customer, on: m.id = customer.id, relationship: many_to_one}\n",
-     "join to unknown model 'customer' — did you mean 'customers'?"),
-    ("badly qualified on",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
-     "      - {model: customers, on: x.id = customers.id, relationship: many_to_one}\n",
-     "column 'x.id' in 'on' must be qualified by 'm' or 'customers'"),
-    ("unparsable dimension expr",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    dimensions:\n      - {name: d, expr: 'a +* (b'}\n",
-     "dimension 'd': 'a +* (b' is not valid SQL"),
-    ("expr names an unreachable model",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    dimensions:\n      - {name: d, expr: 'orders.status'}\n",
-     "'orders' is neither model 'm' nor a join reachable from it"),
-    ("measure through a one_to_many join",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
-     "      - {model: lines, on: m.id = lines.order_id, relationship: one_to_many}\n"
-     "    measures:\n      - {name: q, agg: sum, expr: lines.qty}\n",
-     "is reached through a one_to_many join"),
-    ("percentile without its fraction",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n      - {name: p, agg: percentile, expr: x}\n",
-     "agg 'percentile' needs 'percentile:'"),
-    ("table and sql together",
-     "models:\n  - {name: m, table: m, sql: 'select 1 as id', primary_key: id}\n", "exactly one of 'table:' or 'sql:'"),
+    (
+        "join name shares the model namespace",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+        "      - {name: customers, model: orders, on: m.id = customers.order_id, relationship: many_to_one}\n",
+        "join name 'customers' is already a model name",
+    ),
+    (
+        "unknown join target",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+        "      - {model: customer, on: m.id = customer.id, relationship: many_to_one}\n",
+        "join to unknown model 'customer' — did you mean 'customers'?",
+    ),
+    (
+        "badly qualified on",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+        "      - {model: customers, on: x.id = customers.id, relationship: many_to_one}\n",
+        "column 'x.id' in 'on' must be qualified by 'm' or 'customers'",
+    ),
+    (
+        "unparsable dimension expr",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    dimensions:\n      - {name: d, expr: 'a +* (b'}\n",
+        "dimension 'd': 'a +* (b' is not valid SQL",
+    ),
+    (
+        "expr names an unreachable model",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    dimensions:\n      - {name: d, expr: 'orders.status'}\n",
+        "'orders' is neither model 'm' nor a join reachable from it",
+    ),
+    (
+        "measure through a one_to_many join",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+        "      - {model: lines, on: m.id = lines.order_id, relationship: one_to_many}\n"
+        "    measures:\n      - {name: q, agg: sum, expr: lines.qty}\n",
+        "is reached through a one_to_many join",
+    ),
+    (
+        "percentile without its fraction",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n      - {name: p, agg: percentile, expr: x}\n",
+        "agg 'percentile' needs 'percentile:'",
+    ),
+    (
+        "table and sql together",
+        "models:\n  - {name: m, table: m, sql: 'select 1 as id', primary_key: id}\n",
+        "exactly one of 'table:' or 'sql:'",
+    ),
     ("names are snake_case", "models:\n  - {name: MyModel, table: m, primary_key: id}\n", "is not snake_case"),
-    ("time names a non-time dimension",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    time: status\n    dimensions:\n      - name: status\n",
-     "time 'status' names dimension of type 'string'"),
-    ("non_additive dimension unknown",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n"
-     "      - {name: v, agg: sum, non_additive: {dimension: snapshot_day}}\n",
-     "non_additive dimension 'snapshot_day' is not a dimension"),
+    (
+        "time names a non-time dimension",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    time: status\n    dimensions:\n      - name: status\n",
+        "time 'status' names dimension of type 'string'",
+    ),
+    (
+        "non_additive dimension unknown",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n"
+        "      - {name: v, agg: sum, non_additive: {dimension: snapshot_day}}\n",
+        "non_additive dimension 'snapshot_day' is not a dimension",
+    ),
     ("unknown metric type", "metrics:\n  - {name: x, type: conversions}\n", "unknown metric type 'conversions'"),
-    ("ratio side unknown", "metrics:\n  - {name: x, type: ratio, numerator: revenue, denominator: nope}\n",
-     "unknown metric 'nope'"),
-    ("derived expr names an unknown input",
-     "metrics:\n  - {name: x, type: derived, expr: 'revenue / ordercount'}\n",
-     "'ordercount', which is neither an input alias nor a metric — did you mean 'order_count'?"),
-    ("derived offset that does not parse",
-     "metrics:\n  - name: x\n    type: derived\n    expr: p\n    inputs: [{metric: revenue, alias: p, offset: 1 fortnight}]\n",
-     "is not an interval like '30 days'"),
-    ("cumulative over a non-simple metric",
-     "metrics:\n  - {name: aov, type: ratio, numerator: revenue, denominator: order_count}\n"
-     "  - {name: x, type: cumulative, metric: aov}\n", "must accumulate a simple metric; 'aov' is ratio"),
-    ("metric cycle",
-     "metrics:\n  - {name: x, type: derived, expr: 'y + 1'}\n  - {name: y, type: derived, expr: 'x * 2'}\n",
-     "depends on itself"),
-    ("metric filter names an unknown dimension",
-     "metrics:\n  - {name: x, type: simple, measure: orders.revenue, filter: \"customers.regoin = 'n'\"}\n",
-     "model 'customers' has no dimension 'regoin'"),
-    ("cumulative needs a time on its model",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n      - {name: n, agg: count}\n"
-     "metrics:\n  - {name: mn, type: simple, measure: m.n}\n  - {name: x, type: cumulative, metric: mn}\n",
-     "model 'm' has no 'time:'"),
-    ("deprecated metric replaced by an unknown one",
-     "metrics:\n  - {name: x, type: simple, measure: orders.revenue, status: deprecated, replaced_by: revenu}\n",
-     "replaced_by 'revenu' is not a metric — did you mean 'revenue'?"),
-    ("policy on an unknown model", "policies:\n  - role: r\n    rows: [{model: custmers, where: 'region = 1'}]\n",
-     "row policy on unknown model 'custmers'"),
-    ("policy hides an unknown member", "policies:\n  - {role: r, hide: [customers.phone]}\n",
-     "hide names unknown member 'customers.phone'"),
-    ("default role without a policy", "policies:\n  - {role: admin}\ndefault_role: viewer\n",
-     "default_role 'viewer' has no policy"),
-    ("policy filters on a misspelled column",
-     "policies:\n  - role: r\n    rows: [{model: customers, where: 'regoin = {{ user.region }}'}]\n",
-     "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'?"),
-    ("policy filters on a misspelled column of a joined model",
-     "policies:\n  - role: r\n    rows: [{model: orders, where: \"customers.regon = 'east' AND status = 'x'\"}]\n",
-     "'regon' is not a known column of model 'customers' — did you mean 'region'?"),
-    ("policy on a sql model names a column it does not select",
-     "models:\n  - {name: m, sql: 'SELECT id, region FROM t', primary_key: id}\n"
-     "policies:\n  - role: r\n    rows: [{model: m, where: 'regio = 1'}]\n",
-     "did you mean 'region'? (a policy may use the columns the sql of 'm' selects"),
-    ("model sql that does not parse",
-     "models:\n  - name: m\n    sql: 'SELECT FROM WHERE ('\n    primary_key: id\n",
-     "Expected table name"),
-    ("two joins under one name",
-     "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
-     "      - {model: customers, on: m.a = customers.id, relationship: many_to_one}\n"
-     "      - {model: customers, on: m.b = customers.id, relationship: many_to_one}\n",
-     "joins twice under the name 'customers'"),
+    (
+        "ratio side unknown",
+        "metrics:\n  - {name: x, type: ratio, numerator: revenue, denominator: nope}\n",
+        "unknown metric 'nope'",
+    ),
+    (
+        "derived expr names an unknown input",
+        "metrics:\n  - {name: x, type: derived, expr: 'revenue / ordercount'}\n",
+        "'ordercount', which is neither an input alias nor a metric — did you mean 'order_count'?",
+    ),
+    (
+        "derived offset that does not parse",
+        "metrics:\n  - name: x\n    type: derived\n    expr: p\n    inputs: [{metric: revenue, alias: p, offset: 1 fortnight}]\n",
+        "is not an interval like '30 days'",
+    ),
+    (
+        "cumulative over a non-simple metric",
+        "metrics:\n  - {name: aov, type: ratio, numerator: revenue, denominator: order_count}\n"
+        "  - {name: x, type: cumulative, metric: aov}\n",
+        "must accumulate a simple metric; 'aov' is ratio",
+    ),
+    (
+        "metric cycle",
+        "metrics:\n  - {name: x, type: derived, expr: 'y + 1'}\n  - {name: y, type: derived, expr: 'x * 2'}\n",
+        "depends on itself",
+    ),
+    (
+        "metric filter names an unknown dimension",
+        "metrics:\n  - {name: x, type: simple, measure: orders.revenue, filter: \"customers.regoin = 'n'\"}\n",
+        "model 'customers' has no dimension 'regoin'",
+    ),
+    (
+        "cumulative needs a time on its model",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    measures:\n      - {name: n, agg: count}\n"
+        "metrics:\n  - {name: mn, type: simple, measure: m.n}\n  - {name: x, type: cumulative, metric: mn}\n",
+        "model 'm' has no 'time:'",
+    ),
+    (
+        "deprecated metric replaced by an unknown one",
+        "metrics:\n  - {name: x, type: simple, measure: orders.revenue, status: deprecated, replaced_by: revenu}\n",
+        "replaced_by 'revenu' is not a metric — did you mean 'revenue'?",
+    ),
+    (
+        "policy on an unknown model",
+        "policies:\n  - role: r\n    rows: [{model: custmers, where: 'region = 1'}]\n",
+        "row policy on unknown model 'custmers'",
+    ),
+    (
+        "policy hides an unknown member",
+        "policies:\n  - {role: r, hide: [customers.phone]}\n",
+        "hide names unknown member 'customers.phone'",
+    ),
+    (
+        "default role without a policy",
+        "policies:\n  - {role: admin}\ndefault_role: viewer\n",
+        "default_role 'viewer' has no policy",
+    ),
+    (
+        "policy filters on a misspelled column",
+        "policies:\n  - role: r\n    rows: [{model: customers, where: 'regoin = {{ user.region }}'}]\n",
+        "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'?",
+    ),
+    (
+        "policy filters on a misspelled column of a joined model",
+        "policies:\n  - role: r\n    rows: [{model: orders, where: \"customers.regon = 'east' AND status = 'x'\"}]\n",
+        "'regon' is not a known column of model 'customers' — did you mean 'region'?",
+    ),
+    (
+        "policy on a sql model names a column it does not select",
+        "models:\n  - {name: m, sql: 'SELECT id, region FROM t', primary_key: id}\n"
+        "policies:\n  - role: r\n    rows: [{model: m, where: 'regio = 1'}]\n",
+        "did you mean 'region'? (a policy may use the columns the sql of 'm' selects",
+    ),
+    (
+        "model sql that does not parse",
+        "models:\n  - name: m\n    sql: 'SELECT FROM WHERE ('\n    primary_key: id\n",
+        "Expected table name",
+    ),
+    (
+        "two joins under one name",
+        "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
+        "      - {model: customers, on: m.a = customers.id, relationship: many_to_one}\n"
+        "      - {model: customers, on: m.b = customers.id, relationship: many_to_one}\n",
+        "joins twice under the name 'customers'",
+    ),
 ]
 
 
@@ -203,22 +266,31 @@ def test_each_validation_rule_reports_its_problem(tmp_path: Path, extra: str, me
 
 
 def test_a_misspelled_policy_column_is_located_with_the_fix(tmp_path: Path) -> None:
-    errs = errors_of(write(tmp_path, """
+    errs = errors_of(
+        write(
+            tmp_path,
+            """
         policies:
           - role: rep
             rows:
               - model: customers
                 where: "regoin = {{ user.region }}"
-        """))
+        """,
+        )
+    )
     assert [(e.file.endswith("extra.yml"), e.line, e.column) for e in errs] == [(True, 6, 9)]
     assert errs[0].message == (
         "row policy on 'customers': 'regoin' is not a known column of model 'customers' — did you mean 'region'? "
         "(a policy may use the columns the key, time, dimensions, measures, segments and joins of 'customers' "
-        "read; declare the column as a dimension of 'customers' if its source has it)")
+        "read; declare the column as a dimension of 'customers' if its source has it)"
+    )
 
 
 def test_policy_columns_may_be_keys_join_columns_or_selected_by_sql(tmp_path: Path) -> None:
-    project = sl.load(write(tmp_path, """
+    project = sl.load(
+        write(
+            tmp_path,
+            """
         models:
           - {name: m, sql: 'SELECT id, owner FROM t', primary_key: id}
         policies:
@@ -227,7 +299,9 @@ def test_policy_columns_may_be_keys_join_columns_or_selected_by_sql(tmp_path: Pa
               - {model: customers, where: "customer_id = {{ user.customer }} AND Region <> 'x'"}
               - {model: orders, where: "customers.customer_id > 0 AND amount > 0 AND orders.created_at IS NOT NULL"}
               - {model: m, where: "owner = {{ user.name }}"}
-        """))
+        """,
+        )
+    )
     assert [len(p.rows) for p in project.policies] == [3]
 
 
@@ -236,8 +310,9 @@ def test_default_role_in_a_policy_file_is_accepted(tmp_path: Path) -> None:
     assert project.settings.default_role == "admin"
 
 
-def test_environment_names_the_project_and_overrides_the_connection(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_names_the_project_and_overrides_the_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = write(tmp_path / "proj", settings="name: t\nconnection: duckdb:///nowhere.duckdb\n")
     monkeypatch.setenv("SEMANTIC_LAYER_PROJECT", str(root))
     monkeypatch.setenv("SEMANTIC_LAYER_CONNECTION", "duckdb:///:memory:")
@@ -268,8 +343,10 @@ def test_a_folder_without_settings_is_not_taken_for_an_empty_project(tmp_path: P
 def test_a_project_without_models_is_an_error(tmp_path: Path) -> None:
     errs = errors_of(write(tmp_path / "p", base="metrics: []\n"))
     assert len(errs) == 1 and errs[0].file.endswith("semantic_layer.yml")
-    assert errs[0].message == f"the project in {(tmp_path / 'p').resolve()} defines no models — add a YAML file " \
-                              "there with a 'models:' list"
+    assert (
+        errs[0].message == f"the project in {(tmp_path / 'p').resolve()} defines no models — add a YAML file "
+        "there with a 'models:' list"
+    )
     broken = errors_of(write(tmp_path / "q", base="models:\n  - {name: m, primary_key: id}\n"))
     assert [e.message for e in broken] == ["'m': a model needs exactly one of 'table:' or 'sql:'"]
 
@@ -284,37 +361,56 @@ def located(errs: list[sl.Issue], root: Path) -> list[str]:
     return [f"{os.path.relpath(e.file, root)}:{e.line}:{e.column}: {e.message}" for e in errs]
 
 
-@pytest.mark.parametrize(("extra", "expected"), [
-    ("metrics:\n  - name: x\n    type: simple\n    measure: orders.revenue\n    measure: orders.order_count\n",
-     "extra.yml:5:5: duplicate key 'measure': it is already set at line 4, column 5 — YAML would silently keep only "
-     "the last one; remove one of them"),
-    ("metrics:\n  - {name: x, type: simple, measure: orders.revenue}\nmetrics:\n  - {name: y, type: simple, "
-     "measure: orders.revenue}\n",
-     "extra.yml:3:1: duplicate key 'metrics': it is already set at line 1, column 1 — YAML would silently keep only "
-     "the last one; remove one of them"),
-], ids=["in a metric", "a second metrics: list"])
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "metrics:\n  - name: x\n    type: simple\n    measure: orders.revenue\n    measure: orders.order_count\n",
+            "extra.yml:5:5: duplicate key 'measure': it is already set at line 4, column 5 — YAML would silently keep only "
+            "the last one; remove one of them",
+        ),
+        (
+            "metrics:\n  - {name: x, type: simple, measure: orders.revenue}\nmetrics:\n  - {name: y, type: simple, "
+            "measure: orders.revenue}\n",
+            "extra.yml:3:1: duplicate key 'metrics': it is already set at line 1, column 1 — YAML would silently keep only "
+            "the last one; remove one of them",
+        ),
+    ],
+    ids=["in a metric", "a second metrics: list"],
+)
 def test_a_key_given_twice_in_a_mapping_is_an_error(tmp_path: Path, extra: str, expected: str) -> None:
     assert located(errors_of(write(tmp_path, extra)), tmp_path) == [expected]
 
 
-@pytest.mark.parametrize(("extra", "kind", "first"), [
-    ("metrics:\n  - name: revenue\n    type: simple\n    measure: orders.order_count\n", "metric", "base.yml:35:6"),
-    ("models:\n  - name: customers\n    table: clients\n    primary_key: id\n", "model", "base.yml:24:5"),
-], ids=["metric", "model"])
-def test_a_name_defined_again_in_another_file_points_at_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             extra: str, kind: str, first: str) -> None:
+@pytest.mark.parametrize(
+    ("extra", "kind", "first"),
+    [
+        ("metrics:\n  - name: revenue\n    type: simple\n    measure: orders.order_count\n", "metric", "base.yml:35:6"),
+        ("models:\n  - name: customers\n    table: clients\n    primary_key: id\n", "model", "base.yml:24:5"),
+    ],
+    ids=["metric", "model"],
+)
+def test_a_name_defined_again_in_another_file_points_at_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str, kind: str, first: str
+) -> None:
     """Whichever definition is the new one, its location is reported with the other."""
     monkeypatch.chdir(tmp_path)  # positions in messages are relative to the working directory
     name = extra.split("name: ")[1].split("\n")[0]
     assert sorted(located(errors_of(write(tmp_path, extra)), tmp_path)) == [
         f"{first}: duplicate {kind} name '{name}' (also defined at extra.yml:2:5)",
-        f"extra.yml:2:5: duplicate {kind} name '{name}' (also defined at {first})"]
+        f"extra.yml:2:5: duplicate {kind} name '{name}' (also defined at {first})",
+    ]
 
 
 def test_yes_no_on_off_are_words_not_booleans(tmp_path: Path) -> None:
     """YAML 1.1 reads them as booleans: synonyms [no, on] became 'False' and 'True', a label No was refused."""
-    project = sl.load(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: No,\n"
-                                      "     synonyms: [no, on, Yes, off]}\n"))
+    project = sl.load(
+        write(
+            tmp_path,
+            "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: No,\n"
+            "     synonyms: [no, on, Yes, off]}\n",
+        )
+    )
     metric = project.metrics["x"]
     assert (metric.label, metric.synonyms) == ("No", ["no", "on", "Yes", "off"])
 
@@ -324,38 +420,50 @@ def test_off_is_not_a_number_of_seconds(tmp_path: Path) -> None:
     errs = errors_of(write(tmp_path, settings="name: t\ncache: {ttl_seconds: off}\n"))
     assert located(errs, tmp_path) == [
         "semantic_layer.yml:2:9: 't': ttl_seconds: Input should be a valid integer, unable to parse string as an "
-        "integer"]
+        "integer"
+    ]
 
 
 def test_a_value_yaml_does_not_read_as_text_is_to_be_quoted(tmp_path: Path) -> None:
-    errs = errors_of(write(tmp_path, "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 2024,\n"
-                                     "     description: true}\n"))
+    errs = errors_of(
+        write(
+            tmp_path,
+            "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 2024,\n     description: true}\n",
+        )
+    )
     assert located(errs, tmp_path) == [
         "extra.yml:2:54: 'x': label: YAML reads this value as the number 2024, not text — put it in quotes",
-        "extra.yml:3:6: 'x': description: YAML reads this value as the boolean true, not text — put it in quotes"]
+        "extra.yml:3:6: 'x': description: YAML reads this value as the boolean true, not text — put it in quotes",
+    ]
 
 
 def test_a_tab_indented_file_says_tabs_are_the_problem(tmp_path: Path) -> None:
     errs = errors_of(write(tmp_path, "metrics:\n\t- name: x\n\t  type: simple\n"))
     assert located(errs, tmp_path) == [
-        "extra.yml:2:1: invalid YAML: a tab character — YAML indents with spaces only; replace the tabs with spaces"]
+        "extra.yml:2:1: invalid YAML: a tab character — YAML indents with spaces only; replace the tabs with spaces"
+    ]
 
 
 def test_a_file_not_in_utf8_is_located_not_a_crash(tmp_path: Path) -> None:
     root = write(tmp_path)
-    (root / "extra.yml").write_bytes("metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 成交}\n"
-                                     .encode("gbk"))
+    (root / "extra.yml").write_bytes(
+        "metrics:\n  - {name: x, type: simple, measure: orders.revenue, label: 成交}\n".encode("gbk")
+    )
     assert located(errors_of(root), tmp_path) == [
-        "extra.yml:2:61: the file is not UTF-8 text (byte 0xb3) — save it with the UTF-8 encoding"]
+        "extra.yml:2:61: the file is not UTF-8 text (byte 0xb3) — save it with the UTF-8 encoding"
+    ]
 
 
 def test_a_dimension_reaching_through_a_one_to_many_join_does_not_load(tmp_path: Path) -> None:
     """Its value would repeat each order once per line: counted by it, orders were counted twice."""
-    base = BASE.replace("""      - name: status
-""", """      - name: status
+    base = BASE.replace(
+        """      - name: status
+""",
+        """      - name: status
       - name: line_sku
         expr: "lines.sku"
-""")
+""",
+    )
     (error,) = errors_of(write(tmp_path, base=base))
     assert error.file.endswith("base.yml") and (error.line, error.column) == (17, 9)  # its expr
     assert "dimension 'line_sku'" in error.message and "one_to_many join" in error.message

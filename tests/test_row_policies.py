@@ -80,8 +80,10 @@ models:
 metrics:
   - {name: segment_customers, type: simple, measure: segment_sizes.segment_customers}
 """
-LEAK_MESSAGE = ("model 'segment_sizes' reads table 'main.Customers', whose rows role 'regional' may see only through "
-                "the row policy on model 'customers', but 'segment_sizes' has no to-one join path to 'customers'")
+LEAK_MESSAGE = (
+    "model 'segment_sizes' reads table 'main.Customers', whose rows role 'regional' may see only through "
+    "the row policy on model 'customers', but 'segment_sizes' has no to-one join path to 'customers'"
+)
 FIX = "declare a many_to_one join from 'segment_sizes' to 'customers', or remove the model"
 
 
@@ -105,8 +107,12 @@ QUERY = "query Q($input: QueryInput!) { query(input: $input) { rows } }"
 
 
 def gql(live: LiveServer, document: str, bearer: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    response = httpx.post(f"{live.url}/graphql", json={"query": document, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {bearer}"}, timeout=30)
+    response = httpx.post(
+        f"{live.url}/graphql",
+        json={"query": document, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {bearer}"},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 
@@ -127,15 +133,19 @@ def wait_for(predicate: Any, seconds: float = 15) -> None:
 
 # -- over HTTP ------------------------------------------------------------------------------------
 def test_over_http_a_joined_sql_model_is_filtered_and_a_leaking_one_is_never_served(
-        tmp_path: Path, shop_db: Path, hand: Any) -> None:
+    tmp_path: Path, shop_db: Path, hand: Any
+) -> None:
     root = policy_project(tmp_path / "p", shop_db)
     settings = ServerSettings(project=root, jwt_secret=SECRET, cache_url=None, reload=True, reload_interval=0.1)
     with LiveServer(create_app(settings)) as live:
         # Reads customers and joins them: the rep sees their region's customers only.
         by_segment = """SELECT c.segment, SUM(COALESCE(o.amount, 0)), COUNT(DISTINCT o.customer_id)
                         FROM customers c LEFT JOIN orders o USING (customer_id) {where} GROUP BY 1 ORDER BY 1"""
-        query = {"metrics": ["ordered_amount", "ordering_customers"], "dimensions": ["customer_orders.segment"],
-                 "orderBy": [{"member": "customer_orders.segment"}]}
+        query = {
+            "metrics": ["ordered_amount", "ordering_customers"],
+            "dimensions": ["customer_orders.segment"],
+            "orderBy": [{"member": "customer_orders.segment"}],
+        }
         mine = hand(by_segment.format(where="WHERE c.region_id = 2"))
         everyone = hand(by_segment.format(where=""))
         assert mine != everyone
@@ -184,16 +194,20 @@ def test_a_model_over_the_filtered_table_under_another_name_must_join_it(tmp_pat
     errors = errors_of(policy_project(tmp_path / "p", shop_db, accounts))
     assert len(errors) == 1 and (errors[0].line, errors[0].column) == (3, 5)  # its `table:`
     assert "model 'accounts' reads table 'main.CUSTOMERS'" in errors[0].message
-    joined = accounts + ("    joins:\n      - {model: customers, on: accounts.customer_id = customers.customer_id, "
-                         "relationship: one_to_one}\n")
+    joined = accounts + (
+        "    joins:\n      - {model: customers, on: accounts.customer_id = customers.customer_id, "
+        "relationship: one_to_one}\n"
+    )
     (tmp_path / "p" / "extra0.yml").write_text(joined)
     assert "accounts" in sl.load(tmp_path / "p").models
 
 
 def test_a_policy_on_a_model_only_its_carriers_need_to_reach(tmp_path: Path, shop_db: Path) -> None:
     """Models unrelated to the filtered table (regions, order lines, a generated series) stay valid."""
-    unrelated = ("models:\n  - name: numbers\n    sql: SELECT i AS n FROM range(10) AS r(i)\n    primary_key: n\n"
-                 "  - name: region_names\n    sql: SELECT region_id, name FROM regions\n    primary_key: region_id\n")
+    unrelated = (
+        "models:\n  - name: numbers\n    sql: SELECT i AS n FROM range(10) AS r(i)\n    primary_key: n\n"
+        "  - name: region_names\n    sql: SELECT region_id, name FROM regions\n    primary_key: region_id\n"
+    )
     project = sl.load(policy_project(tmp_path / "p", shop_db, unrelated))
     assert {"numbers", "region_names", "ship_modes", "customer_orders"} <= set(project.models)
 
@@ -216,22 +230,37 @@ models:
 """)
     errors = errors_of(tmp_path / "crm")
     assert [(e.line, e.column) for e in errors] == [(3, 5)]
-    assert ("model 'channel_months' reads table 'customers', whose rows role 'sales_rep' may see only through the "
-            "row policy on model 'customers'") in errors[0].message
+    assert (
+        "model 'channel_months' reads table 'customers', whose rows role 'sales_rep' may see only through the "
+        "row policy on model 'customers'"
+    ) in errors[0].message
 
 
-@pytest.mark.parametrize(("sql", "tables"), [
-    ("SELECT * FROM main.customers", {"customers": "main.customers"}),
-    ('SELECT * FROM Main."Customers" AS c', {"customers": 'Main."Customers"'}),
-    ("WITH customers AS (SELECT * FROM raw.customers) SELECT * FROM customers", {"customers": "raw.customers"}),
-    ("WITH customers AS (SELECT * FROM customers WHERE x) SELECT * FROM customers", {"customers": "customers"}),
-    ("WITH t AS (SELECT 1 AS x) SELECT * FROM t", {}),
-    ("SELECT (SELECT MAX(x) FROM customers) AS m FROM a", {"a": "a", "customers": "customers"}),
-    ("SELECT * FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.k = a.k)", {"a": "a", "b": "b"}),
-    ("SELECT k FROM a UNION ALL SELECT k FROM (SELECT k FROM c) AS s", {"a": "a", "c": "c"}),
-    ("SELECT i FROM range(10) AS r(i)", {}),
-], ids=["qualified", "quoted", "cte shadowing a table", "cte reading the table it shadows", "cte only",
-        "scalar subquery", "exists", "union and subquery", "table function"])
+@pytest.mark.parametrize(
+    ("sql", "tables"),
+    [
+        ("SELECT * FROM main.customers", {"customers": "main.customers"}),
+        ('SELECT * FROM Main."Customers" AS c', {"customers": 'Main."Customers"'}),
+        ("WITH customers AS (SELECT * FROM raw.customers) SELECT * FROM customers", {"customers": "raw.customers"}),
+        ("WITH customers AS (SELECT * FROM customers WHERE x) SELECT * FROM customers", {"customers": "customers"}),
+        ("WITH t AS (SELECT 1 AS x) SELECT * FROM t", {}),
+        ("SELECT (SELECT MAX(x) FROM customers) AS m FROM a", {"a": "a", "customers": "customers"}),
+        ("SELECT * FROM a WHERE EXISTS (SELECT 1 FROM b WHERE b.k = a.k)", {"a": "a", "b": "b"}),
+        ("SELECT k FROM a UNION ALL SELECT k FROM (SELECT k FROM c) AS s", {"a": "a", "c": "c"}),
+        ("SELECT i FROM range(10) AS r(i)", {}),
+    ],
+    ids=[
+        "qualified",
+        "quoted",
+        "cte shadowing a table",
+        "cte reading the table it shadows",
+        "cte only",
+        "scalar subquery",
+        "exists",
+        "union and subquery",
+        "table function",
+    ],
+)
 def test_the_tables_a_sql_model_reads(sql: str, tables: dict[str, str]) -> None:
     model = d.Model(name="m", sql=sql, primary_key="k")
     assert read_tables(model, "duckdb") == tables
@@ -240,13 +269,19 @@ def test_the_tables_a_sql_model_reads(sql: str, tables: dict[str, str]) -> None:
 # -- at query time --------------------------------------------------------------------------------
 def leaking_layer(project: sl.Project) -> sl.Layer:
     """The project with the leaking model added behind validation's back, as a library caller could."""
-    model = d.Model.model_validate({"name": "segment_sizes", "primary_key": "segment",
-                                    "sql": "SELECT segment, COUNT(*) AS customers FROM customers GROUP BY segment",
-                                    "dimensions": [{"name": "segment"}],
-                                    "measures": [{"name": "segment_customers", "agg": "sum", "expr": "customers"}]})
+    model = d.Model.model_validate(
+        {
+            "name": "segment_sizes",
+            "primary_key": "segment",
+            "sql": "SELECT segment, COUNT(*) AS customers FROM customers GROUP BY segment",
+            "dimensions": [{"name": "segment"}],
+            "measures": [{"name": "segment_customers", "agg": "sum", "expr": "customers"}],
+        }
+    )
     metric = d.SimpleMetric(name="segment_customers", type="simple", measure="segment_sizes.segment_customers")
-    graph = SemanticGraph(project.settings, {**project.models, model.name: model},
-                          {**project.metrics, metric.name: metric})
+    graph = SemanticGraph(
+        project.settings, {**project.models, model.name: model}, {**project.metrics, metric.name: metric}
+    )
     return sl.Layer(dataclasses.replace(project, graph=graph, models=graph.models, metrics=graph.metrics))
 
 
@@ -261,7 +296,8 @@ def test_the_compiler_refuses_a_role_whose_policy_cannot_reach_the_rows(tmp_path
                 "role 'regional' may not query model 'segment_sizes': it reads table 'customers', whose rows that "
                 "role sees only through the row policy on model 'customers', and 'segment_sizes' has no to-one "
                 "join path to 'customers' to apply it on — the project needs a many_to_one join from "
-                "'segment_sizes' to 'customers'")
+                "'segment_sizes' to 'customers'"
+            )
         everyone = layer.query(metrics=["segment_customers"]).rows
         # Another role that sees every row makes the answer everyone's: nothing is withheld or leaked.
         both = sl.Principal(("regional", "admin"), {"region_id": 2})

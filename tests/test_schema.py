@@ -59,50 +59,93 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
     "unknown model key": (lambda doc: _model(doc).update(tabel="orders"), "$.models[0]: unknown key 'tabel'"),
     "unknown top-level key": (lambda doc: doc.update(model=[]), "$: unknown key 'model'"),
     "a setting outside semantic_layer.yml": (lambda doc: doc.update(timezone="UTC"), "$: unknown key 'timezone'"),
-    "unknown dimension key": (lambda doc: _model(doc)["dimensions"][0].update(kind="number"),
-                              "$.models[0].dimensions[0]: unknown key 'kind'"),
-    "unknown measure aggregation": (lambda doc: _model(doc)["measures"][0].update(agg="total"),
-                                    "$.models[0].measures[0].agg: 'total' is not one of"),
-    "no primary_key": (lambda doc: _model(doc).pop("primary_key"),
-                       "$.models[0]: missing required key 'primary_key'"),
-    "both table and sql": (lambda doc: _model(doc).update(sql="SELECT 1 AS order_id"),
-                           "$.models[0]: matches 2 of 2 alternatives"),
+    "unknown dimension key": (
+        lambda doc: _model(doc)["dimensions"][0].update(kind="number"),
+        "$.models[0].dimensions[0]: unknown key 'kind'",
+    ),
+    "unknown measure aggregation": (
+        lambda doc: _model(doc)["measures"][0].update(agg="total"),
+        "$.models[0].measures[0].agg: 'total' is not one of",
+    ),
+    "no primary_key": (lambda doc: _model(doc).pop("primary_key"), "$.models[0]: missing required key 'primary_key'"),
+    "both table and sql": (
+        lambda doc: _model(doc).update(sql="SELECT 1 AS order_id"),
+        "$.models[0]: matches 2 of 2 alternatives",
+    ),
     "neither table nor sql": (lambda doc: _model(doc).pop("table"), "$.models[0]: matches 0 of 2 alternatives"),
-    "a name that is not snake_case": (lambda doc: _model(doc).update(name="Orders"),
-                                      "$.models[0].name: 'Orders' does not match"),
-    "a join name that is not snake_case": (lambda doc: _model(doc)["joins"][1].update(name="Owner Rep"),
-                                           "$.models[0].joins[1].name: 'Owner Rep' does not match"),
-    "unknown relationship": (lambda doc: _model(doc)["joins"][0].update(relationship="many_to_many"),
-                             "$.models[0].joins[0].relationship: 'many_to_many' is not one of"),
-    "percentile without percentile:": (lambda doc: _model(doc)["measures"][0].update(agg="percentile"),
-                                       "$.models[0].measures[0]: missing required key 'percentile'"),
-    "percentile: on a sum": (lambda doc: _model(doc)["measures"][0].update(percentile=0.9),
-                             "$.models[0].measures[0]: matches a combination that is not allowed"),
-    "percentile out of range": (lambda doc: _model(doc)["measures"][0].update(agg="percentile", percentile=1.5),
-                                "$.models[0].measures[0].percentile: 1.5 breaks exclusiveMaximum 1"),
-    "unknown metric type": (lambda doc: _metric(doc, "revenue").update(type="conversion"),
-                            "$.metrics[0].type: 'conversion' is not one of"),
-    "metric without type": (lambda doc: _metric(doc, "revenue").pop("type"),
-                            "$.metrics[0]: missing required key 'type'"),
-    "unknown metric key": (lambda doc: _metric(doc, "revenue").update(owners=["x"]),
-                           "$.metrics[0]: unknown key 'owners'"),
-    "a key of another metric type": (lambda doc: _metric(doc, "revenue").update(numerator="revenue"),
-                                     "$.metrics[0]: unknown key 'numerator'"),
-    "unknown tier": (lambda doc: _metric(doc, "revenue").update(tier="critical"),
-                     "$.metrics[0].tier: 'critical' is not one of"),
-    "unknown threshold level": (lambda doc: _metric(doc, "churn_rate")["thresholds"].update(alarm={"above": 1}),
-                                "thresholds.alarm (key): 'alarm' is not one of"),
-    "ratio side with an unknown key": (lambda doc: _metric(doc, "average_order_value").update(
-        numerator={"metric": "revenue", "where": "x"}), "$.metrics[2].numerator: unknown key 'where'"),
-    "offset that is not an interval": (lambda doc: doc["metrics"].append(
-        {"name": "x", "type": "derived", "expr": "p", "inputs": [{"metric": "revenue", "alias": "p",
-                                                                  "offset": "last month"}]}),
-        ".inputs[0].offset: 'last month' does not match"),
-    "cumulative with window and grain_to_date": (lambda doc: doc["metrics"].append(
-        {"name": "x", "type": "cumulative", "metric": "revenue", "window": "7 days", "grain_to_date": "month"}),
-        "matches a combination that is not allowed: {'required': ['window', 'grain_to_date']}"),
-    "unknown policy key": (lambda doc: doc.update(policies=[{"role": "r", "rows": [], "hidden": []}]),
-                           "$.policies[0]: unknown key 'hidden'"),
+    "a name that is not snake_case": (
+        lambda doc: _model(doc).update(name="Orders"),
+        "$.models[0].name: 'Orders' does not match",
+    ),
+    "a join name that is not snake_case": (
+        lambda doc: _model(doc)["joins"][1].update(name="Owner Rep"),
+        "$.models[0].joins[1].name: 'Owner Rep' does not match",
+    ),
+    "unknown relationship": (
+        lambda doc: _model(doc)["joins"][0].update(relationship="many_to_many"),
+        "$.models[0].joins[0].relationship: 'many_to_many' is not one of",
+    ),
+    "percentile without percentile:": (
+        lambda doc: _model(doc)["measures"][0].update(agg="percentile"),
+        "$.models[0].measures[0]: missing required key 'percentile'",
+    ),
+    "percentile: on a sum": (
+        lambda doc: _model(doc)["measures"][0].update(percentile=0.9),
+        "$.models[0].measures[0]: matches a combination that is not allowed",
+    ),
+    "percentile out of range": (
+        lambda doc: _model(doc)["measures"][0].update(agg="percentile", percentile=1.5),
+        "$.models[0].measures[0].percentile: 1.5 breaks exclusiveMaximum 1",
+    ),
+    "unknown metric type": (
+        lambda doc: _metric(doc, "revenue").update(type="conversion"),
+        "$.metrics[0].type: 'conversion' is not one of",
+    ),
+    "metric without type": (
+        lambda doc: _metric(doc, "revenue").pop("type"),
+        "$.metrics[0]: missing required key 'type'",
+    ),
+    "unknown metric key": (
+        lambda doc: _metric(doc, "revenue").update(owners=["x"]),
+        "$.metrics[0]: unknown key 'owners'",
+    ),
+    "a key of another metric type": (
+        lambda doc: _metric(doc, "revenue").update(numerator="revenue"),
+        "$.metrics[0]: unknown key 'numerator'",
+    ),
+    "unknown tier": (
+        lambda doc: _metric(doc, "revenue").update(tier="critical"),
+        "$.metrics[0].tier: 'critical' is not one of",
+    ),
+    "unknown threshold level": (
+        lambda doc: _metric(doc, "churn_rate")["thresholds"].update(alarm={"above": 1}),
+        "thresholds.alarm (key): 'alarm' is not one of",
+    ),
+    "ratio side with an unknown key": (
+        lambda doc: _metric(doc, "average_order_value").update(numerator={"metric": "revenue", "where": "x"}),
+        "$.metrics[2].numerator: unknown key 'where'",
+    ),
+    "offset that is not an interval": (
+        lambda doc: doc["metrics"].append(
+            {
+                "name": "x",
+                "type": "derived",
+                "expr": "p",
+                "inputs": [{"metric": "revenue", "alias": "p", "offset": "last month"}],
+            }
+        ),
+        ".inputs[0].offset: 'last month' does not match",
+    ),
+    "cumulative with window and grain_to_date": (
+        lambda doc: doc["metrics"].append(
+            {"name": "x", "type": "cumulative", "metric": "revenue", "window": "7 days", "grain_to_date": "month"}
+        ),
+        "matches a combination that is not allowed: {'required': ['window', 'grain_to_date']}",
+    ),
+    "unknown policy key": (
+        lambda doc: doc.update(policies=[{"role": "r", "rows": [], "hidden": []}]),
+        "$.policies[0]: unknown key 'hidden'",
+    ),
 }
 
 
@@ -122,13 +165,16 @@ def test_the_schema_refuses_what_the_loader_refuses(mutation: str, tmp_path: Pat
 # Spellings the loader accepts that a naive schema would refuse.
 ACCEPTED = {
     "ratio sides as names": lambda doc: _metric(doc, "average_order_value").update(
-        numerator="revenue", denominator="order_count"),
+        numerator="revenue", denominator="order_count"
+    ),
     "ratio sides as objects": lambda doc: _metric(doc, "average_order_value").update(
-        numerator={"metric": "revenue", "filter": "customers.tier = 'strategic'"}, denominator={"metric": "order_count"}),
+        numerator={"metric": "revenue", "filter": "customers.tier = 'strategic'"}, denominator={"metric": "order_count"}
+    ),
     "numbers among synonyms": lambda doc: _metric(doc, "revenue").update(synonyms=["gmv", 2025]),
     "an empty section": lambda doc: doc.update(policies=None),
     "interval in upper case": lambda doc: doc["metrics"].append(
-        {"name": "x", "type": "cumulative", "metric": "revenue", "window": "30 DAYS"}),
+        {"name": "x", "type": "cumulative", "metric": "revenue", "window": "30 DAYS"}
+    ),
     "composite primary key": lambda doc: _model(doc).update(primary_key=["order_id", "status"]),
     "default_role in any file": lambda doc: doc.update(default_role=None),
 }
@@ -148,9 +194,21 @@ def test_settings_have_their_own_schema() -> None:
     assert errors(SETTINGS, {**settings, "engine": {"memory_limit": "4 gb", "threads": 4}}) == []
     assert errors(SETTINGS, {**settings, "engine": {"memory_limit": "lots"}})
     assert errors(SETTINGS, {**settings, "fiscal_year_start_month": 13})
-    assert set(SETTINGS["properties"]) >= {"name", "connection", "dialect", "timezone", "week_start",
-                                           "fiscal_year_start_month", "cache", "limits", "engine", "default_role",
-                                           "models", "metrics", "policies"}
+    assert set(SETTINGS["properties"]) >= {
+        "name",
+        "connection",
+        "dialect",
+        "timezone",
+        "week_start",
+        "fiscal_year_start_month",
+        "cache",
+        "limits",
+        "engine",
+        "default_role",
+        "models",
+        "metrics",
+        "policies",
+    }
     assert set(PROJECT["properties"]) == {"models", "metrics", "policies", "default_role"}
 
 

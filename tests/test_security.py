@@ -43,7 +43,6 @@ def url(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Iterator[str
         yield server.url
 
 
-
 class HealthProbe:
     """Asks /health every 50 ms in a thread and keeps the slowest answer's time."""
 
@@ -112,15 +111,14 @@ def test_fragment_sizes_are_measured_once_per_fragment() -> None:
     fragments = {d.name.value: d for d in document.definitions[1:]}  # type: ignore[attr-defined]
     context = type("Context", (), {"get_fragment": staticmethod(fragments.get)})()
     depth, fields, _ = Counting(context).measure(document.definitions[0].selection_set)  # type: ignore[arg-type,attr-defined]
-    assert fields == 2 ** 41 and depth == 1          # F40's `metrics { name }`, spread 2^40 times
-    assert Counting.visits == 42 + 1                  # the operation, 41 fragments and F40's one field
+    assert fields == 2**41 and depth == 1  # F40's `metrics { name }`, spread 2^40 times
+    assert Counting.visits == 42 + 1  # the operation, 41 fragments and F40's one field
 
 
 def test_documents_whose_validation_is_costly_do_not_hold_up_other_requests(url: str) -> None:
     """graphql's overlapping-fields rule is quadratic: 250 `metrics` fields take a third of a second.
     Validation runs on a worker thread, so /health is not queued behind it."""
-    documents = ["query {" + f" metrics{{name}} metrics{{{field}}}" * 120 + "}"
-                 for field in ("label", "tier")]
+    documents = ["query {" + f" metrics{{name}} metrics{{{field}}}" * 120 + "}" for field in ("label", "tier")]
     with HealthProbe(url) as probe:
         bodies = concurrently(*[lambda doc=doc: post(url, doc, bearer=ADMIN, timeout=60) for doc in documents])
     assert all(body.status_code == 200 for body in bodies)
@@ -143,8 +141,11 @@ def test_an_oversized_where_is_refused_without_compiling_it(url: str) -> None:
 
 
 def test_the_request_body_is_bounded(url: str) -> None:
-    response = httpx.post(f"{url}/graphql", json={"query": "{ metrics { name } }", "pad": "x" * 300_000},
-                          headers={"Authorization": f"Bearer {ADMIN}"})
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": "{ metrics { name } }", "pad": "x" * 300_000},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     assert response.status_code == 413 and response.json()["errors"][0]["extensions"]["code"] == "LIMIT"
 
 
@@ -169,45 +170,62 @@ def test_user_text_cannot_rebind_a_claim(url: str) -> None:
     own = run(url, rep, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"]
     other = run(url, ADMIN, metrics=["order_count"], where=["customers.segment = 'enterprise'"])
     assert own > 0 and other["data"]["query"]["rows"][0]["order_count"] != own
-    for where in ["customers.segment = 'a' OR customers.segment = :__lit1", "customers.region_id = :__claim_region_id",
-                  "customers.region_id = ?", "customers.region_id = $1"]:
+    for where in [
+        "customers.segment = 'a' OR customers.segment = :__lit1",
+        "customers.region_id = :__claim_region_id",
+        "customers.region_id = ?",
+        "customers.region_id = $1",
+    ]:
         body = run(url, rep, metrics=["order_count"], where=[where])
         assert body["data"] is None and code_of(body) == "VALIDATION", where
-    again = run(url, rep, metrics=["order_count"], where=["customers.segment = 'enterprise' OR customers.segment = 'x'"])
+    again = run(
+        url, rep, metrics=["order_count"], where=["customers.segment = 'enterprise' OR customers.segment = 'x'"]
+    )
     assert again["data"]["query"]["rows"][0]["order_count"] == own
 
 
-@pytest.mark.parametrize("bearer", [
-    jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600}, "another-secret-of-32-bytes-long!!",
-               algorithm="HS256"),
-    jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600}, None, algorithm="none"),  # type: ignore[arg-type]
-    "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlcyI6WyJhZG1pbiJdfQ.",
-], ids=["forged signature", "alg none", "no signature"])
+@pytest.mark.parametrize(
+    "bearer",
+    [
+        jwt.encode(
+            {"roles": ["admin"], "exp": int(time.time()) + 600}, "another-secret-of-32-bytes-long!!", algorithm="HS256"
+        ),
+        jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600}, None, algorithm="none"),  # type: ignore[arg-type]
+        "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlcyI6WyJhZG1pbiJdfQ.",
+    ],
+    ids=["forged signature", "alg none", "no signature"],
+)
 def test_forged_tokens_are_refused(url: str, bearer: str) -> None:
     body = run(url, bearer, metrics=["revenue"])
     assert body["data"] is None and code_of(body) == "UNAUTHENTICATED"
 
 
 # -- injection ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("query", [
-    {"metrics": ["revenue"], "where": ["customers.segment = 'a'; DROP TABLE orders"]},
-    {"metrics": ["revenue"], "where": ["orders.amount IN (SELECT amount FROM orders)"]},
-    {"metrics": ["revenue"], "where": ["read_csv('/etc/passwd') IS NOT NULL"]},
-    {"metrics": ["revenue"], "having": ["revenue > 0 UNION SELECT 1"]},
-    {"metrics": ["revenue"], "orderBy": [{"member": "revenue; DROP TABLE orders"}]},
-    {"metrics": ["revenue"], "timezone": "UTC'; DROP TABLE orders; --"},
-    {"metrics": ["revenue"], "dimensions": ["customers.segment) FROM orders; --"]},
-], ids=["statement", "subquery", "table function", "having union", "order by", "timezone", "dimension"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"metrics": ["revenue"], "where": ["customers.segment = 'a'; DROP TABLE orders"]},
+        {"metrics": ["revenue"], "where": ["orders.amount IN (SELECT amount FROM orders)"]},
+        {"metrics": ["revenue"], "where": ["read_csv('/etc/passwd') IS NOT NULL"]},
+        {"metrics": ["revenue"], "having": ["revenue > 0 UNION SELECT 1"]},
+        {"metrics": ["revenue"], "orderBy": [{"member": "revenue; DROP TABLE orders"}]},
+        {"metrics": ["revenue"], "timezone": "UTC'; DROP TABLE orders; --"},
+        {"metrics": ["revenue"], "dimensions": ["customers.segment) FROM orders; --"]},
+    ],
+    ids=["statement", "subquery", "table function", "having union", "order by", "timezone", "dimension"],
+)
 def test_injection_attempts_are_refused(url: str, query: dict[str, Any]) -> None:
     body = run(url, ADMIN, **query)
     assert body["data"] is None and code_of(body) in {"VALIDATION", "UNKNOWN_MEMBER"}
 
 
 def test_an_injected_dialect_is_refused(url: str) -> None:
-    body = gql(url, 'query { compile(input: {metrics: ["revenue"]}, dialect: "duckdb; DROP TABLE orders") { sql } }',
-               bearer=ADMIN)
+    body = gql(
+        url,
+        'query { compile(input: {metrics: ["revenue"]}, dialect: "duckdb; DROP TABLE orders") { sql } }',
+        bearer=ADMIN,
+    )
     assert body["data"] is None and code_of(body) == "VALIDATION"
-
 
 
 # -- a reload that would open the project ----------------------------------------------------------
@@ -236,18 +254,32 @@ def project_errors(url: str) -> list[str]:
 REGIONAL = token(["regional"], region_id=1)
 
 
-@pytest.mark.parametrize(("edit", "reason"), [
-    (lambda p: p.write_text(""), "no access policies"),
-    (lambda p: p.unlink(), "no access policies"),
-    (lambda p: p.write_text(SERVED_POLICIES.replace("""    rows:
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda p: p.write_text(""), "no access policies"),
+        (lambda p: p.unlink(), "no access policies"),
+        (
+            lambda p: p.write_text(
+                SERVED_POLICIES.replace(
+                    """    rows:
       - model: customers
         where: "region_id = {{ user.region_id }}"
-""", "")), "lose its row filter on 'customers'"),
-    (lambda p: p.write_text(SERVED_POLICIES.replace("    hide: [customers.name]\n", "")),
-     "no longer hide 'customers.name'"),
-    (lambda p: p.write_text(SERVED_POLICIES + "default_role: admin\n"), "requests without a token would get role"),
-    (lambda p: p.write_text(SERVED_POLICIES + "  - role: auditor\n"), "role 'auditor' is new"),
-], ids=["policies emptied", "policies deleted", "row rule removed", "hide dropped", "default role added", "new role"])
+""",
+                    "",
+                )
+            ),
+            "lose its row filter on 'customers'",
+        ),
+        (
+            lambda p: p.write_text(SERVED_POLICIES.replace("    hide: [customers.name]\n", "")),
+            "no longer hide 'customers.name'",
+        ),
+        (lambda p: p.write_text(SERVED_POLICIES + "default_role: admin\n"), "requests without a token would get role"),
+        (lambda p: p.write_text(SERVED_POLICIES + "  - role: auditor\n"), "role 'auditor' is new"),
+    ],
+    ids=["policies emptied", "policies deleted", "row rule removed", "hide dropped", "default role added", "new role"],
+)
 def test_a_reload_that_widens_access_is_held_back(reloading: tuple[Path, str], edit: Any, reason: str) -> None:
     """Truncating policies.yml under `serve --reload` made the project open: a request without a
     token got all revenue, and /ready showed nothing wrong."""
@@ -265,8 +297,9 @@ def test_a_reload_that_widens_access_is_held_back(reloading: tuple[Path, str], e
 
 def test_a_reload_that_narrows_access_applies_at_once(reloading: tuple[Path, str]) -> None:
     root, url = reloading
-    (root / "policies.yml").write_text(SERVED_POLICIES.replace("hide: [customers.name]",
-                                                               "hide: [customers.name, customers.segment]"))
+    (root / "policies.yml").write_text(
+        SERVED_POLICIES.replace("hide: [customers.name]", "hide: [customers.name, customers.segment]")
+    )
     wait_until(lambda: "errors" in run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"]))
     assert code_of(run(url, REGIONAL, metrics=["order_count"], dimensions=["customers.segment"])) == "UNKNOWN_MEMBER"
     assert project_errors(url) == []
@@ -275,13 +308,18 @@ def test_a_reload_that_narrows_access_applies_at_once(reloading: tuple[Path, str
 def test_allow_widening_applies_a_widening_reload(tmp_path: Path, shop_db: Path) -> None:
     root = make_project(tmp_path / "p", shop_db)
     (root / "policies.yml").write_text(SERVED_POLICIES)
-    settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None,
-                              allow_widening=True)
+    settings = ServerSettings(
+        project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET, cache_url=None, allow_widening=True
+    )
     with LiveServer(create_app(settings)) as server:
         assert code_of(run(server.url, None, metrics=["order_count"])) == "UNAUTHENTICATED"
         (root / "policies.yml").unlink()
-        wait_until(lambda: "data" in run(server.url, None, metrics=["order_count"])
-                   and run(server.url, None, metrics=["order_count"])["data"] is not None)
+        wait_until(
+            lambda: (
+                "data" in run(server.url, None, metrics=["order_count"])
+                and run(server.url, None, metrics=["order_count"])["data"] is not None
+            )
+        )
 
 
 # -- the rest of the attacker's list, replayed here so that the whole list lives in one place ---------
@@ -317,8 +355,9 @@ def test_a_misspelled_policy_column_stops_the_project_loading(tmp_path: Path, sh
 def test_a_token_with_an_audience_is_accepted_when_none_is_configured(url: str) -> None:
     """Identity providers put `aud` in every token; such tokens were always refused."""
     now = int(time.time())
-    with_aud = jwt.encode({"roles": ["admin"], "exp": now + 600, "aud": "dashboards", "iss": "idp"}, SECRET,
-                          algorithm="HS256")
+    with_aud = jwt.encode(
+        {"roles": ["admin"], "exp": now + 600, "aud": "dashboards", "iss": "idp"}, SECRET, algorithm="HS256"
+    )
     assert run(url, with_aud, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"] > 0
 
 
@@ -328,18 +367,31 @@ def test_a_body_that_is_no_request_gets_a_code_not_a_500(url: str, body: bytes) 
     assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] in {"VALIDATION", "LIMIT"}
 
 
-@pytest.mark.parametrize("query", [
-    {"metrics": ["revenue"], "limit": "abc"},
-    {"metrics": ["revenue"], "timezone": "x" * 10_000},
-    {"metrics": ["revenue"], "timeRange": {"start": "0001-01-01"}},
-    {"metrics": ["revenue"], "where": ["(" * 3_000 + "orders.amount > 1" + ")" * 3_000]},
-    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": ["NaN"]}]},
-    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": [10**40]}]},
-    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": [True]}]},
-    {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
-    {"metrics": ["revenue"], "where": ["CAST(customers.name AS INT) > 1"]},
-], ids=["limit text", "long timezone", "year 1", "deep nesting", "NaN", "1e40", "true on a number", "null value",
-        "failing cast"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"metrics": ["revenue"], "limit": "abc"},
+        {"metrics": ["revenue"], "timezone": "x" * 10_000},
+        {"metrics": ["revenue"], "timeRange": {"start": "0001-01-01"}},
+        {"metrics": ["revenue"], "where": ["(" * 3_000 + "orders.amount > 1" + ")" * 3_000]},
+        {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": ["NaN"]}]},
+        {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": [10**40]}]},
+        {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "GT", "values": [True]}]},
+        {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
+        {"metrics": ["revenue"], "where": ["CAST(customers.name AS INT) > 1"]},
+    ],
+    ids=[
+        "limit text",
+        "long timezone",
+        "year 1",
+        "deep nesting",
+        "NaN",
+        "1e40",
+        "true on a number",
+        "null value",
+        "failing cast",
+    ],
+)
 def test_client_mistakes_are_coded_and_show_no_database_text(url: str, query: dict[str, Any]) -> None:
     body = run(url, token(["regional"], region_id=1, segment="smb"), **query)
     assert body["data"] is None and code_of(body) in {"VALIDATION", "LIMIT"}, body

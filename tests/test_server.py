@@ -31,10 +31,19 @@ def rsa_key() -> rsa.RSAPrivateKey:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, shop_db: Path, rsa_key: rsa.RSAPrivateKey) -> Iterator[LiveServer]:
     root = server_project(tmp_path_factory.mktemp("served"), shop_db)
-    public = rsa_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    settings = ServerSettings(project=root, jwt_secret=SECRET, jwt_public_key=public, cache_url=None,
-                              cors_origins=("http://dashboards.local",), max_request_bytes=20_000)
+    public = (
+        rsa_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    settings = ServerSettings(
+        project=root,
+        jwt_secret=SECRET,
+        jwt_public_key=public,
+        cache_url=None,
+        cors_origins=("http://dashboards.local",),
+        max_request_bytes=20_000,
+    )
     with LiveServer(create_app(settings)) as server:
         yield server
 
@@ -46,8 +55,12 @@ def test_health_ready_and_metrics_endpoints(live: LiveServer) -> None:
     assert ready.status_code == 200 and ready.json()["status"] == "ready" and ready.json()["project"] == "shop"
     run(live, metrics=["order_count"])
     text = httpx.get(f"{live.url}/metrics").text
-    for name in ("semantic_layer_requests_total", "semantic_layer_query_seconds_bucket",
-                 "semantic_layer_compile_seconds_count", "semantic_layer_cache_misses_total"):
+    for name in (
+        "semantic_layer_requests_total",
+        "semantic_layer_query_seconds_bucket",
+        "semantic_layer_compile_seconds_count",
+        "semantic_layer_cache_misses_total",
+    ):
         assert name in text
 
 
@@ -57,19 +70,24 @@ def test_graphiql_is_served_on_get(live: LiveServer) -> None:
 
 
 def test_cors_preflight_for_a_configured_origin(live: LiveServer) -> None:
-    allowed = httpx.options(f"{live.url}/graphql", headers={"Origin": "http://dashboards.local",
-                                                            "Access-Control-Request-Method": "POST"})
+    allowed = httpx.options(
+        f"{live.url}/graphql", headers={"Origin": "http://dashboards.local", "Access-Control-Request-Method": "POST"}
+    )
     assert allowed.headers.get("access-control-allow-origin") == "http://dashboards.local"
-    other = httpx.options(f"{live.url}/graphql", headers={"Origin": "http://evil.local",
-                                                          "Access-Control-Request-Method": "POST"})
+    other = httpx.options(
+        f"{live.url}/graphql", headers={"Origin": "http://evil.local", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in other.headers
 
 
 # -- catalogue ------------------------------------------------------------------------------------
 def test_metric_catalogue_filters_by_tier_tag_and_search(live: LiveServer) -> None:
-    data = gql(live, '{ all: metrics { name } strategic: metrics(tier: "strategic") { name } '
-                     'gmv: metrics(search: "GMV") { name } zh: metrics(search: "成交") { name } '
-                     'dep: metrics(includeDeprecated: true) { name status replacedBy } }')["data"]
+    data = gql(
+        live,
+        '{ all: metrics { name } strategic: metrics(tier: "strategic") { name } '
+        'gmv: metrics(search: "GMV") { name } zh: metrics(search: "成交") { name } '
+        "dep: metrics(includeDeprecated: true) { name status replacedBy } }",
+    )["data"]
     names = {m["name"] for m in data["all"]}
     assert "revenue" in names and "legacy_revenue" not in names
     assert [m["name"] for m in data["strategic"]] == ["revenue"]
@@ -104,9 +122,13 @@ def test_models_list(live: LiveServer) -> None:
 
 # -- answers --------------------------------------------------------------------------------------
 def test_query_answer_equals_hand_written_sql(live: LiveServer, hand: Any) -> None:
-    body = run(live, metrics=["revenue", "order_count"], dimensions=["customers.segment"],
-               filters=[{"member": "orders.amount", "op": "GT", "values": [100]}], orderBy=[{"member": "revenue",
-                                                                                          "desc": True}])
+    body = run(
+        live,
+        metrics=["revenue", "order_count"],
+        dimensions=["customers.segment"],
+        filters=[{"member": "orders.amount", "op": "GT", "values": [100]}],
+        orderBy=[{"member": "revenue", "desc": True}],
+    )
     result = body["data"]["query"]
     expected = hand("""SELECT c.segment, SUM(CASE WHEN o.status <> 'cancelled' THEN o.amount END) r, COUNT(*)
                        FROM orders o LEFT JOIN customers c USING (customer_id) WHERE o.amount > 100
@@ -121,12 +143,17 @@ def test_query_answer_equals_hand_written_sql(live: LiveServer, hand: Any) -> No
 def test_a_hit_shows_the_sql_even_when_the_miss_did_not_select_it(live: LiveServer) -> None:
     """The SQL text is rendered per request, not cached: a hit renders it from the same statement."""
     query = {"metrics": ["revenue"], "dimensions": ["customers.segment"], "where": ["orders.amount > 4321"]}
-    lean = gql(live, "query L($input: QueryInput!) { query(input: $input) { rows cached } }",
-               {"input": query})["data"]["query"]
+    lean = gql(live, "query L($input: QueryInput!) { query(input: $input) { rows cached } }", {"input": query})["data"][
+        "query"
+    ]
     full = run(live, **query)["data"]["query"]
     assert lean["cached"] is False and full["cached"] is True and full["rows"] == lean["rows"]
-    assert full["sql"] == gql(live, "query C($input: QueryInput!) { compile(input: $input) { sql } }",
-                              {"input": query})["data"]["compile"]["sql"]
+    assert (
+        full["sql"]
+        == gql(live, "query C($input: QueryInput!) { compile(input: $input) { sql } }", {"input": query})["data"][
+            "compile"
+        ]["sql"]
+    )
 
 
 def test_the_sql_text_is_rendered_only_when_selected(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,15 +169,22 @@ def test_the_sql_text_is_rendered_only_when_selected(live: LiveServer, monkeypat
 
 
 def test_dates_are_iso_strings_and_warnings_are_reported(live: LiveServer) -> None:
-    result = run(live, metrics=["legacy_revenue"], dimensions=["metric_time:month"],
-                 timeRange={"start": "2024-01-01", "end": "2024-03-01"})["data"]["query"]
+    result = run(
+        live,
+        metrics=["legacy_revenue"],
+        dimensions=["metric_time:month"],
+        timeRange={"start": "2024-01-01", "end": "2024-03-01"},
+    )["data"]["query"]
     assert [r["metric_time:month"] for r in result["rows"]] == ["2024-01-01", "2024-02-01"]
     assert result["warnings"] == ["metric 'legacy_revenue' is deprecated — use 'revenue' instead"]
 
 
 def cache_hits(live: LiveServer) -> float:
-    line = next(ln for ln in httpx.get(f"{live.url}/metrics").text.splitlines()
-                if ln.startswith("semantic_layer_cache_hits_total "))
+    line = next(
+        ln
+        for ln in httpx.get(f"{live.url}/metrics").text.splitlines()
+        if ln.startswith("semantic_layer_cache_hits_total ")
+    )
     return float(line.split()[1])
 
 
@@ -166,8 +200,11 @@ def test_a_repeated_query_is_served_from_the_cache(live: LiveServer) -> None:
 
 
 def test_compile_returns_sql_for_a_dialect(live: LiveServer) -> None:
-    body = gql(live, 'query C($i: QueryInput!) { compile(input: $i, dialect: "postgres") { sql dialect } }',
-               {"i": {"metrics": ["average_order_value"], "dimensions": ["metric_time:month"]}})
+    body = gql(
+        live,
+        'query C($i: QueryInput!) { compile(input: $i, dialect: "postgres") { sql dialect } }',
+        {"i": {"metrics": ["average_order_value"], "dimensions": ["metric_time:month"]}},
+    )
     assert "DOUBLE PRECISION" in body["data"]["compile"]["sql"] and body["data"]["compile"]["dialect"] == "postgres"
 
 
@@ -184,35 +221,65 @@ def test_concurrent_requests_are_answered(live: LiveServer) -> None:
 
 
 def test_the_python_client_gives_the_local_answer(live: LiveServer, layer: sl.Layer) -> None:
-    query = dict(metrics=["revenue", "average_order_value"], dimensions=["metric_time:quarter", "owner_rep.team"],
-                 where=[sl.Filter(member="customers.segment", op="in", values=["smb", "enterprise"])],
-                 time_range={"start": "2024-01-01", "end": "2025-01-01"}, order_by=["-revenue"])
+    query = dict(
+        metrics=["revenue", "average_order_value"],
+        dimensions=["metric_time:quarter", "owner_rep.team"],
+        where=[sl.Filter(member="customers.segment", op="in", values=["smb", "enterprise"])],
+        time_range={"start": "2024-01-01", "end": "2025-01-01"},
+        order_by=["-revenue"],
+    )
     with sl.Client(live.url, token=ADMIN) as client:
         remote = client.query(**query)
         with pytest.raises(sl.UnknownMemberError, match="did you mean 'revenue'"):
             client.query(metrics=["revnue"])
-        assert "CONVERT_TIMEZONE" in client.compile(dialect="snowflake", metrics=["revenue"],
-                                                    dimensions=["metric_time:day"])
+        assert "CONVERT_TIMEZONE" in client.compile(
+            dialect="snowflake", metrics=["revenue"], dimensions=["metric_time:day"]
+        )
     local = layer.query(**query)
     assert [c.name for c in remote.columns] == [c.name for c in local.columns]
     assert_rows(remote, [tuple(r.values()) for r in local.rows])
 
 
 # -- auth and row-level security ------------------------------------------------------------------
-@pytest.mark.parametrize(("bearer", "code"), [
-    (None, "UNAUTHENTICATED"),
-    ("not-a-jwt", "UNAUTHENTICATED"),
-    (token(["admin"], expires_in=-60), "UNAUTHENTICATED"),
-    (jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600}, "another-secret-of-32-bytes-long!!",
-                algorithm="HS256"), "UNAUTHENTICATED"),
-    (jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600, "nbf": int(time.time()) + 3600}, SECRET,
-                algorithm="HS256"), "UNAUTHENTICATED"),
-    (jwt.encode({"roles": ["admin"]}, SECRET, algorithm="HS256"), "UNAUTHENTICATED"),
-    (token(["superuser"]), "FORBIDDEN"),
-    (token([]), "FORBIDDEN"),
-    (token(["regional"]), "FORBIDDEN"),
-], ids=["no token", "malformed", "expired", "forged signature", "not yet valid", "no expiry", "unknown role",
-        "no roles", "missing claim"])
+@pytest.mark.parametrize(
+    ("bearer", "code"),
+    [
+        (None, "UNAUTHENTICATED"),
+        ("not-a-jwt", "UNAUTHENTICATED"),
+        (token(["admin"], expires_in=-60), "UNAUTHENTICATED"),
+        (
+            jwt.encode(
+                {"roles": ["admin"], "exp": int(time.time()) + 600},
+                "another-secret-of-32-bytes-long!!",
+                algorithm="HS256",
+            ),
+            "UNAUTHENTICATED",
+        ),
+        (
+            jwt.encode(
+                {"roles": ["admin"], "exp": int(time.time()) + 600, "nbf": int(time.time()) + 3600},
+                SECRET,
+                algorithm="HS256",
+            ),
+            "UNAUTHENTICATED",
+        ),
+        (jwt.encode({"roles": ["admin"]}, SECRET, algorithm="HS256"), "UNAUTHENTICATED"),
+        (token(["superuser"]), "FORBIDDEN"),
+        (token([]), "FORBIDDEN"),
+        (token(["regional"]), "FORBIDDEN"),
+    ],
+    ids=[
+        "no token",
+        "malformed",
+        "expired",
+        "forged signature",
+        "not yet valid",
+        "no expiry",
+        "unknown role",
+        "no roles",
+        "missing claim",
+    ],
+)
 def test_auth_failures_are_refused_without_data(live: LiveServer, bearer: str | None, code: str) -> None:
     body = run(live, bearer=bearer, metrics=["revenue"])
     assert body["data"] is None and code_of(body) == code
@@ -230,16 +297,18 @@ def test_a_token_accepted_before_is_refused_once_it_expires(live: LiveServer) ->
 
 
 def test_rs256_tokens_are_accepted(live: LiveServer, rsa_key: rsa.RSAPrivateKey) -> None:
-    pem = rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = rsa_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     signed = jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600}, pem, algorithm="RS256")
     assert run(live, bearer=signed, metrics=["order_count"])["data"]["query"]["rows"][0]["order_count"] > 1000
 
 
 def test_row_filters_reach_every_model_that_joins_the_filtered_one(live: LiveServer, hand: Any) -> None:
     regional = token(["regional"], region_id=2)
-    result = run(live, bearer=regional, metrics=["revenue", "ticket_count", "customer_count"],
-                 dimensions=["customers.segment"])["data"]["query"]
+    result = run(
+        live, bearer=regional, metrics=["revenue", "ticket_count", "customer_count"], dimensions=["customers.segment"]
+    )["data"]["query"]
     expected = hand("""
         WITH o AS (SELECT c.segment s, SUM(CASE WHEN o.status <> 'cancelled' THEN o.amount END) v
                    FROM orders o JOIN customers c USING (customer_id) WHERE c.region_id = 2 GROUP BY 1),
@@ -265,8 +334,10 @@ def test_hidden_members_vanish_and_are_refused_like_unknown_ones(live: LiveServe
     analyst = token(["analyst"])
     names = {m["name"] for m in gql(live, "{ metrics { name } }", bearer=analyst)["data"]["metrics"]}
     assert "average_order_value" not in names and "revenue" in names
-    dims = {d["name"] for d in gql(live, '{ dimensions(metrics: ["revenue"]) { name } }', bearer=analyst)
-            ["data"]["dimensions"]}
+    dims = {
+        d["name"]
+        for d in gql(live, '{ dimensions(metrics: ["revenue"]) { name } }', bearer=analyst)["data"]["dimensions"]
+    }
     assert "customers.name" not in dims and "customers.segment" in dims
     assert code_of(run(live, bearer=analyst, metrics=["average_order_value"])) == "UNKNOWN_MEMBER"
     assert code_of(run(live, bearer=analyst, metrics=["revenue"], dimensions=["customers.name"])) == "UNKNOWN_MEMBER"
@@ -276,13 +347,16 @@ def test_hidden_members_vanish_and_are_refused_like_unknown_ones(live: LiveServe
 
 
 # -- errors and limits ----------------------------------------------------------------------------
-@pytest.mark.parametrize(("query", "code"), [
-    ({"metrics": ["revnue"]}, "UNKNOWN_MEMBER"),
-    ({"metrics": ["revenue"], "where": ["orders.amount IN (SELECT 1)"]}, "VALIDATION"),
-    ({"metrics": ["revenue"], "limit": 100_001}, "LIMIT"),
-    ({"metrics": ["slow_total"]}, "TIMEOUT"),
-    ({"metrics": ["ghost_count"]}, "INTERNAL"),
-])
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ({"metrics": ["revnue"]}, "UNKNOWN_MEMBER"),
+        ({"metrics": ["revenue"], "where": ["orders.amount IN (SELECT 1)"]}, "VALIDATION"),
+        ({"metrics": ["revenue"], "limit": 100_001}, "LIMIT"),
+        ({"metrics": ["slow_total"]}, "TIMEOUT"),
+        ({"metrics": ["ghost_count"]}, "INTERNAL"),
+    ],
+)
 def test_each_error_code(live: LiveServer, query: dict[str, Any], code: str) -> None:
     body = run(live, **query)
     assert code_of(body) == code
@@ -290,15 +364,23 @@ def test_each_error_code(live: LiveServer, query: dict[str, Any], code: str) -> 
         assert "cancelled" in body["errors"][0]["message"]
 
 
-@pytest.mark.parametrize(("content", "content_type", "reason"), [
-    (b"{not json", "application/json", "Unable to parse request body as JSON"),
-    (b'{"variables": {}}', "application/json", "No GraphQL query found in the request"),
-    (b"query=1", "text/plain", "Unsupported content type"),
-], ids=["not json", "no query", "wrong content type"])
-def test_malformed_requests_are_graphql_errors_with_a_code(live: LiveServer, content: bytes, content_type: str,
-                                                          reason: str) -> None:
-    response = httpx.post(f"{live.url}/graphql", content=content, headers={"Content-Type": content_type,
-                                                                          "Authorization": f"Bearer {ADMIN}"})
+@pytest.mark.parametrize(
+    ("content", "content_type", "reason"),
+    [
+        (b"{not json", "application/json", "Unable to parse request body as JSON"),
+        (b'{"variables": {}}', "application/json", "No GraphQL query found in the request"),
+        (b"query=1", "text/plain", "Unsupported content type"),
+    ],
+    ids=["not json", "no query", "wrong content type"],
+)
+def test_malformed_requests_are_graphql_errors_with_a_code(
+    live: LiveServer, content: bytes, content_type: str, reason: str
+) -> None:
+    response = httpx.post(
+        f"{live.url}/graphql",
+        content=content,
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {ADMIN}"},
+    )
     assert response.status_code == 400
     assert response.json() == {"errors": [{"message": reason, "extensions": {"code": "VALIDATION"}}]}
 
@@ -308,8 +390,11 @@ def test_graphql_depth_alias_and_size_limits(live: LiveServer) -> None:
     assert code_of(gql(live, f"{{ {aliases} }}")) == "LIMIT"
     deep = "{ __schema { types { fields { type" + " { ofType" * 8 + " { name }" + " }" * 8 + " } } } }"
     assert code_of(gql(live, deep)) == "LIMIT"
-    too_big = httpx.post(f"{live.url}/graphql", json={"query": "{ metrics { name } }", "pad": "x" * 30_000},
-                         headers={"Authorization": f"Bearer {ADMIN}"})
+    too_big = httpx.post(
+        f"{live.url}/graphql",
+        json={"query": "{ metrics { name } }", "pad": "x" * 30_000},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     assert too_big.status_code == 413 and too_big.json()["errors"][0]["extensions"]["code"] == "LIMIT"
     syntax = gql(live, "{ metrics { name ")
     assert code_of(syntax) == "VALIDATION"
@@ -330,8 +415,12 @@ def test_reload_swaps_in_a_good_project_and_keeps_the_last_good_one(tmp_path: Pa
     settings = ServerSettings(project=root, reload=True, reload_interval=0.1, jwt_secret=SECRET)
     with LiveServer(create_app(settings)) as live:
         (root / "new.yml").write_text("metrics:\n  - {name: fresh_revenue, type: simple, measure: orders.revenue}\n")
-        wait_for(lambda: "data" in run(live, metrics=["fresh_revenue"]) and
-                 run(live, metrics=["fresh_revenue"])["data"] is not None)
+        wait_for(
+            lambda: (
+                "data" in run(live, metrics=["fresh_revenue"])
+                and run(live, metrics=["fresh_revenue"])["data"] is not None
+            )
+        )
         (root / "broken.yml").write_text("metrics:\n  - {name: broken, type: simple, measure: orders.nope}\n")
         wait_for(lambda: bool(gql(live, "{ projectErrors { message } }")["data"]["projectErrors"]))
         errors = gql(live, "{ projectErrors { file line message } }")["data"]["projectErrors"]
@@ -355,8 +444,9 @@ def test_a_cut_answer_is_flagged_on_both_paths_and_in_the_client(tmp_path: Path,
     document = "query Q($input: QueryInput!) { query(input: $input) { rows warnings truncated } }"
     inline = '{ query(input: {metrics: ["order_count"], dimensions: ["metric_time:day"]}) { rows truncated } }'
     with LiveServer(create_app(ServerSettings(project=root))) as live:
-        fast = gql(live, document, {"input": {"metrics": ["order_count"], "dimensions": ["metric_time:day"]}},
-                   bearer=None)["data"]["query"]
+        fast = gql(
+            live, document, {"input": {"metrics": ["order_count"], "dimensions": ["metric_time:day"]}}, bearer=None
+        )["data"]["query"]
         assert len(fast["rows"]) == 3 and fast["truncated"] is True and "cut at 3 rows" in fast["warnings"][0]
         full = gql(live, inline, bearer=None)["data"]["query"]
         assert full == {"rows": fast["rows"], "truncated": True}

@@ -84,8 +84,13 @@ def silent_endpoint() -> Iterator[str]:
 @contextmanager
 def serving(project: Path, **auth: Any) -> Iterator[LiveServer]:
     """A server with every auth setting explicit, so the test run's environment cannot change them."""
-    base: dict[str, Any] = {"jwt_secret": None, "jwt_public_key": None, "jwks_url": None, "jwt_audience": (),
-                            "jwt_issuer": None}
+    base: dict[str, Any] = {
+        "jwt_secret": None,
+        "jwt_public_key": None,
+        "jwks_url": None,
+        "jwt_audience": (),
+        "jwt_issuer": None,
+    }
     with LiveServer(create_app(ServerSettings(project=project, cache_url=None, **{**base, **auth}))) as live:
         yield live
 
@@ -119,8 +124,11 @@ def unsigned(header: dict[str, Any], payload: dict[str, Any], hmac_key: bytes | 
 
 
 def public_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def accepted(live: LiveServer, token: str) -> bool:
@@ -197,8 +205,9 @@ def test_a_token_without_an_issuer_is_refused_when_one_is_configured(strict: Liv
     assert "lacks the 'iss' claim" in refusal(strict, hs256(aud="api://metrics"))
 
 
-def test_the_token_command_mints_for_the_configured_audience_and_issuer(strict: LiveServer,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_token_command_mints_for_the_configured_audience_and_issuer(
+    strict: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SEMANTIC_LAYER_JWT_SECRET", SECRET)
     monkeypatch.setenv("SEMANTIC_LAYER_JWT_AUDIENCE", ",".join(AUDIENCES))
     monkeypatch.setenv("SEMANTIC_LAYER_JWT_ISSUER", ISSUER)
@@ -229,8 +238,9 @@ def test_remembered_tokens_are_bounded_and_the_least_recently_used_go_first() ->
 
 # -- keys from a JWKS endpoint ----------------------------------------------------------------------
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
-def test_a_token_is_verified_with_the_key_its_kid_names(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                         ec_key: ec.EllipticCurvePrivateKey, algorithm: str) -> None:
+def test_a_token_is_verified_with_the_key_its_kid_names(
+    project: Path, rsa_old: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey, algorithm: str
+) -> None:
     with KeyServer(jwk(rsa_old, "rsa-1"), jwk(ec_key, "ec-1")) as keys, serving(project, jwks_url=keys.url) as live:
         key, kid = (rsa_old, "rsa-1") if algorithm == "RS256" else (ec_key, "ec-1")
         assert accepted(live, signed(key, kid, algorithm))
@@ -266,8 +276,9 @@ def test_a_flood_of_unknown_kids_does_not_flood_the_key_server(project: Path, rs
         assert keys.fetches == 1  # the next refetch waits for the cooldown
 
 
-def test_a_new_kid_is_fetched_once_and_accepted(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                rsa_new: rsa.RSAPrivateKey) -> None:
+def test_a_new_kid_is_fetched_once_and_accepted(
+    project: Path, rsa_old: rsa.RSAPrivateKey, rsa_new: rsa.RSAPrivateKey
+) -> None:
     with KeyServer(jwk(rsa_old, "2024")) as keys, serving(project, jwks_url=keys.url, jwks_cooldown=0) as live:
         assert accepted(live, signed(rsa_old, "2024"))
         keys.keys = [jwk(rsa_old, "2024"), jwk(rsa_new, "2025")]
@@ -276,8 +287,9 @@ def test_a_new_kid_is_fetched_once_and_accepted(project: Path, rsa_old: rsa.RSAP
         assert keys.fetches == 2
 
 
-def test_a_key_rotated_out_of_the_set_stops_admitting_its_tokens(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                                 rsa_new: rsa.RSAPrivateKey) -> None:
+def test_a_key_rotated_out_of_the_set_stops_admitting_its_tokens(
+    project: Path, rsa_old: rsa.RSAPrivateKey, rsa_new: rsa.RSAPrivateKey
+) -> None:
     remembered = signed(rsa_old, "2024")
     with KeyServer(jwk(rsa_old, "2024")) as keys, serving(project, jwks_url=keys.url, jwks_cooldown=0) as live:
         assert accepted(live, remembered)
@@ -295,27 +307,33 @@ def test_a_development_token_is_accepted_beside_the_key_set(project: Path, rsa_o
 
 # -- a key set that cannot be had -------------------------------------------------------------------
 @pytest.mark.parametrize("problem", ["refused", "error status", "not json", "no usable keys"])
-def test_a_key_set_that_cannot_be_fetched_is_unauthenticated(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                             problem: str) -> None:
+def test_a_key_set_that_cannot_be_fetched_is_unauthenticated(
+    project: Path, rsa_old: rsa.RSAPrivateKey, problem: str
+) -> None:
     with KeyServer(jwk(rsa_old, "rsa-1")) as keys:
-        keys.status, keys.body = {"refused": (200, None), "error status": (503, b"{}"),
-                                  "not json": (200, b"<html>sign in</html>"),
-                                  "no usable keys": (200, b'{"keys": [{"kty": "XYZ", "kid": "rsa-1"}]}')}[problem]
+        keys.status, keys.body = {
+            "refused": (200, None),
+            "error status": (503, b"{}"),
+            "not json": (200, b"<html>sign in</html>"),
+            "no usable keys": (200, b'{"keys": [{"kty": "XYZ", "kid": "rsa-1"}]}'),
+        }[problem]
         url = f"http://127.0.0.1:{free_port()}/jwks.json" if problem == "refused" else keys.url
         with serving(project, jwks_url=url) as live:
             assert UNAVAILABLE in refusal(live, signed(rsa_old, "rsa-1"))
 
 
-def test_a_key_server_that_never_answers_delays_a_request_seconds_not_forever(project: Path,
-                                                                               rsa_old: rsa.RSAPrivateKey) -> None:
+def test_a_key_server_that_never_answers_delays_a_request_seconds_not_forever(
+    project: Path, rsa_old: rsa.RSAPrivateKey
+) -> None:
     with silent_endpoint() as url, serving(project, jwks_url=url) as live:
         started = time.monotonic()
         assert UNAVAILABLE in refusal(live, signed(rsa_old, "rsa-1"))
         assert time.monotonic() - started < auth_module.FETCH_TIMEOUT + 2
 
 
-def test_a_hanging_key_fetch_does_not_block_other_requests(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hanging_key_fetch_does_not_block_other_requests(
+    project: Path, rsa_old: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(auth_module, "FETCH_TIMEOUT", 2.5)
     with silent_endpoint() as url, serving(project, jwt_secret=SECRET, jwks_url=url) as live:
         waiting = threading.Thread(target=refusal, args=(live, signed(rsa_old, "rsa-1")))
@@ -328,8 +346,9 @@ def test_a_hanging_key_fetch_does_not_block_other_requests(project: Path, rsa_ol
         waiting.join()
 
 
-def test_after_a_failed_fetch_tokens_are_refused_at_once_until_the_retry(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_a_failed_fetch_tokens_are_refused_at_once_until_the_retry(
+    project: Path, rsa_old: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(auth_module, "RETRY_AFTER", 1.0)
     with KeyServer(jwk(rsa_old, "rsa-1")) as keys, serving(project, jwks_url=keys.url) as live:
         keys.status = 503
@@ -341,9 +360,9 @@ def test_after_a_failed_fetch_tokens_are_refused_at_once_until_the_retry(project
         assert accepted(live, signed(rsa_old, "rsa-1")) and keys.fetches == 2
 
 
-def test_an_unreachable_key_set_is_logged_once_per_outage(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_key_set_is_logged_once_per_outage(
+    project: Path, rsa_old: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(auth_module, "RETRY_AFTER", 0.2)
     caplog.set_level(logging.WARNING, logger="semantic_layer.server")
     with KeyServer(jwk(rsa_old, "rsa-1")) as keys, serving(project, jwks_url=keys.url) as live:
@@ -366,8 +385,9 @@ def test_a_jwks_url_that_is_not_http_is_refused_naming_the_setting(project: Path
 
 # -- tokens that choose their own algorithm ---------------------------------------------------------
 @pytest.mark.parametrize("source", ["key set", "configured public key"])
-def test_an_hs256_token_signed_with_the_public_key_is_refused(project: Path, rsa_old: rsa.RSAPrivateKey,
-                                                              source: str) -> None:
+def test_an_hs256_token_signed_with_the_public_key_is_refused(
+    project: Path, rsa_old: rsa.RSAPrivateKey, source: str
+) -> None:
     forged = unsigned({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}, claims(), public_pem(rsa_old).encode())
     with KeyServer(jwk(rsa_old, "rsa-1")) as keys:
         auth = {"jwks_url": keys.url} if source == "key set" else {"jwt_public_key": public_pem(rsa_old)}
@@ -379,8 +399,10 @@ def test_an_hs256_token_signed_with_the_public_key_is_refused(project: Path, rsa
 @pytest.mark.parametrize("kid", [{"kid": "rsa-1"}, {}], ids=["with kid", "without kid"])
 def test_an_unsigned_token_is_refused(project: Path, rsa_old: rsa.RSAPrivateKey, kid: dict[str, str]) -> None:
     forged = unsigned({"alg": "none", "typ": "JWT", **kid}, claims())
-    with KeyServer(jwk(rsa_old, "rsa-1")) as keys, serving(project, jwks_url=keys.url,
-                                                           jwt_public_key=public_pem(rsa_old)) as live:
+    with (
+        KeyServer(jwk(rsa_old, "rsa-1")) as keys,
+        serving(project, jwks_url=keys.url, jwt_public_key=public_pem(rsa_old)) as live,
+    ):
         assert accepted(live, signed(rsa_old, "rsa-1"))
         refusal(live, forged)
 
@@ -388,5 +410,4 @@ def test_an_unsigned_token_is_refused(project: Path, rsa_old: rsa.RSAPrivateKey,
 def test_a_shared_secret_published_in_the_key_set_is_never_used(project: Path) -> None:
     secret = b"published-for-all-to-see-32-bytes!!"
     with KeyServer({"kty": "oct", "kid": "sym", "k": b64(secret)}) as keys, serving(project, jwks_url=keys.url) as live:
-        assert "shared secret" in refusal(live, jwt.encode(claims(), secret, algorithm="HS256",
-                                                           headers={"kid": "sym"}))
+        assert "shared secret" in refusal(live, jwt.encode(claims(), secret, algorithm="HS256", headers={"kid": "sym"}))

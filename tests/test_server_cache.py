@@ -69,10 +69,19 @@ class PrivateRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                         "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        wait_for(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                                        text=True).stdout.strip() == "PONG", seconds=10)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(
+            lambda: (
+                subprocess.run(
+                    ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+                ).stdout.strip()
+                == "PONG"
+            ),
+            seconds=10,
+        )
 
     def stop(self) -> None:
         assert self.process is not None
@@ -105,8 +114,9 @@ def test_two_servers_share_the_redis_cache(tmp_path: Path, shop_db: Path, privat
         assert run(second, metrics=["order_count"], where=["orders.amount > 17"])["data"]["query"]["cached"] is True
 
 
-def test_a_redis_outage_costs_the_cache_not_the_answers(tmp_path: Path, shop_db: Path, private_redis: PrivateRedis,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_redis_outage_costs_the_cache_not_the_answers(
+    tmp_path: Path, shop_db: Path, private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(cache_module, "REDIS_RETRY_SECONDS", 0.3)
     root = server_project(tmp_path / "p", shop_db)
     query = {"metrics": ["order_count"], "where": ["orders.amount > 23"]}
@@ -120,8 +130,11 @@ def test_a_redis_outage_costs_the_cache_not_the_answers(tmp_path: Path, shop_db:
         ready = httpx.get(f"{live.url}/ready")
         assert ready.status_code == 200 and "answering from the database" in ready.json()["cache"]
         assert f"127.0.0.1:{private_redis.port}" in ready.json()["cache"]
-        errors = next(line for line in httpx.get(f"{live.url}/metrics").text.splitlines()
-                      if line.startswith("semantic_layer_cache_errors_total"))
+        errors = next(
+            line
+            for line in httpx.get(f"{live.url}/metrics").text.splitlines()
+            if line.startswith("semantic_layer_cache_errors_total")
+        )
         assert float(errors.split()[-1]) >= 1
 
         private_redis.start()  # back on the same port: used again once the pause is over
@@ -136,9 +149,9 @@ def test_the_server_starts_and_answers_when_redis_is_unreachable(tmp_path: Path,
         assert "unavailable" in httpx.get(f"{live.url}/ready").json()["cache"]
 
 
-def test_a_hung_redis_delays_only_the_requests_that_wait_on_it(tmp_path: Path, shop_db: Path,
-                                                               private_redis: PrivateRedis,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hung_redis_delays_only_the_requests_that_wait_on_it(
+    tmp_path: Path, shop_db: Path, private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(cache_module, "REDIS_TIMEOUT_SECONDS", 3.0)
     root = server_project(tmp_path / "p", shop_db)
     with served(root, private_redis.url) as live:
@@ -198,13 +211,19 @@ def executions(*servers: LiveServer) -> float:
 
 def burst(servers: list[LiveServer], query: dict[str, Any], n: int = BURST) -> list[dict[str, Any]]:
     """`n` concurrent requests for the same query, spread over the servers, on connections opened beforehand."""
+
     async def scenario() -> list[dict[str, Any]]:
         headers = {"Authorization": f"Bearer {ADMIN}"}
         async with httpx.AsyncClient(headers=headers, timeout=30, limits=httpx.Limits(max_connections=n)) as client:
             await asyncio.gather(*(client.get(f"{servers[i % len(servers)].url}/health") for i in range(n)))
-            responses = await asyncio.gather(*(client.post(f"{servers[i % len(servers)].url}/graphql",
-                                                           json={"query": QUERY, "variables": {"input": query}})
-                                               for i in range(n)))
+            responses = await asyncio.gather(
+                *(
+                    client.post(
+                        f"{servers[i % len(servers)].url}/graphql", json={"query": QUERY, "variables": {"input": query}}
+                    )
+                    for i in range(n)
+                )
+            )
         return [response.json() for response in responses]
 
     return asyncio.run(scenario())
@@ -221,8 +240,9 @@ def expire_then_burst(servers: list[LiveServer], query: dict[str, Any]) -> list[
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgres"])
-def test_an_expired_answer_is_recomputed_once_for_a_burst_of_requests(tmp_path: Path, shop_db: Path,
-                                                                       engine: str) -> None:
+def test_an_expired_answer_is_recomputed_once_for_a_burst_of_requests(
+    tmp_path: Path, shop_db: Path, engine: str
+) -> None:
     if engine == "duckdb":
         root = stampede_project(tmp_path / "p", shop_db, 40_000_000, "{ttl_seconds: 1}")
         with LiveServer(create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=None))) as live:
@@ -238,7 +258,8 @@ def test_an_expired_answer_is_recomputed_once_for_a_burst_of_requests(tmp_path: 
 
 
 def test_requests_coalesced_on_a_failing_execution_all_get_its_error_and_nothing_is_cached(
-        tmp_path: Path, shop_db: Path) -> None:
+    tmp_path: Path, shop_db: Path
+) -> None:
     root = stampede_project(tmp_path / "p", shop_db, 10, "{ttl_seconds: 60}", timeout=1.0)
     with LiveServer(create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=None))) as live:
         bodies = burst([live], {"metrics": ["slow_total"]})  # runs into the 1 s statement timeout
@@ -246,8 +267,9 @@ def test_requests_coalesced_on_a_failing_execution_all_get_its_error_and_nothing
         assert code_of(run(live, metrics=["slow_total"])) == "TIMEOUT" and executions(live) == 2
 
 
-def test_server_processes_sharing_redis_run_an_expired_answer_once(tmp_path: Path, shop_db: Path,
-                                                                   private_redis: PrivateRedis) -> None:
+def test_server_processes_sharing_redis_run_an_expired_answer_once(
+    tmp_path: Path, shop_db: Path, private_redis: PrivateRedis
+) -> None:
     root = stampede_project(tmp_path / "p", shop_db, 40_000_000, "{ttl_seconds: 1}")
     with served(root, private_redis.url) as first, served(root, private_redis.url) as second:
         answers = expire_then_burst([first, second], {"metrics": ["series_total"]})
@@ -256,8 +278,9 @@ def test_server_processes_sharing_redis_run_an_expired_answer_once(tmp_path: Pat
         assert any(answer["cached"] for answer in answers[1::2])  # the second server's came from the first's
 
 
-def test_a_lock_holder_that_never_delivers_delays_the_others_only_briefly(tmp_path: Path, shop_db: Path,
-                                                                          private_redis: PrivateRedis) -> None:
+def test_a_lock_holder_that_never_delivers_delays_the_others_only_briefly(
+    tmp_path: Path, shop_db: Path, private_redis: PrivateRedis
+) -> None:
     root = stampede_project(tmp_path / "p", shop_db, 10, "{ttl_seconds: 60}")
     settings = ServerSettings(project=root, jwt_secret=SECRET, cache_url=private_redis.url, cache_lock_seconds=0.3)
     with LiveServer(create_app(settings)) as live:
@@ -270,8 +293,7 @@ def test_a_lock_holder_that_never_delivers_delays_the_others_only_briefly(tmp_pa
         assert redis_cli(private_redis, "GET", f"{key}:filling") == "another-process"  # not ours to release
 
 
-def test_a_stale_answer_is_served_at_once_and_refreshed_once_in_the_background(tmp_path: Path,
-                                                                               shop_db: Path) -> None:
+def test_a_stale_answer_is_served_at_once_and_refreshed_once_in_the_background(tmp_path: Path, shop_db: Path) -> None:
     root = stampede_project(tmp_path / "p", shop_db, 10, "{ttl_seconds: 1, stale_while_revalidate: 60}")
     with LiveServer(create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=None))) as live:
         first = run(live, metrics=["clock_ms"])["data"]["query"]
@@ -291,5 +313,6 @@ def redis_keys(redis: PrivateRedis, pattern: str) -> list[str]:
 
 
 def redis_cli(redis: PrivateRedis, *args: str) -> str:
-    return subprocess.run(["redis-cli", "-p", str(redis.port), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["redis-cli", "-p", str(redis.port), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()

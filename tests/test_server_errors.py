@@ -85,12 +85,14 @@ BODIES = [
 ]
 
 
-@pytest.mark.parametrize(("body", "code", "message"), BODIES,
-                         ids=["string", "null", "number", "5000 digits", "5000 digits inside", "deep array",
-                              "deep variables", "not utf-8"])
-def test_a_body_that_is_no_graphql_request_is_a_400_with_a_code(servers: tuple[LiveServer, LiveServer],
-                                                                server_log: pytest.LogCaptureFixture,
-                                                                body: bytes, code: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    BODIES,
+    ids=["string", "null", "number", "5000 digits", "5000 digits inside", "deep array", "deep variables", "not utf-8"],
+)
+def test_a_body_that_is_no_graphql_request_is_a_400_with_a_code(
+    servers: tuple[LiveServer, LiveServer], server_log: pytest.LogCaptureFixture, body: bytes, code: str, message: str
+) -> None:
     responses = [post(server, body) for server in servers]
     alike(responses)
     assert responses[0].status_code == 400
@@ -130,45 +132,89 @@ MISTAKES = [
     ({"metrics": ["revenue"], "limit": 10**12}, "VALIDATION", ".limit: Int cannot represent non 32-bit"),
     ({"metrics": ["revenue"], "bogus": 1}, "VALIDATION", "unknown field 'bogus'"),
     (None, "VALIDATION", "'QueryInput!' not to be None"),
-    ({"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
-     "VALIDATION", ".filters[0].values[0]"),
+    (
+        {"metrics": ["revenue"], "filters": [{"member": "orders.amount", "op": "EQUALS", "values": [None]}]},
+        "VALIDATION",
+        ".filters[0].values[0]",
+    ),
     ({"metrics": ["revenue"], "timezone": "A" * 10_000}, "VALIDATION", "unknown time zone 'AAAA"),
-    ({"metrics": ["revenue"], "timeRange": {"start": "0001-01-01"}}, "VALIDATION",
-     "time_range start '0001-01-01' is out of range"),
-    ({"metrics": ["revenue"], "timeRange": {"end": "9999-12-31T23:00"}, "timezone": "America/Los_Angeles"},
-     "VALIDATION", "time_range end '9999-12-31T23:00' is out of range"),
-    ({"metrics": ["revenue"], "where": ["(" * 3000 + "orders.amount > 1" + ")" * 3000]}, "LIMIT",
-     "nested too deeply"),
+    (
+        {"metrics": ["revenue"], "timeRange": {"start": "0001-01-01"}},
+        "VALIDATION",
+        "time_range start '0001-01-01' is out of range",
+    ),
+    (
+        {"metrics": ["revenue"], "timeRange": {"end": "9999-12-31T23:00"}, "timezone": "America/Los_Angeles"},
+        "VALIDATION",
+        "time_range end '9999-12-31T23:00' is out of range",
+    ),
+    ({"metrics": ["revenue"], "where": ["(" * 3000 + "orders.amount > 1" + ")" * 3000]}, "LIMIT", "nested too deeply"),
     ({"metrics": ["revenue"], "where": ["NOT " * 2000 + "orders.amount > 1"]}, "LIMIT", "nested too deeply"),
-    ({"metrics": ["revenue"], "having": ["revenue > " + "abs(" * 500 + "1" + ")" * 500]}, "LIMIT",
-     "nested too deeply"),
+    ({"metrics": ["revenue"], "having": ["revenue > " + "abs(" * 500 + "1" + ")" * 500]}, "LIMIT", "nested too deeply"),
     (amount("EQUALS", "NaN"), "VALIDATION", "filter on 'orders.amount' expects a number, got 'NaN'"),
     (amount("EQUALS", 10**40), "VALIDATION", "filter on 'orders.amount': 1000000000000000000000000000000000000000"),
     (amount("EQUALS", True), "VALIDATION", "filter on 'orders.amount' expects a number, got true"),
     (amount("GT", "abc"), "VALIDATION", "filter on 'orders.amount' expects a number, got 'abc'"),
-    ({"metrics": ["revenue"], "where": ["orders.amount = 'abc'"]}, "VALIDATION",
-     "filter on 'orders.amount' expects a number, got 'abc'"),
-    ({"metrics": ["revenue"], "where": ["orders.amount > 1e40"]}, "VALIDATION",
-     "filter on 'orders.amount': 1e+40 is out of range"),
-    ({"metrics": ["revenue"], "filters": [{"member": "orders.created_at", "op": "GT", "values": ["yesterday"]}]},
-     "VALIDATION", "filter on 'orders.created_at' expects a date or timestamp"),
-    ({"metrics": ["revenue"], "filters": [{"member": "order_lines.returned", "op": "EQUALS", "values": [1]}]},
-     "VALIDATION", "filter on 'order_lines.returned' expects true or false, got 1"),
-    ({"metrics": ["revenue"], "having": ["revenue > 'abc'"]}, "VALIDATION",
-     "filter on 'revenue' expects a number, got 'abc'"),
-    ({"metrics": ["revenue"], "where": ["orders.amount > 0x10"]}, "VALIDATION",
-     "a name follows the number '0' without a space"),
+    (
+        {"metrics": ["revenue"], "where": ["orders.amount = 'abc'"]},
+        "VALIDATION",
+        "filter on 'orders.amount' expects a number, got 'abc'",
+    ),
+    (
+        {"metrics": ["revenue"], "where": ["orders.amount > 1e40"]},
+        "VALIDATION",
+        "filter on 'orders.amount': 1e+40 is out of range",
+    ),
+    (
+        {"metrics": ["revenue"], "filters": [{"member": "orders.created_at", "op": "GT", "values": ["yesterday"]}]},
+        "VALIDATION",
+        "filter on 'orders.created_at' expects a date or timestamp",
+    ),
+    (
+        {"metrics": ["revenue"], "filters": [{"member": "order_lines.returned", "op": "EQUALS", "values": [1]}]},
+        "VALIDATION",
+        "filter on 'order_lines.returned' expects true or false, got 1",
+    ),
+    (
+        {"metrics": ["revenue"], "having": ["revenue > 'abc'"]},
+        "VALIDATION",
+        "filter on 'revenue' expects a number, got 'abc'",
+    ),
+    (
+        {"metrics": ["revenue"], "where": ["orders.amount > 0x10"]},
+        "VALIDATION",
+        "a name follows the number '0' without a space",
+    ),
 ]
-MISTAKE_IDS = ["limit not a number", "limit over 32 bits", "unknown field", "null input", "null filter value",
-               "long time zone", "start underflows", "end overflows", "3000 parentheses", "2000 NOTs",
-               "500 calls in having", "NaN", "10^40", "true on a number", "text on a number", "text in where",
-               "1e40 in where", "not a date", "1 on a boolean", "text in having", "hex number"]
+MISTAKE_IDS = [
+    "limit not a number",
+    "limit over 32 bits",
+    "unknown field",
+    "null input",
+    "null filter value",
+    "long time zone",
+    "start underflows",
+    "end overflows",
+    "3000 parentheses",
+    "2000 NOTs",
+    "500 calls in having",
+    "NaN",
+    "10^40",
+    "true on a number",
+    "text on a number",
+    "text in where",
+    "1e40 in where",
+    "not a date",
+    "1 on a boolean",
+    "text in having",
+    "hex number",
+]
 
 
 @pytest.mark.parametrize(("query", "code", "message"), MISTAKES, ids=MISTAKE_IDS)
-def test_a_mistake_is_answered_with_its_code_on_every_path(servers: tuple[LiveServer, LiveServer],
-                                                           server_log: pytest.LogCaptureFixture, query: Any,
-                                                           code: str, message: str) -> None:
+def test_a_mistake_is_answered_with_its_code_on_every_path(
+    servers: tuple[LiveServer, LiveServer], server_log: pytest.LogCaptureFixture, query: Any, code: str, message: str
+) -> None:
     errors = ask(servers, query)
     assert [e["extensions"]["code"] for e in errors] == [code] * 3, errors
     assert message in errors[0]["message"], errors[0]
@@ -179,26 +225,34 @@ def test_a_mistake_is_answered_with_its_code_on_every_path(servers: tuple[LiveSe
 REGIONAL = token(["regional"], region_id=2)
 
 
-@pytest.mark.parametrize(("query", "bearer"), [
-    ({"metrics": ["revenue"], "where": ["CAST(customers.segment AS INT) > 1"]}, ADMIN),
-    ({"metrics": ["revenue"], "where": ["CAST(customers.segment AS INT) > 1"]}, REGIONAL),
-    ({"metrics": ["customer_count"]}, token(["regional"], region_id="north")),
-], ids=["failing cast", "failing cast under a row policy", "claim of the wrong type"])
+@pytest.mark.parametrize(
+    ("query", "bearer"),
+    [
+        ({"metrics": ["revenue"], "where": ["CAST(customers.segment AS INT) > 1"]}, ADMIN),
+        ({"metrics": ["revenue"], "where": ["CAST(customers.segment AS INT) > 1"]}, REGIONAL),
+        ({"metrics": ["customer_count"]}, token(["regional"], region_id="north")),
+    ],
+    ids=["failing cast", "failing cast under a row policy", "claim of the wrong type"],
+)
 def test_a_value_the_database_cannot_convert_is_validation_without_its_text(
-        servers: tuple[LiveServer, LiveServer], server_log: pytest.LogCaptureFixture, query: dict[str, Any],
-        bearer: str) -> None:
+    servers: tuple[LiveServer, LiveServer], server_log: pytest.LogCaptureFixture, query: dict[str, Any], bearer: str
+) -> None:
     errors = ask(servers, query, bearer)
     assert [(e["extensions"]["code"], e["message"]) for e in errors] == [("VALIDATION", BAD_VALUE)] * 3
     assert_no_trace(server_log)
 
 
 def test_a_database_failure_is_internal_with_an_incident_and_its_text_only_in_the_log(
-        servers: tuple[LiveServer, LiveServer], caplog: pytest.LogCaptureFixture) -> None:
+    servers: tuple[LiveServer, LiveServer], caplog: pytest.LogCaptureFixture
+) -> None:
     errors = ask(servers, {"metrics": ["ghost_count"]}, REGIONAL)
     assert [e["extensions"]["code"] for e in errors] == ["INTERNAL"] * 3
     for error in errors:
-        incident = re.fullmatch(r"the database refused the query \(incident ([0-9a-f]{12})\) — its message is in "
-                                r"the log", error["message"])
+        incident = re.fullmatch(
+            r"the database refused the query \(incident ([0-9a-f]{12})\) — its message is in "
+            r"the log",
+            error["message"],
+        )
         assert incident, error["message"]
         logged = [r for r in caplog.records if incident.group(1) in r.getMessage()]
         assert len(logged) == 1 and "ghost_table" in logged[0].getMessage() and not logged[0].exc_info

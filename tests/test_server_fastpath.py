@@ -25,13 +25,18 @@ ALIASED = """query Aliased($i: QueryInput!) { answer: query(input: $i) { r: rows
 WITH_FRAGMENT = """query F($input: QueryInput!) { query(input: $input) { ...R } } fragment R on QueryResult { rows }"""
 TWO_FIELDS = """query T($input: QueryInput!) { query(input: $input) { rows } models { name } }"""
 TYPENAME = """query N($input: QueryInput!) { query(input: $input) { __typename rows } }"""
-FILTERED = {"metrics": ["revenue", "order_count"], "dimensions": ["customers.segment", "metric_time:month"],
-            "filters": [{"member": "orders.status", "op": "IN", "values": ["paid", "shipped"]}],
-            "timeRange": {"start": "2024-02-01", "end": "2024-05-01"},
-            "orderBy": [{"member": "revenue", "desc": True}], "limit": 7}
+FILTERED = {
+    "metrics": ["revenue", "order_count"],
+    "dimensions": ["customers.segment", "metric_time:month"],
+    "filters": [{"member": "orders.status", "op": "IN", "values": ["paid", "shipped"]}],
+    "timeRange": {"start": "2024-02-01", "end": "2024-05-01"},
+    "orderBy": [{"member": "revenue", "desc": True}],
+    "limit": 7,
+}
 EXPIRED = jwt.encode({"roles": ["admin"], "exp": int(time.time()) - 60}, SECRET, algorithm="HS256")
-FORGED = jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 60}, "another-secret-another-secret-!!",
-                    algorithm="HS256")
+FORGED = jwt.encode(
+    {"roles": ["admin"], "exp": int(time.time()) + 60}, "another-secret-another-secret-!!", algorithm="HS256"
+)
 
 # (document, variables, bearer, answered by the fast path?)
 REQUESTS: list[tuple[str, dict[str, Any], str | None, bool]] = [
@@ -56,11 +61,14 @@ REQUESTS: list[tuple[str, dict[str, Any], str | None, bool]] = [
     (WITH_FRAGMENT, {"input": {"metrics": ["revenue"]}}, ADMIN, False),
     (TWO_FIELDS, {"input": {"metrics": ["revenue"]}}, ADMIN, False),
     (TYPENAME, {"input": {"metrics": ["revenue"]}}, ADMIN, False),
-    ("query { query(input: {metrics: [\"revenue\"]}) { rows } }", {}, ADMIN, False),
-    ("query Q($input: QueryInput!) { query(input: $input) { rows nope } }", {"input": {"metrics": ["revenue"]}},
-     ADMIN, False),
-    ("query Q($input: QueryInput!) { query(input: $input) { rows }", {"input": {"metrics": ["revenue"]}},
-     ADMIN, False),
+    ('query { query(input: {metrics: ["revenue"]}) { rows } }', {}, ADMIN, False),
+    (
+        "query Q($input: QueryInput!) { query(input: $input) { rows nope } }",
+        {"input": {"metrics": ["revenue"]}},
+        ADMIN,
+        False,
+    ),
+    ("query Q($input: QueryInput!) { query(input: $input) { rows }", {"input": {"metrics": ["revenue"]}}, ADMIN, False),
 ]
 
 
@@ -84,8 +92,12 @@ def test_the_fast_path_answers_as_strawberry_does(pair: tuple[LiveServer, LiveSe
     for document, variables, bearer, eligible in REQUESTS:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         before = fast.app.state.graphql.answered
-        answers = [httpx.post(f"{s.url}/graphql", json={"query": document, "variables": variables}, headers=headers,
-                              timeout=30) for s in (fast, full)]
+        answers = [
+            httpx.post(
+                f"{s.url}/graphql", json={"query": document, "variables": variables}, headers=headers, timeout=30
+            )
+            for s in (fast, full)
+        ]
         assert normalized(answers[0]) == normalized(answers[1]), (document, variables, answers[0].text)
         assert fast.app.state.graphql.answered == before + eligible, (document, variables)
 
@@ -93,15 +105,19 @@ def test_the_fast_path_answers_as_strawberry_does(pair: tuple[LiveServer, LiveSe
 def test_a_mismatched_operation_name_takes_the_full_path(pair: tuple[LiveServer, LiveServer]) -> None:
     fast, full = pair
     body = {"query": QUERY, "variables": {"input": {"metrics": ["revenue"]}}, "operationName": "Other"}
-    answers = [httpx.post(f"{s.url}/graphql", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
-               for s in (fast, full)]
+    answers = [
+        httpx.post(f"{s.url}/graphql", json=body, headers={"Authorization": f"Bearer {ADMIN}"}) for s in (fast, full)
+    ]
     assert normalized(answers[0]) == normalized(answers[1])
     assert answers[0].status_code == 400 and "Unknown operation named" in answers[0].json()["errors"][0]["message"]
 
 
 def test_requests_and_errors_are_counted_on_both_paths(pair: tuple[LiveServer, LiveServer]) -> None:
     fast, _ = pair
-    httpx.post(f"{fast.url}/graphql", json={"query": QUERY, "variables": {"input": {"metrics": ["nope"]}}},
-               headers={"Authorization": f"Bearer {ADMIN}"})
+    httpx.post(
+        f"{fast.url}/graphql",
+        json={"query": QUERY, "variables": {"input": {"metrics": ["nope"]}}},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
     exposition = httpx.get(f"{fast.url}/metrics").text
     assert re.search(r'errors_total\{code="UNKNOWN_MEMBER"\} [1-9]', exposition), exposition

@@ -40,8 +40,7 @@ metrics:
 
 
 def heavy_project(root: Path, db: Path, timeout: float, **settings: Any) -> Path:
-    make_project(root, db, limits=f"{{default_rows: 5000, max_rows: 100000, timeout_seconds: {timeout}}}",
-                 **settings)
+    make_project(root, db, limits=f"{{default_rows: 5000, max_rows: 100000, timeout_seconds: {timeout}}}", **settings)
     (root / "heavy.yml").write_text(HEAVY)
     return root
 
@@ -50,8 +49,9 @@ def test_ready_answers_while_every_query_thread_is_busy(tmp_path: Path, shop_db:
     """Nine long queries used to keep /ready waiting 27 s behind them in the thread pool."""
     root = heavy_project(tmp_path / "p", shop_db, timeout=3)
     with LiveServer(create_app(ServerSettings(project=root, threads=1, cache_url=None))) as server:
-        long = [threading.Thread(target=run, args=(server.url, None), kwargs={"metrics": ["slow_total"]})
-                for _ in range(2)]
+        long = [
+            threading.Thread(target=run, args=(server.url, None), kwargs={"metrics": ["slow_total"]}) for _ in range(2)
+        ]
         for thread in long:
             thread.start()
         time.sleep(0.5)  # the one query thread holds a long query, another waits for it
@@ -102,8 +102,12 @@ def served(tmp_path: Path, shop_db: Path) -> Iterator[tuple[str, int]]:
     """`semantic-layer serve` in a process of its own, so that its memory is its own."""
     root = heavy_project(tmp_path / "p", shop_db, timeout=2, engine="{memory_limit: 3GB}")
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "semantic_layer", "serve", "-p", str(root), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "semantic_layer", "serve", "-p", str(root), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -137,5 +141,7 @@ def test_memory_returns_after_heavy_queries_time_out(served: tuple[str, int]) ->
     while rss_mib(pid) > before * 1.2 and time.monotonic() < deadline:
         time.sleep(0.5)
     after = rss_mib(pid)
-    assert peak > before * 1.5, f"the queries did not use memory ({before:.0f} → {peak:.0f} MiB): the test proves nothing"
+    assert peak > before * 1.5, (
+        f"the queries did not use memory ({before:.0f} → {peak:.0f} MiB): the test proves nothing"
+    )
     assert after <= before * 1.2, f"RSS {before:.0f} MiB before, {peak:.0f} at the peak, {after:.0f} after"

@@ -20,15 +20,15 @@ def count(layer: sl.Layer, *where: str, having: tuple[str, ...] = ()) -> int:
 
 
 def test_a_date_literal_is_bound_as_a_date_and_answers_as_the_string_does(layer: sl.Layer) -> None:
-    compiled, values = layer.prepare(sl.Query(metrics=["order_count"],
-                                              where=[f"{NY_ORDERS} >= DATE '2024-03-01'"]))
+    compiled, values = layer.prepare(sl.Query(metrics=["order_count"], where=[f"{NY_ORDERS} >= DATE '2024-03-01'"]))
     assert values[0] == dt.date(2024, 3, 1) and "2024-03-01" not in compiled.template
     assert count(layer, f"{NY_ORDERS} >= DATE '2024-03-01'") == count(layer, f"{NY_ORDERS} >= '2024-03-01'") > 0
 
 
 def test_a_timestamp_literal_is_bound_as_a_timestamp(layer: sl.Layer) -> None:
-    _, values = layer.prepare(sl.Query(metrics=["order_count"],
-                                       where=[f"{NY_ORDERS} < TIMESTAMP '2024-03-10 08:30:00'"]))
+    _, values = layer.prepare(
+        sl.Query(metrics=["order_count"], where=[f"{NY_ORDERS} < TIMESTAMP '2024-03-10 08:30:00'"])
+    )
     assert values[0] == dt.datetime(2024, 3, 10, 8, 30)
     typed = count(layer, f"{NY_ORDERS} < TIMESTAMP '2024-03-10 08:30:00'")
     assert typed == count(layer, f"{NY_ORDERS} < '2024-03-10 08:30:00'") > 0
@@ -46,12 +46,15 @@ def test_an_interval_shifts_a_typed_date(layer: sl.Layer) -> None:
     assert window == count(layer, f"{NY_ORDERS} >= '2024-03-01'", f"{NY_ORDERS} < '2024-03-08'") > 0
 
 
-@pytest.mark.parametrize(("where", "match"), [
-    (f"{NY_ORDERS} >= DATE '2024-13-01'", "is not a date"),
-    (f"{NY_ORDERS} >= TIMESTAMP 'noon'", "is not a timestamp"),
-    (f"{NY_ORDERS} >= TIMESTAMP '2024-03-01 08:00:00+08:00'", "has a UTC offset"),
-    (f"{NY_ORDERS} >= TIMESTAMPTZ '2024-03-01 08:00:00+08:00'", "has a UTC offset"),
-])
+@pytest.mark.parametrize(
+    ("where", "match"),
+    [
+        (f"{NY_ORDERS} >= DATE '2024-13-01'", "is not a date"),
+        (f"{NY_ORDERS} >= TIMESTAMP 'noon'", "is not a timestamp"),
+        (f"{NY_ORDERS} >= TIMESTAMP '2024-03-01 08:00:00+08:00'", "has a UTC offset"),
+        (f"{NY_ORDERS} >= TIMESTAMPTZ '2024-03-01 08:00:00+08:00'", "has a UTC offset"),
+    ],
+)
 def test_a_typed_literal_that_is_not_its_type_is_refused(layer: sl.Layer, where: str, match: str) -> None:
     with pytest.raises(sl.QueryError, match=match) as caught:
         layer.query(metrics=["order_count"], where=[where])

@@ -89,7 +89,10 @@ def on_duckdb(db: Path) -> AbstractContextManager[str]:
 
 
 ENGINES: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
-    "duckdb": on_duckdb, "postgres": postgres_copy, "mariadb": mysql_copy}
+    "duckdb": on_duckdb,
+    "postgres": postgres_copy,
+    "mariadb": mysql_copy,
+}
 
 
 @pytest.fixture(params=sorted(ENGINES))
@@ -98,8 +101,9 @@ def connection(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def test_repeated_keys_fail_validate_with_their_locations(tmp_path: Path, connection: str,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_repeated_keys_fail_validate_with_their_locations(
+    tmp_path: Path, connection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)  # positions are printed relative to the working directory
     root = project(tmp_path / "p", connection)
     assert run("validate", "--project", str(root))[0] == 0  # the definitions alone are fine
@@ -110,8 +114,7 @@ def test_repeated_keys_fail_validate_with_their_locations(tmp_path: Path, connec
 
 
 def issues_of(tmp_path: Path, models: str, data: str) -> list[str]:
-    root = project(tmp_path / "p", f"duckdb:///{duckdb_file(tmp_path / 'k.duckdb', data)}",
-                   textwrap.dedent(models))
+    root = project(tmp_path / "p", f"duckdb:///{duckdb_file(tmp_path / 'k.duckdb', data)}", textwrap.dedent(models))
     with sl.connect(root) as layer:
         return [f"{Path(i.file).name}:{i.line}:{i.column}: {i.message}" for i in layer.validate_warehouse()]
 
@@ -145,16 +148,19 @@ def test_the_key_is_what_the_join_matches_on_each_side(tmp_path: Path) -> None:
     """one_to_one promises one row on both sides: two orders share invoice 'A'. The voided invoice
     repeating 'A' is not one the join can match, and several prices per product are what a validity
     range join is for: neither is reported."""
-    data = ("CREATE TABLE orders AS SELECT * FROM (VALUES (1, 'A'), (2, 'A'), (3, 'B')) t(order_id, invoice_no);"
-            "CREATE TABLE invoices AS SELECT * FROM (VALUES (1, 'A', false), (2, 'A', true), (3, 'B', false)) "
-            "t(invoice_id, invoice_no, voided);"
-            "CREATE TABLE sales AS SELECT 1 AS sale_id, 'p' AS product, DATE '2024-02-01' AS sold_on;"
-            "CREATE TABLE prices AS SELECT * FROM (VALUES ('p', DATE '2024-01-01', DATE '2024-03-01'), "
-            "('p', DATE '2024-03-01', DATE '2099-01-01')) t(product, valid_from, valid_to);")
+    data = (
+        "CREATE TABLE orders AS SELECT * FROM (VALUES (1, 'A'), (2, 'A'), (3, 'B')) t(order_id, invoice_no);"
+        "CREATE TABLE invoices AS SELECT * FROM (VALUES (1, 'A', false), (2, 'A', true), (3, 'B', false)) "
+        "t(invoice_id, invoice_no, voided);"
+        "CREATE TABLE sales AS SELECT 1 AS sale_id, 'p' AS product, DATE '2024-02-01' AS sold_on;"
+        "CREATE TABLE prices AS SELECT * FROM (VALUES ('p', DATE '2024-01-01', DATE '2024-03-01'), "
+        "('p', DATE '2024-03-01', DATE '2099-01-01')) t(product, valid_from, valid_to);"
+    )
     assert issues_of(tmp_path, KEY_SHAPES, data) == [
         "models.yml:6:9: join 'invoices' of model 'orders' is declared one_to_one, but model 'orders' is not unique "
         "on invoice_no: 1 key value has several rows (e.g. 2 rows have invoice_no = 'A'), so a row of 'invoices' "
-        "matches several rows of 'orders' — declare relationship: many_to_one, or fix the data or the key"]
+        "matches several rows of 'orders' — declare relationship: many_to_one, or fix the data or the key"
+    ]
 
 
 def test_a_sql_model_is_checked_as_a_subquery(tmp_path: Path) -> None:
@@ -169,16 +175,19 @@ def test_a_sql_model_is_checked_as_a_subquery(tmp_path: Path) -> None:
             sql: SELECT customer_id, status FROM statuses WHERE status <> 'gone'
             primary_key: customer_id
         """
-    data = ("CREATE TABLE orders AS SELECT * FROM (VALUES (1, 7)) t(order_id, customer_id);"
-            "CREATE TABLE statuses AS SELECT * FROM (VALUES (7, 'new'), (7, 'paid'), (8, 'gone'), (8, 'new')) "
-            "t(customer_id, status);")
+    data = (
+        "CREATE TABLE orders AS SELECT * FROM (VALUES (1, 7)) t(order_id, customer_id);"
+        "CREATE TABLE statuses AS SELECT * FROM (VALUES (7, 'new'), (7, 'paid'), (8, 'gone'), (8, 'new')) "
+        "t(customer_id, status);"
+    )
     assert issues_of(tmp_path, models, data) == [
         "models.yml:6:9: join 'latest' of model 'orders' is declared many_to_one, but model 'latest' is not unique "
         "on customer_id: 1 key value has several rows (e.g. 2 rows have customer_id = 7), so every number reached "
         "through this join is multiplied — many_to_many is not supported: declare the join one_to_many from the "
         "other side, or fix the data or the key",
         "models.yml:9:5: model 'latest': primary key customer_id is not unique: 1 key value has several rows (e.g. 2 "
-        f"rows have customer_id = 7) — {FIX_KEY}"]
+        f"rows have customer_id = 7) — {FIX_KEY}",
+    ]
 
 
 def test_a_column_of_the_joined_side_of_on_must_be_in_its_table(tmp_path: Path) -> None:
@@ -187,4 +196,5 @@ def test_a_column_of_the_joined_side_of_on_must_be_in_its_table(tmp_path: Path) 
     data = data.replace("(1, 1, 3), (1, 1, 3), (1, 2, 1), (2, NULL, 5)", "(1, 1, 3)")
     assert issues_of(tmp_path, models, data) == [
         "models.yml:9:9: join 'customers' of model 'orders': column 'customer' is not in table 'customers' of model "
-        "'customers' — did you mean 'customer_id'?"]
+        "'customers' — did you mean 'customer_id'?"
+    ]

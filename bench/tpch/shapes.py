@@ -25,18 +25,31 @@ METRIC_SETS: list[list[str]] = [
 
 VIEWS: list[dict[str, Any]] = [
     {"dimensions": ["metric_time:month"]},
-    {"dimensions": ["customer_nation.region.name", "metric_time:month"],
-     "time_range": {"start": "1995-01-01", "end": "1997-01-01"}},
+    {
+        "dimensions": ["customer_nation.region.name", "metric_time:month"],
+        "time_range": {"start": "1995-01-01", "end": "1997-01-01"},
+    },
     {"dimensions": ["customer_nation.name", "lineitem.supplier.supplier_nation.name"]},
-    {"dimensions": ["customer.market_segment", "metric_time:month"],
-     "where": ["customer_nation.region.name = 'EUROPE'"]},
-    {"dimensions": ["orders.priority"], "where": ["lineitem.part.brand = 'Brand#23'"],
-     "filters": [{"member": "lineitem.part.size", "op": "between", "values": [10, 20]}]},
-    {"dimensions": ["metric_time:day"], "segments": ["orders.urgent"],
-     "time_range": {"start": "1996-01-01", "end": "1996-02-01"}},
-    {"dimensions": ["lineitem.supplier.supplier_nation.region.name", "customer.balance_band"],
-     "filters": [{"member": "customer.market_segment", "op": "in", "values": ["BUILDING", "MACHINERY"]}],
-     "order_by": ["customer.balance_band"], "limit": 100},
+    {
+        "dimensions": ["customer.market_segment", "metric_time:month"],
+        "where": ["customer_nation.region.name = 'EUROPE'"],
+    },
+    {
+        "dimensions": ["orders.priority"],
+        "where": ["lineitem.part.brand = 'Brand#23'"],
+        "filters": [{"member": "lineitem.part.size", "op": "between", "values": [10, 20]}],
+    },
+    {
+        "dimensions": ["metric_time:day"],
+        "segments": ["orders.urgent"],
+        "time_range": {"start": "1996-01-01", "end": "1996-02-01"},
+    },
+    {
+        "dimensions": ["lineitem.supplier.supplier_nation.region.name", "customer.balance_band"],
+        "filters": [{"member": "customer.market_segment", "op": "in", "values": ["BUILDING", "MACHINERY"]}],
+        "order_by": ["customer.balance_band"],
+        "limit": 100,
+    },
     {"time_range": {"start": "1996-01-01", "end": "1997-01-01"}, "where": ["orders.status <> 'F'"]},
 ]
 

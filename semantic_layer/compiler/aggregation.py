@@ -67,7 +67,8 @@ def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
     if measure.non_additive is not None:
         raise QueryValidationError(
             f"measure '{measure.name}' is semi-additive (non_additive), which this version cannot "
-            "aggregate yet — query a non-additive-free measure or wait for semi-additive support")
+            "aggregate yet — query a non-additive-free measure or wait for semi-additive support"
+        )
     if value is None:
         return exp.Count(this=exp.Star())
     agg = measure.agg
@@ -80,16 +81,24 @@ def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
     if agg == "median":
         return exp.Median(this=exp.cast(value, exp.DataType.Type.DOUBLE))
     if agg == "percentile":
-        return exp.PercentileCont(this=exp.cast(value, exp.DataType.Type.DOUBLE),
-                                  expression=exp.Literal.number(measure.percentile))
+        return exp.PercentileCont(
+            this=exp.cast(value, exp.DataType.Type.DOUBLE), expression=exp.Literal.number(measure.percentile)
+        )
     if agg == "avg":  # engines differ in the precision of AVG over integers and decimals; doubles agree
         return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))
     cls = {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg]
     return cls(this=value)
 
 
-def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]], inputs: list[Input], where: list[exp.Expr],
-          *, distinct_rows: bool, percentiles: str | None) -> exp.Select:
+def group(
+    scope: JoinScope,
+    dims: list[tuple[str, exp.Expr]],
+    inputs: list[Input],
+    where: list[exp.Expr],
+    *,
+    distinct_rows: bool,
+    percentiles: str | None,
+) -> exp.Select:
     """Aggregate `inputs` by `dims` over the scope.
 
     Directly when it can; through a row set first when joins fan out (DISTINCT rows) or when the
@@ -97,8 +106,9 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]], inputs: list[Input
     """
     windows = window_strategy(percentiles, [i.measure for i in inputs])
     if not distinct_rows and windows is None:
-        select = exp.select(*(e.as_(a, copy=False) for a, e in dims),
-                            *(i.aggregated().as_(i.alias, copy=False) for i in inputs))
+        select = exp.select(
+            *(e.as_(a, copy=False) for a, e in dims), *(i.aggregated().as_(i.alias, copy=False) for i in inputs)
+        )
         select = scope.apply_from(select)
         if where:
             select = select.where(exp.and_(*where), copy=False)
@@ -108,8 +118,11 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]], inputs: list[Input
     assert all(i.own is None for i in inputs), "fused units aggregate directly (fuse.py)"
     values = [i.row_value() for i in inputs]
     keys = [k.as_(f"__pk{i}", copy=False) for i, k in enumerate(scope.primary_key())] if distinct_rows else []
-    rows = exp.select(*keys, *(e.as_(a, copy=False) for a, e in dims),
-                      *(v.as_(f"__in{i}", copy=False) for i, v in enumerate(values) if v is not None))
+    rows = exp.select(
+        *keys,
+        *(e.as_(a, copy=False) for a, e in dims),
+        *(v.as_(f"__in{i}", copy=False) for i, v in enumerate(values) if v is not None),
+    )
     if distinct_rows:
         rows = rows.distinct(copy=False)
     rows = scope.apply_from(rows)
@@ -124,11 +137,11 @@ def group(scope: JoinScope, dims: list[tuple[str, exp.Expr]], inputs: list[Input
             return windowed_percentile(measure, i, "r", windows)
         return aggregate(measure, None if values[i] is None else exp.column(f"__in{i}", table="r"))
 
-    outer = exp.select(*(exp.column(a, table="r").as_(a, copy=False) for a, _ in dims),
-                       *(value(i, c.measure).as_(c.alias, copy=False) for i, c in enumerate(inputs)))
+    outer = exp.select(
+        *(exp.column(a, table="r").as_(a, copy=False) for a, _ in dims),
+        *(value(i, c.measure).as_(c.alias, copy=False) for i, c in enumerate(inputs)),
+    )
     outer = outer.from_(rows.subquery("r", copy=False), copy=False)
     if dims:
         outer = outer.group_by(*(exp.column(a, table="r") for a, _ in dims), copy=False)
     return outer
-
-

@@ -38,8 +38,7 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
         for unit in units[1:]:
             select = cross_join(select, table(unit.alias))
     elif len(units) == 1 and not offset_units:
-        select = exp.select(*(exp.column(a, table=units[0].alias).as_(a, copy=False) for a in aliases),
-                            *metric_cols)
+        select = exp.select(*(exp.column(a, table=units[0].alias).as_(a, copy=False) for a in aliases), *metric_cols)
         select = select.from_(table(units[0].alias), copy=False)
     else:
         ctes.append((COMBINED, _stack(ctx, units)))
@@ -76,12 +75,16 @@ def _stack(ctx: UnitContext, units: list[Unit]) -> exp.Select:
     union: exp.Expr = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False, copy=False)
-    grouped = exp.select(*(exp.column(d.alias, table="s").as_(d.alias, copy=False) for d in dims),
-                         *(exp.Max(this=exp.column(_stacked(u.alias, m), table="s")).as_(_stacked(u.alias, m),
-                                                                                          copy=False)
-                           for u, m in value_columns))
+    grouped = exp.select(
+        *(exp.column(d.alias, table="s").as_(d.alias, copy=False) for d in dims),
+        *(
+            exp.Max(this=exp.column(_stacked(u.alias, m), table="s")).as_(_stacked(u.alias, m), copy=False)
+            for u, m in value_columns
+        ),
+    )
     return grouped.from_(exp.Subquery(this=union, alias=table_alias("s")), copy=False).group_by(
-        *(exp.column(d.alias, table="s") for d in dims), copy=False)
+        *(exp.column(d.alias, table="s") for d in dims), copy=False
+    )
 
 
 def _typed_null(unit: str, measure: str) -> exp.Expr:
@@ -89,8 +92,11 @@ def _typed_null(unit: str, measure: str) -> exp.Expr:
 
     An uncorrelated scalar subquery over no rows is NULL, typed like the column, and evaluated once.
     """
-    empty = exp.select(exp.column(measure, table=unit)).from_(table(unit), copy=False).where(
-        exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)), copy=False)
+    empty = (
+        exp.select(exp.column(measure, table=unit))
+        .from_(table(unit), copy=False)
+        .where(exp.EQ(this=exp.Literal.number(1), expression=exp.Literal.number(0)), copy=False)
+    )
     return exp.Subquery(this=empty)
 
 
@@ -100,8 +106,7 @@ def _stacked(unit: str, measure: str) -> str:
 
 def _from_stack(expr: exp.Expr, plain: set[str]) -> exp.Expr:
     """Point a metric's columns of plain units at the stacked result (offset units stay joined)."""
-    return map_columns(expr, lambda c: exp.column(_stacked(c.table, c.name), table=COMBINED)
-                       if c.table in plain else c)
+    return map_columns(expr, lambda c: exp.column(_stacked(c.table, c.name), table=COMBINED) if c.table in plain else c)
 
 
 def _check_offsets(offset_units: list[Unit], time_dims: list[DimensionRequest]) -> None:
@@ -109,14 +114,17 @@ def _check_offsets(offset_units: list[Unit], time_dims: list[DimensionRequest]) 
     if not time_dims:
         return
     if len(time_dims) > 1:
-        raise QueryValidationError("metrics with a time offset align periods on one 'metric_time:<grain>' "
-                                   "dimension; ask for a single metric_time grain")
+        raise QueryValidationError(
+            "metrics with a time offset align periods on one 'metric_time:<grain>' "
+            "dimension; ask for a single metric_time grain"
+        )
     grain = time_dims[0].grain or "day"
     for unit in offset_units:
         if not offset_fits_grain(unit.key.offset, grain):
             raise QueryValidationError(
                 f"an offset of {unit.key.offset.label()} does not align with grain '{grain}' — "
-                "query a grain the offset is a whole number of (e.g. month for '1 month')")
+                "query a grain the offset is a whole number of (e.g. month for '1 month')"
+            )
 
 
 def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select:
@@ -128,12 +136,20 @@ def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select
     grain = dim.grain or "day"
     if bounds.start is not None:
         start = bounds.start
-        conds.append(exp.GTE(this=moved.copy(), expression=exp.cast(
-            ctx.params.derived(lambda v: py_truncate(start(v), grain, ctx.calendar)), exp.DataType.Type.TIMESTAMP)))
+        conds.append(
+            exp.GTE(
+                this=moved.copy(),
+                expression=exp.cast(
+                    ctx.params.derived(lambda v: py_truncate(start(v), grain, ctx.calendar)),
+                    exp.DataType.Type.TIMESTAMP,
+                ),
+            )
+        )
     if bounds.end is not None:
         end = bounds.end
-        conds.append(exp.LT(this=moved.copy(), expression=exp.cast(ctx.params.derived(end),
-                                                                   exp.DataType.Type.TIMESTAMP)))
+        conds.append(
+            exp.LT(this=moved.copy(), expression=exp.cast(ctx.params.derived(end), exp.DataType.Type.TIMESTAMP))
+        )
     return part.where(exp.and_(*conds), copy=False) if conds else part
 
 
@@ -151,8 +167,9 @@ def finalize(plan: Plan, select: exp.Select) -> exp.Select:
     outputs = [d.alias for d in plan.dimensions] + list(plan.output_metrics)
     if plan.having or len(plan.metric_exprs) > len(plan.output_metrics):
         inner = select
-        select = exp.select(*(exp.column(c, table="q") for c in outputs)).from_(inner.subquery("q", copy=False),
-                                                                               copy=False)
+        select = exp.select(*(exp.column(c, table="q") for c in outputs)).from_(
+            inner.subquery("q", copy=False), copy=False
+        )
         if plan.having:
             conds = []
             for tree in plan.having:

@@ -32,9 +32,16 @@ from .semijoin import Condition
 Segment = tuple[str, str, str]  # (owner path as written, owning model, where snippet)
 
 
-def resolve_conditions(graph: SemanticGraph, base: str, filters: Sequence[exp.Expr], segments: Sequence[Segment],
-                       security: RowSecurity | None, *, time_range: bool,
-                       metric_filters: Sequence[tuple[str, exp.Expr]] = ()) -> tuple[PlannedCondition, ...]:
+def resolve_conditions(
+    graph: SemanticGraph,
+    base: str,
+    filters: Sequence[exp.Expr],
+    segments: Sequence[Segment],
+    security: RowSecurity | None,
+    *,
+    time_range: bool,
+    metric_filters: Sequence[tuple[str, exp.Expr]] = (),
+) -> tuple[PlannedCondition, ...]:
     """The conditions of a SELECT over `base`, in order: filters, metric filters (text, tree),
     segments, row policies, time_range."""
     out: list[PlannedCondition] = [FilterCondition(tree, tuple(resolve_tree(graph, base, tree))) for tree in filters]

@@ -37,15 +37,18 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     members = unit.reads.dimensions
     times = [i for i, m in enumerate(members) if m.metric_time]
     if len(times) > 1:
-        raise QueryValidationError("cumulative metrics accumulate along one 'metric_time:<grain>' dimension; "
-                                   "ask for a single metric_time grain")
+        raise QueryValidationError(
+            "cumulative metrics accumulate along one 'metric_time:<grain>' dimension; "
+            "ask for a single metric_time grain"
+        )
     t_index = times[0] if times else None
     grain = members[t_index].grain or "day" if t_index is not None else None
     calendar = ctx.calendar
     scope = JoinScope(ctx.graph, base)
     dims = ctx.plan.dimensions
-    others = [(dims[i].alias, member_value(scope, m, calendar, Offset())) for i, m in enumerate(members)
-              if i != t_index]
+    others = [
+        (dims[i].alias, member_value(scope, m, calendar, Offset())) for i, m in enumerate(members) if i != t_index
+    ]
     local_time = scope.metric_time(calendar, None)
     measures = ctx.graph.measures_by_model[base]
     columns = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
@@ -62,8 +65,12 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     # each row's local time once per period it is compared with.
     distinct = any(step.fans_out for m in members for step in m.path) or not ctx.profile.computes_row_sets_once
     keys = [k.as_(f"__pk{i}", copy=False) for i, k in enumerate(scope.primary_key())] if distinct else []
-    rows = exp.select(*keys, *(e.as_(a, copy=False) for a, e in others), local_time.as_(TIME, copy=False),
-                      *(v.as_(f"__in{i}", copy=False) for i, (_, _, v) in enumerate(inputs) if v is not None))
+    rows = exp.select(
+        *keys,
+        *(e.as_(a, copy=False) for a, e in others),
+        local_time.as_(TIME, copy=False),
+        *(v.as_(f"__in{i}", copy=False) for i, (_, _, v) in enumerate(inputs) if v is not None),
+    )
     rows = scope.apply_from(rows.distinct(copy=False) if distinct else rows)
     if where:
         rows = rows.where(exp.and_(*where), copy=False)
@@ -72,16 +79,22 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
 
     period = exp.column(PERIOD, table="spine")
     upper = shift(period, grain_step(grain))
-    window = [exp.GTE(this=exp.column(TIME, table="r"), expression=_lower(spec, period, upper, grain, ctx)),
-              exp.LT(this=exp.column(TIME, table="r"), expression=upper)]
+    window = [
+        exp.GTE(this=exp.column(TIME, table="r"), expression=_lower(spec, period, upper, grain, ctx)),
+        exp.LT(this=exp.column(TIME, table="r"), expression=upper),
+    ]
     window = [w for w in window if w.expression is not None]
-    matches = [exp.NullSafeEQ(this=exp.column(a, table="r"), expression=exp.column(a, table="c"))
-               for a, _ in others]
+    matches = [exp.NullSafeEQ(this=exp.column(a, table="r"), expression=exp.column(a, table="c")) for a, _ in others]
     select = exp.select(
-        *[(exp.column(a, table="c") if i != t_index else as_period_value(period, grain)).as_(dims[i].alias)
-          for i, a in enumerate(d.alias for d in dims)],
-        *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
-          for i, (a, m, v) in enumerate(inputs)))
+        *[
+            (exp.column(a, table="c") if i != t_index else as_period_value(period, grain)).as_(dims[i].alias)
+            for i, a in enumerate(d.alias for d in dims)
+        ],
+        *(
+            aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
+            for i, (a, m, v) in enumerate(inputs)
+        ),
+    )
     select = select.with_(table_alias("r"), as_=rows, copy=False)
     select = select.with_(table_alias("spine"), as_=_spine(ctx, grain, key.offset), copy=False)
     select = select.from_(table("spine"), copy=False)
@@ -93,8 +106,14 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     return select.group_by(*group_by, copy=False)
 
 
-def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others: list[tuple[str, exp.Expr]],
-               inputs: list[Any], offset: Offset) -> exp.Select:
+def _as_of_end(
+    ctx: UnitContext,
+    spec: CumulativeSpec,
+    rows: exp.Select,
+    others: list[tuple[str, exp.Expr]],
+    inputs: list[Any],
+    offset: Offset,
+) -> exp.Select:
     """Without metric_time, one value as of the end of time_range.
 
     With no range, an all-time total covers every row (so differences of running totals, such as
@@ -106,11 +125,11 @@ def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others:
     if end is None and spec.window is None and spec.grain_to_date is None:
         upper = exp.null()
     elif end is not None:
-        upper = exp.cast(ctx.params.derived(lambda values: py_shift(end(values), -offset)),
-                         exp.DataType.Type.TIMESTAMP)
+        upper = exp.cast(ctx.params.derived(lambda values: py_shift(end(values), -offset)), exp.DataType.Type.TIMESTAMP)
     else:
-        last_day = shift(exp.TimestampTrunc(this=exp.Max(this=exp.column(TIME)), unit=exp.Var(this="DAY")),
-                         Offset(days=1))
+        last_day = shift(
+            exp.TimestampTrunc(this=exp.Max(this=exp.column(TIME)), unit=exp.Var(this="DAY")), Offset(days=1)
+        )
         upper = exp.Subquery(this=exp.select(last_day).from_(table("r"), copy=False))
     lower = _lower(spec, upper, upper, "day", ctx)
     window: list[exp.Expr] = []
@@ -118,9 +137,13 @@ def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others:
         window.append(exp.LT(this=exp.column(TIME, table="r"), expression=upper.copy()))
     if lower is not None:
         window.append(exp.GTE(this=exp.column(TIME, table="r"), expression=lower))
-    select = exp.select(*(exp.column(a, table="r").as_(a) for a, _ in others),
-                        *(aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
-                          for i, (a, m, v) in enumerate(inputs)))
+    select = exp.select(
+        *(exp.column(a, table="r").as_(a) for a, _ in others),
+        *(
+            aggregate(m, None if v is None else exp.column(f"__in{i}", table="r")).as_(a)
+            for i, (a, m, v) in enumerate(inputs)
+        ),
+    )
     select = select.with_(table_alias("r"), as_=rows, copy=False).from_(table("r"), copy=False)
     if window:
         select = select.where(exp.and_(*window), copy=False)
@@ -129,8 +152,7 @@ def _as_of_end(ctx: UnitContext, spec: CumulativeSpec, rows: exp.Select, others:
     return select
 
 
-def _lower(spec: CumulativeSpec, period: exp.Expr, upper: exp.Expr, grain: str,
-           ctx: UnitContext) -> Any:
+def _lower(spec: CumulativeSpec, period: exp.Expr, upper: exp.Expr, grain: str, ctx: UnitContext) -> Any:
     if spec.window is not None:
         return shift(upper.copy(), -spec.window)
     if spec.grain_to_date is not None:
@@ -143,8 +165,11 @@ def _py_lower(spec: CumulativeSpec, first_upper: datetime, grain: str, ctx: Unit
     if spec.window is not None:
         return py_shift(first_upper, -spec.window)
     if spec.grain_to_date is not None:
-        return py_truncate(first_upper - timedelta(days=1) if grain != "hour" else first_upper - timedelta(hours=1),
-                           spec.grain_to_date, ctx.calendar)
+        return py_truncate(
+            first_upper - timedelta(days=1) if grain != "hour" else first_upper - timedelta(hours=1),
+            spec.grain_to_date,
+            ctx.calendar,
+        )
     return None
 
 
@@ -162,8 +187,7 @@ def _spine_bounds(ctx: UnitContext, grain: str, offset: Offset) -> tuple[Any, An
     return (first if bounds.start else None), (last if bounds.end else None)
 
 
-def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain: str,
-                offset: Offset) -> list[exp.Expr]:
+def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain: str, offset: Offset) -> list[exp.Expr]:
     """Only rows that can fall into some period's window are read (raw UTC column, prunable)."""
     first, last = _spine_bounds(ctx, grain, offset)
     resolved = scope.metric_time_dimension()
@@ -180,6 +204,7 @@ def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain:
         upper = ctx.params.derived(lambda values: convert(py_shift(last(values), step)))
         out.append(exp.LT(this=column.copy(), expression=upper))
     if first is not None and (spec.window is not None or spec.grain_to_date is not None):
+
         def lower(values: list[Any]) -> Any:
             bound = _py_lower(spec, py_shift(first(values), step), grain, ctx)
             assert bound is not None
@@ -192,10 +217,12 @@ def _row_bounds(ctx: UnitContext, scope: JoinScope, spec: CumulativeSpec, grain:
 def _spine(ctx: UnitContext, grain: str, offset: Offset) -> exp.Select:
     first, last = _spine_bounds(ctx, grain, offset)
     data_period = exp.cast(truncate(exp.column(TIME), grain, ctx.calendar), exp.DataType.Type.TIMESTAMP)
-    lo: exp.Expr = (exp.cast(ctx.params.derived(first), exp.DataType.Type.TIMESTAMP) if first
-                          else exp.Min(this=data_period))
-    hi: exp.Expr = (exp.cast(ctx.params.derived(last), exp.DataType.Type.TIMESTAMP) if last
-                          else exp.Max(this=data_period.copy()))
+    lo: exp.Expr = (
+        exp.cast(ctx.params.derived(first), exp.DataType.Type.TIMESTAMP) if first else exp.Min(this=data_period)
+    )
+    hi: exp.Expr = (
+        exp.cast(ctx.params.derived(last), exp.DataType.Type.TIMESTAMP) if last else exp.Max(this=data_period.copy())
+    )
     bounds = exp.select(lo.as_("lo"), hi.as_("hi"))
     if not (first and last):
         bounds = bounds.from_(table("r"), copy=False)

@@ -51,25 +51,43 @@ class DialectProfile:
     computes_row_sets_once: bool = False
 
 
-_NO_ORDERED_SET = ("MySQL and MariaDB have no ordered-set (percentile) aggregate, and a running percentile cannot be "
-                   "ranked per period")
+_NO_ORDERED_SET = (
+    "MySQL and MariaDB have no ordered-set (percentile) aggregate, and a running percentile cannot be ranked per period"
+)
 
-PROFILES: dict[str, DialectProfile] = {p.name: p for p in (
-    DialectProfile("duckdb", rewrite=duckdb_node, computes_row_sets_once=True),
-    DialectProfile("postgres", spine=table_function_spine, rewrite=postgres_node),
-    DialectProfile("mysql", spine=recursive_spine, rewrite=mysql_node, percentiles="ranked",
-                   no_percentile_aggregate=_NO_ORDERED_SET),
-    DialectProfile("mariadb", spine=recursive_spine, rewrite=mysql_node, percentiles="window",
-                   no_percentile_aggregate=_NO_ORDERED_SET),
-    DialectProfile("snowflake"),
-    DialectProfile("bigquery"),
-    DialectProfile("trino"),
-    DialectProfile("clickhouse", rewrite=filter_as_case, no_spine="ClickHouse needs arrayJoin(range)"),
-    DialectProfile("spark"),
-    DialectProfile("databricks"),
-    DialectProfile("redshift", spine=table_function_spine, rewrite=filter_as_case,
-                   no_spine="Redshift's GENERATE_SERIES runs only on the leader node"),
-)}
+PROFILES: dict[str, DialectProfile] = {
+    p.name: p
+    for p in (
+        DialectProfile("duckdb", rewrite=duckdb_node, computes_row_sets_once=True),
+        DialectProfile("postgres", spine=table_function_spine, rewrite=postgres_node),
+        DialectProfile(
+            "mysql",
+            spine=recursive_spine,
+            rewrite=mysql_node,
+            percentiles="ranked",
+            no_percentile_aggregate=_NO_ORDERED_SET,
+        ),
+        DialectProfile(
+            "mariadb",
+            spine=recursive_spine,
+            rewrite=mysql_node,
+            percentiles="window",
+            no_percentile_aggregate=_NO_ORDERED_SET,
+        ),
+        DialectProfile("snowflake"),
+        DialectProfile("bigquery"),
+        DialectProfile("trino"),
+        DialectProfile("clickhouse", rewrite=filter_as_case, no_spine="ClickHouse needs arrayJoin(range)"),
+        DialectProfile("spark"),
+        DialectProfile("databricks"),
+        DialectProfile(
+            "redshift",
+            spine=table_function_spine,
+            rewrite=filter_as_case,
+            no_spine="Redshift's GENERATE_SERIES runs only on the leader node",
+        ),
+    )
+}
 SUPPORTED_DIALECTS = tuple(PROFILES)
 _ALIASES = {"postgresql": "postgres"}
 
@@ -84,12 +102,16 @@ def normalize_dialect(name: str) -> str:
 def check_renderable(tree: exp.Expr, profile: DialectProfile) -> None:
     """Refuse, with the feature and dialect named, what the target cannot run."""
     if profile.no_spine and tree.find(exp.GenerateSeries, exp.ExplodingGenerateSeries) is not None:
-        raise QueryValidationError(f"cumulative metrics need a generated time spine, which is not available "
-                                   f"for dialect '{profile.name}': {profile.no_spine}")
+        raise QueryValidationError(
+            f"cumulative metrics need a generated time spine, which is not available "
+            f"for dialect '{profile.name}': {profile.no_spine}"
+        )
     if profile.no_percentile_aggregate and tree.find(exp.Median, exp.PercentileCont) is not None:
-        raise QueryValidationError(f"cumulative median and percentile metrics are not available for dialect "
-                                   f"'{profile.name}': {profile.no_percentile_aggregate} — compute them on another "
-                                   "engine or use avg")
+        raise QueryValidationError(
+            f"cumulative median and percentile metrics are not available for dialect "
+            f"'{profile.name}': {profile.no_percentile_aggregate} — compute them on another "
+            "engine or use avg"
+        )
 
 
 def adapt(tree: exp.Expr, dialect: str) -> exp.Expr:

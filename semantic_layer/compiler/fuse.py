@@ -54,14 +54,19 @@ def fuse_units(plan: Plan, graph: SemanticGraph, profile: DialectProfile) -> Pla
     if not moved:
         return plan
     units = tuple(fused_units.get(u.alias, u) for u in plan.units if u.alias not in gone)
-    exprs = {name: map_columns(expr.copy(), lambda c: moved.get((c.table, c.name), c).copy())
-             for name, expr in plan.metric_exprs.items()}
+    exprs = {
+        name: map_columns(expr.copy(), lambda c: moved.get((c.table, c.name), c).copy())
+        for name, expr in plan.metric_exprs.items()
+    }
     return dataclasses.replace(plan, units=units, metric_exprs=MappingProxyType(exprs))
 
 
 def _own(unit: Unit, shared: set[str]) -> list[FilterCondition]:
-    return [c for c in unit.reads.conditions
-            if isinstance(c, FilterCondition) and c.source is not None and c.source not in shared]
+    return [
+        c
+        for c in unit.reads.conditions
+        if isinstance(c, FilterCondition) and c.source is not None and c.source not in shared
+    ]
 
 
 def _fusable(graph: SemanticGraph, profile: DialectProfile, units: list[Unit]) -> bool:
@@ -79,8 +84,9 @@ def _fuse(units: list[Unit]) -> tuple[Unit, dict[tuple[str, str], str]]:
     shared = set.intersection(*(set(u.key.filters) for u in units))
     first = units[0]
     own_sources = {c.source for u in units for c in _own(u, shared)}
-    conditions = tuple(c for c in first.reads.conditions
-                       if not (isinstance(c, FilterCondition) and c.source in own_sources))
+    conditions = tuple(
+        c for c in first.reads.conditions if not (isinstance(c, FilterCondition) and c.source in own_sources)
+    )
     measures: dict[str, str] = {}
     filtered: dict[str, FilteredColumn] = {}
     columns: dict[tuple[str, str], str] = {}
@@ -94,6 +100,11 @@ def _fuse(units: list[Unit]) -> tuple[Unit, dict[tuple[str, str], str]]:
                 measures[name] = new
             columns[(unit.alias, alias)] = new
     key = UnitKey(first.key.model, tuple(sorted(shared)), first.key.offset)
-    fused = Unit(key, first.alias, MappingProxyType(measures), Reads(first.reads.base, first.reads.dimensions,
-                                                                      conditions), MappingProxyType(filtered))
+    fused = Unit(
+        key,
+        first.alias,
+        MappingProxyType(measures),
+        Reads(first.reads.base, first.reads.dimensions, conditions),
+        MappingProxyType(filtered),
+    )
     return fused, columns

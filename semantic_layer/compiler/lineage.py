@@ -66,10 +66,17 @@ def _statement_tables(sql: str, dialect: str) -> TableNames:
     ctes = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
     tables = [table for table in query.find_all(exp.Table) if table.name.lower() not in ctes]
     try:
-        tables += [source for scope in traverse_scope(query) for source in scope.sources.values()
-                   if isinstance(source, exp.Table)]
+        tables += [
+            source
+            for scope in traverse_scope(query)
+            for source in scope.sources.values()
+            if isinstance(source, exp.Table)
+        ]
     except SqlglotError:
         tables = list(query.find_all(exp.Table))
     # A table function (`range(10)`, `read_parquet(...)`) is a Table node without a name.
-    return {table.name.lower(): ".".join(part.sql(dialect) for part in table.parts)
-            for table in tables if isinstance(table.this, exp.Identifier)}
+    return {
+        table.name.lower(): ".".join(part.sql(dialect) for part in table.parts)
+        for table in tables
+        if isinstance(table.this, exp.Identifier)
+    }

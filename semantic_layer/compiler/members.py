@@ -56,12 +56,12 @@ def resolve_member(graph: SemanticGraph, base: str, ref: str) -> MemberRef:
         dim = ResolvedDimension((), base, graph.time_dimension(base))
         return MemberRef(ref, grain, dim, True)
     if "." not in member:
-        raise UnknownMemberError(f"unknown member '{ref}' — name dimensions as 'model.dimension' "
-                                 "(or 'metric_time')")
+        raise UnknownMemberError(f"unknown member '{ref}' — name dimensions as 'model.dimension' (or 'metric_time')")
     resolved = graph.resolve_dimension(base, member)
     if grain is not None and resolved.dimension.type != "time":
-        raise QueryValidationError(f"'{ref}': only time dimensions take a grain; '{member}' is "
-                                   f"{resolved.dimension.type}")
+        raise QueryValidationError(
+            f"'{ref}': only time dimensions take a grain; '{member}' is {resolved.dimension.type}"
+        )
     return MemberRef(ref, grain, resolved, False)
 
 
@@ -79,8 +79,9 @@ def member_value(scope: JoinScope, member: MemberRef, calendar: Calendar, offset
     return scope.dimension(member.dimension)
 
 
-def bind_tree(scope: JoinScope, tree: exp.Expr, members: tuple[MemberRef, ...], calendar: Calendar,
-              offset: Offset) -> exp.Expr:
+def bind_tree(
+    scope: JoinScope, tree: exp.Expr, members: tuple[MemberRef, ...], calendar: Calendar, offset: Offset
+) -> exp.Expr:
     """A copy of `tree` with each column replaced by its member's SQL; `members` are the columns'
     members as `resolve_tree` found them (a copy's columns come in the same order)."""
     values = iter(members)

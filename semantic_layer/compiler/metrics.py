@@ -22,9 +22,10 @@ from .plan import CumulativeSpec, UnitKey
 
 def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     """Float division (no integer truncation on any engine), NULL when the denominator is 0."""
-    return exp.Div(this=exp.cast(exp.paren(numerator, copy=False), exp.DataType.Type.DOUBLE),
-                   expression=exp.Nullif(this=exp.paren(denominator, copy=False),
-                                         expression=exp.Literal.number(0)))
+    return exp.Div(
+        this=exp.cast(exp.paren(numerator, copy=False), exp.DataType.Type.DOUBLE),
+        expression=exp.Nullif(this=exp.paren(denominator, copy=False), expression=exp.Literal.number(0)),
+    )
 
 
 @dataclass
@@ -56,8 +57,14 @@ class MetricExpander:
             column = unit.measures[measure] = f"m{len(unit.measures)}"
         return exp.column(column, table=unit.alias)
 
-    def _expr(self, name: str, filters: tuple[str, ...], offset: Offset, cumulative: CumulativeSpec | None,
-              stack: tuple[str, ...]) -> exp.Expr:
+    def _expr(
+        self,
+        name: str,
+        filters: tuple[str, ...],
+        offset: Offset,
+        cumulative: CumulativeSpec | None,
+        stack: tuple[str, ...],
+    ) -> exp.Expr:
         if name in stack:
             raise QueryValidationError(f"metric '{name}' depends on itself: {' → '.join((*stack, name))}")
         metric = self.graph.metric(name)
@@ -87,24 +94,34 @@ class MetricExpander:
             result = exp.Coalesce(this=result, expressions=[literal])
         return result
 
-    def _side(self, ref: d.MetricRef, filters: tuple[str, ...], offset: Offset,
-              cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expr:
+    def _side(
+        self,
+        ref: d.MetricRef,
+        filters: tuple[str, ...],
+        offset: Offset,
+        cumulative: CumulativeSpec | None,
+        stack: tuple[str, ...],
+    ) -> exp.Expr:
         extra = (ref.filter,) if ref.filter else ()
         return self._expr(ref.metric, (*filters, *extra), offset, cumulative, stack)
 
-    def _derived(self, metric: d.DerivedMetric, filters: tuple[str, ...], offset: Offset,
-                 cumulative: CumulativeSpec | None, stack: tuple[str, ...]) -> exp.Expr:
+    def _derived(
+        self,
+        metric: d.DerivedMetric,
+        filters: tuple[str, ...],
+        offset: Offset,
+        cumulative: CumulativeSpec | None,
+        stack: tuple[str, ...],
+    ) -> exp.Expr:
         inputs = {i.name: i for i in metric.inputs}
         tree = parse_snippet(metric.expr, self.graph.settings.dialect)
         # Make the formula's own divisions safe before inputs (with their own divisions) go in.
-        tree = tree.transform(lambda n: safe_divide(n.this, n.expression) if isinstance(n, exp.Div) else n,
-                              copy=False)
+        tree = tree.transform(lambda n: safe_divide(n.this, n.expression) if isinstance(n, exp.Div) else n, copy=False)
 
         def value(column: exp.Column) -> exp.Expr:
             spec = inputs.get(column.name) or d.DerivedInput(metric=column.name)
             extra = (spec.filter,) if spec.filter else ()
             shift = Offset.of(*d.parse_interval(spec.offset)) if spec.offset else Offset()
-            return exp.paren(self._expr(spec.metric, (*filters, *extra), offset + shift, cumulative, stack),
-                             copy=False)
+            return exp.paren(self._expr(spec.metric, (*filters, *extra), offset + shift, cumulative, stack), copy=False)
 
         return exp.paren(map_columns(tree, value), copy=False)

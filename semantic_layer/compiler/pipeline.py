@@ -62,8 +62,11 @@ class CompiledQuery:
         answer."""
         if self.cap is None or count <= self.cap:
             return count, list(self.warnings)
-        return self.cap, [*self.warnings, f"the answer was cut at {self.cap} rows (limits.default_rows): narrow the "
-                                          "query, or set limit (up to limits.max_rows) and page with offset"]
+        return self.cap, [
+            *self.warnings,
+            f"the answer was cut at {self.cap} rows (limits.default_rows): narrow the "
+            "query, or set limit (up to limits.max_rows) and page with offset",
+        ]
 
     def bind(self, values: list[Any]) -> dict[str, Any]:
         return {MARKER.format(i): f(values) for i, f in enumerate(self.params.factories)}
@@ -142,22 +145,29 @@ class Compiler:
     `statements` may be shared by several views, each naming itself by `view` (its roles).
     """
 
-    def __init__(self, graph: SemanticGraph, row_rules: tuple[tuple[RowRule, ...], ...] | None = None,
-                 statements: StatementCache | None = None, view: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        graph: SemanticGraph,
+        row_rules: tuple[tuple[RowRule, ...], ...] | None = None,
+        statements: StatementCache | None = None,
+        view: tuple[str, ...] = (),
+    ):
         self.graph = graph
         self.row_rules = row_rules
         self.claim_names = tuple(sorted({c for rules in row_rules or () for rule in rules for c in rule.claims}))
         self.statements = statements if statements is not None else StatementCache()
         self.view = view
 
-    def compile(self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None,
-                *, pretty: bool = False) -> tuple[CompiledQuery, list[Any]]:
+    def compile(
+        self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None, *, pretty: bool = False
+    ) -> tuple[CompiledQuery, list[Any]]:
         """The statement for the query's shape (cached) and this query's values. `pretty` lays the
         statement out for reading instead: a display path, compiled afresh, never cached."""
         shape = self._shape(query, dialect, claims)
         if pretty:
-            return self._checked(self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True),
-                                 shape)
+            return self._checked(
+                self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True), shape
+            )
         hit = self.statements.get(shape.key)
         if hit is not None:
             return self._checked(hit, shape)
@@ -165,8 +175,9 @@ class Compiler:
         self.statements.put(shape.key, compiled)
         return self._checked(compiled, shape)
 
-    def cached(self, query: Query, dialect: str | None = None,
-               claims: Mapping[str, Any] | None = None) -> tuple[CompiledQuery, list[Any]] | None:
+    def cached(
+        self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None
+    ) -> tuple[CompiledQuery, list[Any]] | None:
         """The statement and values when the query's shape is compiled already, else None: cheap
         enough for an event loop, where a new shape's compile (milliseconds) is not."""
         shape = self._shape(query, dialect, claims)
@@ -187,16 +198,19 @@ class Compiler:
         values = ex.values + [(claims or {})[name] for name in self.claim_names]
         return _Shape((self.view, ex.key, target), ex, values, target, timezone)
 
-    def _compile(self, query: Query, ex: Extracted, dialect: str, timezone: str, *,
-                 pretty: bool = False) -> CompiledQuery:
+    def _compile(
+        self, query: Query, ex: Extracted, dialect: str, timezone: str, *, pretty: bool = False
+    ) -> CompiledQuery:
         try:
             return self._build(query, ex, dialect, timezone, pretty)
         except RecursionError:
             # sqlglot parses and renders expressions recursively, so a filter nesting hundreds of
             # parentheses, NOTs or function calls exhausts Python's stack; nothing else in a compile
             # recurses anywhere near as deep.
-            raise LimitExceededError("a filter of the query is nested too deeply (hundreds of parentheses, NOTs or "
-                                     "function calls inside one another) — write it with less nesting") from None
+            raise LimitExceededError(
+                "a filter of the query is nested too deeply (hundreds of parentheses, NOTs or "
+                "function calls inside one another) — write it with less nesting"
+            ) from None
 
     def _build(self, query: Query, ex: Extracted, dialect: str, timezone: str, pretty: bool) -> CompiledQuery:
         zone(timezone)
@@ -224,7 +238,9 @@ class Compiler:
             # once and thrown away, so the generator may change it instead of copying it first.
             template = tree.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE, pretty=pretty, copy=False)
         except UnsupportedError as exc:
-            raise QueryValidationError(f"this query needs something dialect '{dialect}' cannot express: "
-                                       f"{str(exc).strip()}") from None
-        return CompiledQuery(template, dialect, params, list(plan.columns), list(plan.warnings),
-                             _marker_pattern(dialect), cap=plan.cap)
+            raise QueryValidationError(
+                f"this query needs something dialect '{dialect}' cannot express: {str(exc).strip()}"
+            ) from None
+        return CompiledQuery(
+            template, dialect, params, list(plan.columns), list(plan.warnings), _marker_pattern(dialect), cap=plan.cap
+        )

@@ -168,8 +168,8 @@ class DimensionRequest:
 @dataclass(frozen=True)
 class ColumnInfo:
     name: str
-    kind: str      # dimension | metric
-    type: str      # string | number | boolean | date | timestamp
+    kind: str  # dimension | metric
+    type: str  # string | number | boolean | date | timestamp
     format: str | None = None
     alias: str = ""
 

@@ -18,10 +18,33 @@ from __future__ import annotations
 from sqlglot import exp
 
 VALUE_PREFIX = "__sl_v"
-STRICT = (exp.Column, exp.Literal, exp.Identifier, exp.DataType, exp.Var, exp.Interval, exp.Paren, exp.Cast,
-          exp.AtTimeZone, exp.ConvertTimezone, exp.DateTrunc, exp.TimestampTrunc, exp.TimeToStr, exp.DateAdd,
-          exp.DateSub, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Extract, exp.Year, exp.Quarter, exp.Month,
-          exp.TsOrDsToDate, exp.TsOrDsToTimestamp)
+STRICT = (
+    exp.Column,
+    exp.Literal,
+    exp.Identifier,
+    exp.DataType,
+    exp.Var,
+    exp.Interval,
+    exp.Paren,
+    exp.Cast,
+    exp.AtTimeZone,
+    exp.ConvertTimezone,
+    exp.DateTrunc,
+    exp.TimestampTrunc,
+    exp.TimeToStr,
+    exp.DateAdd,
+    exp.DateSub,
+    exp.Add,
+    exp.Sub,
+    exp.Mul,
+    exp.Div,
+    exp.Extract,
+    exp.Year,
+    exp.Quarter,
+    exp.Month,
+    exp.TsOrDsToDate,
+    exp.TsOrDsToTimestamp,
+)
 
 
 def project_before_joins(select: exp.Select, base_alias: str) -> exp.Select:
@@ -69,7 +92,9 @@ def _owner(expr: exp.Expr, base_alias: str) -> str | None:
 def _project(join: exp.Join, alias: str, values: list[exp.Expr]) -> None:
     """Replace the join's source by a subquery that adds `values` as extra columns."""
     source = join.this.copy()
-    inner = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(alias)),
-                       *(v.copy().as_(f"{VALUE_PREFIX}{i}") for i, v in enumerate(values)))
+    inner = exp.select(
+        exp.Column(this=exp.Star(), table=exp.to_identifier(alias)),
+        *(v.copy().as_(f"{VALUE_PREFIX}{i}") for i, v in enumerate(values)),
+    )
     inner = inner.from_(source, copy=False)
     join.set("this", exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias))))

@@ -34,8 +34,9 @@ def window_strategy(strategy: str | None, measures: Sequence[d.Measure]) -> str 
     return strategy if any(is_percentile(m) for m in measures) else None
 
 
-def with_windows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tuple[int, d.Measure]],
-                 strategy: str) -> exp.Select:
+def with_windows(
+    rows: exp.Select, group_columns: list[str], inputs: Sequence[tuple[int, d.Measure]], strategy: str
+) -> exp.Select:
     """`rows` with the window columns each percentile input needs, partitioned by its group."""
     partition = [exp.column(c, table="r") for c in group_columns]
     windows: list[exp.Expr] = []
@@ -44,8 +45,11 @@ def with_windows(rows: exp.Select, group_columns: list[str], inputs: Sequence[tu
             continue
         value = exp.column(f"__in{i}", table="r")
         if strategy == "window":
-            windows.append(exp.Window(this=_percentile_call(measure, value),
-                                      partition_by=[p.copy() for p in partition]).as_(f"__pc{i}", copy=False))
+            windows.append(
+                exp.Window(this=_percentile_call(measure, value), partition_by=[p.copy() for p in partition]).as_(
+                    f"__pc{i}", copy=False
+                )
+            )
             continue
         # NULLs last, so ranks 1..n are the n values (sqlglot spells this out for MySQL).
         order = exp.Order(expressions=[exp.Ordered(this=value.copy(), nulls_first=False)])
@@ -61,9 +65,10 @@ def _percentile_call(measure: d.Measure, value: exp.Expr) -> exp.Expr:
     number = exp.cast(value, exp.DataType.Type.DOUBLE)
     if measure.agg == "median":
         return exp.Anonymous(this="MEDIAN", expressions=[number])
-    return exp.WithinGroup(this=exp.Anonymous(this="PERCENTILE_CONT",
-                                              expressions=[exp.Literal.number(measure.percentile)]),
-                           expression=exp.Order(expressions=[exp.Ordered(this=number, nulls_first=True)]))
+    return exp.WithinGroup(
+        this=exp.Anonymous(this="PERCENTILE_CONT", expressions=[exp.Literal.number(measure.percentile)]),
+        expression=exp.Order(expressions=[exp.Ordered(this=number, nulls_first=True)]),
+    )
 
 
 def windowed_percentile(measure: d.Measure, i: int, table: str, strategy: str) -> exp.Expr:
@@ -72,16 +77,24 @@ def windowed_percentile(measure: d.Measure, i: int, table: str, strategy: str) -
         return exp.Max(this=exp.column(f"__pc{i}", table=table))
     p = exp.Literal.number(0.5 if measure.agg == "median" else measure.percentile)
     rank, count = exp.column(f"__rn{i}", table=table), exp.column(f"__n{i}", table=table)
-    position = exp.Add(this=exp.Literal.number(1),
-                       expression=exp.Mul(this=p, expression=exp.paren(
-                           exp.Sub(this=count, expression=exp.Literal.number(1)))))
+    position = exp.Add(
+        this=exp.Literal.number(1),
+        expression=exp.Mul(this=p, expression=exp.paren(exp.Sub(this=count, expression=exp.Literal.number(1)))),
+    )
     low = exp.Floor(this=position.copy())
     fraction = exp.paren(exp.Sub(this=position.copy(), expression=low.copy()))
-    weight = exp.Case(ifs=[
-        exp.If(this=exp.EQ(this=rank.copy(), expression=low.copy()),
-               true=exp.Sub(this=exp.Literal.number(1), expression=fraction.copy())),
-        exp.If(this=exp.EQ(this=rank.copy(), expression=exp.Add(this=low.copy(), expression=exp.Literal.number(1))),
-               true=fraction.copy()),
-    ], default=exp.Literal.number(0))
+    weight = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.EQ(this=rank.copy(), expression=low.copy()),
+                true=exp.Sub(this=exp.Literal.number(1), expression=fraction.copy()),
+            ),
+            exp.If(
+                this=exp.EQ(this=rank.copy(), expression=exp.Add(this=low.copy(), expression=exp.Literal.number(1))),
+                true=fraction.copy(),
+            ),
+        ],
+        default=exp.Literal.number(0),
+    )
     value = exp.cast(exp.column(f"__in{i}", table=table), exp.DataType.Type.DOUBLE)
     return exp.Sum(this=exp.Mul(this=value, expression=weight))

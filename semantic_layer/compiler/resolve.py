@@ -37,8 +37,9 @@ def column_alias(ref: str) -> str:
     return ref.replace(".", "__").replace(":", "__")
 
 
-def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params, calendar: Calendar,
-               security: RowSecurity | None) -> Plan:
+def plan_query(
+    graph: SemanticGraph, query: Query, ex: Extracted, params: Params, calendar: Calendar, security: RowSecurity | None
+) -> Plan:
     dialect = graph.settings.dialect
     dims = _dimensions(query)
     expander = MetricExpander(graph)
@@ -54,13 +55,15 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
 
     having = []
     for text, (shape, slots) in zip(query.having, ex.having, strict=True):
-        tree = _with_params(parse_filter(shape, dialect, what="having", original=text), slots, params,
-                            lambda _: "number")  # having compares metrics, and every metric is a number
+        tree = _with_params(
+            parse_filter(shape, dialect, what="having", original=text), slots, params, lambda _: "number"
+        )  # having compares metrics, and every metric is a number
         for column in tree.find_all(exp.Column):
             name = column.name
             if column.table or name not in graph.metrics:
-                raise UnknownMemberError(f"having '{text}': '{column.sql()}' is not a metric"
-                                         f"{did_you_mean(column.sql(), graph.metrics)}")
+                raise UnknownMemberError(
+                    f"having '{text}': '{column.sql()}' is not a metric{did_you_mean(column.sql(), graph.metrics)}"
+                )
             if name not in metric_exprs:
                 metric_exprs[name] = expander.expand(name)
         having.append(tree)
@@ -70,10 +73,13 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
     def member_type(ref: str) -> str | None:
         return _member_type(graph, base, ref)
 
-    filters = [_with_params(_typed_where(shape, text, dialect, member_type), slots, params, member_type)
-               for text, (shape, slots) in zip(query.where, ex.where, strict=True)]
-    filters += [_structured(f, slots, params, member_type(f.member))
-                for f, slots in zip(query.filters, ex.filters, strict=True)]
+    filters = [
+        _with_params(_typed_where(shape, text, dialect, member_type), slots, params, member_type)
+        for text, (shape, slots) in zip(query.where, ex.where, strict=True)
+    ]
+    filters += [
+        _structured(f, slots, params, member_type(f.member)) for f, slots in zip(query.filters, ex.filters, strict=True)
+    ]
 
     warnings = []
     for name in expander.used:
@@ -84,8 +90,10 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
 
     tz = calendar.timezone
     start, end = ex.start_slot, ex.end_slot
-    bounds = TimeBounds(start=None if start is None else partial(_local_bound, slot=start, tz=tz),
-                        end=None if end is None else partial(_local_bound, slot=end, tz=tz))
+    bounds = TimeBounds(
+        start=None if start is None else partial(_local_bound, slot=start, tz=tz),
+        end=None if end is None else partial(_local_bound, slot=end, tz=tz),
+    )
 
     segments = _segments(graph, query)
     order_by = _order(query, dims, output_metrics)
@@ -98,24 +106,42 @@ def plan_query(graph: SemanticGraph, query: Query, ex: Extracted, params: Params
     for draft in expander.units.values():
         key, model = draft.key, draft.key.model
         members = _resolve_dimensions(graph, dims, model, f"{key.noun} on model '{model}'")
-        conditions = resolve_conditions(graph, model, filters, segments, security,
-                                        time_range=time_range and key.time_range_filters_rows,
-                                        metric_filters=[(text, parse_snippet(text, dialect)) for text in key.filters])
+        conditions = resolve_conditions(
+            graph,
+            model,
+            filters,
+            segments,
+            security,
+            time_range=time_range and key.time_range_filters_rows,
+            metric_filters=[(text, parse_snippet(text, dialect)) for text in key.filters],
+        )
         units.append(Unit(key, draft.alias, MappingProxyType(dict(draft.measures)), Reads(model, members, conditions)))
     values = None if units else _values(graph, dims, filters, segments, security, time_range)
     reads = units[0].reads if units else values
     assert reads is not None
 
     return Plan(
-        calendar=calendar, dimensions=tuple(dims), units=tuple(units), values=values,
+        calendar=calendar,
+        dimensions=tuple(dims),
+        units=tuple(units),
+        values=values,
         columns=_columns(graph, dims, reads.dimensions, output_metrics),
-        metric_exprs=MappingProxyType(metric_exprs), output_metrics=tuple(output_metrics), having=tuple(having),
-        time_bounds=bounds, order_by=tuple(order_by), limit=limit, offset=query.offset, warnings=tuple(warnings),
-        cap=None if query.limit is not None else limit, row_security=security)
+        metric_exprs=MappingProxyType(metric_exprs),
+        output_metrics=tuple(output_metrics),
+        having=tuple(having),
+        time_bounds=bounds,
+        order_by=tuple(order_by),
+        limit=limit,
+        offset=query.offset,
+        warnings=tuple(warnings),
+        cap=None if query.limit is not None else limit,
+        row_security=security,
+    )
 
 
-def _resolve_dimensions(graph: SemanticGraph, dims: list[DimensionRequest], base: str,
-                        context: str) -> tuple[MemberRef, ...]:
+def _resolve_dimensions(
+    graph: SemanticGraph, dims: list[DimensionRequest], base: str, context: str
+) -> tuple[MemberRef, ...]:
     """Every requested dimension resolved from `base`; time dimensions default to day grain."""
     out = []
     for dim in dims:
@@ -129,24 +155,32 @@ def _resolve_dimensions(graph: SemanticGraph, dims: list[DimensionRequest], base
     return tuple(out)
 
 
-def _values(graph: SemanticGraph, dims: list[DimensionRequest], filters: list[exp.Expr],
-            segments: Sequence[Segment], security: RowSecurity | None, time_range: bool) -> Reads:
+def _values(
+    graph: SemanticGraph,
+    dims: list[DimensionRequest],
+    filters: list[exp.Expr],
+    segments: Sequence[Segment],
+    security: RowSecurity | None,
+    time_range: bool,
+) -> Reads:
     """What a query with no metrics reads: the first dimension's model, joined to the others."""
     first = dims[0]
     if first.is_metric_time:
         raise QueryValidationError("metric_time needs at least one metric (it is each metric's own time)")
     base = first.member.split(".")[0]
     if base not in graph.models:
-        raise QueryValidationError(f"without metrics, the first dimension must start with a model name; "
-                                   f"'{first.ref}' starts with '{base}'")
+        raise QueryValidationError(
+            f"without metrics, the first dimension must start with a model name; '{first.ref}' starts with '{base}'"
+        )
     members = _resolve_dimensions(graph, dims, base, f"values of model '{base}'")
     if time_range:
         raise QueryValidationError("time_range filters metric_time, which needs at least one metric")
     return Reads(base, members, resolve_conditions(graph, base, filters, segments, security, time_range=False))
 
 
-def _columns(graph: SemanticGraph, dims: list[DimensionRequest], members: tuple[MemberRef, ...],
-             metrics: list[str]) -> tuple[ColumnInfo, ...]:
+def _columns(
+    graph: SemanticGraph, dims: list[DimensionRequest], members: tuple[MemberRef, ...], metrics: list[str]
+) -> tuple[ColumnInfo, ...]:
     """The result's columns: dimensions typed as the first unit resolves them (time as a date, or a
     timestamp at hour grain), then metrics."""
     out = []
@@ -199,12 +233,13 @@ def _typed_where(shape: str, text: str, dialect: str, member_type: Callable[[str
     return tree
 
 
-def _with_params(tree: exp.Expr, slots: list[int], params: Params,
-                 member_type: Callable[[str], str | None]) -> exp.Expr:
+def _with_params(
+    tree: exp.Expr, slots: list[int], params: Params, member_type: Callable[[str], str | None]
+) -> exp.Expr:
     """Swap the filter's local literal markers for the query-wide placeholders, recording the
     member each literal is compared with."""
     for node in list(tree.find_all(exp.Placeholder)):
-        slot = slots[int(str(node.name)[len(LOCAL_PREFIX):])]
+        slot = slots[int(str(node.name)[len(LOCAL_PREFIX) :])]
         member = _compared_member(node)
         if member is not None:
             ref = ref_of(member)
@@ -227,8 +262,9 @@ def _compared_member(value: exp.Expr) -> exp.Column | None:
     parent = node.parent
     if isinstance(parent, COMPARISONS):
         other = parent.expression if node.arg_key == "this" else parent.this
-    elif (isinstance(parent, exp.In) and node.arg_key == "expressions") or \
-            (isinstance(parent, exp.Between) and node.arg_key in ("low", "high")):
+    elif (isinstance(parent, exp.In) and node.arg_key == "expressions") or (
+        isinstance(parent, exp.Between) and node.arg_key in ("low", "high")
+    ):
         other = parent.this
     else:
         return None
@@ -242,8 +278,10 @@ def _structured(f: Filter, slots: list[int], params: Params, kind: str | None) -
     op = f.op
     text_op = op in ("contains", "starts_with")
     if text_op and kind in ("number", "time", "boolean"):
-        raise QueryValidationError(f"filter on '{f.member}': op '{op}' looks for text, and '{f.member}' is a "
-                                   f"{kind} — compare it with equals, in, gt, lt or between")
+        raise QueryValidationError(
+            f"filter on '{f.member}': op '{op}' looks for text, and '{f.member}' is a "
+            f"{kind} — compare it with equals, in, gt, lt or between"
+        )
     for slot in slots:  # a substring is text, whatever the member's type
         params.compare(slot, f.member, None if text_op else kind)
     if op == "equals":
@@ -291,8 +329,10 @@ def _order(query: Query, dims: list[DimensionRequest], metrics: list[str]) -> li
         desc = item.startswith("-")
         ref = item[1:] if desc else item
         if ref not in known:
-            raise QueryValidationError(f"order_by '{ref}' is not among the query's metrics and dimensions"
-                                       f"{did_you_mean(ref, known)} — add it to the query to sort by it")
+            raise QueryValidationError(
+                f"order_by '{ref}' is not among the query's metrics and dimensions"
+                f"{did_you_mean(ref, known)} — add it to the query to sort by it"
+            )
         out.append((known[ref], desc))
     return out
 
@@ -302,6 +342,8 @@ def _limit(graph: SemanticGraph, query: Query) -> int:
     if query.limit is None:
         return min(limits.default_rows, limits.max_rows)
     if query.limit > limits.max_rows:
-        raise LimitExceededError(f"limit {query.limit} exceeds the project's max_rows {limits.max_rows} — "
-                                 "ask for fewer rows or page with offset")
+        raise LimitExceededError(
+            f"limit {query.limit} exceeds the project's max_rows {limits.max_rows} — "
+            "ask for fewer rows or page with offset"
+        )
     return query.limit

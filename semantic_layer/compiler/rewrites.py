@@ -56,14 +56,23 @@ def _mysql_truncate(x: exp.Expr, unit: str) -> exp.Expr:
         "MINUTE": lambda: minus(_plus_micro(second.copy(), micro), "MICROSECOND"),
         "HOUR": lambda: minus(_plus_micro(exp.paren(seconds_in_hour), micro), "MICROSECOND"),
         "DAY": lambda: day,
-        "WEEK": lambda: exp.Sub(this=day, expression=exp.Interval(this=_fn("WEEKDAY", x.copy()),
-                                                                  unit=exp.Var(this="DAY"))),
-        "MONTH": lambda: exp.Sub(this=day, expression=exp.Interval(
-            this=exp.paren(exp.Sub(this=_fn("DAYOFMONTH", x.copy()), expression=exp.Literal.number(1))),
-            unit=exp.Var(this="DAY"))),
-        "QUARTER": lambda: exp.Add(this=year_start, expression=exp.Interval(
-            this=exp.paren(exp.Sub(this=_fn("QUARTER", x.copy()), expression=exp.Literal.number(1))),
-            unit=exp.Var(this="QUARTER"))),
+        "WEEK": lambda: exp.Sub(
+            this=day, expression=exp.Interval(this=_fn("WEEKDAY", x.copy()), unit=exp.Var(this="DAY"))
+        ),
+        "MONTH": lambda: exp.Sub(
+            this=day,
+            expression=exp.Interval(
+                this=exp.paren(exp.Sub(this=_fn("DAYOFMONTH", x.copy()), expression=exp.Literal.number(1))),
+                unit=exp.Var(this="DAY"),
+            ),
+        ),
+        "QUARTER": lambda: exp.Add(
+            this=year_start,
+            expression=exp.Interval(
+                this=exp.paren(exp.Sub(this=_fn("QUARTER", x.copy()), expression=exp.Literal.number(1))),
+                unit=exp.Var(this="QUARTER"),
+            ),
+        ),
         "YEAR": lambda: year_start,
     }
     return exp.cast(starts[unit](), exp.DataType.Type.DATETIME)
@@ -113,8 +122,10 @@ def duckdb_node(node: exp.Expr) -> exp.Expr:
     if not isinstance(node, exp.ConvertTimezone) or not _is_utc(node.args.get("source_tz")):
         return node
     naive = exp.cast(node.args["timestamp"].copy(), exp.DataType.Type.TIMESTAMP)
-    instant = exp.Coalesce(this=_fn("MAKE_TIMESTAMPTZ", _fn("EPOCH_US", naive)),
-                           expressions=[exp.AtTimeZone(this=naive.copy(), zone=exp.Literal.string("UTC"))])
+    instant = exp.Coalesce(
+        this=_fn("MAKE_TIMESTAMPTZ", _fn("EPOCH_US", naive)),
+        expressions=[exp.AtTimeZone(this=naive.copy(), zone=exp.Literal.string("UTC"))],
+    )
     return exp.AtTimeZone(this=instant, zone=node.args["target_tz"].copy())
 
 

@@ -84,7 +84,8 @@ class JoinScope:
         if is_date and grain == "hour":
             raise QueryValidationError(
                 f"dimension '{resolved.model}.{resolved.dimension.name}' holds dates; it cannot be "
-                "grouped by hour — use day or a coarser grain")
+                "grouped by hour — use day or a coarser grain"
+            )
         local = to_local(self.dimension(resolved), calendar, is_date=is_date)
         if grain is None:
             return local
@@ -108,8 +109,11 @@ class JoinScope:
         select = select.from_(self.source(self.base, self.alias(())), copy=False)
         for alias, path in sorted(self.paths.items(), key=lambda item: len(item[1])):
             step = path[-1]
-            left_join(select, self.source(step.target, alias), _join_on(step, self.alias(path[:-1]), alias,
-                                                                        self.dialect).copy())
+            left_join(
+                select,
+                self.source(step.target, alias),
+                _join_on(step, self.alias(path[:-1]), alias, self.dialect).copy(),
+            )
         return select
 
     def primary_key(self, path: Path = ()) -> list[exp.Column]:
@@ -120,6 +124,7 @@ class JoinScope:
 @lru_cache(maxsize=1024)
 def _join_on(step: JoinStep, source_alias: str, target_alias: str, dialect: str) -> exp.Expr:
     """A join's `on`, its columns under the aliases of its two sides (shared: copy before use)."""
+
     def qualified(column: exp.Column) -> exp.Expr:
         qualifier = column.table
         if qualifier == step.alias or (qualifier == step.target and qualifier != step.source):
@@ -128,7 +133,8 @@ def _join_on(step: JoinStep, source_alias: str, target_alias: str, dialect: str)
             return exp.column(column.name, table=source_alias)
         raise QueryValidationError(
             f"join '{step.alias}' on model '{step.source}': column '{column.sql()}' in 'on' must "
-            f"be qualified by '{step.source}' or '{step.alias}'")
+            f"be qualified by '{step.source}' or '{step.alias}'"
+        )
 
     return map_columns(parse_snippet(step.join.on, dialect), qualified)
 

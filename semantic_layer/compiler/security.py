@@ -34,15 +34,18 @@ def row_policy_condition(graph: SemanticGraph, base: str, security: RowSecurity 
         stranded += missed
     if stranded:
         rule, table = stranded[0]
-        raise ForbiddenError(f"role '{rule.role}' may not query model '{base}': it reads table '{table}', whose rows "
-                             f"that role sees only through the row policy on model '{rule.model}', and '{base}' has "
-                             f"no to-one join path to '{rule.model}' to apply it on — the project needs a "
-                             f"many_to_one join from '{base}' to '{rule.model}'")
+        raise ForbiddenError(
+            f"role '{rule.role}' may not query model '{base}': it reads table '{table}', whose rows "
+            f"that role sees only through the row policy on model '{rule.model}', and '{base}' has "
+            f"no to-one join path to '{rule.model}' to apply it on — the project needs a "
+            f"many_to_one join from '{base}' to '{rule.model}'"
+        )
     return RowPolicyCondition(tuple(per_role))
 
 
-def _reach(graph: SemanticGraph, base: str,
-           rules: tuple[RowRule, ...]) -> tuple[list[tuple[Path, RowRule]], list[tuple[RowRule, str]]]:
+def _reach(
+    graph: SemanticGraph, base: str, rules: tuple[RowRule, ...]
+) -> tuple[list[tuple[Path, RowRule]], list[tuple[RowRule, str]]]:
     """One role's rules as (path, rule) to apply to `base`, and (rule, table read) for each rule
     that no path carries to a `base` reading the rows it filters."""
     reached: list[tuple[Path, RowRule]] = []
@@ -83,5 +86,3 @@ def bind_row_policies(scope: JoinScope, cond: RowPolicyCondition, ctx: UnitConte
             parts.append(exp.paren(tree, copy=False))
         roles.append(exp.paren(exp.and_(*parts), copy=False))
     return exp.paren(exp.or_(*roles), copy=False)
-
-

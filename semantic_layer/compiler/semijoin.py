@@ -97,20 +97,26 @@ def semi_join(outer: JoinScope, conds: list[Condition], joined: set[Path], prefi
     """
     inner = JoinScope(outer.graph, outer.base, prefix=prefix)
     where = [cond.bind(inner) for cond in conds]
-    keys: list[exp.Expr] = [exp.EQ(this=i, expression=o)
-                            for i, o in zip(inner.primary_key(), outer.primary_key(), strict=True)]
+    keys: list[exp.Expr] = [
+        exp.EQ(this=i, expression=o) for i, o in zip(inner.primary_key(), outer.primary_key(), strict=True)
+    ]
     for hop in shared_hops(conds, joined):
         inner.need(hop)
-        keys += [exp.NullSafeEQ(this=i, expression=o)
-                 for i, o in zip(inner.primary_key(hop), outer.primary_key(hop), strict=True)]
+        keys += [
+            exp.NullSafeEQ(this=i, expression=o)
+            for i, o in zip(inner.primary_key(hop), outer.primary_key(hop), strict=True)
+        ]
     sub = inner.apply_from(exp.select(exp.Literal.number(1))).where(exp.and_(*keys, *where), copy=False)
     return exp.Exists(this=sub)
 
 
 def shared_hops(conds: list[Condition], joined: set[Path]) -> list[Path]:
     """The joined one_to_many hops (as path prefixes) the conditions' paths pass through, in order."""
-    hops = {path[:end]: None for cond in conds for path in cond.paths
-            for end, step in enumerate(path, start=1) if step.fans_out and path[:end] in joined}
+    hops = {
+        path[:end]: None
+        for cond in conds
+        for path in cond.paths
+        for end, step in enumerate(path, start=1)
+        if step.fans_out and path[:end] in joined
+    }
     return list(hops)
-
-

@@ -21,8 +21,17 @@ from .members import ref_of
 MemberType = Callable[[str], str | None]
 
 _TEXT_FUNCTIONS = (exp.Lower, exp.Upper, exp.Trim, exp.Length, exp.Substring, exp.StrPosition)
-_TIME_FUNCTIONS = (exp.Year, exp.Month, exp.Day, exp.Quarter, exp.DayOfWeek, exp.TimestampTrunc, exp.DateTrunc,
-                   exp.Date, exp.Extract)
+_TIME_FUNCTIONS = (
+    exp.Year,
+    exp.Month,
+    exp.Day,
+    exp.Quarter,
+    exp.DayOfWeek,
+    exp.TimestampTrunc,
+    exp.DateTrunc,
+    exp.Date,
+    exp.Extract,
+)
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ)
 _KNOWN = ("number", "time", "boolean")  # 'string' and undeclared types say nothing
@@ -30,6 +39,7 @@ _KNOWN = ("number", "time", "boolean")  # 'string' and undeclared types say noth
 
 def check_filter_types(tree: exp.Expr, member_type: MemberType, *, what: str, original: str) -> None:
     """Raise VALIDATION, naming the member and the fix, for the first type mistake in `tree`."""
+
     def refuse(reason: str) -> None:
         raise QueryValidationError(f"{what} '{original}': {reason}")
 
@@ -46,8 +56,9 @@ def check_filter_types(tree: exp.Expr, member_type: MemberType, *, what: str, or
         elif isinstance(node, _ARITHMETIC):
             for side in (node.this, node.expression):
                 found = _typed_member(side, member_type)
-                if found is not None and (found[1] == "boolean" or (found[1] == "time" and
-                                                                    not isinstance(node, (exp.Add, exp.Sub)))):
+                if found is not None and (
+                    found[1] == "boolean" or (found[1] == "time" and not isinstance(node, (exp.Add, exp.Sub)))
+                ):
                     refuse(f"'{found[0]}' is a {found[1]}, which {node.key.upper()} cannot take")
         elif isinstance(node, _COMPARISONS):
             left, right = _typed_member(node.this, member_type), _typed_member(node.expression, member_type)
@@ -58,8 +69,10 @@ def check_filter_types(tree: exp.Expr, member_type: MemberType, *, what: str, or
 def _needs_text(node: exp.Expr, member_type: MemberType, rule: str, refuse: Callable[[str], None]) -> None:
     found = _typed_member(node, member_type)
     if found is not None:
-        refuse(f"{rule}, and '{found[0]}' is a {found[1]} — compare it with =, <, BETWEEN or IN, or write "
-               f"CAST({found[0]} AS VARCHAR)")
+        refuse(
+            f"{rule}, and '{found[0]}' is a {found[1]} — compare it with =, <, BETWEEN or IN, or write "
+            f"CAST({found[0]} AS VARCHAR)"
+        )
 
 
 def _typed_member(node: exp.Expr | None, member_type: MemberType) -> tuple[str, str] | None:

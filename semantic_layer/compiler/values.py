@@ -32,17 +32,20 @@ ParamFactory = Callable[[list[Any]], Any]
 NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 # Past DuckDB's HUGEINT and DECIMAL(38), which cannot even bind such a value; a sign of a mistake anyway.
 MAX_MAGNITUDE = 10**38
-EXPECTS = {"number": "a number", "boolean": "true or false",
-           "time": "a date or timestamp in ISO-8601, such as '2024-01-01' or '2024-01-01T08:00:00'"}
+EXPECTS = {
+    "number": "a number",
+    "boolean": "true or false",
+    "time": "a date or timestamp in ISO-8601, such as '2024-01-01' or '2024-01-01T08:00:00'",
+}
 
 
 @dataclass(frozen=True)
 class Extracted:
     key: tuple[Any, ...]
     values: list[Any]
-    where: list[tuple[str, list[int]]]   # (shape, value slots) per where string
+    where: list[tuple[str, list[int]]]  # (shape, value slots) per where string
     having: list[tuple[str, list[int]]]
-    filters: list[list[int]]             # value slots per structured filter
+    filters: list[list[int]]  # value slots per structured filter
     start_slot: int | None
     end_slot: int | None
 
@@ -77,14 +80,26 @@ def extract(query: Query, dialect: str, timezone: str) -> Extracted:
         values.append(parse_bound(tr.end, "end"))
     bounds = [values[s] for s in (start_slot, end_slot) if s is not None]
     if len(bounds) == 2 and (bounds[0].tzinfo is None) == (bounds[1].tzinfo is None) and bounds[0] >= bounds[1]:
-        raise QueryValidationError(f"time_range start {bounds[0]} is not before its end {bounds[1]} "
-                                   "(the end is exclusive)")
+        raise QueryValidationError(
+            f"time_range start {bounds[0]} is not before its end {bounds[1]} (the end is exclusive)"
+        )
     # Filter strings enter the key as the token streams the parser reads, never as text a caller
     # spells: two strings share a compiled statement only when they parse alike.
-    key = (query.metrics, query.dimensions, tuple(signatures[:len(where)]), tuple(signatures[len(where):]),
-           tuple((f.member, f.op, len(f.values)) for f in query.filters), query.segments,
-           start_slot is not None, end_slot is not None, tuple(b.tzinfo is not None for b in bounds),
-           query.order_by, query.limit, query.offset, timezone)
+    key = (
+        query.metrics,
+        query.dimensions,
+        tuple(signatures[: len(where)]),
+        tuple(signatures[len(where) :]),
+        tuple((f.member, f.op, len(f.values)) for f in query.filters),
+        query.segments,
+        start_slot is not None,
+        end_slot is not None,
+        tuple(b.tzinfo is not None for b in bounds),
+        query.order_by,
+        query.limit,
+        query.offset,
+        timezone,
+    )
     return Extracted(key, values, where, having, filters, start_slot, end_slot)
 
 
@@ -101,8 +116,9 @@ def check_value(value: Any, member: str | None, kind: str | None) -> None:
     number = _number(value, kind)
     if number is not None and not _in_range(number):
         subject = f"filter on '{member}'" if member else "a value in the query"
-        raise QueryValidationError(f"{subject}: {_shown(value)} is out of range — a number must be finite and "
-                                   "smaller than 1e38 in magnitude")
+        raise QueryValidationError(
+            f"{subject}: {_shown(value)} is out of range — a number must be finite and smaller than 1e38 in magnitude"
+        )
 
 
 def _is_number(value: Any) -> bool:

@@ -12,12 +12,22 @@ import pyarrow as pa
 from . import generator as g
 from .schema import CHANNELS, DDL, REGIONS, SNAPSHOTS
 
-TABLE_ORDER = ["customers", "contacts", "leads", "opportunities", "orders", "payments", "follow_ups", "tickets",
-               "campaign_responses"]
+TABLE_ORDER = [
+    "customers",
+    "contacts",
+    "leads",
+    "opportunities",
+    "orders",
+    "payments",
+    "follow_ups",
+    "tickets",
+    "campaign_responses",
+]
 
 
-def write_demo(output: Path, *, scale: float = 1.0, seed: int = 42,
-               progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def write_demo(
+    output: Path, *, scale: float = 1.0, seed: int = 42, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
     """Write the demo data set to `output` and return row counts per table.
 
     The file is built beside the target and moved into place only when complete, so an
@@ -36,8 +46,17 @@ def write_demo(output: Path, *, scale: float = 1.0, seed: int = 42,
         con.execute(DDL)
         ref = g.reference(seed, scale)
         _insert(con, "regions", pa.table({"region": [r for r, _ in REGIONS], "name_zh": [z for _, z in REGIONS]}))
-        _insert(con, "channels", pa.table({"channel_id": pa.array([c for c, _, _ in CHANNELS], pa.int32()),
-                                           "name": [n for _, n, _ in CHANNELS], "kind": [k for _, _, k in CHANNELS]}))
+        _insert(
+            con,
+            "channels",
+            pa.table(
+                {
+                    "channel_id": pa.array([c for c, _, _ in CHANNELS], pa.int32()),
+                    "name": [n for _, n, _ in CHANNELS],
+                    "kind": [k for _, _, k in CHANNELS],
+                }
+            ),
+        )
         _insert(con, "sales_reps", ref.reps)
         _insert(con, "campaigns", ref.campaigns)
         ids = g.Counters()
@@ -50,8 +69,10 @@ def write_demo(output: Path, *, scale: float = 1.0, seed: int = 42,
             if progress:
                 progress(number + 1, batches)
         con.execute(SNAPSHOTS.format(end="2026-01-01"))
-        counts = {name: con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
-                  for name in ["regions", "channels", "sales_reps", "campaigns", *TABLE_ORDER, "opportunity_snapshots"]}
+        counts = {
+            name: con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+            for name in ["regions", "channels", "sales_reps", "campaigns", *TABLE_ORDER, "opportunity_snapshots"]
+        }
         con.execute("CHECKPOINT")
     finally:
         con.close()

@@ -49,9 +49,16 @@ FROM (SELECT *, UNNEST(generate_series(CAST(created_at AS DATE),
 
 REGIONS = [("east", "华东"), ("north", "华北"), ("south", "华南"), ("west", "西部"), ("central", "华中")]
 REGION_WEIGHTS = [0.32, 0.24, 0.22, 0.10, 0.12]
-CHANNELS = [(1, "website", "online"), (2, "search_ads", "online"), (3, "social", "online"), (4, "email", "online"),
-            (5, "referral", "offline"), (6, "trade_show", "offline"), (7, "partner", "offline"),
-            (8, "cold_call", "offline")]
+CHANNELS = [
+    (1, "website", "online"),
+    (2, "search_ads", "online"),
+    (3, "social", "online"),
+    (4, "email", "online"),
+    (5, "referral", "offline"),
+    (6, "trade_show", "offline"),
+    (7, "partner", "offline"),
+    (8, "cold_call", "offline"),
+]
 CHANNEL_WEIGHTS = [0.20, 0.16, 0.12, 0.08, 0.16, 0.10, 0.12, 0.06]
 TIERS = ["strategic", "key", "normal"]
 TIER_WEIGHTS = [0.05, 0.20, 0.75]

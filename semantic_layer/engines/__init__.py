@@ -25,8 +25,10 @@ def connect_engine(url: str, settings: EngineSettings | None = None) -> Engine:
         from .mysql import MySQLEngine
 
         return MySQLEngine(url)
-    raise QueryValidationError(f"no engine for connection scheme '{scheme}://' — use duckdb://, postgresql:// or "
-                               "mysql:// (compile SQL for other stores with --dialect)")
+    raise QueryValidationError(
+        f"no engine for connection scheme '{scheme}://' — use duckdb://, postgresql:// or "
+        "mysql:// (compile SQL for other stores with --dialect)"
+    )
 
 
 __all__ = ["Engine", "connect_engine"]

@@ -17,8 +17,9 @@ class Engine(Protocol):
         """Run `sql` with named parameters; raise QueryTimeoutError / ExecutionError on failure."""
         ...
 
-    def fetch_rows(self, sql: str, params: dict[str, Any], *,
-                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def fetch_rows(
+        self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """The same, as column names and Python rows: for callers that want Python values (the
         server's JSON), a small result costs less this way than through Arrow."""
         ...

@@ -26,17 +26,20 @@ def pyformat(template: str) -> str:
 def information_schema_columns(engine: Any, table: str, default_schema: str) -> list[str]:
     """Column names of `schema.table` (or of `table` in the connection's default schema)."""
     schema, _, name = table.rpartition(".")
-    found = engine.execute("SELECT column_name FROM information_schema.columns WHERE table_name = :__slp0__ "
-                           f"AND table_schema = COALESCE(:__slp1__, {default_schema}) ORDER BY ordinal_position",
-                           {"__slp0__": name, "__slp1__": schema or None})
+    found = engine.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :__slp0__ "
+        f"AND table_schema = COALESCE(:__slp1__, {default_schema}) ORDER BY ordinal_position",
+        {"__slp0__": name, "__slp1__": schema or None},
+    )
     columns = found.column(0).to_pylist() if found.num_rows else []
     if not columns:
         raise ExecutionError(f"table '{table}' does not exist")
     return [str(c) for c in columns]
 
 
-def fetch(conn: Any, sql: str, params: dict[str, Any],
-          setup: Callable[[Any], None]) -> tuple[list[str], list[tuple[Any, ...]]]:
+def fetch(
+    conn: Any, sql: str, params: dict[str, Any], setup: Callable[[Any], None]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one statement after `setup` (timeouts, READ ONLY) in a transaction that is always rolled back."""
     try:
         with conn.cursor() as cur:
@@ -50,8 +53,10 @@ def fetch(conn: Any, sql: str, params: dict[str, Any],
 
 
 def timeout_message(seconds: float | None, server: str) -> str:
-    return (f"the query ran longer than {seconds} s and was cancelled by {server} — narrow the query or raise "
-            "limits.timeout_seconds")
+    return (
+        f"the query ran longer than {seconds} s and was cancelled by {server} — narrow the query or raise "
+        "limits.timeout_seconds"
+    )
 
 
 def to_arrow(columns: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
@@ -146,4 +151,3 @@ class PooledEngine:
 
     def close(self) -> None:
         self._pool.close()
-

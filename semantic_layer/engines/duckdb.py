@@ -25,8 +25,10 @@ T = TypeVar("T")
 # costs less than the relational API's second planning pass for the result sizes a layer returns.
 warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 BAD_VALUE = (duckdb.ConversionException, duckdb.OutOfRangeException)  # a value that does not convert or overflows
-TYPE_MISMATCH = re.compile(r"Cannot compare values of type|No function matches|explicit cast is required|"
-                           r"Cannot mix values of type")
+TYPE_MISMATCH = re.compile(
+    r"Cannot compare values of type|No function matches|explicit cast is required|"
+    r"Cannot mix values of type"
+)
 
 
 def _config(settings: EngineSettings) -> dict[str, str | bool | int]:
@@ -34,8 +36,10 @@ def _config(settings: EngineSettings) -> dict[str, str | bool | int]:
     memory a query freed (even one cancelled at its timeout) stays with the process. The allocator's
     background threads hand it back to the system within seconds."""
     memory = settings.memory_limit or f"{max(1024, _physical_mib() // 4)}MiB"
-    config: dict[str, str | bool | int] = {"memory_limit": memory.replace(" ", ""),
-                                            "allocator_background_threads": True}
+    config: dict[str, str | bool | int] = {
+        "memory_limit": memory.replace(" ", ""),
+        "allocator_background_threads": True,
+    }
     if settings.threads is not None:
         config["threads"] = settings.threads
     return config
@@ -54,8 +58,10 @@ class DuckDBEngine:
             self._con = duckdb.connect(":memory:")
         else:
             if not Path(path).exists():
-                raise ExecutionError(f"DuckDB file '{path}' does not exist — create it (for the demo: "
-                                     "'semantic-layer demo') or fix 'connection:' in semantic_layer.yml")
+                raise ExecutionError(
+                    f"DuckDB file '{path}' does not exist — create it (for the demo: "
+                    "'semantic-layer demo') or fix 'connection:' in semantic_layer.yml"
+                )
             # Read-only: the layer answers questions; it must never be able to change the data.
             self._con = duckdb.connect(path, read_only=True)
         # Set, not passed as connect(config=…): DuckDB refuses a second connection to a file with
@@ -75,8 +81,9 @@ class DuckDBEngine:
 
         return self._run(sql, params, timeout_seconds, arrow)
 
-    def fetch_rows(self, sql: str, params: dict[str, Any], *,
-                   timeout_seconds: float | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    def fetch_rows(
+        self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
         def rows(result: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]]]:
             if not result.description:
                 return [], []
@@ -84,20 +91,29 @@ class DuckDBEngine:
 
         return self._run(sql, params, timeout_seconds, rows)
 
-    def _run(self, sql: str, params: dict[str, Any], timeout_seconds: float | None,
-             consume: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def _run(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        timeout_seconds: float | None,
+        consume: Callable[[duckdb.DuckDBPyConnection], T],
+    ) -> T:
         """One statement on its own cursor, interrupted by the watchdog at the timeout."""
         cursor = self._con.cursor()
         alarm = WATCHDOG.arm(timeout_seconds, cursor.interrupt) if timeout_seconds else None
         try:
             return consume(cursor.execute(sql, params or None))
         except duckdb.InterruptException:
-            raise QueryTimeoutError(f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
-                                    "the time range or filters, or raise limits.timeout_seconds") from None
+            raise QueryTimeoutError(
+                f"the query ran longer than {timeout_seconds} s and was cancelled — narrow "
+                "the time range or filters, or raise limits.timeout_seconds"
+            ) from None
         except duckdb.OutOfMemoryException:
-            raise LimitExceededError("the query needs more memory than engine.memory_limit allows — narrow the "
-                                     "time range or filters, or raise engine.memory_limit in "
-                                     "semantic_layer.yml") from None
+            raise LimitExceededError(
+                "the query needs more memory than engine.memory_limit allows — narrow the "
+                "time range or filters, or raise engine.memory_limit in "
+                "semantic_layer.yml"
+            ) from None
         except duckdb.Error as exc:
             mismatch = isinstance(exc, duckdb.BinderException) and TYPE_MISMATCH.search(str(exc)) is not None
             raise refusal("DuckDB", str(exc), sql, bad_value=isinstance(exc, BAD_VALUE), mismatch=mismatch) from None

@@ -22,8 +22,9 @@ SPINE_STEPS = 10_000_000  # periods a time spine may have: a century of hours
 @lru_cache(maxsize=1024)
 def converted_zones(sql: str) -> frozenset[str]:
     """The zones a compiled statement converts to: each CONVERT_TZ(…, 'UTC', 'zone') the compiler wrote."""
-    return frozenset(match.group(2) for part in sql.split("CONVERT_TZ(")[1:]
-                     if (match := _ZONE_PAIR.search(part)) is not None)
+    return frozenset(
+        match.group(2) for part in sql.split("CONVERT_TZ(")[1:] if (match := _ZONE_PAIR.search(part)) is not None
+    )
 
 
 _ZONE_PAIR = re.compile(r"'([^']+)', '([^']+)'\)")
@@ -32,10 +33,16 @@ _ZONE_PAIR = re.compile(r"'([^']+)', '([^']+)'\)")
 class MySQLEngine(PooledEngine):
     def __init__(self, url: str, pool_size: int = 8):
         parts = urlparse(url)
-        self._params = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 3306,
-                        "user": unquote(parts.username or "root"), "password": unquote(parts.password or ""),
-                        "database": parts.path.lstrip("/") or None, "charset": "utf8mb4", "autocommit": False,
-                        "connect_timeout": 10}
+        self._params = {
+            "host": parts.hostname or "127.0.0.1",
+            "port": parts.port or 3306,
+            "user": unquote(parts.username or "root"),
+            "password": unquote(parts.password or ""),
+            "database": parts.path.lstrip("/") or None,
+            "charset": "utf8mb4",
+            "autocommit": False,
+            "connect_timeout": 10,
+        }
         self._pool = Pool(self._connect, pool_size)
         self._mariadb: bool | None = None
         self._zones: dict[str, bool] = {}  # zone → whether CONVERT_TZ knows it, asked once per zone
@@ -63,8 +70,12 @@ class MySQLEngine(PooledEngine):
             # A time spine is a recursive CTE, one step a period; MariaDB stops after 1 000 steps
             # without a word (a cumulative metric by day over three years lost its last days), MySQL
             # with an error.
-            cur.execute("SET SESSION max_recursive_iterations = %s" if self._mariadb else
-                        "SET SESSION cte_max_recursion_depth = %s", (SPINE_STEPS,))
+            cur.execute(
+                "SET SESSION max_recursive_iterations = %s"
+                if self._mariadb
+                else "SET SESSION cte_max_recursion_depth = %s",
+                (SPINE_STEPS,),
+            )
         return conn
 
     def fetch_rows(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> Rows:
@@ -85,8 +96,9 @@ class MySQLEngine(PooledEngine):
             code = exc.args[0] if exc.args else None
             if code in TIMEOUT_CODES:
                 raise QueryTimeoutError(timeout_message(timeout_seconds, "the server")) from None
-            raise refusal("MySQL/MariaDB", str(exc.args[-1] if exc.args else exc), sql,
-                          bad_value=code in BAD_VALUE_CODES) from None
+            raise refusal(
+                "MySQL/MariaDB", str(exc.args[-1] if exc.args else exc), sql, bad_value=code in BAD_VALUE_CODES
+            ) from None
 
     def _check_zones(self, sql: str) -> None:
         """Refuse a statement converting to a zone the server cannot convert to. Without its time zone
@@ -101,10 +113,12 @@ class MySQLEngine(PooledEngine):
                     conn.rollback()
                 works = self._zones[zone] = row is not None and row[0] is not None
             if not works:
-                raise ExecutionError(f"this MySQL/MariaDB server cannot convert times to '{zone}' (CONVERT_TZ gives "
-                                     "NULL): load its time zone tables with 'mariadb-tzinfo-to-sql "
-                                     "/usr/share/zoneinfo | mariadb -u root mysql' (mysql_tzinfo_to_sql for "
-                                     "MySQL), or ask in a zone it knows")
+                raise ExecutionError(
+                    f"this MySQL/MariaDB server cannot convert times to '{zone}' (CONVERT_TZ gives "
+                    "NULL): load its time zone tables with 'mariadb-tzinfo-to-sql "
+                    "/usr/share/zoneinfo | mariadb -u root mysql' (mysql_tzinfo_to_sql for "
+                    "MySQL), or ask in a zone it knows"
+                )
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "DATABASE()")

@@ -37,16 +37,24 @@ class PostgresEngine(PooledEngine):
         def setup(cur: Any) -> None:
             if timeout_seconds:
                 # SET LOCAL: the server cancels the statement itself, and only in this transaction.
-                cur.execute(pg_sql.SQL("SET LOCAL statement_timeout = {}").format(
-                    pg_sql.Literal(f"{int(timeout_seconds * 1000)}ms")))
+                cur.execute(
+                    pg_sql.SQL("SET LOCAL statement_timeout = {}").format(
+                        pg_sql.Literal(f"{int(timeout_seconds * 1000)}ms")
+                    )
+                )
 
         try:
             return fetch(conn, sql, params, setup)
         except pg_errors.QueryCanceled:
             raise QueryTimeoutError(timeout_message(timeout_seconds, "PostgreSQL")) from None
         except psycopg.Error as exc:
-            raise refusal("PostgreSQL", str(exc).strip(), sql, bad_value=exc.sqlstate in BAD_VALUE_STATES,
-                          mismatch=exc.sqlstate in TYPE_MISMATCH_STATES) from None
+            raise refusal(
+                "PostgreSQL",
+                str(exc).strip(),
+                sql,
+                bad_value=exc.sqlstate in BAD_VALUE_STATES,
+                mismatch=exc.sqlstate in TYPE_MISMATCH_STATES,
+            ) from None
 
     def table_columns(self, table: str) -> list[str]:
         return information_schema_columns(self, table, "current_schema()")

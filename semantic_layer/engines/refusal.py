@@ -14,8 +14,10 @@ from ..errors import ExecutionError, QueryError, QueryValidationError, new_incid
 
 log = logging.getLogger("semantic_layer.engines")
 
-BAD_VALUE = ("a value in the query could not be converted, or is out of range: check the filter values' types "
-             "(and the token's claims, which row policies compare with columns)")
+BAD_VALUE = (
+    "a value in the query could not be converted, or is out of range: check the filter values' types "
+    "(and the token's claims, which row policies compare with columns)"
+)
 
 
 def refusal(server: str, detail: str, sql: str, *, bad_value: bool, mismatch: bool = False) -> QueryError:
@@ -29,10 +31,13 @@ def refusal(server: str, detail: str, sql: str, *, bad_value: bool, mismatch: bo
         return QueryValidationError(BAD_VALUE)
     incident = new_incident()
     if mismatch:
-        log.warning("incident %s: %s refused to compare types (answered VALIDATION): %s\n%s", incident, server,
-                    detail, sql)
-        return QueryValidationError(f"the database will not compare values of different types here (incident "
-                                    f"{incident}): a filter compares a member with a value or member of another "
-                                    "type — write values in the member's type, or CAST one side")
+        log.warning(
+            "incident %s: %s refused to compare types (answered VALIDATION): %s\n%s", incident, server, detail, sql
+        )
+        return QueryValidationError(
+            f"the database will not compare values of different types here (incident "
+            f"{incident}): a filter compares a member with a value or member of another "
+            "type — write values in the member's type, or CAST one side"
+        )
     log.error("incident %s: %s refused the statement: %s\n%s", incident, server, detail, sql)
     return ExecutionError(f"the database refused the query (incident {incident}) — its message is in the log")

@@ -85,6 +85,7 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)  # OK or the first error's code
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MB)
     cache_mb: list[tuple[float, float]] = field(default_factory=list)  # the answer cache, as the server counts it
+    engine_mb: list[tuple[float, float]] = field(default_factory=list)  # DuckDB's buffer pool, as DuckDB counts it
 
 
 def free_port() -> int:
@@ -186,14 +187,16 @@ async def sample(url: str, pid: int, tally: Tally, began: float, stop: float) ->
         while True:
             at = time.monotonic() - began
             tally.rss_mb.append((at, rss_mb(pid)))
-            tally.cache_mb.append((at, cache_bytes((await client.get(f"{url}/metrics")).text) / 2**20))
+            exposition = (await client.get(f"{url}/metrics")).text
+            tally.cache_mb.append((at, gauge(exposition, "semantic_layer_cache_bytes") / 2**20))
+            tally.engine_mb.append((at, gauge(exposition, "semantic_layer_engine_memory_bytes") / 2**20))
             if time.monotonic() >= stop:
                 return
             await asyncio.sleep(min(SAMPLE_SECONDS, max(0.0, stop - time.monotonic())))
 
 
-def cache_bytes(exposition: str) -> float:
-    match = re.search(r"^semantic_layer_cache_bytes (\S+)$", exposition, re.MULTILINE)
+def gauge(exposition: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", exposition, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
 
 
@@ -225,6 +228,11 @@ def report(tally: Tally, args: argparse.Namespace, seconds: float) -> None:
     table.add_row(
         "of which the answer cache, after warm-up → end",
         f"{_at(tally.cache_mb, args.warmup_minutes):.1f} → {tally.cache_mb[-1][1]:.1f} MB",
+        "",
+    )
+    table.add_row(
+        "of which DuckDB's buffer pool, after warm-up → end",
+        f"{_at(tally.engine_mb, args.warmup_minutes):.1f} → {tally.engine_mb[-1][1]:.1f} MB",
         "",
     )
     table.add_row("requests", f"{len(ordered):,} ({len(ordered) / seconds:,.0f}/s)", "")

@@ -91,23 +91,23 @@ class AccessRules:
         hidden: set[str] | None = None
         for role in principal.roles:
             policy = self.policies[role]
-            role_rules = []
-            for row in policy.rows:
-                names = tuple(CLAIM_RE.findall(row.where))
-                for name in names:
-                    value = principal.claims.get(name)
-                    if value is None:
-                        raise ForbiddenError(
-                            f"role '{role}' needs the claim '{name}' (for model '{row.model}'), which the token lacks"
-                        )
-                    if not isinstance(value, str | int | float | bool):
-                        raise ForbiddenError(f"claim '{name}' must be a single value, not {type(value).__name__}")
-                role_rules.append(
-                    RowRule(row.model, CLAIM_RE.sub(lambda m: f":{CLAIM_MARKER}{m.group(1)}", row.where), names, role)
-                )
-            rules.append(tuple(role_rules))
+            rules.append(tuple(_row_rule(role, row, principal.claims) for row in policy.rows))
             hidden = set(policy.hide) if hidden is None else hidden & set(policy.hide)
         return AccessContext(frozenset(principal.roles), frozenset(hidden or ()), tuple(rules), dict(principal.claims))
+
+
+def _row_rule(role: str, row: d.RowPolicy, claims: Mapping[str, Any]) -> RowRule:
+    """A policy row with its `{{ user.x }}` claims turned into placeholders the caller's values bind to."""
+    names = tuple(CLAIM_RE.findall(row.where))
+    for name in names:
+        value = claims.get(name)
+        if value is None:
+            raise ForbiddenError(
+                f"role '{role}' needs the claim '{name}' (for model '{row.model}'), which the token lacks"
+            )
+        if not isinstance(value, str | int | float | bool):
+            raise ForbiddenError(f"claim '{name}' must be a single value, not {type(value).__name__}")
+    return RowRule(row.model, CLAIM_RE.sub(lambda m: f":{CLAIM_MARKER}{m.group(1)}", row.where), names, role)
 
 
 def restricted_graph(graph: SemanticGraph, hidden: frozenset[str]) -> SemanticGraph:

@@ -185,28 +185,38 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
             hint = did_you_mean(str(key), sorted(allowed))
             src.errors.append(Origin(doc, (str(key),)).issue(f"unknown top-level key '{key}'{hint}"))
     if "default_role" in doc.data and not is_settings:
-        role = doc.data["default_role"]
-        if role is not None and not isinstance(role, str):
-            src.errors.append(Origin(doc, ("default_role",)).issue("default_role must be a role name or null"))
-        elif role is not None:
-            src.settings = src.settings.model_copy(update={"default_role": role})
+        _read_default_role(doc, src)
     sections: list[tuple[str, Any, list[Any]]] = [
         ("models", d.Model, src.models),
         ("metrics", _METRIC_ADAPTER, src.metrics),
         ("policies", d.Policy, src.policies),
     ]
     for key, schema, sink in sections:
-        items = doc.data.get(key)
-        if items is None:
-            continue
-        if not isinstance(items, list):
-            src.errors.append(Origin(doc, (key,)).issue(f"'{key}:' must be a list"))
-            continue
-        for index, item in enumerate(items):
-            origin = Origin(doc, (key, index))
-            value = _validate(schema, item, origin, src.errors)
-            if value is not None:
-                sink.append((value, origin))
+        _read_section(doc, key, schema, sink, src.errors)
+
+
+def _read_default_role(doc: YamlDocument, src: ProjectSource) -> None:
+    """`default_role:` may sit beside the policies it names rather than in semantic_layer.yml."""
+    role = doc.data["default_role"]
+    if role is not None and not isinstance(role, str):
+        src.errors.append(Origin(doc, ("default_role",)).issue("default_role must be a role name or null"))
+    elif role is not None:
+        src.settings = src.settings.model_copy(update={"default_role": role})
+
+
+def _read_section(doc: YamlDocument, key: str, schema: Any, sink: list[Any], errors: list[Issue]) -> None:
+    """Each item of a list section validated on its own, so one bad item does not hide the others."""
+    items = doc.data.get(key)
+    if items is None:
+        return
+    if not isinstance(items, list):
+        errors.append(Origin(doc, (key,)).issue(f"'{key}:' must be a list"))
+        return
+    for index, item in enumerate(items):
+        origin = Origin(doc, (key, index))
+        value = _validate(schema, item, origin, errors)
+        if value is not None:
+            sink.append((value, origin))
 
 
 def _validate(schema: Any, value: Any, origin: Origin, errors: list[Issue]) -> Any:

@@ -7,7 +7,7 @@ Each rule reports at the YAML node that breaks it. Checks reuse the compiler's o
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import partial, singledispatch
 from typing import Any
 
 from sqlglot import exp
@@ -82,59 +82,14 @@ def _where(origin: Origin, *sub: str | int) -> str:
 
 
 def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Origin) -> None:
-    members: dict[str, str] = {}
-    for kind, items in (("dimensions", model.dimensions), ("measures", model.measures), ("segments", model.segments)):
-        for i, item in enumerate(items):
-            if item.name in members:
-                chk.report(
-                    origin,
-                    f"'{item.name}' is defined twice in model '{model.name}' (as {members[item.name]} and {kind[:-1]})",
-                    kind,
-                    i,
-                    "name",
-                )
-            members[item.name] = kind[:-1]
+    _check_member_names(chk, model, origin)
     if model.sql is not None:
         chk.attempt(origin, ("sql",), lambda: parse_snippet_query(model.sql or "", chk.dialect))
     aliases: set[str] = set()
     for i, join in enumerate(model.joins):
         _check_join(chk, graph, model, join, origin, ("joins", i), aliases)
+    _check_member_sql(chk, graph, model, origin)
     scope = JoinScope(graph, model.name)
-    for i, dim in enumerate(model.dimensions):
-        # A dimension's value is one per row of its model, like a measure's input: the compiler
-        # dedupes rows for joins it plans, not for one hidden in an expression.
-        chk.attempt(
-            origin,
-            ("dimensions", i, "expr" if dim.expr else "name"),
-            partial(
-                _own_rows_only,
-                graph,
-                model.name,
-                dim.sql,
-                "declare the dimension on that model and ask for it through the join",
-            ),
-            f"dimension '{dim.name}': ",
-        )
-    for i, measure in enumerate(model.measures):
-        for field in ("expr", "filter"):
-            text = getattr(measure, field)
-            if text is not None:
-                chk.attempt(
-                    origin,
-                    ("measures", i, field),
-                    partial(_own_rows_only, graph, model.name, text, "use a measure on that model instead"),
-                    f"measure '{measure.name}' {field}: ",
-                )
-        if measure.non_additive and measure.non_additive.dimension not in graph.dimensions_by_model[model.name]:
-            chk.report(
-                origin,
-                f"measure '{measure.name}': non_additive dimension "
-                f"'{measure.non_additive.dimension}' is not a dimension of '{model.name}'"
-                f"{did_you_mean(measure.non_additive.dimension, graph.dimensions_by_model[model.name])}",
-                "measures",
-                i,
-                "non_additive",
-            )
     for i, segment in enumerate(model.segments):
         chk.attempt(
             origin, ("segments", i, "where"), partial(scope.snippet, segment.where, ()), f"segment '{segment.name}': "
@@ -147,6 +102,56 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
             )
         elif time_dim is None:
             chk.attempt(origin, ("time",), lambda: scope.snippet(model.time or "", ()))
+
+
+def _check_member_names(chk: Checker, model: d.Model, origin: Origin) -> None:
+    """Dimensions, measures and segments of one model share one namespace."""
+    members: dict[str, str] = {}
+    for kind, items in (("dimensions", model.dimensions), ("measures", model.measures), ("segments", model.segments)):
+        for i, item in enumerate(items):
+            if item.name in members:
+                chk.report(
+                    origin,
+                    f"'{item.name}' is defined twice in model '{model.name}' (as {members[item.name]} and {kind[:-1]})",
+                    kind,
+                    i,
+                    "name",
+                )
+            members[item.name] = kind[:-1]
+
+
+def _check_member_sql(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Origin) -> None:
+    """A dimension's value is one per row of its model, like a measure's input: the compiler dedupes
+    rows for joins it plans, not for one hidden in an expression."""
+    for i, dim in enumerate(model.dimensions):
+        fix = "declare the dimension on that model and ask for it through the join"
+        chk.attempt(
+            origin,
+            ("dimensions", i, "expr" if dim.expr else "name"),
+            partial(_own_rows_only, graph, model.name, dim.sql, fix),
+            f"dimension '{dim.name}': ",
+        )
+    own_dimensions = graph.dimensions_by_model[model.name]
+    for i, measure in enumerate(model.measures):
+        for field in ("expr", "filter"):
+            text = getattr(measure, field)
+            if text is not None:
+                chk.attempt(
+                    origin,
+                    ("measures", i, field),
+                    partial(_own_rows_only, graph, model.name, text, "use a measure on that model instead"),
+                    f"measure '{measure.name}' {field}: ",
+                )
+        if measure.non_additive and measure.non_additive.dimension not in own_dimensions:
+            chk.report(
+                origin,
+                f"measure '{measure.name}': non_additive dimension "
+                f"'{measure.non_additive.dimension}' is not a dimension of '{model.name}'"
+                f"{did_you_mean(measure.non_additive.dimension, own_dimensions)}",
+                "measures",
+                i,
+                "non_additive",
+            )
 
 
 def _check_join(
@@ -212,33 +217,7 @@ def _own_rows_only(graph: SemanticGraph, model: str, text: str, fix: str) -> Non
 
 def _check_metric(chk: Checker, graph: SemanticGraph, metric: d.Metric, origin: Origin) -> None:
     before = len(chk.errors)
-    if isinstance(metric, d.SimpleMetric):
-        chk.attempt(origin, ("measure",), lambda: graph.measure(metric.measure))
-    elif isinstance(metric, d.RatioMetric):
-        for side in ("numerator", "denominator"):
-            ref = getattr(metric, side)
-            chk.attempt(origin, (side,), partial(graph.metric, ref.metric))
-    elif isinstance(metric, d.DerivedMetric):
-        names = {i.name for i in metric.inputs}
-        for i, item in enumerate(metric.inputs):
-            chk.attempt(origin, ("inputs", i, "metric"), partial(graph.metric, item.metric))
-        tree = chk.attempt(origin, ("expr",), lambda: parse_snippet(metric.expr, chk.dialect))
-        for column in tree.find_all(exp.Column) if tree is not None else ():
-            if column.table or (column.name not in names and column.name not in graph.metrics):
-                chk.report(
-                    origin,
-                    f"derived expr refers to '{column.sql()}', which is neither an input alias nor "
-                    f"a metric{did_you_mean(column.sql(), [*names, *graph.metrics])}",
-                    "expr",
-                )
-    elif isinstance(metric, d.CumulativeMetric):
-        inner = chk.attempt(origin, ("metric",), lambda: graph.metric(metric.metric))
-        if inner is not None and not isinstance(inner, d.SimpleMetric):
-            chk.report(
-                origin,
-                f"cumulative metric '{metric.name}' must accumulate a simple metric; '{metric.metric}' is {inner.type}",
-                "metric",
-            )
+    _check_references(metric, chk, graph, origin)
     if metric.status == "deprecated" and metric.replaced_by and metric.replaced_by not in graph.metrics:
         chk.report(
             origin,
@@ -249,6 +228,49 @@ def _check_metric(chk: Checker, graph: SemanticGraph, metric: d.Metric, origin: 
         chk.report(origin, "replaced_by is only for 'status: deprecated' metrics", "replaced_by")
     if len(chk.errors) == before:  # references resolve: now cycles, filters and time needs
         chk.attempt(origin, ("name",), lambda: _check_expansion(graph, metric.name), f"metric '{metric.name}': ")
+
+
+@singledispatch
+def _check_references(metric: d.MetricBase, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    """What a metric refers to resolves: checked before its expansion, which needs them to."""
+
+
+@_check_references.register
+def _(metric: d.SimpleMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    chk.attempt(origin, ("measure",), lambda: graph.measure(metric.measure))
+
+
+@_check_references.register
+def _(metric: d.RatioMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    for side in ("numerator", "denominator"):
+        chk.attempt(origin, (side,), partial(graph.metric, getattr(metric, side).metric))
+
+
+@_check_references.register
+def _(metric: d.DerivedMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    names = {i.name for i in metric.inputs}
+    for i, item in enumerate(metric.inputs):
+        chk.attempt(origin, ("inputs", i, "metric"), partial(graph.metric, item.metric))
+    tree = chk.attempt(origin, ("expr",), lambda: parse_snippet(metric.expr, chk.dialect))
+    for column in tree.find_all(exp.Column) if tree is not None else ():
+        if column.table or (column.name not in names and column.name not in graph.metrics):
+            chk.report(
+                origin,
+                f"derived expr refers to '{column.sql()}', which is neither an input alias nor "
+                f"a metric{did_you_mean(column.sql(), [*names, *graph.metrics])}",
+                "expr",
+            )
+
+
+@_check_references.register
+def _(metric: d.CumulativeMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    inner = chk.attempt(origin, ("metric",), lambda: graph.metric(metric.metric))
+    if inner is not None and not isinstance(inner, d.SimpleMetric):
+        chk.report(
+            origin,
+            f"cumulative metric '{metric.name}' must accumulate a simple metric; '{metric.metric}' is {inner.type}",
+            "metric",
+        )
 
 
 def _check_expansion(graph: SemanticGraph, name: str) -> None:

@@ -185,6 +185,7 @@ def create_app(settings: ServerSettings) -> Starlette:
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(_: Request) -> Response:
+        await service.sample_engine_memory()
         return Response(telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @asynccontextmanager

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     GraphQLError,
     GraphQLSchema,
@@ -72,6 +73,21 @@ def plan_document(source: str, schema: GraphQLSchema, limits: DocumentLimits) ->
         return None
     if limits.validate(schema, document, source):
         return None
+    found = _query_field(document)
+    if found is None:
+        return None
+    operation, field = found
+    arguments = field.arguments or ()
+    if len(arguments) != 1 or not isinstance(arguments[0].value, VariableNode):
+        return None
+    selections = _result_selections(field)
+    if not selections:
+        return None
+    return FastPlan(operation, field, _key(field), arguments[0].value.name.value, selections)
+
+
+def _query_field(document: DocumentNode) -> tuple[OperationDefinitionNode, FieldNode] | None:
+    """The one `query` field of a document holding one plain query operation."""
     if len(document.definitions) != 1 or not isinstance(document.definitions[0], OperationDefinitionNode):
         return None
     operation = document.definitions[0]
@@ -80,10 +96,11 @@ def plan_document(source: str, schema: GraphQLSchema, limits: DocumentLimits) ->
     top = _fields(operation.selection_set)
     if top is None or len(top) != 1 or top[0].name.value != "query":
         return None
-    field = top[0]
-    arguments = field.arguments or ()
-    if len(arguments) != 1 or not isinstance(arguments[0].value, VariableNode):
-        return None
+    return operation, top[0]
+
+
+def _result_selections(field: FieldNode) -> tuple[Selection, ...] | None:
+    """What the `query` field selects, when it is only result fields and column fields."""
     selections = []
     for node in _fields(field.selection_set) or []:
         if node.name.value not in RESULT_FIELDS:
@@ -92,9 +109,7 @@ def plan_document(source: str, schema: GraphQLSchema, limits: DocumentLimits) ->
         if columns is None or any(c.name.value not in COLUMN_FIELDS for c in columns):
             return None
         selections.append(Selection(_key(node), node.name.value, tuple((_key(c), c.name.value) for c in columns)))
-    if not selections:
-        return None
-    return FastPlan(operation, field, _key(field), arguments[0].value.name.value, tuple(selections))
+    return tuple(selections)
 
 
 def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode] | None:

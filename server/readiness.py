@@ -49,5 +49,9 @@ class Readiness:
         self._last = (time.monotonic(), *result)
         return result
 
+    async def engine_memory(self, layer: Layer) -> int | None:
+        """The engine's own memory for /metrics, read on the probe's thread for the same reason."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, layer.engine.memory_bytes)
+
     def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)

@@ -226,6 +226,11 @@ class QueryService:
     async def ready(self) -> tuple[bool, str]:
         return await self.readiness.check(self.state.layer)
 
+    async def sample_engine_memory(self) -> None:
+        held = await self.readiness.engine_memory(self.state.layer)
+        if held is not None:
+            self.telemetry.engine_memory_bytes.set(held)
+
     async def _in_pool(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
 

@@ -48,6 +48,12 @@ class Telemetry:
             "Bytes the in-memory answer cache counts against its budget (0 with a shared cache)",
             registry=self.registry,
         )
+        self.engine_memory_bytes = Gauge(
+            "semantic_layer_engine_memory_bytes",
+            "Memory an embedded database (DuckDB) holds in this process: its buffer pool's tables, "
+            "hash tables and sorts (0 for a database in a process of its own)",
+            registry=self.registry,
+        )
         self.cache_errors = Counter(
             "semantic_layer_cache_errors",
             "Shared cache calls that failed (answered from the database instead)",

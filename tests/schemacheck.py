@@ -1,125 +1,63 @@
-"""A small JSON Schema validator: the keywords `semantic-layer schema` emits, nothing more.
+"""Validation against the JSON Schema `semantic-layer schema` emits, as an editor would do it, with
+each violation phrased the way the loader phrases it ('unknown key', 'missing required key').
 
-The tests check the schema the way an editor uses it — by validating files against it — without a
-dependency the project does not otherwise need. Unknown keywords are an error here, so a schema
-that grows a keyword this file does not understand fails loudly instead of passing unchecked.
+jsonschema does the validating; this module only turns its errors into 'path: what is wrong' lines
+the tests can compare with the loader's messages.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import date
+from collections.abc import Callable
 from typing import Any
 
-ANNOTATIONS = {"title", "description", "default", "examples", "$schema", "$defs"}
-TYPES = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-    "null": lambda v: v is None,
-}
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 
 def errors(schema: dict[str, Any], value: Any) -> list[str]:
     """Every violation of `schema` by `value`, each as 'path: what is wrong'."""
-    return _check(schema, value, schema, "$")
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    return [_line(e) for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))]
 
 
-def _check(schema: dict[str, Any], value: Any, root: dict[str, Any], at: str) -> list[str]:
-    out: list[str] = []
-    for key, rule in schema.items():
-        if key in ANNOTATIONS:
-            continue
-        if key == "$ref":
-            out += _check(_resolve(root, rule), value, root, at)
-        elif key == "type":
-            kinds = rule if isinstance(rule, list) else [rule]
-            if isinstance(value, date):  # YAML dates: no JSON type matches them
-                out.append(f"{at}: a date, expected {kinds}")
-            elif not any(TYPES[k](value) for k in kinds):
-                out.append(f"{at}: {value!r} is not of type {kinds}")
-        elif key == "enum":
-            if value not in rule:
-                out.append(f"{at}: {value!r} is not one of {rule}")
-        elif key == "const":
-            if value != rule:
-                out.append(f"{at}: {value!r} is not {rule!r}")
-        elif key == "pattern":
-            if isinstance(value, str) and not re.search(rule, value):
-                out.append(f"{at}: {value!r} does not match {rule}")
-        elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            if TYPES["number"](value) and not _within(key, rule, value):
-                out.append(f"{at}: {value!r} breaks {key} {rule}")
-        elif key == "properties":
-            if isinstance(value, dict):
-                for name, sub in rule.items():
-                    if name in value:
-                        out += _check(sub, value[name], root, f"{at}.{name}")
-        elif key == "additionalProperties":
-            if isinstance(value, dict):
-                known = schema.get("properties", {})
-                for name, item in value.items():
-                    if name in known:
-                        continue
-                    if rule is False:
-                        out.append(f"{at}: unknown key '{name}'")
-                    elif isinstance(rule, dict):
-                        out += _check(rule, item, root, f"{at}.{name}")
-        elif key == "propertyNames":
-            if isinstance(value, dict):
-                for name in value:
-                    out += _check(rule, name, root, f"{at}.{name} (key)")
-        elif key == "required":
-            if isinstance(value, dict):
-                out += [f"{at}: missing required key '{name}'" for name in rule if name not in value]
-        elif key == "items":
-            if isinstance(value, list):
-                for i, item in enumerate(value):
-                    out += _check(rule, item, root, f"{at}[{i}]")
-        elif key == "anyOf":
-            found = [_check(option, value, root, at) for option in rule]
-            if all(found):
-                # Say why the alternative of the value's own type failed ('a list' rather than 'null').
-                typed = [
-                    errs for errs in found if not any(e.startswith(f"{at}: ") and "is not of type" in e for e in errs)
-                ]
-                out += (typed or [[f"{at}: matches none of {len(rule)} alternatives"]])[0]
-        elif key == "oneOf":
-            matching = sum(not _check(option, value, root, at) for option in rule)
-            if matching != 1:
-                out.append(f"{at}: matches {matching} of {len(rule)} alternatives, not exactly one")
-        elif key == "allOf":
-            for option in rule:
-                out += _check(option, value, root, at)
-        elif key == "not":
-            if not _check(rule, value, root, at):
-                out.append(f"{at}: matches a combination that is not allowed: {rule}")
-        elif key == "if":
-            branch = "then" if not _check(rule, value, root, at) else "else"
-            if branch in schema:
-                out += _check(schema[branch], value, root, at)
-        elif key in ("then", "else"):
-            continue  # applied by "if"
-        else:
-            raise AssertionError(f"schemacheck does not understand the keyword '{key}' (at {at})")
-    return out
+def _line(error: ValidationError) -> str:
+    at = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    if "propertyNames" in error.schema_path:  # the key itself is what is wrong
+        at = f"{at}.{error.instance} (key)"
+    if error.validator == "anyOf" and error.context:
+        # Say why the alternative of the value's own type failed ('a list' rather than 'null').
+        typed = [c for c in error.context if c.validator != "type"]
+        return _line(typed[0]) if typed else f"{at}: matches none of {len(error.validator_value)} alternatives"
+    phrase = PHRASES.get(str(error.validator), lambda e: e.message)
+    return f"{at}: {phrase(error)}"
 
 
-def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
-    assert ref.startswith("#/"), ref
-    node: Any = root
-    for part in ref[2:].split("/"):
-        node = node[part]
-    return node  # type: ignore[no-any-return]
+def _extra_keys(error: ValidationError) -> list[str]:
+    known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return [k for k in error.instance if k not in known]
 
 
-def _within(key: str, bound: float, value: float) -> bool:
-    return {
-        "minimum": value >= bound,
-        "maximum": value <= bound,
-        "exclusiveMinimum": value > bound,
-        "exclusiveMaximum": value < bound,
-    }[key]
+def _matching(error: ValidationError) -> int:
+    """How many alternatives of a failed oneOf the value matches (0, or more than one)."""
+    return sum(Draft202012Validator(option).is_valid(error.instance) for option in error.validator_value)
+
+
+def _bound(error: ValidationError) -> str:
+    return f"{error.instance!r} breaks {error.validator} {error.validator_value}"
+
+
+PHRASES: dict[str, Callable[[ValidationError], str]] = {
+    "additionalProperties": lambda e: ", ".join(f"unknown key '{k}'" for k in _extra_keys(e)),
+    "required": lambda e: f"missing required key '{e.message.split(chr(39))[1]}'",
+    "enum": lambda e: f"{e.instance!r} is not one of {e.validator_value}",
+    "const": lambda e: f"{e.instance!r} is not {e.validator_value!r}",
+    "pattern": lambda e: f"{e.instance!r} does not match {e.validator_value}",
+    "type": lambda e: f"{e.instance!r} is not of type {e.validator_value}",
+    "oneOf": lambda e: f"matches {_matching(e)} of {len(e.validator_value)} alternatives, not exactly one",
+    "minimum": _bound,
+    "maximum": _bound,
+    "exclusiveMinimum": _bound,
+    "exclusiveMaximum": _bound,
+    "not": lambda e: f"matches a combination that is not allowed: {e.validator_value}",
+}

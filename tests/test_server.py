@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_health_ready_and_metrics_endpoints(live: LiveServer) -> None:
         "semantic_layer_cache_misses_total",
     ):
         assert name in text
+    # the embedded DuckDB's buffer pool holds the blocks the query read
+    held = re.search(r"^semantic_layer_engine_memory_bytes (\S+)$", text, re.MULTILINE)
+    assert held is not None and float(held.group(1)) > 0
 
 
 def test_graphiql_is_served_on_get(live: LiveServer) -> None:

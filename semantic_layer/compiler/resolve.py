@@ -9,7 +9,7 @@ check every query's values. Later passes read members only from the plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from types import MappingProxyType
 from typing import Any
@@ -43,30 +43,12 @@ def plan_query(
     dialect = graph.settings.dialect
     dims = _dimensions(query)
     expander = MetricExpander(graph)
-    metric_exprs: dict[str, exp.Expr] = {}
-    for name in query.metrics:
-        if name in metric_exprs:
-            raise QueryValidationError(f"metric '{name}' is asked for twice")
-        metric_exprs[name] = expander.expand(name)
+    metric_exprs = _expand_requested(expander, query.metrics)
     output_metrics = list(query.metrics)
     clash = {column_alias(d.ref) for d in dims} & set(output_metrics)
     if clash:
         raise QueryValidationError(f"'{clash.pop()}' names both a metric and a dimension column")
-
-    having = []
-    for text, (shape, slots) in zip(query.having, ex.having, strict=True):
-        tree = _with_params(
-            parse_filter(shape, dialect, what="having", original=text), slots, params, lambda _: "number"
-        )  # having compares metrics, and every metric is a number
-        for column in tree.find_all(exp.Column):
-            name = column.name
-            if column.table or name not in graph.metrics:
-                raise UnknownMemberError(
-                    f"having '{text}': '{column.sql()}' is not a metric{did_you_mean(column.sql(), graph.metrics)}"
-                )
-            if name not in metric_exprs:
-                metric_exprs[name] = expander.expand(name)
-        having.append(tree)
+    having = _having(graph, query, ex, params, expander, metric_exprs)
 
     base = _base_model(expander, dims)
 
@@ -80,21 +62,7 @@ def plan_query(
     filters += [
         _structured(f, slots, params, member_type(f.member)) for f, slots in zip(query.filters, ex.filters, strict=True)
     ]
-
-    warnings = []
-    for name in expander.used:
-        metric = graph.metrics[name]
-        if metric.status == "deprecated":
-            instead = f" — use '{metric.replaced_by}' instead" if metric.replaced_by else ""
-            warnings.append(f"metric '{name}' is deprecated{instead}")
-
-    tz = calendar.timezone
-    start, end = ex.start_slot, ex.end_slot
-    bounds = TimeBounds(
-        start=None if start is None else partial(_local_bound, slot=start, tz=tz),
-        end=None if end is None else partial(_local_bound, slot=end, tz=tz),
-    )
-
+    bounds = _time_bounds(ex, calendar.timezone)
     segments = _segments(graph, query)
     order_by = _order(query, dims, output_metrics)
     limit = _limit(graph, query)
@@ -133,9 +101,62 @@ def plan_query(
         order_by=tuple(order_by),
         limit=limit,
         offset=query.offset,
-        warnings=tuple(warnings),
+        warnings=_deprecation_warnings(graph, expander.used),
         cap=None if query.limit is not None else limit,
         row_security=security,
+    )
+
+
+def _expand_requested(expander: MetricExpander, names: tuple[str, ...]) -> dict[str, exp.Expr]:
+    metric_exprs: dict[str, exp.Expr] = {}
+    for name in names:
+        if name in metric_exprs:
+            raise QueryValidationError(f"metric '{name}' is asked for twice")
+        metric_exprs[name] = expander.expand(name)
+    return metric_exprs
+
+
+def _having(
+    graph: SemanticGraph,
+    query: Query,
+    ex: Extracted,
+    params: Params,
+    expander: MetricExpander,
+    metric_exprs: dict[str, exp.Expr],
+) -> list[exp.Expr]:
+    """`having` conditions over metrics; a metric named only there is computed too (not output)."""
+    having = []
+    for text, (shape, slots) in zip(query.having, ex.having, strict=True):
+        tree = _with_params(
+            parse_filter(shape, graph.settings.dialect, what="having", original=text), slots, params, lambda _: "number"
+        )  # having compares metrics, and every metric is a number
+        for column in tree.find_all(exp.Column):
+            name = column.name
+            if column.table or name not in graph.metrics:
+                raise UnknownMemberError(
+                    f"having '{text}': '{column.sql()}' is not a metric{did_you_mean(column.sql(), graph.metrics)}"
+                )
+            if name not in metric_exprs:
+                metric_exprs[name] = expander.expand(name)
+        having.append(tree)
+    return having
+
+
+def _deprecation_warnings(graph: SemanticGraph, used: Iterable[str]) -> tuple[str, ...]:
+    warnings = []
+    for name in used:
+        metric = graph.metrics[name]
+        if metric.status == "deprecated":
+            instead = f" — use '{metric.replaced_by}' instead" if metric.replaced_by else ""
+            warnings.append(f"metric '{name}' is deprecated{instead}")
+    return tuple(warnings)
+
+
+def _time_bounds(ex: Extracted, tz: str) -> TimeBounds:
+    start, end = ex.start_slot, ex.end_slot
+    return TimeBounds(
+        start=None if start is None else partial(_local_bound, slot=start, tz=tz),
+        end=None if end is None else partial(_local_bound, slot=end, tz=tz),
     )
 
 
@@ -284,26 +305,29 @@ def _structured(f: Filter, slots: list[int], params: Params, kind: str | None) -
         )
     for slot in slots:  # a substring is text, whatever the member's type
         params.compare(slot, f.member, None if text_op else kind)
-    if op == "equals":
-        return exp.EQ(this=col, expression=vals[0])
-    if op == "not_equals":
-        return exp.NEQ(this=col, expression=vals[0])
-    if op in ("gt", "gte", "lt", "lte"):
-        cls: type[exp.Binary] = {"gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
-        return cls(this=col, expression=vals[0])
-    if op == "in":
-        return exp.In(this=col, expressions=vals)
-    if op == "not_in":
-        return exp.Not(this=exp.In(this=col, expressions=vals))
-    if op == "between":
-        return exp.Between(this=col, low=vals[0], high=vals[1])
-    if op == "contains":
-        return exp.GT(this=exp.StrPosition(this=col, substr=vals[0]), expression=exp.Literal.number(0))
-    if op == "starts_with":
-        return exp.EQ(this=exp.StrPosition(this=col, substr=vals[0]), expression=exp.Literal.number(1))
-    if op == "is_null":
-        return exp.Is(this=col, expression=exp.Null())
-    return exp.Not(this=exp.Is(this=col, expression=exp.Null()))
+    return _FILTER_OPS[op](col, vals)
+
+
+def _substring_at(col: exp.Expr, value: exp.Expr) -> exp.Expr:
+    return exp.StrPosition(this=col, substr=value)
+
+
+# A structured filter's op as the condition it builds from the member's column and the bound values.
+_FILTER_OPS: dict[str, Callable[[exp.Expr, Sequence[exp.Expr]], exp.Expr]] = {
+    "equals": lambda col, v: exp.EQ(this=col, expression=v[0]),
+    "not_equals": lambda col, v: exp.NEQ(this=col, expression=v[0]),
+    "gt": lambda col, v: exp.GT(this=col, expression=v[0]),
+    "gte": lambda col, v: exp.GTE(this=col, expression=v[0]),
+    "lt": lambda col, v: exp.LT(this=col, expression=v[0]),
+    "lte": lambda col, v: exp.LTE(this=col, expression=v[0]),
+    "in": lambda col, v: exp.In(this=col, expressions=v),
+    "not_in": lambda col, v: exp.Not(this=exp.In(this=col, expressions=v)),
+    "between": lambda col, v: exp.Between(this=col, low=v[0], high=v[1]),
+    "contains": lambda col, v: exp.GT(this=_substring_at(col, v[0]), expression=exp.Literal.number(0)),
+    "starts_with": lambda col, v: exp.EQ(this=_substring_at(col, v[0]), expression=exp.Literal.number(1)),
+    "is_null": lambda col, v: exp.Is(this=col, expression=exp.Null()),
+    "is_not_null": lambda col, v: exp.Not(this=exp.Is(this=col, expression=exp.Null())),
+}
 
 
 def _segments(graph: SemanticGraph, query: Query) -> list[Segment]:

@@ -39,40 +39,50 @@ _KNOWN = ("number", "time", "boolean")  # 'string' and undeclared types say noth
 
 def check_filter_types(tree: exp.Expr, member_type: MemberType, *, what: str, original: str) -> None:
     """Raise VALIDATION, naming the member and the fix, for the first type mistake in `tree`."""
-
-    def refuse(reason: str) -> None:
-        raise QueryValidationError(f"{what} '{original}': {reason}")
-
     for node in tree.walk():
-        if isinstance(node, exp.Like | exp.ILike):
-            _needs_text(node.this, member_type, "LIKE compares text", refuse)
-        elif isinstance(node, _TEXT_FUNCTIONS):
-            _needs_text(node.this, member_type, f"{node.sql_name()} takes text", refuse)
-        elif isinstance(node, _TIME_FUNCTIONS):
-            argument = node.expression if isinstance(node, exp.Extract) else node.this
-            found = _typed_member(argument, member_type)
-            if found is not None and found[1] != "time":
-                refuse(f"{node.sql_name()} takes a time, and '{found[0]}' is a {found[1]}")
-        elif isinstance(node, _ARITHMETIC):
-            for side in (node.this, node.expression):
-                found = _typed_member(side, member_type)
-                if found is not None and (
-                    found[1] == "boolean" or (found[1] == "time" and not isinstance(node, (exp.Add, exp.Sub)))
-                ):
-                    refuse(f"'{found[0]}' is a {found[1]}, which {node.key.upper()} cannot take")
-        elif isinstance(node, _COMPARISONS):
-            left, right = _typed_member(node.this, member_type), _typed_member(node.expression, member_type)
-            if left is not None and right is not None and left[1] != right[1]:
-                refuse(f"'{left[0]}' is a {left[1]} and '{right[0]}' a {right[1]}: they never compare")
+        mistake = _mistake(node, member_type)
+        if mistake is not None:
+            raise QueryValidationError(f"{what} '{original}': {mistake}")
 
 
-def _needs_text(node: exp.Expr, member_type: MemberType, rule: str, refuse: Callable[[str], None]) -> None:
+def _mistake(node: exp.Expr, member_type: MemberType) -> str | None:
+    """What is wrong with this one node's use of its typed member operands, if anything."""
+    if isinstance(node, exp.Like | exp.ILike):
+        return _needs_text(node.this, member_type, "LIKE compares text")
+    if isinstance(node, _TEXT_FUNCTIONS):
+        return _needs_text(node.this, member_type, f"{node.sql_name()} takes text")
+    if isinstance(node, _TIME_FUNCTIONS):
+        found = _typed_member(node.expression if isinstance(node, exp.Extract) else node.this, member_type)
+        if found is not None and found[1] != "time":
+            return f"{node.sql_name()} takes a time, and '{found[0]}' is a {found[1]}"
+    elif isinstance(node, _ARITHMETIC):
+        return _arithmetic_mistake(node, member_type)
+    elif isinstance(node, _COMPARISONS):
+        left, right = _typed_member(node.this, member_type), _typed_member(node.expression, member_type)
+        if left is not None and right is not None and left[1] != right[1]:
+            return f"'{left[0]}' is a {left[1]} and '{right[0]}' a {right[1]}: they never compare"
+    return None
+
+
+def _arithmetic_mistake(node: exp.Expr, member_type: MemberType) -> str | None:
+    """Booleans take no arithmetic; times only an added or subtracted interval."""
+    for side in (node.this, node.expression):
+        found = _typed_member(side, member_type)
+        if found is not None and (
+            found[1] == "boolean" or (found[1] == "time" and not isinstance(node, (exp.Add, exp.Sub)))
+        ):
+            return f"'{found[0]}' is a {found[1]}, which {node.key.upper()} cannot take"
+    return None
+
+
+def _needs_text(node: exp.Expr, member_type: MemberType, rule: str) -> str | None:
     found = _typed_member(node, member_type)
-    if found is not None:
-        refuse(
-            f"{rule}, and '{found[0]}' is a {found[1]} — compare it with =, <, BETWEEN or IN, or write "
-            f"CAST({found[0]} AS VARCHAR)"
-        )
+    if found is None:
+        return None
+    return (
+        f"{rule}, and '{found[0]}' is a {found[1]} — compare it with =, <, BETWEEN or IN, or write "
+        f"CAST({found[0]} AS VARCHAR)"
+    )
 
 
 def _typed_member(node: exp.Expr | None, member_type: MemberType) -> tuple[str, str] | None:

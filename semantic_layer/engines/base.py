@@ -29,6 +29,11 @@ class Engine(Protocol):
         not wait in line behind them."""
         ...
 
+    def memory_bytes(self) -> int | None:
+        """Memory the engine holds inside this process (an embedded database's buffer pool), for the
+        server's /metrics; None for a database in a process of its own."""
+        ...
+
     def table_columns(self, table: str) -> list[str]:
         """Column names of a table or view (for `validate --warehouse`)."""
         ...

@@ -145,6 +145,9 @@ class PooledEngine:
         with self._pool.connection() as conn:
             return self._fetch(conn, sql, params, timeout_seconds)
 
+    def memory_bytes(self) -> int | None:
+        return None  # the database runs in a process of its own
+
     def ping(self, timeout_seconds: float) -> None:
         with self._pool.reserved() as conn:
             self._fetch(conn, "SELECT 1", {}, timeout_seconds)

@@ -125,6 +125,16 @@ class DuckDBEngine:
     def ping(self, timeout_seconds: float) -> None:
         self._run("SELECT 1", {}, timeout_seconds, lambda result: result.fetchall())  # a cursor of its own
 
+    def memory_bytes(self) -> int | None:
+        """What DuckDB's buffer manager holds (cached table blocks, hash tables, …); memory its
+        allocator keeps for reuse is not counted — RSS minus this tells that part."""
+        cursor = self._con.cursor()
+        try:
+            row = cursor.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+        finally:
+            cursor.close()
+
     def table_columns(self, table: str) -> list[str]:
         cursor = self._con.cursor()
         try:

@@ -137,15 +137,62 @@ class Model(Named):
 
 
 class Threshold(Strict):
+    """One alert level: it fires when the value is above `above` or below `below` (with both, the
+    level fires outside the band between them)."""
+
     below: float | None = None
     above: float | None = None
 
+    @model_validator(mode="after")
+    def _a_bound(self) -> Threshold:
+        if self.below is None and self.above is None:
+            raise ValueError("a threshold level needs 'above:', 'below:' or both (e.g. {above: 0.12})")
+        if self.below is not None and self.above is not None and self.above <= self.below:
+            raise ValueError(
+                f"above ({self.above:g}) must be greater than below ({self.below:g}): the level fires "
+                "outside the band between them, and this band is empty, so it would fire for every value"
+            )
+        return self
+
+
+class Thresholds(Strict):
+    """Alert levels of a metric, evaluated on the last complete period at `grain`."""
+
+    grain: Grain = "month"
+    warn: Threshold | None = None
+    critical: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _critical_beyond_warn(self) -> Thresholds:
+        if self.warn is None or self.critical is None:
+            return self
+        warn, critical = self.warn, self.critical
+        if warn.above is not None and critical.above is not None and critical.above < warn.above:
+            raise ValueError(
+                f"critical above ({critical.above:g}) is below warn above ({warn.above:g}): a critical "
+                "level must be the further one — swap them"
+            )
+        if warn.below is not None and critical.below is not None and critical.below > warn.below:
+            raise ValueError(
+                f"critical below ({critical.below:g}) is above warn below ({warn.below:g}): a critical "
+                "level must be the further one — swap them"
+            )
+        return self
+
+    def levels(self) -> list[tuple[str, Threshold]]:
+        """The levels set, the most severe first."""
+        return [(name, level) for name, level in (("critical", self.critical), ("warn", self.warn)) if level]
+
 
 class MetricRef(Strict):
-    """A metric used as a ratio side, optionally narrowed by a filter over dimension refs."""
+    """A metric used as a ratio side, optionally narrowed by a filter over dimension refs.
+
+    `reduce_by` (denominators only): dimension refs the side is aggregated without — the row's
+    other dimensions still group it, so `revenue` reduced by the channel is its month's total."""
 
     metric: str
     filter: str | None = None
+    reduce_by: list[str] = Field(default_factory=list)
 
 
 class DerivedInput(Strict):
@@ -176,7 +223,7 @@ class MetricBase(Named):
     tags: list[str] = Field(default_factory=list)
     synonyms: list[str] = Field(default_factory=list)
     fill_nulls_with: float | None = None
-    thresholds: dict[Literal["warn", "critical"], Threshold] = Field(default_factory=dict)
+    thresholds: Thresholds | None = None
     filter: str | None = None
 
     @field_validator("synonyms", "tags", mode="before")
@@ -200,6 +247,12 @@ class RatioMetric(MetricBase):
     def _ref(cls, v: Any) -> Any:
         return {"metric": v} if isinstance(v, str) else v
 
+    @model_validator(mode="after")
+    def _reduce_denominator_only(self) -> RatioMetric:
+        if self.numerator.reduce_by:
+            raise ValueError("reduce_by belongs on the denominator (the total a share is taken of)")
+        return self
+
 
 class DerivedMetric(MetricBase):
     type: Literal["derived"]
@@ -222,8 +275,38 @@ class CumulativeMetric(MetricBase):
         return self
 
 
+class ConversionMetric(MetricBase):
+    """Base events (a measure's rows) that a conversion event of the same entity follows within
+    `window`: counted, or as a share of the base events."""
+
+    type: Literal["conversion"]
+    base: str  # model.measure
+    conversion: str  # model.measure
+    entity: str  # an expression over the columns of both models
+    window: str | None = None  # unbounded when absent
+    calculation: Literal["rate", "count"] = "rate"
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)
+        return v
+
+
+class RetentionMetric(MetricBase):
+    """Of the entities active in a period, the share active again `offset` periods later."""
+
+    type: Literal["retention"]
+    activity: str  # a model with a time
+    entity: str  # an expression over the activity model's columns
+    period: Literal["day", "week", "month", "quarter", "year"] = "month"
+    offset: int = Field(1, ge=1)
+
+
+METRIC_TYPES = (SimpleMetric, RatioMetric, DerivedMetric, CumulativeMetric, ConversionMetric, RetentionMetric)
 Metric = Annotated[
-    SimpleMetric | RatioMetric | DerivedMetric | CumulativeMetric,
+    SimpleMetric | RatioMetric | DerivedMetric | CumulativeMetric | ConversionMetric | RetentionMetric,
     Field(discriminator="type"),
 ]
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticError
@@ -35,6 +35,10 @@ _ALL_FIELDS = sorted(
             d.RatioMetric,
             d.DerivedMetric,
             d.CumulativeMetric,
+            d.ConversionMetric,
+            d.RetentionMetric,
+            d.Thresholds,
+            d.Threshold,
             d.Policy,
             d.RowPolicy,
             d.Settings,
@@ -47,7 +51,7 @@ _ALL_FIELDS = sorted(
         for name in cls.model_fields
     }
 )
-_METRIC_TYPES = ("simple", "ratio", "derived", "cumulative")
+_METRIC_TYPES = tuple(get_args(cls.model_fields["type"].annotation)[0] for cls in d.METRIC_TYPES)
 
 
 @dataclass(frozen=True)

@@ -97,10 +97,11 @@ def test_every_catalogue_metric_has_governance_fields() -> None:
         assert metric.description and metric.owner and metric.tier and metric.format and metric.direction, metric.name
         assert metric.label, metric.name
     thresholds = {m.name: m.thresholds for m in project.metrics.values() if m.thresholds}
-    assert thresholds["churn_rate"]["warn"].above == 0.08 and thresholds["churn_rate"]["critical"].above == 0.12
-    assert thresholds["collection_rate"]["warn"].below == 0.9
-    assert thresholds["first_response_time"]["warn"].above == 4 * 3600
-    assert thresholds["first_response_time"]["critical"].above == 24 * 3600
+    churn = thresholds["churn_rate"]
+    assert churn.warn.above == 0.08 and churn.critical.above == 0.12 and churn.grain == "month"
+    assert thresholds["collection_rate"].warn.below == 0.9
+    assert thresholds["first_response_time"].warn.above == 4 * 3600
+    assert thresholds["first_response_time"].critical.above == 24 * 3600
 
 
 def test_access_policies_for_the_demo_roles() -> None:

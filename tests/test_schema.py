@@ -98,8 +98,8 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
         "$.models[0].measures[0].percentile: 1.5 breaks exclusiveMaximum 1",
     ),
     "unknown metric type": (
-        lambda doc: _metric(doc, "revenue").update(type="conversion"),
-        "$.metrics[0].type: 'conversion' is not one of",
+        lambda doc: _metric(doc, "revenue").update(type="funnel"),
+        "$.metrics[0].type: 'funnel' is not one of",
     ),
     "metric without type": (
         lambda doc: _metric(doc, "revenue").pop("type"),
@@ -119,7 +119,7 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
     ),
     "unknown threshold level": (
         lambda doc: _metric(doc, "churn_rate")["thresholds"].update(alarm={"above": 1}),
-        "thresholds.alarm (key): 'alarm' is not one of",
+        "thresholds: unknown key 'alarm'",
     ),
     "ratio side with an unknown key": (
         lambda doc: _metric(doc, "average_order_value").update(numerator={"metric": "revenue", "where": "x"}),

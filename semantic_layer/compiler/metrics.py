@@ -83,11 +83,12 @@ class MetricExpander:
             result = safe_divide(num, den)
         elif isinstance(metric, d.DerivedMetric):
             result = self._derived(metric, filters, offset, cumulative, stack)
-        else:
-            assert isinstance(metric, d.CumulativeMetric)
+        elif isinstance(metric, d.CumulativeMetric):
             window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
             spec = CumulativeSpec(window, metric.grain_to_date)
             result = self._expr(metric.metric, filters, offset, spec, stack)
+        else:
+            raise QueryValidationError(f"metric '{name}': {metric.type} metrics are not compiled by this version")
         if metric.fill_nulls_with is not None:
             fill = metric.fill_nulls_with
             literal = exp.Literal.number(int(fill) if float(fill).is_integer() else fill)

@@ -15,9 +15,10 @@ from sqlglot.errors import SqlglotError
 
 from . import definitions as d
 from .access import CLAIM_RE
+from .catalog import metric_models
 from .columns import known_columns, rule_columns
 from .compiler.lineage import filtered_table_read
-from .compiler.members import resolve_tree
+from .compiler.members import resolve_member, resolve_tree
 from .compiler.metrics import MetricExpander
 from .compiler.scope import JoinScope, parse_snippet_query
 from .compiler.security import to_one_paths
@@ -244,6 +245,16 @@ def _(metric: d.SimpleMetric, chk: Checker, graph: SemanticGraph, origin: Origin
 def _(metric: d.RatioMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
     for side in ("numerator", "denominator"):
         chk.attempt(origin, (side,), partial(graph.metric, getattr(metric, side).metric))
+    if metric.denominator.reduce_by and metric.denominator.metric in graph.metrics:
+        for i, ref in enumerate(metric.denominator.reduce_by):
+            at = ("denominator", "reduce_by", i)
+            chk.attempt(origin, at, partial(_reducible, graph, metric.denominator.metric, ref), "reduce_by: ")
+
+
+def _reducible(graph: SemanticGraph, metric: str, ref: str) -> None:
+    """A share's total is grouped without `ref`: it must be a dimension every model of the total reaches."""
+    for model in sorted(metric_models(graph, metric)):
+        resolve_member(graph, model, ref)
 
 
 @_check_references.register

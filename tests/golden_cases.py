@@ -12,6 +12,100 @@ import semantic_layer as sl
 REV = "CASE WHEN o.status <> 'cancelled' THEN o.amount END"
 T = local("o.created_at")
 
+OC = "FROM orders o LEFT JOIN customers c USING (customer_id)"
+# Shares of a total (a ratio whose denominator is reduced by some dimensions): the hand-written
+# form groups once and divides by a window total over the dimensions that stay.
+SHARE_CASES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "share of total: each segment's share of its month's revenue",
+        dict(metrics=["segment_share_of_revenue", "revenue"], dimensions=["metric_time:month", "customers.segment"]),
+        f"""SELECT m, segment, r::DOUBLE / NULLIF(SUM(r) OVER (PARTITION BY m), 0), r FROM
+              (SELECT date_trunc('month', {T})::DATE m, c.segment, SUM({REV}) r {OC}
+               WHERE o.created_at IS NOT NULL GROUP BY 1, 2)
+            ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
+        "share of total with nothing left to group the total by: the share of the grand total",
+        dict(metrics=["segment_share_of_revenue"], dimensions=["customers.segment"]),
+        f"""SELECT segment, r::DOUBLE / NULLIF(SUM(r) OVER (), 0) FROM
+              (SELECT c.segment, SUM({REV}) r {OC} GROUP BY 1) ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "share of total under filters: the total is of the filtered rows",
+        dict(
+            metrics=["segment_share_of_revenue"],
+            dimensions=["customers.segment", "orders.status"],
+            where=["orders.amount >= 100", "customers.segment <> 'smb'"],
+        ),
+        f"""SELECT segment, status, r::DOUBLE / NULLIF(SUM(r) OVER (PARTITION BY status), 0) FROM
+              (SELECT c.segment, o.status, SUM({REV}) r {OC}
+               WHERE o.amount >= 100 AND c.segment <> 'smb' GROUP BY 1, 2)
+            ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "share of total reduced by two dimensions, grouped by a third",
+        dict(metrics=["share_of_orders"], dimensions=["customers.segment", "regions.name", "orders.status"]),
+        f"""SELECT segment, name, status, n::DOUBLE / NULLIF(SUM(n) OVER (PARTITION BY status), 0) FROM
+              (SELECT c.segment, r.name, o.status, COUNT(*) n {OC} LEFT JOIN regions r USING (region_id)
+               GROUP BY 1, 2, 3)
+            ORDER BY 1 NULLS LAST, 2 NULLS LAST, 3 NULLS LAST""",
+    ),
+    (
+        "share of total when only one of its reduced dimensions is asked for",
+        dict(metrics=["share_of_orders"], dimensions=["regions.name", "orders.status"]),
+        f"""SELECT name, status, n::DOUBLE / NULLIF(SUM(n) OVER (PARTITION BY status), 0) FROM
+              (SELECT r.name, o.status, COUNT(*) n {OC} LEFT JOIN regions r USING (region_id) GROUP BY 1, 2)
+            ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "share of total of a distinct count: the total counts each buyer once, not once per segment",
+        dict(metrics=["buyer_share"], dimensions=["customers.segment", "orders.status"]),
+        f"""WITH g AS (SELECT c.segment, o.status, COUNT(DISTINCT o.customer_id) b {OC} GROUP BY 1, 2),
+                 t AS (SELECT o.status, COUNT(DISTINCT o.customer_id) b FROM orders o GROUP BY 1)
+            SELECT g.segment, g.status, g.b::DOUBLE / NULLIF(t.b, 0) FROM g LEFT JOIN t
+              ON g.status IS NOT DISTINCT FROM t.status
+            ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "share of total through a one_to_many dimension: an order in two ship modes counts once in the total",
+        dict(metrics=["segment_share_of_revenue"], dimensions=["customers.segment", "order_lines.ship_mode"]),
+        f"""WITH p AS (SELECT DISTINCT o.order_id, c.segment, l.ship_mode, o.amount, o.status {OC}
+                       LEFT JOIN order_lines l ON l.order_id = o.order_id),
+                 g AS (SELECT segment, ship_mode, SUM(CASE WHEN status <> 'cancelled' THEN amount END) r
+                       FROM p GROUP BY 1, 2),
+                 t AS (SELECT ship_mode, SUM(CASE WHEN status <> 'cancelled' THEN amount END) r
+                       FROM (SELECT DISTINCT order_id, ship_mode, amount, status FROM p) GROUP BY 1)
+            SELECT g.segment, g.ship_mode, g.r::DOUBLE / NULLIF(t.r, 0) FROM g LEFT JOIN t
+              ON g.ship_mode IS NOT DISTINCT FROM t.ship_mode
+            ORDER BY 1 NULLS LAST, 2 NULLS LAST""",
+    ),
+    (
+        "share of total over time: each month's share of the range, beside a metric of another model",
+        dict(
+            metrics=["month_share_of_revenue", "ticket_count"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-02-01", "end": "2024-06-01"},
+        ),
+        f"""WITH r AS (SELECT date_trunc('month', {T})::DATE m, SUM({REV}) r FROM orders o
+                       WHERE {T} >= TIMESTAMP '2024-02-01' AND {T} < TIMESTAMP '2024-06-01' GROUP BY 1),
+                 k AS (SELECT date_trunc('month', {local("t.created_at")})::DATE m, COUNT(*) k FROM tickets t
+                       WHERE {local("t.created_at")} >= TIMESTAMP '2024-02-01'
+                         AND {local("t.created_at")} < TIMESTAMP '2024-06-01' GROUP BY 1)
+            SELECT COALESCE(r.m, k.m), r.r::DOUBLE / NULLIF(SUM(r.r) OVER (), 0), k.k
+            FROM r FULL JOIN k ON r.m = k.m ORDER BY 1""",
+    ),
+    (
+        "share of total beside a metric of another model grouped by the reduced dimension",
+        dict(metrics=["segment_share_of_revenue", "ticket_count"], dimensions=["customers.segment"]),
+        f"""WITH r AS (SELECT c.segment, SUM({REV}) r {OC} GROUP BY 1),
+                 k AS (SELECT c.segment, COUNT(*) k FROM tickets t LEFT JOIN customers c USING (customer_id)
+                       GROUP BY 1)
+            SELECT COALESCE(r.segment, k.segment), r.r::DOUBLE / NULLIF((SELECT SUM(r) FROM r), 0), k.k
+            FROM r FULL JOIN k ON r.segment IS NOT DISTINCT FROM k.segment ORDER BY 1 NULLS LAST""",
+    ),
+]
+
+
 CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "to-one dimension with a measure filter",
@@ -387,6 +481,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
          WHERE EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned
                        AND l.ship_mode = 'sea')""",
     ),
+    *SHARE_CASES,
 ]
 
 

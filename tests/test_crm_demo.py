@@ -84,7 +84,7 @@ def test_the_demo_command_writes_the_file(tmp_path: Path) -> None:
 def test_the_metrics_project_validates() -> None:
     result = CliRunner().invoke(app, ["validate", "--project", str(METRICS)])
     assert result.exit_code == 0, result.stderr
-    assert "51 metrics" in result.stdout
+    assert "52 metrics" in result.stdout
 
 
 def test_the_metrics_project_validates_against_the_warehouse(crm: sl.Layer) -> None:
@@ -150,6 +150,19 @@ GOLDEN: list[tuple[str, dict[str, Any], str]] = [
         f"""SELECT CAST(date_trunc('year', {L("o.signed_at")}) AS DATE),
                 SUM(o.amount) FILTER (WHERE c.tier = 'strategic')::DOUBLE / SUM(o.amount)
          FROM orders o JOIN customers c USING (customer_id) WHERE {VALID} GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "channel contribution: each acquisition channel's share of its quarter's revenue",
+        dict(
+            metrics=["channel_contribution"],
+            dimensions=["customers.acquisition_channel.name", "metric_time:quarter"],
+            time_range={"start": "2025-01-01", "end": "2025-07-01"},
+        ),
+        f"""SELECT name, q, r::DOUBLE / SUM(r) OVER (PARTITION BY q) FROM (
+           SELECT ch.name, CAST(date_trunc('quarter', {L("o.signed_at")}) AS DATE) q, SUM(o.amount) r
+           FROM orders o JOIN customers c USING (customer_id) LEFT JOIN channels ch ON ch.channel_id = c.channel_id
+           WHERE {VALID} AND {L("o.signed_at")} >= DATE '2025-01-01' AND {L("o.signed_at")} < DATE '2025-07-01'
+           GROUP BY 1, 2) ORDER BY 1 NULLS LAST, 2""",
     ),
     (
         "new customers and customer growth rate by month",

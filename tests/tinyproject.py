@@ -89,9 +89,11 @@ def tiny_graph() -> SemanticGraph:
         return sl.load(folder).graph
 
 
-def plan_of(security: RowSecurity | None = None, **query: Any) -> tuple[Plan, Params]:
-    """The resolve pass alone, on the tiny project."""
-    graph = tiny_graph()
+def plan_of(
+    security: RowSecurity | None = None, graph: SemanticGraph | None = None, **query: Any
+) -> tuple[Plan, Params]:
+    """The resolve pass alone, on the tiny project (or on `graph`)."""
+    graph = graph or tiny_graph()
     q = build_query(**query)
     params = Params()
     plan = plan_query(graph, q, extract(q, "duckdb", "UTC"), params, Calendar("UTC", "monday", 1), security)

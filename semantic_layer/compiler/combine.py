@@ -3,9 +3,11 @@
 Units are never joined to each other directly (that would multiply rows). Each unit has at most one
 row per dimension combination, so the units are stacked with UNION ALL — each filling its own
 columns, NULL elsewhere — and grouped by the dimensions: GROUP BY treats NULLs as equal, needs no
-FULL OUTER JOIN and hashes on every engine. An offset unit stacks only its periods,
-moved forward by the offset, and is then left-joined on `unit period = period − offset`,
-the one place a null-safe join remains.
+FULL OUTER JOIN and hashes on every engine. Two kinds of unit are left-joined to that instead,
+null-safe, on the dimensions they keep: an offset unit (which stacks only its periods, moved
+forward by the offset) on `unit period = period − offset`, and a share's total (a unit reduced by
+some dimensions) on the dimensions it is still grouped by — each of its rows meets every row of
+the combinations it totals.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..timegrain import as_period_value, offset_fits_grain, py_truncate, shift
 from .context import UnitContext
 from .nodes import cross_join, left_join, table, table_alias
 from .plan import DimensionRequest, Plan, Unit
+from .shares import point_dimensions
 
 COMBINED = "combined"
 
@@ -30,6 +33,8 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
     offset_units = [u for u in units if u.key.offset]
     if offset_units:
         _check_offsets(offset_units, time_dims)
+    joined = [u for u in units if u.key.offset or u.key.reduced]
+    stacked = [u for u in units if not u.key.reduced]  # an offset unit stacks its periods too
     metric_cols = [plan.metric_exprs[m].copy().as_(m, copy=False) for m in plan.metric_exprs]
 
     ctes: list[tuple[str, exp.Expr]] = [(u.alias, selects[u.alias]) for u in units]
@@ -37,17 +42,21 @@ def combine(ctx: UnitContext, selects: dict[str, exp.Select]) -> exp.Select:
         select = exp.select(*metric_cols).from_(table(units[0].alias), copy=False)
         for unit in units[1:]:
             select = cross_join(select, table(unit.alias))
-    elif len(units) == 1 and not offset_units:
+    elif len(units) == 1 and not joined:
+        metric_cols = [point_dimensions(c, units[0].alias) for c in metric_cols]
         select = exp.select(*(exp.column(a, table=units[0].alias).as_(a, copy=False) for a in aliases), *metric_cols)
         select = select.from_(table(units[0].alias), copy=False)
     else:
-        ctes.append((COMBINED, _stack(ctx, units)))
-        plain = {u.alias for u in units if not u.key.offset}
-        metric_cols = [_from_stack(plan.metric_exprs[m].copy(), plain).as_(m, copy=False) for m in plan.metric_exprs]
+        ctes.append((COMBINED, _stack(ctx, stacked)))
+        plain = {u.alias for u in stacked if not u.key.offset}
+        metric_cols = [
+            point_dimensions(_from_stack(plan.metric_exprs[m].copy(), plain), COMBINED).as_(m, copy=False)
+            for m in plan.metric_exprs
+        ]
         select = exp.select(*(exp.column(a, table=COMBINED).as_(a, copy=False) for a in aliases), *metric_cols)
         select = select.from_(table(COMBINED), copy=False)
-        for unit in offset_units:
-            select = left_join(select, table(unit.alias), _key_match(ctx, unit))
+        for unit in joined:
+            select = left_join(select, table(unit.alias), _key_match(unit))
     for alias, body in ctes:
         select = select.with_(table_alias(alias), as_=body, copy=False)
     return finalize(plan, select)
@@ -153,14 +162,16 @@ def _keep_in_range(ctx: UnitContext, part: exp.Select, unit: Unit) -> exp.Select
     return part.where(exp.and_(*conds), copy=False) if conds else part
 
 
-def _key_match(ctx: UnitContext, unit: Unit) -> exp.Expr:
+def _key_match(unit: Unit) -> exp.Expr:
+    """The combined row's dimensions that `unit` is grouped by equal its own (TRUE when a share's
+    total is reduced by all of them: its one row meets every row)."""
     conds = []
-    for dim in ctx.plan.dimensions:
+    for dim in unit.reads.requests:
         key: exp.Expr = exp.column(dim.alias, table=COMBINED)
         if dim.is_metric_time and unit.key.offset:
             key = as_period_value(shift(key, -unit.key.offset), dim.grain or "day")
         conds.append(exp.NullSafeEQ(this=exp.column(dim.alias, table=unit.alias), expression=key))
-    return exp.and_(*conds)
+    return exp.and_(*conds) if conds else exp.true()
 
 
 def finalize(plan: Plan, select: exp.Select) -> exp.Select:

@@ -45,7 +45,7 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     grain = members[t_index].grain or "day" if t_index is not None else None
     calendar = ctx.calendar
     scope = JoinScope(ctx.graph, base)
-    dims = ctx.plan.dimensions
+    dims = unit.reads.requests
     others = [
         (dims[i].alias, member_value(scope, m, calendar, Offset())) for i, m in enumerate(members) if i != t_index
     ]

@@ -40,7 +40,7 @@ def fuse_units(plan: Plan, graph: SemanticGraph, profile: DialectProfile) -> Pla
     families: dict[tuple[object, ...], list[Unit]] = {}
     for unit in plan.units:
         if unit.key.spec is None:
-            families.setdefault((unit.key.model, unit.key.offset), []).append(unit)
+            families.setdefault((unit.key.model, unit.key.offset, unit.key.reduced), []).append(unit)
     moved: dict[tuple[str, str], exp.Column] = {}
     fused_units: dict[str, Unit] = {}  # first unit's alias → the fused unit
     gone: set[str] = set()
@@ -99,12 +99,12 @@ def _fuse(units: list[Unit]) -> tuple[Unit, dict[tuple[str, str], str]]:
             else:
                 measures[name] = new
             columns[(unit.alias, alias)] = new
-    key = UnitKey(first.key.model, tuple(sorted(shared)), first.key.offset)
+    key = UnitKey(first.key.model, tuple(sorted(shared)), first.key.offset, reduced=first.key.reduced)
     fused = Unit(
         key,
         first.alias,
         MappingProxyType(measures),
-        Reads(first.reads.base, first.reads.dimensions, conditions),
+        Reads(first.reads.base, first.reads.requests, first.reads.dimensions, conditions),
         MappingProxyType(filtered),
     )
     return fused, columns

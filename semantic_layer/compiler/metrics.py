@@ -8,16 +8,25 @@ once. Divisions are made safe everywhere: a zero denominator gives NULL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
 from .. import definitions as d
-from ..errors import QueryValidationError
+from ..errors import QueryError, QueryValidationError
 from ..graph import SemanticGraph
 from ..snippets import map_columns, parse_snippet
 from ..timegrain import Offset
-from .plan import CumulativeSpec, UnitKey
+from .members import MemberRef, resolve_member
+from .plan import CumulativeSpec, DimensionRequest, UnitKey
+
+
+def _identity(member: MemberRef) -> tuple[object, ...]:
+    """What a dimension ref points at, whatever its spelling: metric_time, or a path and a dimension."""
+    if member.metric_time:
+        return ("metric_time",)
+    return (member.path, member.dimension.model, member.dimension.dimension.name)
 
 
 def safe_divide(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
@@ -38,15 +47,33 @@ class UnitDraft:
 
 
 class MetricExpander:
-    """Expands metric names into expressions, allocating units and leaf columns as it goes."""
+    """Expands metric names into expressions, allocating units and leaf columns as it goes.
 
-    def __init__(self, graph: SemanticGraph):
+    `dimensions` are the query's: a share's denominator (`reduce_by`) is a unit grouped by those
+    of them it does not reduce."""
+
+    def __init__(self, graph: SemanticGraph, dimensions: Sequence[DimensionRequest] = ()):
         self.graph = graph
+        self.dimensions = dimensions
         self.units: dict[UnitKey, UnitDraft] = {}
         self.used: list[str] = []  # every metric touched, for deprecation warnings
 
     def expand(self, name: str) -> exp.Expr:
         return self._expr(name, (), Offset(), None, ())
+
+    def _reduced(self, model: str, reduce_by: tuple[str, ...]) -> tuple[str, ...]:
+        """Aliases of the requested dimensions that `reduce_by` names, as seen from `model` (a
+        dimension may be asked for by another path to the same column's model and name)."""
+        if not reduce_by:
+            return ()
+        targets = {_identity(resolve_member(self.graph, model, ref)) for ref in reduce_by}
+        return tuple(d.alias for d in self.dimensions if self._points_at(model, d.member) in targets)
+
+    def _points_at(self, model: str, ref: str) -> tuple[object, ...] | None:
+        try:
+            return _identity(resolve_member(self.graph, model, ref))
+        except QueryError:
+            return None  # not reachable from the model: grouping by it fails later, with context
 
     def _leaf(self, key: UnitKey, measure: str) -> exp.Expr:
         unit = self.units.get(key)
@@ -64,6 +91,7 @@ class MetricExpander:
         offset: Offset,
         cumulative: CumulativeSpec | None,
         stack: tuple[str, ...],
+        reduce_by: tuple[str, ...] = (),
     ) -> exp.Expr:
         if name in stack:
             raise QueryValidationError(f"metric '{name}' depends on itself: {' → '.join((*stack, name))}")
@@ -75,18 +103,18 @@ class MetricExpander:
             filters = (*filters, metric.filter)
         if isinstance(metric, d.SimpleMetric):
             model, measure = self.graph.measure(metric.measure)
-            key = UnitKey(model, tuple(sorted(set(filters))), offset, cumulative)
+            key = UnitKey(model, tuple(sorted(set(filters))), offset, cumulative, self._reduced(model, reduce_by))
             result = self._leaf(key, measure.name)
         elif isinstance(metric, d.RatioMetric):
-            num = self._side(metric.numerator, filters, offset, cumulative, stack)
-            den = self._side(metric.denominator, filters, offset, cumulative, stack)
+            num = self._side(metric.numerator, filters, offset, cumulative, stack, reduce_by)
+            den = self._side(metric.denominator, filters, offset, cumulative, stack, reduce_by)
             result = safe_divide(num, den)
         elif isinstance(metric, d.DerivedMetric):
-            result = self._derived(metric, filters, offset, cumulative, stack)
+            result = self._derived(metric, filters, offset, cumulative, stack, reduce_by)
         elif isinstance(metric, d.CumulativeMetric):
             window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
             spec = CumulativeSpec(window, metric.grain_to_date)
-            result = self._expr(metric.metric, filters, offset, spec, stack)
+            result = self._expr(metric.metric, filters, offset, spec, stack, reduce_by)
         else:
             raise QueryValidationError(f"metric '{name}': {metric.type} metrics are not compiled by this version")
         if metric.fill_nulls_with is not None:
@@ -102,9 +130,11 @@ class MetricExpander:
         offset: Offset,
         cumulative: CumulativeSpec | None,
         stack: tuple[str, ...],
+        reduce_by: tuple[str, ...],
     ) -> exp.Expr:
         extra = (ref.filter,) if ref.filter else ()
-        return self._expr(ref.metric, (*filters, *extra), offset, cumulative, stack)
+        reduced = tuple(dict.fromkeys((*reduce_by, *ref.reduce_by)))
+        return self._expr(ref.metric, (*filters, *extra), offset, cumulative, stack, reduced)
 
     def _derived(
         self,
@@ -113,6 +143,7 @@ class MetricExpander:
         offset: Offset,
         cumulative: CumulativeSpec | None,
         stack: tuple[str, ...],
+        reduce_by: tuple[str, ...],
     ) -> exp.Expr:
         inputs = {i.name: i for i in metric.inputs}
         tree = parse_snippet(metric.expr, self.graph.settings.dialect)
@@ -123,6 +154,7 @@ class MetricExpander:
             spec = inputs.get(column.name) or d.DerivedInput(metric=column.name)
             extra = (spec.filter,) if spec.filter else ()
             shift = Offset.of(*d.parse_interval(spec.offset)) if spec.offset else Offset()
-            return exp.paren(self._expr(spec.metric, (*filters, *extra), offset + shift, cumulative, stack), copy=False)
+            value = self._expr(spec.metric, (*filters, *extra), offset + shift, cumulative, stack, reduce_by)
+            return exp.paren(value, copy=False)
 
         return exp.paren(map_columns(tree, value), copy=False)

@@ -1,6 +1,7 @@
 """The compiler pipeline — the one place that lists the passes, in order:
 
-    extract values → resolve (plan) → fuse units → build units → combine + finalize → render per dialect
+    extract values → resolve (plan) → shares from groups → fuse units → build units → combine + finalize
+    → render per dialect
 
 Compiled statements are cached per query *shape* (the query with every value taken out), so a
 dashboard re-asking the same question with other filter values skips straight to binding. The
@@ -37,6 +38,7 @@ from .dialects import PROFILES, adapt, check_renderable, normalize_dialect
 from .fuse import fuse_units
 from .plan import ColumnInfo, RowSecurity
 from .resolve import plan_query
+from .shares import window_shares
 from .units import dimension_values
 from .values import Extracted, Params, extract
 
@@ -222,7 +224,8 @@ class Compiler:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
             security = RowSecurity(self.row_rules, MappingProxyType(slots))
         profile = PROFILES[dialect]
-        plan = fuse_units(plan_query(self.graph, query, ex, params, calendar, security), self.graph, profile)
+        planned = plan_query(self.graph, query, ex, params, calendar, security)
+        plan = fuse_units(window_shares(planned, self.graph), self.graph, profile)
         ctx = UnitContext(self.graph, plan, params, profile)
         if not plan.units:
             select = finalize(plan, dimension_values(ctx))

@@ -56,6 +56,9 @@ class UnitKey:
     filters: tuple[str, ...] = ()
     offset: Offset = field(default_factory=Offset)
     spec: UnitSpec | None = None
+    # Requested dimensions (their aliases) the unit is not grouped by: a share's total, from a
+    # ratio denominator's `reduce_by`. It is joined on the dimensions it keeps (combine.py).
+    reduced: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -121,12 +124,18 @@ PlannedCondition = FilterCondition | SegmentCondition | RowPolicyCondition | Tim
 
 @dataclass(frozen=True)
 class Reads:
-    """What one SELECT reads from its model: the requested dimensions resolved from it (time
-    dimensions at day grain unless asked otherwise) and its WHERE conditions, in order."""
+    """What one SELECT reads from its model: the requested dimensions it groups by (`requests`;
+    all of them unless the unit is reduced), each resolved from the model (`dimensions`, time
+    dimensions at day grain unless asked otherwise), and its WHERE conditions, in order."""
 
     base: str
+    requests: tuple[DimensionRequest, ...]
     dimensions: tuple[MemberRef, ...]
     conditions: tuple[PlannedCondition, ...]
+
+    @property
+    def grouping(self) -> tuple[tuple[DimensionRequest, MemberRef], ...]:
+        return tuple(zip(self.requests, self.dimensions, strict=True))
 
 
 @dataclass(frozen=True)

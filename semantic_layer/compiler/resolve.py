@@ -42,7 +42,7 @@ def plan_query(
 ) -> Plan:
     dialect = graph.settings.dialect
     dims = _dimensions(query)
-    expander = MetricExpander(graph)
+    expander = MetricExpander(graph, dims)
     metric_exprs = _expand_requested(expander, query.metrics)
     output_metrics = list(query.metrics)
     clash = {column_alias(d.ref) for d in dims} & set(output_metrics)
@@ -73,7 +73,8 @@ def plan_query(
     units = []
     for draft in expander.units.values():
         key, model = draft.key, draft.key.model
-        members = _resolve_dimensions(graph, dims, model, f"{key.noun} on model '{model}'")
+        grouped = [d for d in dims if d.alias not in key.reduced]
+        members = _resolve_dimensions(graph, grouped, model, f"{key.noun} on model '{model}'")
         conditions = resolve_conditions(
             graph,
             model,
@@ -83,17 +84,19 @@ def plan_query(
             time_range=time_range and key.time_range_filters_rows,
             metric_filters=[(text, parse_snippet(text, dialect)) for text in key.filters],
         )
-        units.append(Unit(key, draft.alias, MappingProxyType(dict(draft.measures)), Reads(model, members, conditions)))
+        reads = Reads(model, tuple(grouped), members, conditions)
+        units.append(Unit(key, draft.alias, MappingProxyType(dict(draft.measures)), reads))
     values = None if units else _values(graph, dims, filters, segments, security, time_range)
-    reads = units[0].reads if units else values
-    assert reads is not None
+    # A unit grouped by every dimension (a share's numerator is) types the dimension columns.
+    whole = next((u.reads for u in units if not u.key.reduced), values)
+    assert whole is not None
 
     return Plan(
         calendar=calendar,
         dimensions=tuple(dims),
         units=tuple(units),
         values=values,
-        columns=_columns(graph, dims, reads.dimensions, output_metrics),
+        columns=_columns(graph, dims, whole.dimensions, output_metrics),
         metric_exprs=MappingProxyType(metric_exprs),
         output_metrics=tuple(output_metrics),
         having=tuple(having),
@@ -196,7 +199,8 @@ def _values(
     members = _resolve_dimensions(graph, dims, base, f"values of model '{base}'")
     if time_range:
         raise QueryValidationError("time_range filters metric_time, which needs at least one metric")
-    return Reads(base, members, resolve_conditions(graph, base, filters, segments, security, time_range=False))
+    conditions = resolve_conditions(graph, base, filters, segments, security, time_range=False)
+    return Reads(base, tuple(dims), members, conditions)
 
 
 def _columns(

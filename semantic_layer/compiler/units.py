@@ -25,10 +25,7 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     scope = JoinScope(ctx.graph, base)
     members = unit.reads.dimensions
     joined = fanout_prefixes(members)
-    dims = [
-        (d.alias, member_value(scope, m, ctx.calendar, Offset()))
-        for d, m in zip(ctx.plan.dimensions, members, strict=True)
-    ]
+    dims = [(d.alias, member_value(scope, m, ctx.calendar, Offset())) for d, m in unit.reads.grouping]
     measures = ctx.graph.measures_by_model[base]
     inputs = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
     where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), joined)
@@ -59,10 +56,7 @@ def dimension_values(ctx: UnitContext) -> exp.Select:
     assert reads is not None
     scope = JoinScope(ctx.graph, reads.base)
     select = exp.select(
-        *(
-            member_value(scope, m, ctx.calendar, Offset()).as_(d.alias, copy=False)
-            for d, m in zip(ctx.plan.dimensions, reads.dimensions, strict=True)
-        )
+        *(member_value(scope, m, ctx.calendar, Offset()).as_(d.alias, copy=False) for d, m in reads.grouping)
     ).distinct(copy=False)
     where = [c.bind(scope) for c in bound_conditions(ctx, reads, Offset())]
     select = scope.apply_from(select)

@@ -106,6 +106,87 @@ SHARE_CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+B = "FROM balances b LEFT JOIN customers c USING (customer_id)"
+H1 = "b.snapshot_date >= DATE '2024-01-01' AND b.snapshot_date < DATE '2024-07-01'"
+# Semi-additive measures (non_additive): added up within a snapshot day, one day per period.
+SNAPSHOT_CASES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "semi-additive: each month's balance on its last snapshot day with data (not the 31st)",
+        dict(
+            metrics=["balance"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-01-01", "end": "2024-07-01"},
+        ),
+        f"""WITH b AS (SELECT date_trunc('month', b.snapshot_date)::DATE m, b.snapshot_date d, b.amount {B} WHERE {H1}),
+                 e AS (SELECT m, MAX(d) d FROM b GROUP BY m)
+            SELECT e.m, SUM(b.amount) FROM e JOIN b ON b.m = e.m AND b.d = e.d GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "semi-additive by a group: every group on the period's last day, not on its own last day",
+        dict(metrics=["balance"], dimensions=["metric_time:month", "customers.segment"]),
+        f"""WITH b AS (SELECT date_trunc('month', b.snapshot_date)::DATE m, b.snapshot_date d, c.segment, b.amount {B}),
+                 e AS (SELECT m, MAX(d) d FROM b GROUP BY m)
+            SELECT e.m, b.segment, SUM(b.amount) FROM e JOIN b ON b.m = e.m AND b.d = e.d
+            GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
+        "semi-additive without a time dimension: the last snapshot day of the time range",
+        dict(
+            metrics=["balance"],
+            dimensions=["customers.segment"],
+            time_range={"start": "2024-01-01", "end": "2024-02-01"},
+        ),
+        f"""SELECT c.segment, SUM(b.amount) {B}
+            WHERE b.snapshot_date = (SELECT MAX(snapshot_date) FROM balances WHERE snapshot_date < DATE '2024-02-01')
+            GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "semi-additive with nothing else: the last snapshot day of all data",
+        dict(metrics=["balance", "opening_balance"]),
+        """SELECT (SELECT SUM(amount) FROM balances WHERE snapshot_date = (SELECT MAX(snapshot_date) FROM balances)),
+                  (SELECT SUM(amount) FROM balances WHERE snapshot_date = (SELECT MIN(snapshot_date) FROM balances))""",
+    ),
+    (
+        "semi-additive under a filter: the last day that has data among the filtered rows",
+        dict(metrics=["balance"], dimensions=["metric_time:quarter"], where=["customers.segment = 'enterprise'"]),
+        f"""WITH b AS (SELECT date_trunc('quarter', b.snapshot_date)::DATE q, b.snapshot_date d, b.amount {B}
+                       WHERE c.segment = 'enterprise'),
+                 e AS (SELECT q, MAX(d) d FROM b GROUP BY q)
+            SELECT e.q, SUM(b.amount) FROM e JOIN b ON b.q = e.q AND b.d = e.d GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "semi-additive first, lowest and highest: the first day, and each group's extremes over its days",
+        dict(
+            metrics=["opening_balance", "lowest_balance", "highest_balance"],
+            dimensions=["metric_time:month", "customers.segment"],
+        ),
+        f"""WITH b AS (SELECT date_trunc('month', b.snapshot_date)::DATE m, b.snapshot_date d, c.segment, b.amount {B}),
+                 e AS (SELECT m, MIN(d) d FROM b GROUP BY m),
+                 f AS (SELECT e.m, b.segment, SUM(b.amount) v FROM e JOIN b ON b.m = e.m AND b.d = e.d GROUP BY 1, 2),
+                 t AS (SELECT m, segment, SUM(amount) v FROM b GROUP BY m, d, segment),
+                 x AS (SELECT m, segment, MIN(v) lo, MAX(v) hi FROM t GROUP BY 1, 2)
+            SELECT x.m, x.segment, f.v, x.lo, x.hi FROM x LEFT JOIN f
+              ON f.m = x.m AND f.segment IS NOT DISTINCT FROM x.segment
+            ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
+        "semi-additive beside an additive metric: a month without snapshots has no balance",
+        dict(
+            metrics=["balance", "order_count"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-03-01", "end": "2024-06-01"},
+        ),
+        f"""WITH b AS (SELECT date_trunc('month', b.snapshot_date)::DATE m, b.snapshot_date d, b.amount {B}
+                       WHERE b.snapshot_date >= DATE '2024-03-01' AND b.snapshot_date < DATE '2024-06-01'),
+                 e AS (SELECT m, MAX(d) d FROM b GROUP BY m),
+                 s AS (SELECT e.m, SUM(b.amount) v FROM e JOIN b ON b.m = e.m AND b.d = e.d GROUP BY 1),
+                 o AS (SELECT date_trunc('month', {T})::DATE m, COUNT(*) n FROM orders o
+                       WHERE {T} >= TIMESTAMP '2024-03-01' AND {T} < TIMESTAMP '2024-06-01' GROUP BY 1)
+            SELECT o.m, s.v, o.n FROM o LEFT JOIN s ON s.m = o.m ORDER BY 1""",
+    ),
+]
+
+
 CASES: list[tuple[str, dict[str, Any], str]] = [
     (
         "to-one dimension with a measure filter",
@@ -482,6 +563,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
                        AND l.ship_mode = 'sea')""",
     ),
     *SHARE_CASES,
+    *SNAPSHOT_CASES,
 ]
 
 

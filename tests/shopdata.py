@@ -7,6 +7,9 @@
 - empty days: no orders at all from 2024-02-10 to 2024-02-16 (inside cumulative windows);
 - DST: orders around 2024-03-10 and 2024-11-03 in America/New_York, on both sides of midnight;
 - NULLs: customers without a region, orders without a customer, orders without lines.
+- daily snapshots (balances, semi-additive): each of 30 customers on about two days in three of
+  2024-01-01..2024-06-30; nobody on 2024-01-30 and 2024-01-31 (January's last snapshot is the
+  29th) nor in April (a month without snapshots).
 - rows below a one_to_many hop: each line has a part (to-one, some missing) and 0–2 shipments
   (one_to_many again); orders have 0–3 payments (a second one_to_many hop from orders). These are
   drawn from a generator of their own, so the tables above stay exactly as they were.
@@ -36,6 +39,8 @@ CREATE TABLE shipments (shipment_id INTEGER PRIMARY KEY, order_id INTEGER, line_
                         late BOOLEAN);
 CREATE TABLE payments (payment_id INTEGER PRIMARY KEY, order_id INTEGER, installment INTEGER, method VARCHAR);
 CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, customer_id INTEGER, priority VARCHAR, created_at TIMESTAMP);
+CREATE TABLE balances (snapshot_date DATE, customer_id INTEGER, amount DECIMAL(12, 2),
+                       PRIMARY KEY (snapshot_date, customer_id));
 """
 
 Row = tuple[Any, ...]
@@ -97,6 +102,7 @@ def build(path: Path, seed: int = 7) -> Path:
         (t, rng.randint(1, 125), rng.choice(["low", "high"]), _random_time(rng, START, END)) for t in range(1, 401)
     ]
     lines, parts, shipments, payments = _below_lines(random.Random(seed + 1), lines, [o[0] for o in orders])
+    balances = _balances(random.Random(seed + 2))
     if path.exists():
         path.unlink()
     con = duckdb.connect(str(path))
@@ -111,6 +117,7 @@ def build(path: Path, seed: int = 7) -> Path:
         ("parts", parts),
         ("shipments", shipments),
         ("payments", payments),
+        ("balances", balances),
     ):
         # In bulk, column by column through Arrow: a row-by-row executemany took seconds.
         names = [c[0] for c in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -120,6 +127,19 @@ def build(path: Path, seed: int = 7) -> Path:
         con.unregister("batch")
     con.close()
     return path
+
+
+def _balances(rng: random.Random) -> list[Row]:
+    """Daily balances with gaps: per customer a snapshot on most days, none on some days for all."""
+    rows = []
+    day = datetime(2024, 1, 1)
+    while day < datetime(2024, 7, 1):
+        if day.month != 4 and not (day.month == 1 and day.day >= 30):
+            for customer in range(1, 31):
+                if rng.random() < 0.65:
+                    rows.append((day.date(), customer, round(rng.uniform(0, 900), 2)))
+        day += timedelta(days=1)
+    return rows
 
 
 def _below_lines(

@@ -27,8 +27,13 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_prints_a_summary(shop_project: Path) -> None:
     code, out, _ = run("validate", "--project", str(shop_project))
     assert code == 0
-    metrics = len(sl.load(shop_project).metrics)
-    assert f"9 models, 21 dimensions, 11 measures, {metrics} metrics" in out
+    project = sl.load(shop_project)
+    dimensions = sum(len(m.dimensions) for m in project.models.values())
+    measures = sum(len(m.measures) for m in project.models.values())
+    counts = (
+        f"{len(project.models)} models, {dimensions} dimensions, {measures} measures, {len(project.metrics)} metrics"
+    )
+    assert counts in out and len(project.models) >= 9
 
 
 def test_validate_with_warehouse_checks_the_database(shop_project: Path) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from .. import definitions as d
-from ..errors import QueryValidationError
 from .prejoin import project_before_joins
 from .ranked import is_percentile, window_strategy, windowed_percentile, with_windows
 from .scope import JoinScope
@@ -64,11 +63,6 @@ def measure_input(scope: JoinScope, measure: d.Measure, alias: str = "") -> Inpu
 
 
 def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
-    if measure.non_additive is not None:
-        raise QueryValidationError(
-            f"measure '{measure.name}' is semi-additive (non_additive), which this version cannot "
-            "aggregate yet — query a non-additive-free measure or wait for semi-additive support"
-        )
     if value is None:
         return exp.Count(this=exp.Star())
     agg = measure.agg

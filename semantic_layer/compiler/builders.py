@@ -13,6 +13,7 @@ from sqlglot import exp
 from .context import UnitContext
 from .cumulative import build_cumulative_unit
 from .plan import Unit
+from .snapshot import build_snapshot_unit
 from .units import build_plain_unit
 
 UnitBuilder = Callable[[UnitContext, Unit], exp.Select]
@@ -20,6 +21,7 @@ UnitBuilder = Callable[[UnitContext, Unit], exp.Select]
 BUILDERS: dict[str, UnitBuilder] = {
     "plain": build_plain_unit,
     "cumulative": build_cumulative_unit,
+    "snapshot": build_snapshot_unit,
 }
 
 

@@ -19,7 +19,22 @@ from ..graph import SemanticGraph
 from ..snippets import map_columns, parse_snippet
 from ..timegrain import Offset
 from .members import MemberRef, resolve_member
-from .plan import CumulativeSpec, DimensionRequest, UnitKey
+from .plan import CumulativeSpec, DimensionRequest, SnapshotSpec, UnitKey
+
+
+def _snapshot(
+    name: str, model: str, measure: d.Measure, cumulative: CumulativeSpec | None
+) -> CumulativeSpec | SnapshotSpec | None:
+    """A leaf's spec: its cumulative window, or the snapshot rule of a semi-additive measure."""
+    if measure.non_additive is None:
+        return cumulative
+    if cumulative is not None:
+        raise QueryValidationError(
+            f"metric '{name}': '{model}.{measure.name}' is semi-additive (non_additive: "
+            f"{measure.non_additive.dimension}); its snapshots do not add up over time, so it "
+            "cannot be accumulated — use it as a simple metric"
+        )
+    return SnapshotSpec(measure.non_additive.dimension, measure.non_additive.window)
 
 
 def _identity(member: MemberRef) -> tuple[object, ...]:
@@ -103,7 +118,8 @@ class MetricExpander:
             filters = (*filters, metric.filter)
         if isinstance(metric, d.SimpleMetric):
             model, measure = self.graph.measure(metric.measure)
-            key = UnitKey(model, tuple(sorted(set(filters))), offset, cumulative, self._reduced(model, reduce_by))
+            spec = _snapshot(name, model, measure, cumulative)
+            key = UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
             result = self._leaf(key, measure.name)
         elif isinstance(metric, d.RatioMetric):
             num = self._side(metric.numerator, filters, offset, cumulative, stack, reduce_by)

@@ -3,7 +3,7 @@
 A *unit* is one aggregation over one model with one set of metric-level filters, one time offset
 and, for cumulative metrics, one window. Every requested metric is an expression over the columns
 that units produce; units are combined on the requested dimensions. A unit's *kind* (plain, or
-its spec's: cumulative; next conversion, retention) picks its builder in builders.py.
+its spec's: cumulative, snapshot; next conversion, retention) picks its builder in builders.py.
 
 The resolve pass (resolve.py) builds the plan once per query shape and checks everything a
 caller can get wrong on the way, so it holds members already resolved — for each unit the
@@ -48,6 +48,18 @@ class CumulativeSpec(UnitSpec):
     time_range_filters_rows: ClassVar[bool] = False
     window: Offset | None = None
     grain_to_date: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotSpec(UnitSpec):
+    """A semi-additive measure (`non_additive`): added up within each snapshot of `dimension`,
+    and across time one snapshot per period — the last or first that has data — or the period's
+    lowest or highest snapshot total (`window`: last, first, min, max)."""
+
+    kind: ClassVar[str] = "snapshot"
+    noun: ClassVar[str] = "semi-additive metrics"
+    dimension: str = ""
+    window: str = "last"
 
 
 @dataclass(frozen=True)

@@ -68,10 +68,19 @@ def write_demo(
                 _insert(con, name, tables[name])
             if progress:
                 progress(number + 1, batches)
-        con.execute(SNAPSHOTS.format(end="2026-01-01"))
+        for snapshot in SNAPSHOTS:
+            con.execute(snapshot.format(end="2026-01-01"))
         counts = {
             name: con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
-            for name in ["regions", "channels", "sales_reps", "campaigns", *TABLE_ORDER, "opportunity_snapshots"]
+            for name in [
+                "regions",
+                "channels",
+                "sales_reps",
+                "campaigns",
+                *TABLE_ORDER,
+                "opportunity_snapshots",
+                "receivable_snapshots",
+            ]
         }
         con.execute("CHECKPOINT")
     finally:

@@ -21,9 +21,12 @@ CREATE TABLE leads (lead_id INTEGER PRIMARY KEY, customer_id INTEGER, campaign_i
 CREATE TABLE opportunities (opportunity_id INTEGER PRIMARY KEY, lead_id INTEGER, customer_id INTEGER,
                             owner_rep_id INTEGER, stage VARCHAR, amount DECIMAL(14, 2), created_at TIMESTAMP,
                             closed_at TIMESTAMP);
+-- Snapshot tables declare no PRIMARY KEY: DuckDB would keep an index of millions of entries, larger
+-- than the data. Their keys are the models' primary_key, checked by `validate --warehouse`.
 CREATE TABLE opportunity_snapshots (snapshot_date DATE, opportunity_id INTEGER, customer_id INTEGER,
-                                    owner_rep_id INTEGER, amount DECIMAL(14, 2),
-                                    PRIMARY KEY (snapshot_date, opportunity_id));
+                                    owner_rep_id INTEGER, amount DECIMAL(14, 2));
+CREATE TABLE receivable_snapshots (snapshot_date DATE, customer_id INTEGER, overdue_amount DECIMAL(14, 2),
+                                   overdue_installments INTEGER);
 CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER, owner_rep_id INTEGER, channel_id INTEGER,
                      status VARCHAR, amount DECIMAL(14, 2), signed_at TIMESTAMP);
 CREATE TABLE payments (payment_id INTEGER PRIMARY KEY, order_id INTEGER, customer_id INTEGER, installment INTEGER,
@@ -37,15 +40,30 @@ CREATE TABLE campaign_responses (campaign_id INTEGER, customer_id INTEGER, reach
                                  responded BOOLEAN, responded_at TIMESTAMP, PRIMARY KEY (campaign_id, customer_id));
 """
 
-# Daily snapshots of every open opportunity, derived from opportunities once all batches are in.
-SNAPSHOTS = """
+# Daily snapshots derived once all batches are in, each as of the end of its day: every open
+# opportunity, and per customer what is overdue — installments due on or before the day and not
+# paid by its end (one paid late is overdue from its due date to the day before it is paid).
+SNAPSHOTS = [
+    """
 INSERT INTO opportunity_snapshots
 SELECT CAST(day AS DATE), opportunity_id, customer_id, owner_rep_id, amount
 FROM (SELECT *, UNNEST(generate_series(CAST(created_at AS DATE),
                                        CAST(COALESCE(closed_at, TIMESTAMP '{end}') AS DATE) - INTERVAL 1 DAY,
                                        INTERVAL 1 DAY)) AS day
       FROM opportunities)
-"""
+ORDER BY 1, 2
+""",
+    """
+INSERT INTO receivable_snapshots
+SELECT CAST(day AS DATE), customer_id, SUM(amount_due - COALESCE(amount_paid, 0)), COUNT(*)
+FROM (SELECT *, UNNEST(generate_series(due_date,
+                                       LEAST(COALESCE(paid_date, DATE '{end}'), DATE '{end}') - 1,
+                                       INTERVAL 1 DAY)) AS day
+      FROM payments WHERE COALESCE(paid_date, DATE '{end}') > due_date)
+GROUP BY 1, 2
+ORDER BY 1, 2
+""",
+]
 
 REGIONS = [("east", "华东"), ("north", "华北"), ("south", "华南"), ("west", "西部"), ("central", "华中")]
 REGION_WEIGHTS = [0.32, 0.24, 0.22, 0.10, 0.12]

@@ -72,16 +72,10 @@ MARIADB_HAND = {
               FROM (SELECT {_Q.format(t=_SH.format("closed_at"))} q, closed_at, created_at
                     FROM opportunities WHERE stage = 'won') o) x
         GROUP BY 1 ORDER BY 1""",
-    "overdue receivables as of each month end": """
-        SELECT m, (SELECT SUM(amount_due) FROM payments WHERE due_date < m + INTERVAL 1 MONTH)
-                  - (SELECT SUM(amount_paid) FROM payments WHERE paid_date IS NOT NULL
-                     AND GREATEST(due_date, paid_date) < m + INTERVAL 1 MONTH)
-        FROM (SELECT DATE '2025-01-01' + INTERVAL seq MONTH m FROM seq_0_to_4) s ORDER BY 1""",
-    "pipeline value as of each month end": f"""
-        SELECT m, SUM(amount)
-        FROM (SELECT DATE '2025-01-01' + INTERVAL seq MONTH m FROM seq_0_to_2) s
-        JOIN opportunities o ON {_SH.format("o.created_at")} < m + INTERVAL 1 MONTH
-         AND (o.closed_at IS NULL OR {_SH.format("o.closed_at")} >= m + INTERVAL 1 MONTH)
+    "overdue receivables as of each month end: due on or before it, unpaid at its end": """
+        SELECT m, SUM(amount_due - COALESCE(amount_paid, 0))
+        FROM (SELECT DATE '2025-01-01' + INTERVAL seq MONTH m FROM seq_0_to_4) s
+        JOIN payments ON due_date <= LAST_DAY(m) AND (paid_date IS NULL OR paid_date > LAST_DAY(m))
         GROUP BY 1 ORDER BY 1""",
 }
 

@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 INTERVAL_RE = re.compile(r"^\s*(\d+)\s+(hour|day|week|month|quarter|year)s?\s*$", re.IGNORECASE)
+# A length of wall-clock time (how often alerts are evaluated): '15 minutes', '1 hour', '30 seconds', '15m'.
+DURATION_RE = re.compile(r"^\s*(\d+)\s*(seconds?|s|minutes?|m|hours?|h|days?|d)\s*$", re.IGNORECASE)
+DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+WEBHOOK_URL_RE = re.compile(r"^https?://\S+$")
 
 Aggregation = Literal["count", "count_distinct", "sum", "avg", "min", "max", "median", "percentile"]
 Relationship = Literal["many_to_one", "one_to_one", "one_to_many"]
@@ -40,6 +44,17 @@ def parse_interval(text: str) -> tuple[int, str]:
             f"'{text}' is not an interval like '30 days' or '1 month' (units: hour, day, week, month, quarter, year)"
         )
     return int(match.group(1)), match.group(2).lower()
+
+
+def parse_duration(text: str) -> float:
+    """'15 minutes' → 900.0 seconds. Raises ValueError naming the accepted forms."""
+    match = DURATION_RE.match(str(text))
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(
+            f"'{text}' is not a duration like '15 minutes', '1 hour' or '30 seconds' "
+            "(units: seconds, minutes, hours, days; a whole number above 0)"
+        )
+    return float(int(match.group(1)) * DURATION_SECONDS[match.group(2)[0].lower()])
 
 
 class Described(Strict):
@@ -167,15 +182,17 @@ class Thresholds(Strict):
         if self.warn is None or self.critical is None:
             return self
         warn, critical = self.warn, self.critical
-        if warn.above is not None and critical.above is not None and critical.above < warn.above:
+        if warn.above is not None and critical.above is not None and critical.above <= warn.above:
             raise ValueError(
-                f"critical above ({critical.above:g}) is below warn above ({warn.above:g}): a critical "
-                "level must be the further one — swap them"
+                f"critical above ({critical.above:g}) is not beyond warn above ({warn.above:g}): a critical "
+                "level must be the further one, so that a value crosses warn first — "
+                + ("swap them" if critical.above < warn.above else "raise critical above")
             )
-        if warn.below is not None and critical.below is not None and critical.below > warn.below:
+        if warn.below is not None and critical.below is not None and critical.below >= warn.below:
             raise ValueError(
-                f"critical below ({critical.below:g}) is above warn below ({warn.below:g}): a critical "
-                "level must be the further one — swap them"
+                f"critical below ({critical.below:g}) is not beyond warn below ({warn.below:g}): a critical "
+                "level must be the further one, so that a value crosses warn first — "
+                + ("swap them" if critical.below > warn.below else "lower critical below")
             )
         return self
 
@@ -343,6 +360,37 @@ class EngineSettings(Strict):
     threads: int | None = Field(None, ge=1, le=1024)
 
 
+class Webhook(Strict):
+    """Where pushed alerts go, and in which message format."""
+
+    url: str = Field(examples=["https://hooks.slack.com/services/T000/B000/XXXX"])
+    format: Literal["generic", "slack", "wecom", "dingtalk"] = "generic"
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not WEBHOOK_URL_RE.match(v):
+            raise ValueError("a webhook is an http:// or https:// URL (without spaces)")
+        return v
+
+
+class AlertSettings(Strict):
+    """Pushed alerts: the server (`serve`) or `semantic-layer alerts --notify` sends a message to each
+    webhook when a metric's alert level changes (docs/deployment.md)."""
+
+    webhooks: list[Webhook] = Field(default_factory=list)
+    every: str | None = None  # how often the server evaluates thresholds: '15 minutes'
+    # Where the levels last sent are remembered when no Redis is configured (relative to the project folder).
+    state_file: str = ".semantic-layer-alerts.json"
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+
 class Settings(Strict):
     name: str = "semantic_project"
     connection: str = "duckdb:///:memory:"
@@ -353,4 +401,5 @@ class Settings(Strict):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     default_role: str | None = None

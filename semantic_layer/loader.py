@@ -47,6 +47,9 @@ _ALL_FIELDS = sorted(
             d.DerivedInput,
             d.MetricRef,
             d.NonAdditive,
+            d.EngineSettings,
+            d.AlertSettings,
+            d.Webhook,
         )
         for name in cls.model_fields
     }

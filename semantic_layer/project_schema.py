@@ -75,6 +75,11 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
     }
     defs["Measure"]["else"] = {"not": {"required": ["percentile"]}}
     defs["CumulativeMetric"]["not"] = {"required": ["window", "grain_to_date"]}
+    defs["Threshold"]["anyOf"] = [{"required": ["above"]}, {"required": ["below"]}]  # a level needs a bound
+    if "AlertSettings" in defs:  # the settings file's schema
+        defs["Webhook"]["properties"]["url"]["pattern"] = d.WEBHOOK_URL_RE.pattern
+        every = defs["AlertSettings"]["properties"]["every"]
+        every["anyOf"][0] = {"type": "string", "pattern": d.DURATION_RE.pattern, "flags": "i"}
     defs["CumulativeMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
     defs["DerivedInput"]["properties"]["offset"]["anyOf"][0] = dict(interval)
     for side in ("numerator", "denominator"):  # a metric name, or {metric, filter}

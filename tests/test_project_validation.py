@@ -468,3 +468,102 @@ def test_a_dimension_reaching_through_a_one_to_many_join_does_not_load(tmp_path:
     assert error.file.endswith("base.yml") and (error.line, error.column) == (17, 9)  # its expr
     assert "dimension 'line_sku'" in error.message and "one_to_many join" in error.message
     assert "declare the dimension on that model" in error.message
+
+
+THRESHOLD = "metrics:\n  - name: x\n    type: simple\n    measure: orders.revenue\n    thresholds:\n{}"
+
+
+@pytest.mark.parametrize(
+    ("levels", "expected"),
+    [
+        (
+            "      warn: {}\n",
+            "extra.yml:6:7: 'x': warn: a threshold level needs 'above:', 'below:' or both (e.g. {above: 0.12})",
+        ),
+        (
+            "      warn: {above: 5, below: 10}\n",
+            "extra.yml:6:7: 'x': warn: above (5) must be greater than below (10): the level fires outside the band "
+            "between them, and this band is empty, so it would fire for every value",
+        ),
+        (
+            "      warn: {above: 10}\n      critical: {above: 5}\n",
+            "extra.yml:5:5: 'x': thresholds: critical above (5) is not beyond warn above (10): a critical level must "
+            "be the further one, so that a value crosses warn first — swap them",
+        ),
+        (
+            "      warn: {below: 10}\n      critical: {below: 10}\n",
+            "extra.yml:5:5: 'x': thresholds: critical below (10) is not beyond warn below (10): a critical level must "
+            "be the further one, so that a value crosses warn first — lower critical below",
+        ),
+        (
+            "      grain: monthly\n      warn: {below: 10}\n",
+            "extra.yml:6:7: 'x': grain: Input should be 'hour', 'day', 'week', 'month', 'quarter', 'year', "
+            "'fiscal_quarter' or 'fiscal_year'",
+        ),
+        ("      warn: {abov: 10}\n", "extra.yml:6:14: 'x': unknown key 'abov' — did you mean 'above'?"),
+    ],
+    ids=[
+        "a level without a bound",
+        "an empty band",
+        "critical short of warn",
+        "critical equal to warn",
+        "grain",
+        "key",
+    ],
+)
+def test_thresholds_are_checked_at_load_with_their_position(tmp_path: Path, levels: str, expected: str) -> None:
+    assert located(errors_of(write(tmp_path, THRESHOLD.format(levels))), tmp_path) == [expected]
+
+
+def test_thresholds_on_both_sides_and_independent_levels_load(tmp_path: Path) -> None:
+    levels = "      grain: week\n      warn: {above: 10, below: 2}\n      critical: {below: 0}\n"
+    metric = sl.load(write(tmp_path, THRESHOLD.format(levels))).metrics["x"]
+    assert metric.thresholds is not None and [name for name, _ in metric.thresholds.levels()] == ["critical", "warn"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            "alerts: {every: soon}\n",
+            [
+                "semantic_layer.yml:2:10: 't': every: 'soon' is not a duration like '15 minutes', '1 hour' or "
+                "'30 seconds' (units: seconds, minutes, hours, days; a whole number above 0)"
+            ],
+        ),
+        (
+            "alerts:\n  webhooks:\n    - {url: 'ftp://x', format: teams}\n",
+            [
+                "semantic_layer.yml:4:8: 't': url: a webhook is an http:// or https:// URL (without spaces)",
+                "semantic_layer.yml:4:24: 't': format: Input should be 'generic', 'slack', 'wecom' or 'dingtalk'",
+            ],
+        ),
+        ("alerts: {webhook: []}\n", ["semantic_layer.yml:2:10: 't': unknown key 'webhook' — did you mean 'webhooks'?"]),
+    ],
+    ids=["every", "webhook", "key"],
+)
+def test_alert_settings_are_checked_at_load(tmp_path: Path, settings: str, expected: list[str]) -> None:
+    assert located(errors_of(write(tmp_path, settings=f"name: t\n{settings}")), tmp_path) == expected
+
+
+def test_alert_settings_load() -> None:
+    from semantic_layer.definitions import AlertSettings, parse_duration
+
+    alerts = AlertSettings.model_validate(
+        {
+            "every": "15 minutes",
+            "webhooks": [{"url": "https://example.com/hook"}, {"url": "http://h/x", "format": "wecom"}],
+        }
+    )
+    assert [w.format for w in alerts.webhooks] == ["generic", "wecom"]
+    assert [parse_duration(t) for t in ("15 minutes", "1 hour", "30 seconds", "2h", "1 DAY", "90s")] == [
+        900,
+        3600,
+        30,
+        7200,
+        86400,
+        90,
+    ]
+    for bad in ("0 minutes", "1.5 hours", "15", "a while", "1 month"):
+        with pytest.raises(ValueError, match="is not a duration"):
+            parse_duration(bad)

@@ -121,6 +121,14 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
         lambda doc: _metric(doc, "churn_rate")["thresholds"].update(alarm={"above": 1}),
         "thresholds: unknown key 'alarm'",
     ),
+    "a threshold level without a bound": (
+        lambda doc: _metric(doc, "churn_rate")["thresholds"].update(warn={}),
+        "thresholds.warn: missing required key 'above'",
+    ),
+    "an unknown thresholds grain": (
+        lambda doc: _metric(doc, "churn_rate")["thresholds"].update(grain="monthly"),
+        "thresholds.grain: 'monthly' is not one of",
+    ),
     "ratio side with an unknown key": (
         lambda doc: _metric(doc, "average_order_value").update(numerator={"metric": "revenue", "where": "x"}),
         "$.metrics[2].numerator: unknown key 'where'",
@@ -194,6 +202,12 @@ def test_settings_have_their_own_schema() -> None:
     assert errors(SETTINGS, {**settings, "engine": {"memory_limit": "4 gb", "threads": 4}}) == []
     assert errors(SETTINGS, {**settings, "engine": {"memory_limit": "lots"}})
     assert errors(SETTINGS, {**settings, "fiscal_year_start_month": 13})
+    hooks = {"webhooks": [{"url": "https://example.com/h", "format": "slack"}], "every": "15 minutes"}
+    assert errors(SETTINGS, {**settings, "alerts": hooks}) == []
+    assert errors(SETTINGS, {**settings, "alerts": {"every": "1 Hour"}}) == []
+    assert errors(SETTINGS, {**settings, "alerts": {"every": "soon"}})
+    assert errors(SETTINGS, {**settings, "alerts": {"webhooks": [{"url": "ftp://x"}]}})
+    assert errors(SETTINGS, {**settings, "alerts": {"webhooks": [{"url": "https://x", "format": "teams"}]}})
     assert set(SETTINGS["properties"]) >= {
         "name",
         "connection",
@@ -204,6 +218,7 @@ def test_settings_have_their_own_schema() -> None:
         "cache",
         "limits",
         "engine",
+        "alerts",
         "default_role",
         "models",
         "metrics",

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .display import display
 from .errors import QueryError, SemanticLayerError, ValidationError
 from .layer import Layer
 from .project import Project, load
@@ -430,23 +431,6 @@ def demo(
             raise _fail(str(exc)) from None
     summary = ", ".join(f"{n} {t}" for t, n in counts.items() if t in ("customers", "orders", "tickets", "leads"))
     out.print(f"[green]✓[/] wrote {output} ({summary}, {sum(counts.values())} rows in all)", highlight=False)
-
-
-def display(value: Any, fmt: str | None) -> Any:
-    """A metric value as a person reads it: 23.1%, 105,375,291.75, 1h 23m."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return value
-    if fmt == "percent":
-        return f"{value * 100:.1f}%"
-    if fmt == "currency":
-        return f"{value:,.2f}"
-    if fmt == "integer":
-        return f"{round(value):,}"
-    if fmt == "duration_seconds":
-        minutes, _ = divmod(round(value), 60)
-        hours, minutes = divmod(minutes, 60)
-        return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
-    return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.2f}"
 
 
 def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, title: str) -> None:

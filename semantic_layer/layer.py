@@ -6,10 +6,13 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from . import definitions as d
 from .access import AccessContext, AccessRules, Principal, restricted_graph
+from .alerts import Alert, AlertPlan, plan_alerts
 from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
 from .compiler.dialects import adapt
@@ -140,6 +143,44 @@ class Layer:
             "warnings": warnings,
             "truncated": kept < len(rows),
         }
+
+    # -- alerts -------------------------------------------------------------------------------
+    def alerts(
+        self,
+        metrics: Iterable[str] | None = None,
+        time_range: Any = None,
+        grain: str | None = None,
+        *,
+        principal: Principal | None = None,
+        now: datetime | None = None,
+    ) -> list[Alert]:
+        """Each metric's alert level on its last complete period (docs/python.md): `metrics` (default
+        every metric with thresholds the caller may see), at `grain` (default each metric's
+        thresholds grain), inside `time_range` when given, as of `now` (default the current time)."""
+        access = self._access(principal)
+        plans = self.alert_plans(metrics, time_range, grain, access=access, now=now)
+        return [self.judge(plan, access) for plan in plans]
+
+    def alert_plans(
+        self,
+        metrics: Iterable[str] | None = None,
+        time_range: Any = None,
+        grain: str | None = None,
+        *,
+        access: AccessContext | None = None,
+        now: datetime | None = None,
+    ) -> list[AlertPlan]:
+        """The plans `alerts` runs, one per metric, as the caller with `access` may see them."""
+        graph = self.compiler_for(access).graph
+        return plan_alerts(graph, self.project.graph, metrics, time_range, grain, now)
+
+    def judge(self, plan: AlertPlan, access: AccessContext | None = None) -> Alert:
+        """One plan's alert: its last complete period, else the latest earlier one with data."""
+        rows = self.run(plan.latest(), access).rows
+        earlier = plan.earlier()
+        if not rows and earlier is not None:
+            rows = self.run(earlier, access).rows
+        return plan.judge(rows)
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:

@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .display import display
+from .alerts import Alert
+from .display import display, period_label
 from .errors import QueryError, SemanticLayerError, ValidationError
 from .layer import Layer
 from .project import Project, load
@@ -268,6 +269,105 @@ def query(
     )
     if show_sql and format is Format.table:
         err.print(result.sql, markup=False, highlight=False)
+
+
+class AlertFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+# How long `alerts --notify` waits for a server's scheduler (or another cron run) to finish its cycle.
+NOTIFY_LOCK_WAIT = 60.0
+LEVEL_STYLE = {"ok": "green", "warn": "yellow", "critical": "bold red"}
+
+
+@app.command()
+def alerts(
+    project: ProjectOpt = None,
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", "-m", help="A metric with thresholds (repeat; default: all).")
+    ] = None,
+    grain: Annotated[
+        str | None, typer.Option(help="Evaluate at this grain instead of each metric's thresholds grain.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Only periods from this time on (project time zone).")] = None,
+    end: Annotated[str | None, typer.Option(help="Only periods that end by this time (exclusive).")] = None,
+    format: Annotated[AlertFormat, typer.Option("--format", "-f")] = AlertFormat.table,
+    notify: Annotated[
+        bool,
+        typer.Option(
+            help="Also send each level change to the project's webhooks (alerts.webhooks), once: for cron. "
+            "Evaluates every metric with thresholds, as the server's scheduler does."
+        ),
+    ] = False,
+    connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
+) -> None:
+    """Evaluate thresholds on each metric's last complete period. Exit code 2 when a metric is critical,
+    1 on an error, 0 otherwise."""
+    proj = _load(project)
+    if notify and (metric or grain or start or end):
+        raise _fail(
+            "--notify evaluates every metric with thresholds as the server does: "
+            "leave out --metric, --grain, --start and --end"
+        )
+    time_range = {"start": start, "end": end} if start or end else None
+    problems: list[str] = []
+    try:
+        with Layer(proj, connection) as layer:
+            if notify:
+                found, problems = _notify(layer)
+            else:
+                found = layer.alerts(metric, time_range, grain)
+    except SemanticLayerError as exc:
+        code = getattr(exc, "code", "")
+        raise _fail(f"[{code}] {getattr(exc, 'message', exc)}" if code else str(exc)) from None
+    _print_alerts(proj, found, format)
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {problem}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    if any(a.level == "critical" for a in found):
+        raise typer.Exit(2)
+
+
+def _notify(layer: Layer) -> tuple[list[Alert], list[str]]:
+    """One evaluation and the messages for the levels that changed, under the schedulers' lock."""
+    from .notify import Notifier, alert_storage
+
+    if not layer.project.settings.alerts.webhooks:
+        raise _fail("--notify needs webhooks: add 'alerts: {webhooks: [{url: …, format: …}]}' to semantic_layer.yml")
+    store, lock = alert_storage(layer.project, os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
+    notifier = Notifier(lambda: layer, store, lock, lock_wait=NOTIFY_LOCK_WAIT)
+    try:
+        report = notifier.cycle()
+    finally:
+        notifier.close()
+    if not report.ran:
+        raise _fail(f"nothing evaluated: {report.reason}")
+    for sent in report.sent:
+        err.print(f"sent: {sent}", highlight=False)
+    return report.alerts, report.problems
+
+
+def _print_alerts(proj: Project, found: list[Alert], format: AlertFormat) -> None:
+    if format is AlertFormat.json:
+        sys.stdout.write(json.dumps([a.to_json() for a in found], ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{len(found)} alert{'s' if len(found) != 1 else ''}", title_justify="left")
+    for name in ("metric", "level", "value", "bound", "period", "note"):
+        table.add_column(name, overflow="fold")
+    for alert in found:
+        fmt = proj.metrics[alert.metric].format
+        bound = "" if alert.bound is None else f"{alert.bound_kind} {display(alert.bound, fmt)} ({alert.bound_level})"
+        table.add_row(
+            alert.metric,
+            f"[{LEVEL_STYLE[alert.level]}]{alert.level}[/]",
+            "∅" if alert.value is None else str(display(alert.value, fmt)),
+            bound,
+            period_label(alert.period, alert.grain),
+            alert.note or "",
+        )
+    out.print(table)
 
 
 @app.command()

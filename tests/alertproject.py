@@ -4,6 +4,7 @@ server, command line), and the hand-written SQL their values are checked against
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from helpers import local, make_project
 
@@ -55,9 +56,10 @@ policies:
 REVENUE = "SUM(o.amount) FILTER (WHERE o.status <> 'cancelled')"
 
 
-def alert_project(root: Path, db: Path, *, policies: bool = False, settings: str = "") -> Path:
-    """The shop project at `root` with ALERTS (and POLICIES), `settings` appended to semantic_layer.yml."""
-    make_project(root, db)
+def alert_project(root: Path, db: Path, *, policies: bool = False, settings: str = "", **overrides: Any) -> Path:
+    """The shop project at `root` with ALERTS (and POLICIES), `settings` appended to semantic_layer.yml
+    and `overrides` replacing settings of the shop project (`name="x"`)."""
+    make_project(root, db, **overrides)
     (root / "alerts.yml").write_text(ALERTS)
     if policies:
         (root / "policies.yml").write_text(POLICIES)

@@ -270,3 +270,91 @@ def test_a_cut_answer_is_flagged_on_stderr_and_in_json(tmp_path: Path, shop_db: 
         app, ["query", "-p", str(root), "-m", "order_count", "-d", "metric_time:day", "-f", "json"]
     )
     assert json.loads(json_run.stdout)["truncated"] is True
+
+
+# -- alerts ---------------------------------------------------------------------------------------
+@pytest.fixture
+def alerting(tmp_path: Path, shop_db: Path) -> Path:
+    from alertproject import alert_project
+
+    return alert_project(tmp_path / "p", shop_db)
+
+
+def test_alerts_print_a_table_and_exit_2_when_a_metric_is_critical(alerting: Path) -> None:
+    code, out, err = run("alerts", "-p", str(alerting), "--end", "2025-01-01")
+    assert code == 2 and err == ""
+    assert "3 alerts" in out
+    row = next(line for line in out.splitlines() if "monthly_revenue" in line)
+    assert "critical" in row and "38,661.98" in row and "below 45,000.00 (critical)" in row and "2024-12" in row
+
+
+def test_alerts_exit_0_without_a_critical_metric_and_print_json(alerting: Path) -> None:
+    code, out, _ = run(
+        "alerts", "-p", str(alerting), "-m", "order_value", "-m", "weekly_tickets", "--end", "2024-07-08", "-f", "json"
+    )
+    assert code == 0
+    found = json.loads(out)
+    assert [(a["metric"], a["level"], a["period"]) for a in found] == [
+        ("order_value", "ok", "2024-04-01"),
+        ("weekly_tickets", "ok", "2024-07-01"),
+    ]
+    code, out, _ = run(
+        "alerts",
+        "-p",
+        str(alerting),
+        "-m",
+        "monthly_revenue",
+        "--grain",
+        "quarter",
+        "--end",
+        "2025-01-01",
+        "-f",
+        "json",
+    )
+    assert (
+        code == 0 and json.loads(out)[0]["message"] == "monthly_revenue 149,902.36 is within its thresholds for 2024-Q4"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["-m", "monthly_revenu"],
+            "error: [UNKNOWN_MEMBER] unknown metric 'monthly_revenu' — did you mean 'monthly_revenue'",
+        ),
+        (["-m", "revenue"], "error: [VALIDATION] metric 'revenue' has no thresholds"),
+        (["--grain", "fortnight"], "error: [VALIDATION] unknown grain 'fortnight'"),
+        (
+            ["--notify"],
+            "error: --notify needs webhooks: add 'alerts: {webhooks: [{url: …, format: …}]}' to semantic_layer.yml",
+        ),
+        (
+            ["--notify", "-m", "order_value"],
+            "error: --notify evaluates every metric with thresholds as the server does",
+        ),
+    ],
+)
+def test_alerts_exit_1_on_errors(alerting: Path, args: list[str], says: str) -> None:
+    code, out, err = run("alerts", "-p", str(alerting), *args)
+    assert code == 1 and out == "" and says in err
+
+
+def test_alerts_notify_sends_each_change_once(tmp_path: Path, shop_db: Path) -> None:
+    """For cron: each run sends the levels that changed since the last one (none the second time)."""
+    from alertproject import alert_project
+    from receiver import Receiver
+
+    with Receiver() as receiver:
+        root = alert_project(
+            tmp_path / "p",
+            shop_db,
+            settings=f"alerts:\n  webhooks:\n    - {{url: '{receiver.url('/hook')}', format: slack}}\n",
+        )
+        code, out, err = run("alerts", "-p", str(root), "--notify", "-f", "json")
+        raised = [a for a in json.loads(out) if a["level"] != "ok"]
+        assert code == 2 and raised  # monthly revenue of January 2025, the last month with data, is critical
+        assert len(receiver.posts) == len(raised) == err.count("sent: ")
+        assert {body["text"].split(" ")[1] for _, body in receiver.posts} == {a["metric"] for a in raised}
+        code, out, err = run("alerts", "-p", str(root), "--notify")
+        assert code == 2 and "sent" not in err and len(receiver.posts) == len(raised)

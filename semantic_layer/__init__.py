@@ -6,6 +6,7 @@ layer.query(metrics=["revenue"], dimensions=["metric_time:month"]).rows
 """
 
 from .access import Principal
+from .alerts import Alert
 from .client import Client
 from .errors import (
     ExecutionError,
@@ -26,6 +27,7 @@ from .query import Filter, Query, TimeRange
 from .result import Column, Result
 
 __all__ = [
+    "Alert",
     "Client",
     "Column",
     "ExecutionError",

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -389,6 +390,13 @@ def serve(
             "reported on /ready until a restart."
         ),
     ] = False,
+    alerts_every: Annotated[
+        str | None,
+        typer.Option(
+            help="Evaluate thresholds this often ('15 minutes', '1 hour') and send level changes to the "
+            "project's webhooks; replaces alerts.every of semantic_layer.yml."
+        ),
+    ] = None,
 ) -> None:
     """Serve the project over GraphQL (GraphiQL on GET /graphql, /health, /ready, /metrics)."""
     import uvicorn
@@ -396,9 +404,18 @@ def serve(
     from server import ServerSettings, create_app
     from server.cache import check_cache_url
 
+    from .definitions import parse_duration
+
     loaded = _load(project)  # refuse to start on a broken project, with its errors listed
     root = project or Path(os.environ.get("SEMANTIC_LAYER_PROJECT", "."))
     settings = ServerSettings(project=root, connection=connection, reload=reload, allow_widening=allow_widening)
+    if alerts_every is not None:
+        settings = replace(settings, alerts_every=alerts_every)
+    if settings.alerts_every:
+        try:
+            parse_duration(settings.alerts_every)
+        except ValueError as exc:
+            raise _fail(f"--alerts-every (or SEMANTIC_LAYER_ALERTS_EVERY): {exc}") from None
     if settings.cache_url:
         try:
             check_cache_url(settings.cache_url)
@@ -419,6 +436,8 @@ def serve(
         os.environ["SEMANTIC_LAYER_ALLOW_WIDENING"] = "1" if allow_widening else "0"
         if connection:
             os.environ["SEMANTIC_LAYER_CONNECTION"] = connection
+        if settings.alerts_every:
+            os.environ["SEMANTIC_LAYER_ALERTS_EVERY"] = settings.alerts_every
         uvicorn.run(
             "server.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level="warning"
         )

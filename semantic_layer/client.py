@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -9,12 +10,16 @@ import httpx
 import pyarrow as pa
 
 from . import errors
+from .alerts import Alert
 from .query import build_query
 from .result import Column, Result
 from .wire import query_to_wire
 
 QUERY = """query Run($input: QueryInput!) { query(input: $input) {
   columns { name kind type format } rows sql cached durationMs warnings truncated } }"""
+ALERTS = """query Alerts($metrics: [String!], $timeRange: TimeRangeInput, $grain: String) {
+  alerts(metrics: $metrics, timeRange: $timeRange, grain: $grain) {
+    metric level value period grain bound boundKind boundLevel direction message note } }"""
 COMPILE = "query Compile($input: QueryInput!, $dialect: String) { compile(input: $input, dialect: $dialect) { sql } }"
 ERRORS: dict[str, type[errors.QueryError]] = {
     cls.code: cls
@@ -53,6 +58,17 @@ class Client:
     def compile(self, dialect: str | None = None, **query: Any) -> str:
         return str(self._post(COMPILE, {"input": _input(**query), "dialect": dialect})["compile"]["sql"])
 
+    def alerts(
+        self, metrics: Iterable[str] | None = None, time_range: Any = None, grain: str | None = None
+    ) -> list[Alert]:
+        """The server's `alerts` field as the same `Alert` objects `Layer.alerts` returns."""
+        variables = {
+            "metrics": None if metrics is None else list(metrics),
+            "timeRange": query_to_wire(build_query(time_range=time_range)).get("timeRange"),
+            "grain": grain,
+        }
+        return [_alert(found) for found in self._post(ALERTS, variables)["alerts"]]
+
     def _post(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         response = self._http.post("/graphql", json={"query": document, "variables": variables})
         body = response.json()
@@ -86,3 +102,21 @@ def _typed(value: Any, kind: str) -> Any:
     if kind == "timestamp":
         return datetime.fromisoformat(value)
     return value
+
+
+def _alert(found: dict[str, Any]) -> Alert:
+    grain = found["grain"]
+    period = datetime.fromisoformat(found["period"]) if grain == "hour" else date.fromisoformat(found["period"])
+    return Alert(
+        metric=found["metric"],
+        level=found["level"],
+        value=found["value"],
+        period=period,
+        grain=grain,
+        message=found["message"],
+        direction=found["direction"],
+        bound=found["bound"],
+        bound_kind=found["boundKind"],
+        bound_level=found["boundLevel"],
+        note=found["note"],
+    )

@@ -128,6 +128,9 @@ class Notifier:
                 continue
             if not self.lock.held():
                 report.problems.append("the lock was lost: stopped sending until the next cycle")
+                log.error(
+                    "the alert lock (%s) was lost mid-cycle: stopped sending until the next cycle", self.lock.where
+                )
                 return
             problem = self.sender.send(hook, message(hook.format, Change(origin[0], alert, previous, origin[1])))
             if problem is not None:

@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from semantic_layer.errors import QueryError, new_incident
 from semantic_layer.wire import query_from_wire
 
+from .alerting import AlertScheduler
 from .auth import principal_from_header
 from .cache import make_cache
 from .fastpath import FastGraphQL
@@ -161,8 +162,9 @@ def create_app(settings: ServerSettings) -> Starlette:
     state = ProjectState(settings)
     telemetry = Telemetry()
     cache = make_cache(settings.cache_url, settings.cache_max_bytes, telemetry.cache_errors.inc)
-    service = QueryService(state, cache, telemetry, settings.threads, settings.cache_lock_seconds)
+    service = QueryService(state, cache, telemetry, settings.threads, settings.cache_lock_seconds, settings.clock)
     graphql = SemanticGraphQL(service, settings)
+    scheduler = AlertScheduler(state, settings)
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -193,7 +195,9 @@ def create_app(settings: ServerSettings) -> Starlette:
         if settings.reload:
             state.watch()
         await cache.check()  # an unreachable shared cache is logged now, not on the first query
+        scheduler.start()
         yield
+        await scheduler.stop()
         state.close()
         service.close()
         await cache.close()
@@ -222,6 +226,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     app.state.project = state
     app.state.service = service
     app.state.graphql = endpoint
+    app.state.alerts = scheduler
     return app
 
 

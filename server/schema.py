@@ -11,6 +11,7 @@ from strawberry.schema.name_converter import NameConverter
 from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
+from semantic_layer import alerts as a
 from semantic_layer import definitions as d
 from semantic_layer import query as q
 from semantic_layer.catalog import depends_on, dimension_details, dimensions_for, reachable_dimensions
@@ -114,6 +115,27 @@ class ProjectError:
 
 
 @strawberry.type
+class Alert:
+    """A metric's alert level on its last complete period (semantic_layer/alerts.py)."""
+
+    metric: str
+    level: str  # ok | warn | critical
+    value: float | None
+    period: str  # the period's start, ISO-8601: a date, or a date and time for hours
+    grain: str
+    bound: float | None  # the bound crossed (null when ok)
+    bound_kind: str | None  # above | below
+    bound_level: str | None  # warn | critical
+    direction: str | None
+    message: str
+    note: str | None
+
+    @classmethod
+    def of(cls, alert: a.Alert) -> Alert:
+        return cls(**alert.to_json())
+
+
+@strawberry.type
 class Dimension:
     name: str
     type: str
@@ -148,6 +170,7 @@ class Metric:
     synonyms: list[str]
     depends_on: list[str]
     dimensions: list[str]
+    thresholds: JSON | None  # {grain, warn: {above, below}, critical: {…}}, unset keys left out
 
     @strawberry.field
     async def sql(self, info: Info) -> str:
@@ -179,7 +202,13 @@ def _metric(graph: SemanticGraph, m: d.Metric) -> Metric:
         synonyms=list(m.synonyms),
         depends_on=depends_on(graph, m.name),
         dimensions=dimensions_for(graph, [m.name]),
+        thresholds=_thresholds(m),
     )
+
+
+def _thresholds(m: d.Metric) -> Any:
+    """The metric's thresholds as JSON, keys it does not set left out (None: it has none)."""
+    return None if m.thresholds is None else m.thresholds.model_dump(exclude_none=True)
 
 
 def _matches(m: d.Metric, search: str) -> bool:
@@ -260,6 +289,19 @@ class Query:
         service = _service(info)
         sql = await service.compile(_caller(info), input.to_query(), dialect)
         return CompiledQuery(sql=sql, dialect=dialect or service.state.layer.project.settings.dialect)
+
+    @strawberry.field
+    async def alerts(
+        self,
+        info: Info,
+        metrics: list[str] | None = None,
+        time_range: TimeRangeInput | None = None,
+        grain: str | None = None,
+    ) -> list[Alert]:
+        """Alert levels of `metrics` (default: every metric with thresholds the caller may see)."""
+        bounds = None if time_range is None else {"start": time_range.start, "end": time_range.end}
+        found = await _service(info).alerts(_caller(info), metrics, bounds, grain)
+        return [Alert.of(alert) for alert in found]
 
     @strawberry.field
     def project_errors(self, info: Info) -> list[ProjectError]:

@@ -15,17 +15,20 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property, partial
 from typing import Any, TypeVar
 
 from semantic_layer.access import AccessContext, Principal
+from semantic_layer.alerts import Alert, AlertPlan
 from semantic_layer.compiler.pipeline import CompiledQuery
 from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
+from semantic_layer.notify import utc_now
 from semantic_layer.query import Query
 
 from .cache import Claim, Hit, MemoryCache, ResultCache, cache_key
@@ -100,9 +103,16 @@ Body = dict[str, Any]
 
 class QueryService:
     def __init__(
-        self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, threads: int, lock_seconds: float = 5.0
+        self,
+        state: ProjectState,
+        cache: ResultCache,
+        telemetry: Telemetry,
+        threads: int,
+        lock_seconds: float = 5.0,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self.state = state
+        self.clock = clock
         self.cache = cache
         self.telemetry = telemetry
         self.lock_seconds = lock_seconds
@@ -161,6 +171,23 @@ class QueryService:
         body, cached = await self._coalesced(Statement(key, layer, compiled, values))
         self.telemetry.query_seconds.observe(time.perf_counter() - started)
         return Answer(body, cached, _ms(started), compiled, values)
+
+    # -- alerts ----------------------------------------------------------------------------------
+    async def alerts(
+        self, caller: Caller, metrics: Iterable[str] | None, time_range: Any, grain: str | None
+    ) -> list[Alert]:
+        """Each metric's alert level, its queries answered like any other: cached, coalesced, in the
+        pool, with the caller's access."""
+        layer = self.state.layer
+        plans = layer.alert_plans(metrics, time_range, grain, access=caller.view(layer), now=self.clock())
+        return list(await asyncio.gather(*(self._judge(caller, plan) for plan in plans)))
+
+    async def _judge(self, caller: Caller, plan: AlertPlan) -> Alert:
+        answer = await self.run(caller, plan.latest())
+        earlier = plan.earlier()
+        if not answer.rows and earlier is not None:
+            answer = await self.run(caller, earlier)
+        return plan.judge(answer.rows)
 
     # -- one execution per answer ----------------------------------------------------------------
     async def _coalesced(self, statement: Statement) -> tuple[Body, bool]:

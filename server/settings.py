@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from semantic_layer.compiler.pipeline import CACHE_SIZE
 from semantic_layer.layer import ROLE_VIEWS
+from semantic_layer.notify import utc_now
 
 
 def _env_list(name: str) -> tuple[str, ...]:
@@ -49,6 +52,11 @@ class ServerSettings:
     # of roles seen): bounds on what a long-running server keeps for the query shapes it met.
     compiled_statements: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_COMPILED_STATEMENTS", CACHE_SIZE))
     role_views: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_ROLE_VIEWS", ROLE_VIEWS))
+    # How often this server evaluates thresholds and pushes level changes ('15 minutes'); replaces the
+    # project's `alerts.every`. Neither set: no scheduler runs.
+    alerts_every: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_ALERTS_EVERY") or None)
+    # What "now" is for alerts (the `alerts` field and the scheduler): a seam for tests.
+    clock: Callable[[], datetime] = utc_now
 
 
 def _env_int(name: str, default: int) -> int:

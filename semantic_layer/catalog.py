@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from . import definitions as d
 from .compiler.metrics import MetricExpander
+from .display import display
 from .errors import QueryError
 from .graph import SemanticGraph, path_ref
 from .snippets import parse_snippet
@@ -92,11 +93,29 @@ def depends_on(graph: SemanticGraph, metric: str) -> list[str]:
     return []
 
 
+def thresholds_text(metric: d.Metric) -> str:
+    """A metric's thresholds in a few words, bounds in its format: 'warn > 8.0%, critical > 12.0% per
+    month' ('' without thresholds)."""
+    if metric.thresholds is None:
+        return ""
+    levels = []
+    for name, level in reversed(metric.thresholds.levels()):  # warn first: the order values cross them
+        bounds = (("<", level.below), (">", level.above))
+        sides = [f"{sign} {display(bound, metric.format)}" for sign, bound in bounds if bound is not None]
+        levels.append(f"{name} {' or '.join(sides)}")
+    return f"{', '.join(levels) or 'no levels'} per {metric.thresholds.grain.replace('_', ' ')}"
+
+
 def markdown_table(graph: SemanticGraph) -> str:
     """The metric catalogue as Markdown, ordered by tier then name (the README embeds it)."""
-    lines = ["| tier | metric | label | type | status | definition |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| tier | metric | label | type | status | definition | alert thresholds |",
+        "|---|---|---|---|---|---|---|",
+    ]
     ordered = sorted(graph.metrics.values(), key=lambda m: (TIER_ORDER.get(m.tier, 3), m.name))
     for m in ordered:
         text = " ".join((m.description or "").split()).replace("|", "\\|")
-        lines.append(f"| {m.tier or ''} | `{m.name}` | {m.label or ''} | {m.type} | {m.status} | {text} |")
+        lines.append(
+            f"| {m.tier or ''} | `{m.name}` | {m.label or ''} | {m.type} | {m.status} | {text} | {thresholds_text(m)} |"
+        )
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .alerts import Alert
+from .catalog import thresholds_text
 from .display import display, period_label
 from .errors import QueryError, SemanticLayerError, ValidationError
 from .layer import Layer
@@ -115,6 +116,7 @@ def _catalog(proj: Project, what: Listable) -> list[dict[str, Any]]:
                 "status": m.status,
                 "label": m.label or "",
                 "description": m.description or "",
+                "thresholds": thresholds_text(m),
             }
             for m in proj.metrics.values()
         ]

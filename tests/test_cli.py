@@ -358,3 +358,12 @@ def test_alerts_notify_sends_each_change_once(tmp_path: Path, shop_db: Path) -> 
         assert {body["text"].split(" ")[1] for _, body in receiver.posts} == {a["metric"] for a in raised}
         code, out, err = run("alerts", "-p", str(root), "--notify")
         assert code == 2 and "sent" not in err and len(receiver.posts) == len(raised)
+
+
+def test_list_metrics_shows_thresholds_in_the_metric_format(alerting: Path) -> None:
+    code, out, _ = run("list", "metrics", "-p", str(alerting), "-f", "json")
+    shown = {m["name"]: m["thresholds"] for m in json.loads(out)}
+    assert code == 0 and shown["revenue"] == ""
+    assert shown["monthly_revenue"] == "warn < 55,000.00, critical < 45,000.00 per month"
+    assert shown["order_value"] == "warn < 510 or > 535 per quarter"
+    assert shown["weekly_tickets"] == "warn > 6, critical > 7 per week"

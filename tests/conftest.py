@@ -22,6 +22,7 @@ SLOW_MODULES = {
     "test_warehouse_keys",
     "test_server_health",
     "test_fuzz",
+    "test_alerts_engines",
 }
 
 

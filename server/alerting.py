@@ -14,6 +14,7 @@ import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from semantic_layer.alert_state import AlertStateError
 from semantic_layer.definitions import parse_duration
 from semantic_layer.notify import CycleReport, Notifier, alert_storage
 
@@ -53,6 +54,8 @@ class AlertScheduler:
         while True:
             try:
                 _log(await loop.run_in_executor(self._worker, self.notifier.cycle))
+            except AlertStateError as exc:  # Redis or the state file out of reach: nothing sent, nothing lost
+                log.warning("%s — no alerts evaluated; trying again in %.0f s", exc.message, every)
             except Exception:  # a scheduler that dies silently would stop alerts for good
                 log.exception("alert cycle failed; trying again in %.0f s", every)
             await asyncio.sleep(every)

@@ -194,3 +194,22 @@ def test_serve_refuses_an_interval_it_cannot_read(root: Path) -> None:
     assert (
         "--alerts-every (or SEMANTIC_LAYER_ALERTS_EVERY): 'soon' is not a duration like '15 minutes'" in result.stderr
     )
+
+
+def test_an_unreachable_redis_costs_the_alerts_of_that_cycle_not_the_server(
+    tmp_path: Path, shop_db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from liveserver import free_port
+
+    root = alert_project(
+        tmp_path / "p", shop_db, settings="alerts:\n  webhooks:\n    - {url: 'http://127.0.0.1:9/x'}\n"
+    )
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings = ServerSettings(
+        project=root, jwt_secret=SECRET, cache_url=dead, clock=Clock(NOV_12), alerts_every="1 second"
+    )
+    with caplog.at_level("WARNING", logger="semantic_layer.server"), LiveServer(create_app(settings)) as live:
+        wait_for(lambda: "no alerts evaluated; trying again in 1 s" in caplog.text)
+        assert httpx.get(f"{live.url}/health").status_code == 200
+    assert "the alert state (redis key semantic_layer:alerts:shop:lock) cannot be used" in caplog.text
+    assert "Traceback" not in caplog.text

@@ -39,7 +39,6 @@ from .timegrain import (
 )
 
 Level = Literal["ok", "warn", "critical"]
-LEVELS: tuple[Level, ...] = ("ok", "warn", "critical")
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,8 @@ class AlertPlan:
         return f"metric_time:{self.grain}"
 
     def latest(self) -> Query:
-        """The last complete period alone: one cheap query, answered by partition pruning."""
+        """The last complete period alone: the query that answers in the common case, reading one
+        period's rows."""
         end = py_shift(self.last, grain_step(self.grain))
         return self._query(self.last, end)
 

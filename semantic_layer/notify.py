@@ -94,12 +94,12 @@ class Notifier:
         layer = self.layer()
         report = CycleReport(True)
         report.alerts, report.problems = _evaluate(layer, now)
-        watched = {n for n, m in layer.project.metrics.items() if m.thresholds is not None}
-        for hook in layer.project.settings.alerts.webhooks:
+        hooks = layer.project.settings.alerts.webhooks
+        _forget_removed(state, layer, hooks)
+        for hook in hooks:
             told = state.sent.setdefault(webhook_id(hook.url), {})
-            for gone in set(told) - watched:  # thresholds removed: a later return starts from ok
-                del told[gone]
-            self._tell(hook, told, state, report, (layer.project.settings.name, now))
+            if not self._tell(hook, told, state, report, (layer.project.settings.name, now)):
+                return report  # the lock is another's now: its holder owns the state
         state.evaluated_at = now.timestamp()
         self.store.write(state)
         return report
@@ -119,9 +119,10 @@ class Notifier:
         state: AlertState,
         report: CycleReport,
         origin: tuple[str, datetime],
-    ) -> None:
+    ) -> bool:
         """Send `hook` each alert whose level differs from the one it was last told; record each
-        delivery. `origin`: the project's name and when the thresholds were evaluated."""
+        delivery. `origin`: the project's name and when the thresholds were evaluated. False when
+        the lock was lost on the way (nothing more may be sent or written)."""
         for alert in report.alerts:
             previous = told.get(alert.metric, "ok")
             if alert.level == previous:
@@ -131,7 +132,7 @@ class Notifier:
                 log.error(
                     "the alert lock (%s) was lost mid-cycle: stopped sending until the next cycle", self.lock.where
                 )
-                return
+                return False
             problem = self.sender.send(hook, message(hook.format, Change(origin[0], alert, previous, origin[1])))
             if problem is not None:
                 report.problems.append(f"{alert.metric} {alert.level} → {where(hook.url)}: {problem}")
@@ -144,6 +145,20 @@ class Notifier:
             self.store.write(state)  # at once: a crash later in the cycle must not send it again
             report.sent.append(f"{alert.metric} {alert.level} → {where(hook.url)}")
             log.info("alert %s %s (was %s) sent to %s", alert.metric, alert.level, previous, where(hook.url))
+        return True
+
+
+def _forget_removed(state: AlertState, layer: Layer, hooks: list[d.Webhook]) -> None:
+    """Drop what was sent to webhooks no longer configured, and about metrics whose thresholds were
+    removed: one that comes back starts from ok."""
+    configured = {webhook_id(hook.url) for hook in hooks}
+    watched = {name for name, metric in layer.project.metrics.items() if metric.thresholds is not None}
+    for hook_id in list(state.sent):
+        if hook_id not in configured:
+            del state.sent[hook_id]
+            continue
+        for gone in set(state.sent[hook_id]) - watched:
+            del state.sent[hook_id][gone]
 
 
 def _evaluate(layer: Layer, now: datetime) -> tuple[list[Alert], list[str]]:

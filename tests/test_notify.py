@@ -321,3 +321,38 @@ def test_a_redis_lock_is_renewed_while_held_and_lost_when_taken(redis_url: str) 
     lock.release()
     assert client.get(key) == b"someone else"  # not ours to delete
     client.delete(key)
+
+
+def test_removed_thresholds_and_webhooks_are_forgotten(tmp_path: Path, shop_db: Path, receiver: Receiver) -> None:
+    root = alert_project(tmp_path / "p", shop_db, settings=hooks(receiver, "generic", "slack"))
+    with sl.connect(root) as layer:
+        notifier(layer, Clock(NOV_12)).cycle()
+    (root / "alerts.yml").write_text((root / "alerts.yml").read_text().split("  - name: weekly_tickets")[0])
+    settings = (root / "semantic_layer.yml").read_text()
+    (root / "semantic_layer.yml").write_text("\n".join(ln for ln in settings.splitlines() if "/slack" not in ln) + "\n")
+    with sl.connect(root) as layer:
+        notifier(layer, Clock(NOV_12)).cycle()
+    state = AlertState.from_json((root / ".semantic-layer-alerts.json").read_text())
+    assert state.sent == {webhook_id(receiver.url("/generic")): {"monthly_revenue": "warn", "order_value": "warn"}}
+
+
+class LostLock:
+    """A lock taken, then lost (as a Redis lease that could not be renewed)."""
+
+    where = "a lock that is lost"
+
+    def acquire(self, wait: float) -> bool:
+        return True
+
+    def held(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        return None
+
+
+def test_a_scheduler_that_lost_its_lock_sends_and_writes_nothing(layer: sl.Layer, receiver: Receiver) -> None:
+    store, _ = alert_storage(layer.project, None)
+    report = Notifier(lambda: layer, store, LostLock(), sender=FAST, clock=Clock(NOV_12)).cycle()
+    assert report.problems == ["the lock was lost: stopped sending until the next cycle"]
+    assert receiver.posts == [] and not (layer.project.root / ".semantic-layer-alerts.json").exists()

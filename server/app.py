@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from semantic_layer.errors import QueryError, new_incident
 from semantic_layer.wire import query_from_wire
 
+from . import allocator
 from .alerting import AlertScheduler
 from .auth import principal_from_header
 from .cache import make_cache
@@ -159,6 +160,8 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
 
 
 def create_app(settings: ServerSettings) -> Starlette:
+    allocator.limit_arenas(settings.allocator_arenas)  # before the worker threads start
+    trimmer = allocator.Trimmer(settings.memory_trim_seconds)
     state = ProjectState(settings)
     telemetry = Telemetry()
     cache = make_cache(settings.cache_url, settings.cache_max_bytes, telemetry.cache_errors.inc)
@@ -196,7 +199,9 @@ def create_app(settings: ServerSettings) -> Starlette:
             state.watch()
         await cache.check()  # an unreachable shared cache is logged now, not on the first query
         scheduler.start()
+        trimmer.start()
         yield
+        await trimmer.stop()
         await scheduler.stop()
         state.close()
         service.close()

@@ -52,6 +52,12 @@ class ServerSettings:
     # of roles seen): bounds on what a long-running server keeps for the query shapes it met.
     compiled_statements: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_COMPILED_STATEMENTS", CACHE_SIZE))
     role_views: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_ROLE_VIEWS", ROLE_VIEWS))
+    # The C allocator's arenas, and how often its free pages go back to the system (server/allocator.py;
+    # 0 turns either off).
+    allocator_arenas: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_ALLOCATOR_ARENAS", 2))
+    memory_trim_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_MEMORY_TRIM_SECONDS", 30))
+    )
     # How often this server evaluates thresholds and pushes level changes ('15 minutes'); replaces the
     # project's `alerts.every`. Neither set: no scheduler runs.
     alerts_every: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_ALERTS_EVERY") or None)

@@ -1,7 +1,7 @@
 """The one place a unit's kind picks its builder.
 
-A new kind of metric (conversion, retention, semi-additive) plugs in with a builder module of its
-own and one entry here; the plan marks each unit with its kind (`UnitKey.kind`).
+A kind of unit (plain, cumulative, snapshot; conversion and retention next) has a builder module
+of its own and one entry here; the plan marks each unit with its kind (`UnitKey.kind`).
 """
 
 from __future__ import annotations

@@ -252,6 +252,21 @@ def test_serve_refuses_a_cache_url_redis_cannot_read(
     assert "hunter2" not in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_keeps_idle_connections_longer_than_proxies_do(
+    shop_project: Path, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    for name in ("SEMANTIC_LAYER_PROJECT", "SEMANTIC_LAYER_RELOAD", "SEMANTIC_LAYER_ALLOW_WIDENING"):
+        monkeypatch.setenv(name, "")  # restored after the test: the workers' setup writes them
+    code, _, err = run("serve", "-p", str(shop_project), "--port", "1", "--workers", workers)
+    assert code == 0, err
+    assert seen["timeout_keep_alive"] == 75 and seen["port"] == 1
+
+
 def test_serve_refuses_to_start_on_a_broken_project(tmp_path: Path, shop_project: Path) -> None:
     shutil.copytree(shop_project, tmp_path / "p")
     (tmp_path / "p" / "broken.yml").write_text("metrics:\n  - {name: x, type: simple, measure: orders.nope}\n")

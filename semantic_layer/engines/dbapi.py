@@ -38,15 +38,22 @@ def information_schema_columns(engine: Any, table: str, default_schema: str) -> 
 
 
 def fetch(
-    conn: Any, sql: str, params: dict[str, Any], setup: Callable[[Any], None]
+    conn: Any,
+    sql: str,
+    params: dict[str, Any],
+    setup: Callable[[Any], None],
+    check: Callable[[Any], None] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one statement after `setup` (timeouts, READ ONLY) in a transaction that is always rolled back."""
+    """Run one statement after `setup` (timeouts, READ ONLY) in a transaction that is always rolled
+    back; `check` looks at the cursor once the rows are in (a server's warnings)."""
     try:
         with conn.cursor() as cur:
             setup(cur)
             cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
             columns = [d[0] for d in cur.description or []]
             rows = list(cur.fetchall()) if cur.description else []
+            if check is not None:
+                check(cur)
     finally:
         conn.rollback()
     return columns, rows

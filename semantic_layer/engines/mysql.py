@@ -90,8 +90,19 @@ class MySQLEngine(PooledEngine):
                 cur.execute("SET SESSION max_execution_time = %s", (int(timeout_seconds * 1000),))
             cur.execute("START TRANSACTION READ ONLY")
 
+        def converted_silently(cur: Any) -> None:
+            """MySQL and MariaDB compare 'north' with an integer column as 0 and only warn: the
+            answer would be a silently wrong one (no rows). A warning of a value that did not
+            convert is a refusal, as the other databases make it."""
+            if not cur.warning_count:
+                return
+            cur.execute("SHOW WARNINGS")
+            for _, code, message in cur.fetchall():
+                if code in BAD_VALUE_CODES:
+                    raise refusal("MySQL/MariaDB", str(message), sql, bad_value=True)
+
         try:
-            return fetch(conn, sql, params, setup)
+            return fetch(conn, sql, params, setup, converted_silently)
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else None
             if code in TIMEOUT_CODES:

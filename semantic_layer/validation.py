@@ -17,9 +17,11 @@ from . import definitions as d
 from .access import CLAIM_RE
 from .catalog import metric_models
 from .columns import known_columns, rule_columns
+from .compiler.conversion import conversion_reads
 from .compiler.lineage import filtered_table_read
 from .compiler.members import resolve_member, resolve_tree
 from .compiler.metrics import MetricExpander
+from .compiler.plan import ConversionSpec
 from .compiler.scope import JoinScope, parse_snippet_query
 from .compiler.security import to_one_paths
 from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
@@ -284,12 +286,80 @@ def _(metric: d.CumulativeMetric, chk: Checker, graph: SemanticGraph, origin: Or
         )
 
 
+@_check_references.register
+def _(metric: d.ConversionMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    models: list[str] = []
+    for side in ("base", "conversion"):
+        found = chk.attempt(origin, (side,), partial(graph.measure, getattr(metric, side)))
+        if found is not None:
+            models.append(found[0])
+            _check_conversion_side(chk, graph, metric, side, found, origin)
+    for model in dict.fromkeys(models):
+        _check_entity(chk, graph, metric, model, origin)
+
+
+def _check_conversion_side(
+    chk: Checker,
+    graph: SemanticGraph,
+    metric: d.ConversionMetric,
+    side: str,
+    found: tuple[str, d.Measure],
+    origin: Origin,
+) -> None:
+    """Events are timed rows, and base events are counted."""
+    model, measure = found
+    if graph.models[model].time is None:
+        chk.report(
+            origin,
+            f"conversion metric '{metric.name}': {side} model '{model}' has no 'time:', so its events have no "
+            f"time to compare — add 'time: <column>' to model '{model}'",
+            side,
+        )
+    if side == "base" and measure.agg != "count":
+        chk.report(
+            origin,
+            f"conversion metric '{metric.name}': base measure '{metric.base}' is agg '{measure.agg}', but a "
+            "conversion metric counts base events — use a count measure (agg: count), with a filter for "
+            "the rows that are events",
+            side,
+        )
+
+
+def _check_entity(chk: Checker, graph: SemanticGraph, metric: d.ConversionMetric, model: str, origin: Origin) -> None:
+    """The entity reads each model's own rows, and columns the model has: a misspelling would fail
+    every query of the metric."""
+    fix = f"use a column of '{model}', or of a model it joins many_to_one"
+    before = len(chk.errors)
+    chk.attempt(
+        origin, ("entity",), partial(_own_rows_only, graph, model, metric.entity, fix), f"entity on model '{model}': "
+    )
+    if len(chk.errors) > before:
+        return
+    for owner, column in rule_columns(graph, model, metric.entity):
+        try:
+            known = known_columns(graph.models[owner], chk.dialect)
+        except (QueryError, SnippetError, SqlglotError):  # reported where the definition is written
+            continue
+        if column not in known:
+            chk.report(
+                origin,
+                f"conversion metric '{metric.name}': entity '{metric.entity}' reads '{column}', which is not "
+                f"a known column of model '{owner}'{did_you_mean(column, sorted(known.names))} (an entity may "
+                f"use {known.source}; {known.fix})",
+                "entity",
+            )
+
+
 def _check_expansion(graph: SemanticGraph, name: str) -> None:
     expander = MetricExpander(graph)
     expander.expand(name)
     for key in expander.units:
-        for text in key.filters:
-            resolve_tree(graph, key.model, parse_snippet(text, graph.settings.dialect))
+        metric_filters = [(text, parse_snippet(text, graph.settings.dialect)) for text in key.filters]
+        if isinstance(key.spec, ConversionSpec):  # read on the base model, or else the conversion model
+            conversion_reads(graph, key, (), (), [], [], None, time_range=False, metric_filters=metric_filters)
+        else:
+            for _, tree in metric_filters:
+                resolve_tree(graph, key.model, tree)
         if key.offset or key.spec is not None:
             graph.time_dimension(key.model)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import local
+from helpers import NY, local
 
 import semantic_layer as sl
 
@@ -185,6 +185,22 @@ SNAPSHOT_CASES: list[tuple[str, dict[str, Any], str]] = [
             SELECT o.m, s.v, o.n FROM o LEFT JOIN s ON s.m = o.m ORDER BY 1""",
     ),
 ]
+
+
+# Conversion: leads (l) that a won deal (w) of the same customer follows within a window, on the
+# local clock (tests/shopdata.py writes the edges out: LEADS, DEALS).
+def leads_and_wins(tz: str = NY, wins: str = "") -> str:
+    """The CTEs l (leads with local time t) and w (won deals with local time t), `wins` narrowing w."""
+    return f"""l AS (SELECT lead_id, customer_id, source, {local("created_at", tz)} t FROM leads),
+        w AS (SELECT customer_id, amount, {local("closed_at", tz)} t FROM deals WHERE stage = 'won' {wins})"""
+
+
+def won(window: str | None) -> str:
+    """1 when a win of the lead's customer is at or after the lead and at most `window` later, else 0."""
+    end = f" AND w.t <= l.t + INTERVAL {window}" if window else ""
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM w WHERE w.customer_id = l.customer_id AND w.t >= l.t{end}) THEN 1 ELSE 0 END"
+    )
 
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
@@ -564,6 +580,151 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ),
     *SHARE_CASES,
     *SNAPSHOT_CASES,
+    (
+        "conversion: each lead converts once however many wins follow it, rate and count by month",
+        dict(metrics=["lead_to_win_7d", "leads_won_7d", "lead_count"], dimensions=["metric_time:month"]),
+        f"""WITH {leads_and_wins()}
+         SELECT CAST(date_trunc('month', t) AS DATE), AVG(c), SUM(c), COUNT(*)
+         FROM (SELECT t, {won("7 DAY")} c FROM l WHERE t IS NOT NULL) x GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "conversion without dimensions: every lead, the one without a time never converting; the rows of "
+        "a count of an expr and of a sum are those whose expr is not NULL",
+        dict(
+            metrics=[
+                "lead_to_win_7d",
+                "lead_to_win_1m",
+                "lead_to_win_ever",
+                "leads_won_7d",
+                "sourced_lead_to_win_7d",
+                "lead_to_paid_win_7d",
+            ]
+        ),
+        f"""WITH {leads_and_wins()}, paid AS (SELECT * FROM w WHERE amount IS NOT NULL)
+         SELECT AVG({won("7 DAY")}), AVG({won("1 MONTH")}), AVG({won(None)}), SUM({won("7 DAY")}),
+                AVG(CASE WHEN source IS NOT NULL THEN {won("7 DAY")} END),
+                AVG({won("7 DAY").replace("FROM w", "FROM paid w")}) FROM l""",
+    ),
+    (
+        "conversion: time_range bounds the leads, not the wins after the range",
+        dict(
+            metrics=["lead_to_win_7d", "leads_won_7d"],
+            dimensions=["metric_time:day"],
+            time_range={"start": "2024-03-01", "end": "2024-03-08"},
+        ),
+        f"""WITH {leads_and_wins()}
+         SELECT CAST(t AS DATE), AVG({won("7 DAY")}), SUM({won("7 DAY")}) FROM l
+         WHERE t >= TIMESTAMP '2024-03-01' AND t < TIMESTAMP '2024-03-08' GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "conversion windows on the local clock: 7 days across the DST change, a month over month ends",
+        dict(
+            metrics=["lead_to_win_7d", "lead_to_win_1m", "lead_count"],
+            dimensions=["metric_time:day"],
+            where=[
+                "metric_time >= '2024-01-30' and metric_time < '2024-02-01' or "
+                "metric_time >= '2024-03-05' and metric_time < '2024-03-06'"
+            ],
+        ),
+        f"""WITH {leads_and_wins()}
+         SELECT CAST(t AS DATE), AVG({won("7 DAY")}), AVG({won("1 MONTH")}), COUNT(*) FROM l
+         WHERE (t >= DATE '2024-01-30' AND t < DATE '2024-02-01') OR (t >= DATE '2024-03-05' AND t < DATE '2024-03-06')
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "conversion in another time zone: its clock (a second past New York's window is inside Shanghai's)",
+        dict(
+            metrics=["lead_to_win_7d", "leads_won_7d"],
+            dimensions=["metric_time:day"],
+            timezone="Asia/Shanghai",
+            time_range={"start": "2024-03-05", "end": "2024-03-07"},
+        ),
+        f"""WITH {leads_and_wins("Asia/Shanghai")}
+         SELECT CAST(t AS DATE), AVG({won("7 DAY")}), SUM({won("7 DAY")}) FROM l
+         WHERE t >= TIMESTAMP '2024-03-05' AND t < TIMESTAMP '2024-03-07' GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "conversion: a filter on the lead's customer narrows the leads, one only deals resolve the wins",
+        dict(
+            metrics=["lead_to_win_7d", "leads_won_7d"],
+            dimensions=["customers.segment"],
+            where=["customers.segment <> 'consumer'"],
+            filters=[sl.Filter(member="deals.amount", op="gte", values=[500])],
+        ),
+        f"""WITH {leads_and_wins(wins="AND amount >= 500")}
+         SELECT c.segment, AVG({won("7 DAY")}), SUM({won("7 DAY")}) FROM l
+         LEFT JOIN customers c ON c.customer_id = l.customer_id WHERE c.segment <> 'consumer'
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "conversion: a dimension through a one_to_many join counts a lead once per group",
+        dict(metrics=["lead_to_win_7d", "leads_won_7d", "lead_count"], dimensions=["orders.status"]),
+        f"""WITH {leads_and_wins()},
+              p AS (SELECT DISTINCT l.lead_id, o.status, {won("7 DAY")} c FROM l
+                    LEFT JOIN customers k ON k.customer_id = l.customer_id
+                    LEFT JOIN orders o ON o.customer_id = k.customer_id)
+         SELECT status, AVG(c), SUM(c), COUNT(*) FROM p GROUP BY 1 ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "conversion: a one_to_many filter on each side is an EXISTS on that side",
+        dict(
+            metrics=["lead_to_win_7d", "lead_to_win_1m"],
+            where=["orders.status = 'returned'", "deals.customers.orders.status = 'cancelled'"],
+        ),
+        f"""WITH {
+            leads_and_wins(
+                wins="AND customer_id IN (SELECT k.customer_id FROM customers k JOIN orders o "
+                "ON o.customer_id = k.customer_id WHERE o.status = 'cancelled')"
+            )
+        }
+         SELECT AVG({won("7 DAY")}), AVG({won("1 MONTH")}) FROM l
+         WHERE EXISTS (SELECT 1 FROM customers k JOIN orders o ON o.customer_id = k.customer_id
+                       WHERE k.customer_id = l.customer_id AND o.status = 'returned')""",
+    ),
+    (
+        "conversion: a segment of the leads, a base measure's filter, a metric filter on the wins",
+        dict(
+            metrics=["web_lead_to_win_7d", "big_win_rate_7d"],
+            dimensions=["metric_time:quarter"],
+            segments=["customers.enterprise"],
+        ),
+        f"""WITH {leads_and_wins()}, big AS (SELECT * FROM w WHERE amount >= 500)
+         SELECT CAST(date_trunc('quarter', t) AS DATE), AVG(CASE WHEN l.source = 'web' THEN {won("7 DAY")} END),
+                AVG({won("7 DAY").replace("FROM w", "FROM big w")})
+         FROM l JOIN customers c ON c.customer_id = l.customer_id
+         WHERE c.segment = 'enterprise' AND t IS NOT NULL GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "conversion as an offset input: the rate's change from the month before",
+        dict(
+            metrics=["lead_to_win_7d_change", "lead_to_win_7d"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-03-01", "end": "2024-08-01"},
+        ),
+        f"""WITH {leads_and_wins()},
+              m AS (SELECT CAST(date_trunc('month', t) AS DATE) m, AVG({won("7 DAY")}) r FROM l
+                    WHERE t IS NOT NULL GROUP BY 1)
+         SELECT cur.m, cur.r - prev.r, cur.r FROM m cur LEFT JOIN m prev ON prev.m = cur.m - INTERVAL 1 MONTH
+         WHERE cur.m >= DATE '2024-03-01' AND cur.m < DATE '2024-08-01' ORDER BY 1""",
+    ),
+    (
+        "conversion with another model's metric, combined on the dimensions",
+        dict(metrics=["lead_to_win_7d", "ticket_count"], dimensions=["customers.segment"]),
+        f"""WITH {leads_and_wins()},
+              a AS (SELECT c.segment s, AVG({won("7 DAY")}) r FROM l LEFT JOIN customers c USING (customer_id)
+                    GROUP BY 1),
+              t AS (SELECT c.segment s, COUNT(*) n FROM tickets t LEFT JOIN customers c USING (customer_id) GROUP BY 1),
+              k AS (SELECT s FROM a UNION SELECT s FROM t)
+         SELECT k.s, a.r, t.n FROM k LEFT JOIN a ON a.s IS NOT DISTINCT FROM k.s
+         LEFT JOIN t ON t.s IS NOT DISTINCT FROM k.s ORDER BY 1 NULLS LAST""",
+    ),
+    (
+        "conversion over no leads: the rate is NULL and the count 0",
+        dict(metrics=["lead_to_win_7d", "leads_won_7d"], time_range={"start": "2022-01-01", "end": "2022-02-01"}),
+        f"""WITH {leads_and_wins()}
+         SELECT AVG({won("7 DAY")}), COUNT(*) FILTER (WHERE {won("7 DAY")} = 1) FROM l
+         WHERE t >= TIMESTAMP '2022-01-01' AND t < TIMESTAMP '2022-02-01'""",
+    ),
 ]
 
 

@@ -10,6 +10,14 @@
 - daily snapshots (balances, semi-additive): each of 30 customers on about two days in three of
   2024-01-01..2024-06-30; nobody on 2024-01-30 and 2024-01-31 (January's last snapshot is the
   29th) nor in April (a month without snapshots).
+- conversion edges (leads and deals, written out before a drawn part): in America/New_York, a win
+  exactly 7 local days after its lead across the spring DST change and one a second later (which
+  UTC or Asia/Shanghai arithmetic would still count), a win a second before its lead and one at
+  the same instant, a lost deal after a lead, several leads and wins of one customer, a customer
+  with leads and no deal, leads and wins without a customer, one-month windows over month ends
+  (January 30 and 31 local), a lead without a time, a won deal without a close time, a lead that
+  is June in New York and July in UTC, a customer that is not in `customers`, a lead without a
+  source and a won deal without an amount;
 - rows below a one_to_many hop: each line has a part (to-one, some missing) and 0–2 shipments
   (one_to_many again); orders have 0–3 payments (a second one_to_many hop from orders). These are
   drawn from a generator of their own, so the tables above stay exactly as they were.
@@ -41,12 +49,16 @@ CREATE TABLE payments (payment_id INTEGER PRIMARY KEY, order_id INTEGER, install
 CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, customer_id INTEGER, priority VARCHAR, created_at TIMESTAMP);
 CREATE TABLE balances (snapshot_date DATE, customer_id INTEGER, amount DECIMAL(12, 2),
                        PRIMARY KEY (snapshot_date, customer_id));
+CREATE TABLE leads (lead_id INTEGER PRIMARY KEY, customer_id INTEGER, source VARCHAR, created_at TIMESTAMP);
+CREATE TABLE deals (deal_id INTEGER PRIMARY KEY, customer_id INTEGER, stage VARCHAR, amount DECIMAL(12, 2),
+                    closed_at TIMESTAMP);
 """
 
 Row = tuple[Any, ...]
 START = datetime(2023, 11, 1)
 END = datetime(2025, 1, 15)
 GAP = (datetime(2024, 2, 10), datetime(2024, 2, 17))
+YEAR = (datetime(2024, 1, 1), datetime(2025, 1, 1))
 EDGE_TIMES = [  # UTC instants chosen around local midnights, month ends and DST changes (New York)
     datetime(2024, 1, 31, 23, 0),
     datetime(2024, 2, 1, 4, 30),
@@ -63,6 +75,50 @@ EDGE_TIMES = [  # UTC instants chosen around local midnights, month ends and DST
     datetime(2024, 11, 4, 4, 59),
     datetime(2024, 11, 4, 5, 0),
     datetime(2024, 12, 31, 23, 30),
+]
+
+# (customer, source, UTC instant) and (customer, stage, amount, UTC close instant), written to hit
+# the edges of conversion; the comments read them on the New York clock.
+LEADS: list[tuple[int | None, str | None, datetime | None]] = [
+    (1, "web", datetime(2024, 3, 5, 15)),  # 10:00 EST; 7 local days later is March 12 10:00 EDT, 14:00 UTC
+    (2, "web", datetime(2024, 3, 5, 16)),  # 11:00 EST; its window ends March 12 15:00 UTC
+    (3, "event", datetime(2024, 4, 10, 15)),
+    (4, "referral", datetime(2024, 5, 2, 13)),
+    (5, "web", datetime(2024, 6, 1, 15)),
+    (5, "event", datetime(2024, 6, 4, 15)),
+    (5, "web", datetime(2024, 6, 20, 15)),
+    (6, "web", datetime(2024, 6, 10, 15)),  # never a deal
+    (None, "web", datetime(2024, 6, 12, 15)),  # no customer: never converts
+    (None, "event", datetime(2024, 6, 12, 15)),
+    (8, "web", datetime(2024, 1, 31, 2)),  # January 30 21:00 EST; a month later is March 1 02:00 UTC
+    (9, "event", datetime(2024, 1, 31, 15)),  # January 31 10:00 EST; a month later is February 29 15:00 UTC
+    (10, "web", datetime(2024, 1, 31, 16)),
+    (11, "web", None),  # no time: a lead of no period, which never converts
+    (12, "referral", datetime(2024, 8, 5, 15)),
+    (13, "web", datetime(2024, 7, 1, 3)),  # June 30 23:00 EDT, July 1 in UTC
+    (130, "event", datetime(2024, 9, 9, 15)),  # no such customer
+    (14, "web", datetime(2024, 10, 1, 15)),
+    (15, None, datetime(2024, 10, 5, 15)),  # no source: not a lead counted by source
+]
+DEALS: list[tuple[int | None, str, float | None, datetime | None]] = [
+    (1, "won", 800.0, datetime(2024, 3, 12, 14)),  # exactly at the end of customer 1's window: converts
+    (2, "won", 900.0, datetime(2024, 3, 12, 15, 0, 1)),  # a second after customer 2's: does not
+    (3, "won", 300.0, datetime(2024, 4, 10, 14, 59, 59)),  # a second before the lead: does not
+    (3, "lost", 700.0, datetime(2024, 4, 11, 15)),  # not a win
+    (4, "won", 650.0, datetime(2024, 5, 2, 13)),  # the same instant as the lead: converts
+    (5, "won", 200.0, datetime(2024, 6, 6, 15)),  # converts the leads of June 1 and June 4 ...
+    (5, "won", 950.0, datetime(2024, 6, 7, 15)),  # ... each once
+    (5, "won", 120.0, datetime(2024, 9, 1, 15)),  # the lead of June 20, with no window only
+    (None, "won", 500.0, datetime(2024, 6, 12, 15)),  # no customer: converts nothing
+    (8, "won", 510.0, datetime(2024, 3, 1, 1)),  # February 29 20:00 EST: within the month
+    (9, "won", 520.0, datetime(2024, 2, 29, 15, 0, 1)),  # a second past the month
+    (10, "won", 530.0, datetime(2024, 2, 29, 16)),  # exactly a month later
+    (11, "won", 540.0, datetime(2024, 6, 1, 15)),
+    (12, "won", 550.0, None),  # won without a close time: no conversion event
+    (13, "won", 560.0, datetime(2024, 7, 3, 15)),
+    (130, "won", 570.0, datetime(2024, 9, 10, 15)),
+    (14, "won", None, datetime(2024, 10, 2, 15)),  # no amount: a win, but no row of a sum of amounts
+    (15, "won", 580.0, datetime(2024, 10, 6, 15)),
 ]
 
 
@@ -103,6 +159,7 @@ def build(path: Path, seed: int = 7) -> Path:
     ]
     lines, parts, shipments, payments = _below_lines(random.Random(seed + 1), lines, [o[0] for o in orders])
     balances = _balances(random.Random(seed + 2))
+    leads, deals = _leads_and_deals(random.Random(seed + 3))
     if path.exists():
         path.unlink()
     con = duckdb.connect(str(path))
@@ -118,6 +175,8 @@ def build(path: Path, seed: int = 7) -> Path:
         ("shipments", shipments),
         ("payments", payments),
         ("balances", balances),
+        ("leads", leads),
+        ("deals", deals),
     ):
         # In bulk, column by column through Arrow: a row-by-row executemany took seconds.
         names = [c[0] for c in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
@@ -164,6 +223,26 @@ def _below_lines(
         [(i, *s) for i, s in enumerate(shipments, start=1)],
         [(i, *p) for i, p in enumerate(payments, start=1)],
     )
+
+
+def _leads_and_deals(rng: random.Random) -> tuple[list[Row], list[Row]]:
+    """The written-out edges, then drawn leads of 2024 (of other customers, some without one) and deals, many
+    of them closed by the lead's customer from days before the lead to weeks after it (won, lost,
+    or still open without a close time)."""
+
+    def customer() -> int | None:
+        return None if rng.random() < 0.1 else rng.randint(20, 125)  # not the customers of the edges
+
+    def deal(who: int | None, around: datetime) -> Row:
+        stage = rng.choices(["won", "lost", "open"], [50, 35, 15])[0]
+        closed = around + timedelta(seconds=rng.randrange(-5 * 86400, 40 * 86400))
+        return (who, stage, round(rng.uniform(50, 1000), 2), None if stage == "open" else closed)
+
+    drawn = [(customer(), rng.choice(["web", "event", "referral"]), _random_time(rng, *YEAR)) for _ in range(200)]
+    deals = list(DEALS) + [deal(who, when) for who, _, when in drawn if rng.random() < 0.5]
+    deals += [deal(customer(), _random_time(rng, *YEAR)) for _ in range(40)]
+    leads = LEADS + drawn
+    return [(i, *row) for i, row in enumerate(leads, start=1)], [(i, *row) for i, row in enumerate(deals, start=1)]
 
 
 def _random_time(rng: random.Random, start: datetime, end: datetime) -> datetime:

@@ -1,6 +1,6 @@
 """The one place a unit's kind picks its builder.
 
-A kind of unit (plain, cumulative, snapshot; conversion and retention next) has a builder module
+A kind of unit (plain, cumulative, snapshot, conversion; retention next) has a builder module
 of its own and one entry here; the plan marks each unit with its kind (`UnitKey.kind`).
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from .context import UnitContext
+from .conversion import build_conversion_unit
 from .cumulative import build_cumulative_unit
 from .plan import Unit
 from .snapshot import build_snapshot_unit
@@ -22,6 +23,7 @@ BUILDERS: dict[str, UnitBuilder] = {
     "plain": build_plain_unit,
     "cumulative": build_cumulative_unit,
     "snapshot": build_snapshot_unit,
+    "conversion": build_conversion_unit,
 }
 
 

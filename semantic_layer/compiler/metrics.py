@@ -1,7 +1,8 @@
 """Metrics as expressions over unit columns.
 
 Ratio, derived and cumulative metrics are expanded recursively down to *leaves*: a measure
-aggregated under some filters, offset and window. Each distinct leaf becomes one column of one
+aggregated under some filters, offset and window, or a conversion metric's counts of base and
+converted events (a rate is their ratio). Each distinct leaf becomes one column of one
 unit, so a metric used twice (say revenue, and revenue inside average_order_value) is aggregated
 once. Divisions are made safe everywhere: a zero denominator gives NULL.
 """
@@ -19,7 +20,7 @@ from ..graph import SemanticGraph
 from ..snippets import map_columns, parse_snippet
 from ..timegrain import Offset
 from .members import MemberRef, resolve_member
-from .plan import CumulativeSpec, DimensionRequest, SnapshotSpec, UnitKey
+from .plan import ConversionSpec, CumulativeSpec, DimensionRequest, SnapshotSpec, UnitKey
 
 
 def _snapshot(
@@ -116,28 +117,57 @@ class MetricExpander:
         stack = (*stack, name)
         if metric.filter:
             filters = (*filters, metric.filter)
-        if isinstance(metric, d.SimpleMetric):
-            model, measure = self.graph.measure(metric.measure)
-            spec = _snapshot(name, model, measure, cumulative)
-            key = UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
-            result = self._leaf(key, measure.name)
-        elif isinstance(metric, d.RatioMetric):
-            num = self._side(metric.numerator, filters, offset, cumulative, stack, reduce_by)
-            den = self._side(metric.denominator, filters, offset, cumulative, stack, reduce_by)
-            result = safe_divide(num, den)
-        elif isinstance(metric, d.DerivedMetric):
-            result = self._derived(metric, filters, offset, cumulative, stack, reduce_by)
-        elif isinstance(metric, d.CumulativeMetric):
-            window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
-            spec = CumulativeSpec(window, metric.grain_to_date)
-            result = self._expr(metric.metric, filters, offset, spec, stack, reduce_by)
-        else:
-            raise QueryValidationError(f"metric '{name}': {metric.type} metrics are not compiled by this version")
+        result = self._by_type(metric, filters, offset, cumulative, stack, reduce_by)
         if metric.fill_nulls_with is not None:
             fill = metric.fill_nulls_with
             literal = exp.Literal.number(int(fill) if float(fill).is_integer() else fill)
             result = exp.Coalesce(this=result, expressions=[literal])
         return result
+
+    def _by_type(
+        self,
+        metric: d.Metric,
+        filters: tuple[str, ...],
+        offset: Offset,
+        cumulative: CumulativeSpec | None,
+        stack: tuple[str, ...],
+        reduce_by: tuple[str, ...],
+    ) -> exp.Expr:
+        """The metric's own expression, before fill_nulls_with."""
+        if isinstance(metric, d.SimpleMetric):
+            model, measure = self.graph.measure(metric.measure)
+            spec = _snapshot(metric.name, model, measure, cumulative)
+            key = UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
+            return self._leaf(key, measure.name)
+        if isinstance(metric, d.RatioMetric):
+            num = self._side(metric.numerator, filters, offset, cumulative, stack, reduce_by)
+            den = self._side(metric.denominator, filters, offset, cumulative, stack, reduce_by)
+            return safe_divide(num, den)
+        if isinstance(metric, d.DerivedMetric):
+            return self._derived(metric, filters, offset, cumulative, stack, reduce_by)
+        if isinstance(metric, d.CumulativeMetric):
+            window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
+            spec = CumulativeSpec(window, metric.grain_to_date)
+            return self._expr(metric.metric, filters, offset, spec, stack, reduce_by)
+        if isinstance(metric, d.ConversionMetric):
+            return self._conversion(metric, filters, offset, reduce_by)
+        raise QueryValidationError(f"metric '{metric.name}': {metric.type} metrics are not compiled by this version")
+
+    def _conversion(
+        self, metric: d.ConversionMetric, filters: tuple[str, ...], offset: Offset, reduce_by: tuple[str, ...]
+    ) -> exp.Expr:
+        """One unit per conversion metric, filters, offset and reduced dimensions: its base and
+        converted event counts. (Only a simple metric is accumulated, so no cumulative window reaches
+        here.)"""
+        base_model, base = self.graph.measure(metric.base)
+        conversion_model, conversion = self.graph.measure(metric.conversion)
+        window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
+        spec = ConversionSpec(metric.name, base.name, conversion_model, conversion.name, metric.entity, window)
+        key = UnitKey(base_model, tuple(sorted(set(filters))), offset, spec, self._reduced(base_model, reduce_by))
+        converted = self._leaf(key, ConversionSpec.CONVERTED)
+        if metric.calculation == "count":
+            return converted
+        return safe_divide(converted, self._leaf(key, ConversionSpec.BASE))
 
     def _side(
         self,

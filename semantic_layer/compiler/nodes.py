@@ -26,6 +26,12 @@ def left_join(select: exp.Select, source: exp.Expr, on: exp.Expr) -> exp.Select:
     return select
 
 
+def inner_join(select: exp.Select, source: exp.Expr, on: exp.Expr) -> exp.Select:
+    """`select` (changed in place) JOINed to `source` ON `on`."""
+    select.append("joins", exp.Join(this=source, on=on))
+    return select
+
+
 def cross_join(select: exp.Select, source: exp.Expr) -> exp.Select:
     """`select` (changed in place) CROSS JOINed to `source`."""
     select.append("joins", exp.Join(this=source, kind="CROSS"))

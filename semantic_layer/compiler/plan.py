@@ -3,7 +3,7 @@
 A *unit* is one aggregation over one model with one set of metric-level filters, one time offset
 and, for cumulative metrics, one window. Every requested metric is an expression over the columns
 that units produce; units are combined on the requested dimensions. A unit's *kind* (plain, or
-its spec's: cumulative, snapshot; next conversion, retention) picks its builder in builders.py.
+its spec's: cumulative, snapshot, conversion; next retention) picks its builder in builders.py.
 
 The resolve pass (resolve.py) builds the plan once per query shape and checks everything a
 caller can get wrong on the way, so it holds members already resolved — for each unit the
@@ -60,6 +60,27 @@ class SnapshotSpec(UnitSpec):
     noun: ClassVar[str] = "semi-additive metrics"
     dimension: str = ""
     window: str = "last"
+
+
+@dataclass(frozen=True)
+class ConversionSpec(UnitSpec):
+    """Base events (the rows of a count measure of the unit's model) and whether an event of the
+    conversion measure with the same entity follows each one within `window` (conversion.py).
+
+    Its unit has up to two columns per group, its leaves: the BASE events and the CONVERTED ones. The
+    conversion events are read by the unit's second `Reads` (`Unit.other_reads`).
+    """
+
+    kind: ClassVar[str] = "conversion"
+    noun: ClassVar[str] = "conversion metrics"
+    BASE: ClassVar[str] = "base"
+    CONVERTED: ClassVar[str] = "converted"
+    metric: str  # the conversion metric, named in errors
+    base_measure: str  # a count measure of the unit's model
+    conversion_model: str
+    conversion_measure: str
+    entity: str  # a snippet over the columns of either model
+    window: Offset | None  # None: any later conversion counts
 
 
 @dataclass(frozen=True)
@@ -163,9 +184,11 @@ class FilteredColumn:
 class Unit:
     key: UnitKey
     alias: str
-    measures: Mapping[str, str]  # measure name → column alias (read only)
+    measures: Mapping[str, str]  # measure name (a leaf's name, for a kind with leaves of its own) → column alias
     reads: Reads
     filtered: Mapping[str, FilteredColumn] = field(default_factory=lambda: MappingProxyType({}))  # alias → column
+    # What the unit's kind reads from other models besides `reads`: a conversion unit's conversion events.
+    other_reads: tuple[Reads, ...] = ()
 
     @property
     def column_aliases(self) -> list[str]:

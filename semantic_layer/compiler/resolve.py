@@ -23,9 +23,10 @@ from ..query import Filter, Query
 from ..snippets import parse_snippet
 from ..timegrain import Calendar, to_local_naive
 from .conditions import Segment, resolve_conditions
+from .conversion import conversion_reads
 from .members import MemberRef, member_column, ref_of, resolve_member, split_grain
-from .metrics import MetricExpander
-from .plan import ColumnInfo, DimensionRequest, Plan, Reads, RowSecurity, TimeBounds, Unit
+from .metrics import MetricExpander, UnitDraft
+from .plan import ColumnInfo, ConversionSpec, DimensionRequest, Plan, Reads, RowSecurity, TimeBounds, Unit
 from .typecheck import check_filter_types
 from .values import Extracted, Params, check_value
 
@@ -70,22 +71,7 @@ def plan_query(
         raise QueryValidationError("a query needs at least one metric or one dimension")
 
     time_range = bounds.start is not None or bounds.end is not None
-    units = []
-    for draft in expander.units.values():
-        key, model = draft.key, draft.key.model
-        grouped = [d for d in dims if d.alias not in key.reduced]
-        members = _resolve_dimensions(graph, grouped, model, f"{key.noun} on model '{model}'")
-        conditions = resolve_conditions(
-            graph,
-            model,
-            filters,
-            segments,
-            security,
-            time_range=time_range and key.time_range_filters_rows,
-            metric_filters=[(text, parse_snippet(text, dialect)) for text in key.filters],
-        )
-        reads = Reads(model, tuple(grouped), members, conditions)
-        units.append(Unit(key, draft.alias, MappingProxyType(dict(draft.measures)), reads))
+    units = [_unit(graph, draft, dims, filters, segments, security, time_range) for draft in expander.units.values()]
     values = None if units else _values(graph, dims, filters, segments, security, time_range)
     # A unit grouped by every dimension (a share's numerator is) types the dimension columns.
     whole = next((u.reads for u in units if not u.key.reduced), values)
@@ -108,6 +94,34 @@ def plan_query(
         cap=None if query.limit is not None else limit,
         row_security=security,
     )
+
+
+def _unit(
+    graph: SemanticGraph,
+    draft: UnitDraft,
+    dims: list[DimensionRequest],
+    filters: list[exp.Expr],
+    segments: Sequence[Segment],
+    security: RowSecurity | None,
+    time_range: bool,
+) -> Unit:
+    """A unit with the dimensions it groups by and its conditions resolved from its model (and,
+    for a conversion unit, its conversion events' conditions from the conversion model)."""
+    key, model = draft.key, draft.key.model
+    grouped = tuple(d for d in dims if d.alias not in key.reduced)
+    members = _resolve_dimensions(graph, list(grouped), model, f"{key.noun} on model '{model}'")
+    measures = MappingProxyType(dict(draft.measures))
+    metric_filters = [(text, parse_snippet(text, graph.settings.dialect)) for text in key.filters]
+    bounded = time_range and key.time_range_filters_rows
+    if isinstance(key.spec, ConversionSpec):
+        reads, events = conversion_reads(
+            graph, key, grouped, members, filters, segments, security, time_range=bounded, metric_filters=metric_filters
+        )
+        return Unit(key, draft.alias, measures, reads, other_reads=(events,))
+    conditions = resolve_conditions(
+        graph, model, filters, segments, security, time_range=bounded, metric_filters=metric_filters
+    )
+    return Unit(key, draft.alias, measures, Reads(model, grouped, members, conditions))
 
 
 def _expand_requested(expander: MetricExpander, names: tuple[str, ...]) -> dict[str, exp.Expr]:

@@ -51,10 +51,10 @@ def plan_query(
         raise QueryValidationError(f"'{clash.pop()}' names both a metric and a dimension column")
     having = _having(graph, query, ex, params, expander, metric_exprs)
 
-    base = _base_model(expander, dims)
+    typing_models = _typing_models(expander, dims)
 
     def member_type(ref: str) -> str | None:
-        return _member_type(graph, base, ref)
+        return _member_type(graph, typing_models, ref)
 
     filters = [
         _with_params(_typed_where(shape, text, dialect, member_type), slots, params, member_type)
@@ -247,23 +247,27 @@ def _dimensions(query: Query) -> list[DimensionRequest]:
     return out
 
 
-def _base_model(expander: MetricExpander, dims: list[DimensionRequest]) -> str | None:
-    """The model filter members are resolved from to learn their types: the first unit's (as for
-    the result's columns), or for a query of dimensions alone the first dimension's model."""
-    if expander.units:
-        return next(iter(expander.units.values())).key.model
-    return dims[0].member.split(".")[0] if dims else None
+def _typing_models(expander: MetricExpander, dims: list[DimensionRequest]) -> list[str]:
+    """The models filter members are resolved from to learn their types, in order: the first
+    unit's (as for the result's columns), or for a query of dimensions alone the first dimension's
+    model; then the conversion models of conversion units, which read the filters their base
+    models cannot."""
+    if not expander.units:
+        return [dims[0].member.split(".")[0]] if dims else []
+    keys = list(expander.units)
+    conversion = [k.spec.conversion_model for k in keys if isinstance(k.spec, ConversionSpec)]
+    return list(dict.fromkeys([keys[0].model, *conversion]))
 
 
-def _member_type(graph: SemanticGraph, base: str | None, ref: str) -> str | None:
-    """The type of the dimension `ref` names, or None when it does not resolve from `base` (the
-    unit builder reports that, with the context it has)."""
-    if base is None:
-        return None
-    try:
-        return resolve_member(graph, base, ref).dimension.dimension.type
-    except QueryError:
-        return None
+def _member_type(graph: SemanticGraph, models: list[str], ref: str) -> str | None:
+    """The type of the dimension `ref` names from the first of `models` it resolves from, or None
+    when it resolves from none (the unit builder reports that, with the context it has)."""
+    for model in models:
+        try:
+            return resolve_member(graph, model, ref).dimension.dimension.type
+        except QueryError:
+            continue
+    return None
 
 
 def _typed_where(shape: str, text: str, dialect: str, member_type: Callable[[str], str | None]) -> exp.Expr:

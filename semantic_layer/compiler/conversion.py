@@ -35,14 +35,14 @@ from sqlglot import exp
 from .. import definitions as d
 from ..errors import QueryError
 from ..graph import SemanticGraph
-from ..timegrain import Offset, shift
+from ..timegrain import Calendar, Offset, shift
 from .conditions import Segment, bound_conditions, resolve_conditions
 from .context import UnitContext
 from .members import MemberRef, member_value
 from .nodes import inner_join, left_join, table, table_alias
 from .plan import ConversionSpec, DimensionRequest, Reads, RowSecurity, Unit, UnitKey
 from .prejoin import project_before_joins
-from .scope import JoinScope
+from .scope import JoinScope, check_grain, period_of
 from .semijoin import apply_conditions, fanout_prefixes
 
 ROWS, EVENTS, HITS = "__r", "__c", "__h"
@@ -122,16 +122,15 @@ def build_conversion_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     spec = unit.key.spec
     assert isinstance(spec, ConversionSpec)
     (events,) = unit.other_reads
-    members = unit.reads.dimensions
-    fans_out = any(step.fans_out for m in members for step in m.path)
-    dims = [d.alias for d in unit.reads.requests]
+    fans_out = any(step.fans_out for m in unit.reads.dimensions for step in m.path)
     rows, keys = _base_rows(ctx, unit, spec, distinct=fans_out)
     semi = ctx.profile.exists_semi_joins
     hits = _hits(keys, spec.window, exists=semi, distinct=fans_out or not semi)
+    dims = [(d.alias, _dimension(m, ctx.calendar, d.alias)) for d, m in unit.reads.grouping]
     converted = exp.Count(this=exp.column("__pk0", table=HITS))
     columns = {ConversionSpec.BASE: exp.Count(this=exp.Star()), ConversionSpec.CONVERTED: converted}
     select = exp.select(
-        *(exp.column(a, table=ROWS).as_(a, copy=False) for a in dims),
+        *(e.as_(a, copy=False) for a, e in dims),
         *(columns[leaf].copy().as_(alias, copy=False) for leaf, alias in unit.measures.items()),
     )
     select = select.with_(table_alias(ROWS), as_=rows, copy=False)
@@ -142,8 +141,17 @@ def build_conversion_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     on = [exp.EQ(this=exp.column(k, table=HITS), expression=exp.column(k, table=ROWS)) for k in keys]
     select = left_join(select, table(HITS), exp.and_(*on))
     if dims:
-        select = select.group_by(*(exp.column(a, table=ROWS) for a in dims), copy=False)
+        select = select.group_by(*(e.copy() for _, e in dims), copy=False)
     return select
+
+
+def _dimension(member: MemberRef, calendar: Calendar, alias: str) -> exp.Expr:
+    """A dimension of the result from the base events: metric_time is the period of their local
+    time, which is converted to the query's zone once per row; the others are columns of theirs."""
+    if not member.metric_time:
+        return exp.column(alias, table=ROWS)
+    check_grain(member.dimension, member.grain)
+    return period_of(exp.column(TIME, table=ROWS), member.grain or "day", calendar)
 
 
 def _event_rows(scope: JoinScope, measure: d.Measure) -> list[exp.Expr]:
@@ -159,7 +167,8 @@ def _base_rows(ctx: UnitContext, unit: Unit, spec: ConversionSpec, *, distinct: 
     dimension repeats them), and the names of the key columns."""
     scope = JoinScope(ctx.graph, unit.key.model)
     members = unit.reads.dimensions
-    dims = [(d.alias, member_value(scope, m, ctx.calendar, Offset())) for d, m in unit.reads.grouping]
+    calendar = ctx.calendar
+    dims = [(d.alias, member_value(scope, m, calendar, Offset())) for d, m in unit.reads.grouping if not m.metric_time]
     where = apply_conditions(scope, bound_conditions(ctx, unit.reads, unit.key.offset), fanout_prefixes(members))
     where += _event_rows(scope, ctx.graph.measures_by_model[unit.key.model][spec.base_measure])
     if any(m.metric_time for m in members):
@@ -170,7 +179,7 @@ def _base_rows(ctx: UnitContext, unit: Unit, spec: ConversionSpec, *, distinct: 
         *(k.as_(name, copy=False) for k, name in zip(scope.primary_key(), keys, strict=True)),
         *(e.as_(a, copy=False) for a, e in dims),
         scope.snippet(spec.entity, ()).as_(ENTITY, copy=False),
-        scope.metric_time(ctx.calendar, None).as_(TIME, copy=False),
+        scope.metric_time(calendar, None).as_(TIME, copy=False),
     )
     select = scope.apply_from(select.distinct(copy=False) if distinct else select)
     if where:

@@ -75,7 +75,8 @@ class ConversionSpec(UnitSpec):
     noun: ClassVar[str] = "conversion metrics"
     BASE: ClassVar[str] = "base"
     CONVERTED: ClassVar[str] = "converted"
-    metric: str  # the conversion metric, named in errors
+    # The conversion metric, named in errors; metrics defined alike (a rate and a count) share a unit.
+    metric: str = field(compare=False)
     base_measure: str  # a count measure of the unit's model
     conversion_model: str
     conversion_measure: str

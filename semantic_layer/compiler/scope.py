@@ -80,16 +80,9 @@ class JoinScope:
 
     def time_value(self, resolved: ResolvedDimension, calendar: Calendar, grain: str | None) -> exp.Expr:
         """A time dimension in local time, truncated to `grain` when one is given."""
-        is_date = resolved.dimension.granularity == "day"
-        if is_date and grain == "hour":
-            raise QueryValidationError(
-                f"dimension '{resolved.model}.{resolved.dimension.name}' holds dates; it cannot be "
-                "grouped by hour — use day or a coarser grain"
-            )
-        local = to_local(self.dimension(resolved), calendar, is_date=is_date)
-        if grain is None:
-            return local
-        return as_period_value(truncate(local, grain, calendar), grain)
+        check_grain(resolved, grain)
+        local = to_local(self.dimension(resolved), calendar, is_date=resolved.dimension.granularity == "day")
+        return local if grain is None else period_of(local, grain, calendar)
 
     def metric_time(self, calendar: Calendar, grain: str | None) -> exp.Expr:
         return self.time_value(self.metric_time_dimension(), calendar, grain)
@@ -119,6 +112,20 @@ class JoinScope:
     def primary_key(self, path: Path = ()) -> list[exp.Column]:
         """The primary key of the model at `path` (the base model by default), under its alias."""
         return [exp.column(k, table=self.alias(path)) for k in self.graph.model(self.model_at(path)).primary_keys]
+
+
+def check_grain(resolved: ResolvedDimension, grain: str | None) -> None:
+    """A time dimension holding dates has no hours to group by."""
+    if resolved.dimension.granularity == "day" and grain == "hour":
+        raise QueryValidationError(
+            f"dimension '{resolved.model}.{resolved.dimension.name}' holds dates; it cannot be "
+            "grouped by hour — use day or a coarser grain"
+        )
+
+
+def period_of(local: exp.Expr, grain: str, calendar: Calendar) -> exp.Expr:
+    """The `grain` period a local time falls in, as results report it (a date; an hour's timestamp)."""
+    return as_period_value(truncate(local, grain, calendar), grain)
 
 
 @lru_cache(maxsize=1024)

@@ -719,6 +719,18 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
          LEFT JOIN t ON t.s IS NOT DISTINCT FROM k.s ORDER BY 1 NULLS LAST""",
     ),
     (
+        "conversion inside ratios: over another unit's metric, and a share reduced by a dimension",
+        dict(
+            metrics=["won_lead_share", "source_share_of_conversions"],
+            dimensions=["metric_time:quarter", "leads.source"],
+        ),
+        f"""WITH {leads_and_wins()},
+              g AS (SELECT CAST(date_trunc('quarter', t) AS DATE) q, source, SUM({won("7 DAY")}) c, COUNT(*) n
+                    FROM l WHERE t IS NOT NULL GROUP BY 1, 2)
+         SELECT q, source, c::DOUBLE / n, c::DOUBLE / NULLIF(SUM(c) OVER (PARTITION BY q), 0)
+         FROM g ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
         "conversion over no leads: the rate is NULL and the count 0",
         dict(metrics=["lead_to_win_7d", "leads_won_7d"], time_range={"start": "2022-01-01", "end": "2022-02-01"}),
         f"""WITH {leads_and_wins()}

@@ -24,6 +24,12 @@ import semantic_layer as sl  # noqa: E402
 
 DIALECTS = ["snowflake", "bigquery", "trino", "clickhouse", "spark", "databricks", "redshift"]
 QUERIES: dict[str, dict[str, Any]] = {
+    "conversion_rate_by_month": dict(
+        metrics=["lead_to_win_7d", "leads_won_7d"],
+        dimensions=["metric_time:month", "customers.segment"],
+        where=["deals.amount >= 500"],
+        time_range={"start": "2024-01-01", "end": "2024-07-01"},
+    ),
     "revenue_by_segment_and_month": dict(
         metrics=["revenue", "order_count"],
         dimensions=["customers.segment", "metric_time:month"],

@@ -249,6 +249,49 @@ RULES = [
         "Expected table name",
     ),
     (
+        "conversion base measure unknown",
+        "metrics:\n  - {name: x, type: conversion, base: orders.order_cnt, conversion: orders.order_count, "
+        "entity: customer_id}\n",
+        "unknown measure 'orders.order_cnt' — did you mean 'orders.order_count'",
+    ),
+    (
+        "conversion base that is not a count",
+        "metrics:\n  - {name: x, type: conversion, base: orders.revenue, conversion: orders.order_count, "
+        "entity: customer_id}\n",
+        "base measure 'orders.revenue' is agg 'sum', but a conversion metric counts base events",
+    ),
+    (
+        "conversion model without a time",
+        "models:\n  - {name: m, table: m, primary_key: id, dimensions: [{name: customer_id}], "
+        "measures: [{name: n, agg: count}]}\n"
+        "metrics:\n  - {name: x, type: conversion, base: orders.order_count, conversion: m.n, entity: customer_id}\n",
+        "conversion metric 'x': conversion model 'm' has no 'time:'",
+    ),
+    (
+        "conversion entity not a column of one model",
+        "models:\n  - {name: m, table: m, primary_key: id, time: t, measures: [{name: n, agg: count}]}\n"
+        "metrics:\n  - {name: x, type: conversion, base: orders.order_count, conversion: m.n, entity: customer_id}\n",
+        "entity 'customer_id' reads 'customer_id', which is not a known column of model 'm'",
+    ),
+    (
+        "conversion entity through a one_to_many join",
+        "metrics:\n  - {name: x, type: conversion, base: orders.order_count, conversion: orders.order_count, "
+        "entity: lines.sku}\n",
+        "entity on model 'orders': 'lines.sku' is reached through a one_to_many join",
+    ),
+    (
+        "conversion window that does not parse",
+        "metrics:\n  - {name: x, type: conversion, base: orders.order_count, conversion: orders.order_count, "
+        "entity: customer_id, window: 3 fortnights}\n",
+        "is not an interval like '30 days'",
+    ),
+    (
+        "conversion metric filter that neither model reads",
+        "metrics:\n  - {name: x, type: conversion, base: orders.order_count, conversion: orders.order_count, "
+        "entity: customer_id, filter: \"lines.qty > 1 OR tickets.priority = 'high'\"}\n",
+        "a filter of conversion metric 'x' is read on its base model 'orders', or else on its conversion model",
+    ),
+    (
         "two joins under one name",
         "models:\n  - name: m\n    table: m\n    primary_key: id\n    joins:\n"
         "      - {model: customers, on: m.a = customers.id, relationship: many_to_one}\n"
@@ -263,6 +306,20 @@ def test_each_validation_rule_reports_its_problem(tmp_path: Path, extra: str, me
     errs = errors_of(write(tmp_path, extra))
     assert any(message in e.message for e in errs), [str(e) for e in errs]
     assert all(e.line >= 1 and e.column >= 1 for e in errs)
+
+
+def test_a_conversion_metric_error_points_at_its_key(tmp_path: Path) -> None:
+    extra = """
+    metrics:
+      - name: x
+        type: conversion
+        base: orders.revenue
+        conversion: orders.order_count
+        entity: customer_id
+    """
+    (err,) = errors_of(write(tmp_path, extra))
+    assert err.file.endswith("extra.yml") and (err.line, err.column) == (5, 5), str(err)  # at `base:`
+    assert "use a count measure (agg: count)" in err.message
 
 
 def test_a_misspelled_policy_column_is_located_with_the_fix(tmp_path: Path) -> None:

@@ -328,6 +328,23 @@ def test_row_filters_reach_every_model_that_joins_the_filtered_one(live: LiveSer
     assert "region_id = 2" in result["sql"]
 
 
+def test_a_conversion_metric_answers_over_graphql_for_each_role(live: LiveServer, hand: Any) -> None:
+    """The admin sees every lead and win; a regional caller the leads and the wins of its region's
+    customers (both models join customers), each against hand-written SQL."""
+    from golden_cases import leads_and_wins, won
+
+    query = {"metrics": ["lead_to_win_7d", "leads_won_7d"], "dimensions": ["metric_time:quarter"]}
+    in_region = "customer_id IN (SELECT customer_id FROM customers WHERE region_id = 2)"
+    for bearer, narrow in ((ADMIN, "TRUE"), (token(["regional"], region_id=2), in_region)):
+        rows = run(live, bearer=bearer, **query)["data"]["query"]["rows"]
+        expected = hand(f"""WITH {leads_and_wins(wins="AND " + narrow)}
+            SELECT CAST(date_trunc('quarter', t) AS DATE), AVG({won("7 DAY")}), SUM({won("7 DAY")})
+            FROM l WHERE {narrow} AND t IS NOT NULL GROUP BY 1 ORDER BY 1""")
+        assert [(r["metric_time:quarter"], round(r["lead_to_win_7d"], 12), r["leads_won_7d"]) for r in rows] == [
+            (q.isoformat(), round(rate, 12), n) for q, rate, n in expected
+        ]
+
+
 def test_several_roles_combine_with_or(live: LiveServer) -> None:
     both = token(["regional", "admin"], region_id=2)
     admin_rows = run(live, metrics=["order_count"])["data"]["query"]["rows"]

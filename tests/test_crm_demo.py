@@ -206,11 +206,15 @@ GOLDEN: list[tuple[str, dict[str, Any], str]] = [
     (
         "lead to win within 90 days by quarter",
         dict(metrics=["lead_to_win_rate_90d"], dimensions=["metric_time:quarter"]),
+        # Asia/Shanghai keeps no daylight saving time: 90 local days are 90 days of UTC.
         f"""SELECT CAST(date_trunc('quarter', {L("l.created_at")}) AS DATE),
-                AVG(CASE WHEN EXISTS (SELECT 1 FROM opportunities o WHERE o.customer_id = l.customer_id
-                        AND o.stage = 'won' AND o.closed_at >= l.created_at
-                        AND o.closed_at < l.created_at + INTERVAL 90 DAY) THEN 1 ELSE 0 END)
-         FROM leads l GROUP BY 1 ORDER BY 1""",
+                AVG(CASE WHEN w.lead_id IS NULL THEN 0 ELSE 1 END)
+         FROM leads l LEFT JOIN (
+           SELECT b.lead_id FROM leads b WHERE EXISTS (
+             SELECT 1 FROM opportunities o WHERE o.customer_id = b.customer_id AND o.stage = 'won'
+               AND o.closed_at >= b.created_at AND o.closed_at <= b.created_at + INTERVAL 90 DAY)) w
+         ON w.lead_id = l.lead_id
+         GROUP BY 1 ORDER BY 1""",
     ),
     (
         "campaign response rate by campaign",

@@ -15,9 +15,10 @@ One statement per unit, keyed by the requested dimensions like every unit:
     SELECT dimensions, COUNT(*) AS <base>, COUNT(__h.__pk0) AS <converted>
     FROM __r LEFT JOIN __h ON __h.__pk0 = __r.__pk0 GROUP BY dimensions
 
-`__h` is a semi-join, so a base event meets at most one row of it, and the conversion events are
-read once, never crossed with the base events (DialectProfile.exists_semi_joins says how each
-target runs it fastest). A dimension through a one_to_many join repeats a base event once per
+`__h` is a semi-join on the entity, so a base event meets at most one row of it however many
+conversions follow it, and no base event is paired with another entity's conversions
+(DialectProfile.exists_semi_joins says how each target runs it fastest: EXISTS, or a join to
+DISTINCT conversion events). A dimension through a one_to_many join repeats a base event once per
 group, as everywhere (DISTINCT rows), and `__h` keeps each key once.
 
 The base events are grouped and filtered as the rows of any unit of the base model; a filter that

@@ -731,6 +731,15 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
          FROM g ORDER BY 1, 2 NULLS LAST""",
     ),
     (
+        "conversion from calendar dates (each the day's start) with a two-column key",
+        dict(metrics=["snapshot_to_win_7d"], dimensions=["metric_time:month"]),
+        f"""WITH {leads_and_wins()}
+         SELECT CAST(date_trunc('month', b.snapshot_date) AS DATE),
+                AVG(CASE WHEN EXISTS (SELECT 1 FROM w WHERE w.customer_id = b.customer_id AND w.t >= b.snapshot_date
+                                      AND w.t <= b.snapshot_date + INTERVAL 7 DAY) THEN 1 ELSE 0 END)
+         FROM balances b GROUP BY 1 ORDER BY 1""",
+    ),
+    (
         "conversion over no leads: the rate is NULL and the count 0",
         dict(metrics=["lead_to_win_7d", "leads_won_7d"], time_range={"start": "2022-01-01", "end": "2022-02-01"}),
         f"""WITH {leads_and_wins()}

@@ -126,10 +126,8 @@ def build_conversion_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     fans_out = any(step.fans_out for m in unit.reads.dimensions for step in m.path)
     rows, keys = _base_rows(ctx, unit, spec, distinct=fans_out)
     semi = ctx.profile.exists_semi_joins
-    hits = _hits(keys, spec.window, exists=semi, distinct=fans_out or not semi)
     dims = [(d.alias, _dimension(m, ctx.calendar, d.alias)) for d, m in unit.reads.grouping]
-    converted = exp.Count(this=exp.column("__pk0", table=HITS))
-    columns = {ConversionSpec.BASE: exp.Count(this=exp.Star()), ConversionSpec.CONVERTED: converted}
+    columns = {ConversionSpec.BASE: exp.Count(this=exp.Star()), ConversionSpec.CONVERTED: _converted(keys, semi)}
     select = exp.select(
         *(e.as_(a, copy=False) for a, e in dims),
         *(columns[leaf].copy().as_(alias, copy=False) for leaf, alias in unit.measures.items()),
@@ -137,13 +135,26 @@ def build_conversion_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     select = select.with_(table_alias(ROWS), as_=rows, copy=False)
     conversions = _conversion_rows(ctx, unit, spec, events, distinct=not semi)
     select = select.with_(table_alias(EVENTS), as_=conversions, copy=False)
-    select = select.with_(table_alias(HITS), as_=hits, copy=False)
+    # A key met twice is one IN hit, but two join partners: joined, each key must come once.
+    select = select.with_(table_alias(HITS), as_=_hits(keys, spec.window, semi=semi, distinct=not semi), copy=False)
     select = select.from_(table(ROWS), copy=False)
-    on = [exp.EQ(this=exp.column(k, table=HITS), expression=exp.column(k, table=ROWS)) for k in keys]
-    select = left_join(select, table(HITS), exp.and_(*on))
+    if not semi:
+        on = [exp.EQ(this=exp.column(k, table=HITS), expression=exp.column(k, table=ROWS)) for k in keys]
+        select = left_join(select, table(HITS), exp.and_(*on))
     if dims:
         select = select.group_by(*(e.copy() for _, e in dims), copy=False)
     return select
+
+
+def _converted(keys: list[str], semi: bool) -> exp.Expr:
+    """The count of base events among the hits: those whose key is IN them, where that is a hash
+    semi-join, else those the LEFT JOIN to the (DISTINCT) hits finds a row for."""
+    if not semi:
+        return exp.Count(this=exp.column(keys[0], table=HITS))
+    columns = [exp.column(k, table=ROWS) for k in keys]
+    probe = columns[0] if len(columns) == 1 else exp.Tuple(expressions=columns)
+    hit = exp.In(this=probe, query=exp.select(*(exp.column(k, table=HITS) for k in keys)).from_(table(HITS)).subquery())
+    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=hit))
 
 
 def _dimension(member: MemberRef, calendar: Calendar, alias: str) -> exp.Expr:
@@ -204,7 +215,7 @@ def _conversion_rows(ctx: UnitContext, unit: Unit, spec: ConversionSpec, reads: 
     return project_before_joins(select, scope.alias(()))
 
 
-def _hits(keys: list[str], window: Offset | None, *, exists: bool, distinct: bool) -> exp.Select:
+def _hits(keys: list[str], window: Offset | None, *, semi: bool, distinct: bool) -> exp.Select:
     """The keys of the base events some conversion event follows: an EXISTS, or a join."""
     base_time = exp.column(TIME, table=ROWS)
     follows: list[exp.Expr] = [exp.GTE(this=exp.column(TIME, table=EVENTS), expression=base_time)]
@@ -212,7 +223,7 @@ def _hits(keys: list[str], window: Offset | None, *, exists: bool, distinct: boo
         follows.append(exp.LTE(this=exp.column(TIME, table=EVENTS), expression=shift(base_time.copy(), window)))
     same = exp.EQ(this=exp.column(ENTITY, table=EVENTS), expression=exp.column(ENTITY, table=ROWS))
     select = exp.select(*(exp.column(k, table=ROWS).as_(k, copy=False) for k in keys)).from_(table(ROWS), copy=False)
-    if exists:
+    if semi:
         probe = exp.select(exp.Literal.number(1)).from_(table(EVENTS), copy=False)
         select = select.where(exp.Exists(this=probe.where(exp.and_(same, *follows), copy=False)), copy=False)
     else:

@@ -12,13 +12,15 @@ One statement per unit, keyed by the requested dimensions like every unit:
     WITH __r AS (the base events: primary key, dimension values, entity, local time),
          __c AS (the conversion events: entity, local time),
          __h AS (the primary keys of the base events that some conversion event follows)
-    SELECT dimensions, COUNT(*) AS <base>, COUNT(__h.__pk0) AS <converted>
-    FROM __r LEFT JOIN __h ON __h.__pk0 = __r.__pk0 GROUP BY dimensions
+    SELECT dimensions, COUNT(*) AS <base>,
+           COUNT(*) FILTER (WHERE __r.__pk0 IN (SELECT __pk0 FROM __h)) AS <converted>
+    FROM __r GROUP BY dimensions
 
-`__h` is a semi-join on the entity, so a base event meets at most one row of it however many
-conversions follow it, and no base event is paired with another entity's conversions
-(DialectProfile.exists_semi_joins says how each target runs it fastest: EXISTS, or a join to
-DISTINCT conversion events). A dimension through a one_to_many join repeats a base event once per
+`__h` is a semi-join on the entity, so a base event counts once however many conversions follow
+it, and no base event is paired with another entity's conversions. DialectProfile.exists_semi_joins
+says how each target runs it fastest: EXISTS and IN where they are hash semi-joins, elsewhere a join
+to DISTINCT conversion events, and the converted base events are those a LEFT JOIN to the DISTINCT
+keys of `__h` finds. A dimension through a one_to_many join repeats a base event once per
 group, as everywhere (DISTINCT rows), and `__h` keeps each key once.
 
 The base events are grouped and filtered as the rows of any unit of the base model; a filter that

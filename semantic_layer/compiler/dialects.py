@@ -39,8 +39,9 @@ class DialectProfile:
     planner computes a row set's columns (a CTE, a derived table) once per row even when a join
     compares them with another table's rows; PostgreSQL pulls a CTE read once up into its join and
     MySQL and MariaDB merge derived tables, evaluating those columns once per joined pair, and the
-    others are not known to keep them apart. `exists_semi_joins` says a correlated EXISTS runs
-    as a hash semi-join there (DuckDB, PostgreSQL: the fastest way to ask "is there a matching row");
+    others are not known to keep them apart. `exists_semi_joins` says a correlated EXISTS, and an
+    IN over a subquery, run as hash semi-joins there (DuckDB, PostgreSQL: the fastest way to ask "is
+    there a matching row");
     elsewhere a semi-join is written as a join to DISTINCT rows, which every engine runs well:
     MariaDB, without hash joins, scans a merged row set or runs a correlated EXISTS once per outer
     row, but indexes a DISTINCT derived table it materializes on the columns it is joined by (a

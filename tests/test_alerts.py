@@ -233,6 +233,10 @@ def test_the_last_complete_period_of_each_grain(now: datetime, grain: str, calen
         ([("month", 1), ("quarter", 1)], "month", datetime(2024, 9, 1)),  # the later of both
         # Mar 10 is a Monday: the week of Mar 3–9 waits for this one; the week of Feb 24 is final.
         ([("week", 1)], "day", datetime(2025, 3, 2)),
+        # A 90-day conversion: November's last lead may convert until February 28, December's until
+        # March 31 — November is the latest final month on March 10, and December 9 the latest day.
+        ([("day", 90)], "month", datetime(2024, 11, 1)),
+        ([("day", 90)], "day", datetime(2024, 12, 9)),
     ],
 )
 def test_a_period_waits_for_the_retention_it_is_computed_from(

@@ -1,4 +1,5 @@
-"""Which metrics settle after their period ends: retention, and what is computed from it."""
+"""Which metrics settle after their period ends: retention, conversion within a window, and what is
+computed from them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ metrics:
   - {name: retention_q2, type: retention, activity: orders, entity: customer_id, period: quarter, offset: 2}
   - {name: churn, type: derived, expr: "1 - retention_m1"}
   - {name: mixed, type: derived, expr: "churn + retention_q2 + order_count"}
+  - {name: repeat_90d, type: conversion, base: orders.order_count, conversion: orders.order_count,
+     entity: customer_id, window: 90 days}
+  - {name: repeat_ever, type: conversion, base: orders.order_count, conversion: orders.order_count,
+     entity: customer_id}
+  - {name: repeat_share, type: ratio, numerator: repeat_90d, denominator: order_count}
 """
 
 
@@ -42,3 +48,10 @@ def test_retention_and_what_is_computed_from_it_settle_later() -> None:
     assert settling_periods(graph, "retention_m1") == [("month", 1)]
     assert settling_periods(graph, "churn") == [("month", 1)]
     assert sorted(settling_periods(graph, "mixed")) == [("month", 1), ("quarter", 2)]
+
+
+def test_a_conversion_within_a_window_settles_once_the_window_after_the_period_has_passed() -> None:
+    graph = graph_of()
+    assert settling_periods(graph, "repeat_90d") == [("day", 90)]
+    assert settling_periods(graph, "repeat_share") == [("day", 90)]
+    assert settling_periods(graph, "repeat_ever") == []  # it may change for ever: not waited for

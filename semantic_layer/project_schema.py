@@ -62,6 +62,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
         "RatioMetric",
         "DerivedMetric",
         "CumulativeMetric",
+        "ConversionMetric",
     ):
         defs[key]["properties"]["name"] = {**name, "title": "Name"}
     join = defs["Join"]["properties"]
@@ -81,6 +82,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
         every = defs["AlertSettings"]["properties"]["every"]
         every["anyOf"][0] = {"type": "string", "pattern": d.DURATION_RE.pattern, "flags": "i"}
     defs["CumulativeMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
+    defs["ConversionMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
     defs["DerivedInput"]["properties"]["offset"]["anyOf"][0] = dict(interval)
     for side in ("numerator", "denominator"):  # a metric name, or {metric, filter}
         defs["RatioMetric"]["properties"][side] = {
@@ -88,7 +90,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
             "title": side.title(),
         }
     scalar = {"type": ["string", "number", "boolean"]}  # tags and synonyms are read as text
-    for key in ("SimpleMetric", "RatioMetric", "DerivedMetric", "CumulativeMetric"):
+    for key in ("SimpleMetric", "RatioMetric", "DerivedMetric", "CumulativeMetric", "ConversionMetric"):
         for field in ("tags", "synonyms"):
             defs[key]["properties"][field]["items"] = dict(scalar)
 

@@ -150,6 +150,25 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
         ),
         "matches a combination that is not allowed: {'required': ['window', 'grain_to_date']}",
     ),
+    "conversion window that is not an interval": (
+        lambda doc: doc["metrics"].append(
+            {
+                "name": "x",
+                "type": "conversion",
+                "base": "orders.order_count",
+                "conversion": "orders.order_count",
+                "entity": "customer_id",
+                "window": "a quarter",
+            }
+        ),
+        ".window: 'a quarter' does not match",
+    ),
+    "conversion metric name that is not snake_case": (
+        lambda doc: doc["metrics"].append(
+            {"name": "LeadToWin", "type": "conversion", "base": "a.b", "conversion": "c.d", "entity": "e"}
+        ),
+        ".name: 'LeadToWin' does not match",
+    ),
     "unknown policy key": (
         lambda doc: doc.update(policies=[{"role": "r", "rows": [], "hidden": []}]),
         "$.policies[0]: unknown key 'hidden'",

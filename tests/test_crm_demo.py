@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import sqlglot
 from helpers import assert_rows
 from typer.testing import CliRunner
 
@@ -129,6 +130,17 @@ def test_every_metric_answers_alone_by_month_and_by_a_dimension(crm: sl.Layer, n
     dims = [d for d in dimensions_for(crm.project.graph, [name]) if d != "metric_time"]
     by_dim = crm.query(metrics=[name], dimensions=[dims[0]])
     assert by_dim.rows and by_dim.columns[0].name == dims[0]
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "bigquery"])
+def test_every_catalogue_metric_compiles_for_the_warehouses(crm: sl.Layer, dialect: str) -> None:
+    """What the README shows (`compile -m lead_to_win_rate_90d -d channels.name --dialect snowflake`),
+    for every metric of the catalogue: SQL that the warehouse's parser reads back."""
+    queries = [dict(metrics=[name], dimensions=["metric_time:month"]) for name in NAMES]
+    queries.append(dict(metrics=["lead_to_win_rate_90d"], dimensions=["channels.name"]))
+    for query in queries:
+        sql = crm.compile(dialect=dialect, **query)
+        assert len(sqlglot.parse(sql, read=dialect)) == 1, query
 
 
 GOLDEN: list[tuple[str, dict[str, Any], str]] = [

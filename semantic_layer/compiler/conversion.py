@@ -21,7 +21,7 @@ it, and no base event is paired with another entity's conversions. DialectProfil
 says how each target runs it fastest: EXISTS and IN where they are hash semi-joins, elsewhere a join
 to DISTINCT conversion events, and the converted base events are those a LEFT JOIN to the DISTINCT
 keys of `__h` finds. A dimension through a one_to_many join repeats a base event once per
-group, as everywhere (DISTINCT rows), and `__h` keeps each key once.
+group, as everywhere (DISTINCT rows); it counts once in each, converted or not as a whole.
 
 The base events are grouped and filtered as the rows of any unit of the base model; a filter that
 does not resolve there but on the conversion model narrows the conversion events instead

@@ -41,11 +41,11 @@ class DialectProfile:
     MySQL and MariaDB merge derived tables, evaluating those columns once per joined pair, and the
     others are not known to keep them apart. `exists_semi_joins` says a correlated EXISTS, and an
     IN over a subquery, run as hash semi-joins there (DuckDB, PostgreSQL: the fastest way to ask "is
-    there a matching row");
-    elsewhere a semi-join is written as a join to DISTINCT rows, which every engine runs well:
-    MariaDB, without hash joins, scans a merged row set or runs a correlated EXISTS once per outer
-    row, but indexes a DISTINCT derived table it materializes on the columns it is joined by (a
-    conversion rate over 32 000 leads: 40 ms against 150 ms as EXISTS and seconds as a plain join).
+    there a matching row"); elsewhere a semi-join is written as a join to DISTINCT rows, which every
+    engine runs well: MariaDB, without hash joins, scans a merged row set or runs a correlated EXISTS
+    once per outer row, but indexes a DISTINCT derived table it materializes on the columns it is
+    joined by (a conversion rate over 32 000 leads: 40 ms against 150 ms as EXISTS and seconds as a
+    plain join).
     """
 
     name: str

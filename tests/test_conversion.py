@@ -178,3 +178,17 @@ def test_each_engine_is_asked_for_the_semi_join_it_runs_fastest(
     sql = layer.compile(dialect=dialect, metrics=["lead_to_win_1m"], dimensions=["metric_time:month"])
     assert all(part in sql for part in asked), sql
     assert not any(part in sql for part in not_asked), sql
+
+
+def test_an_offset_without_metric_time_reads_the_range_moved_back(layer: sl.Layer) -> None:
+    """Leads of the range moved back a month, converted by wins at any time: February's own rate."""
+
+    def rate(start: str, end: str) -> Any:
+        return layer.query(metrics=["lead_to_win_7d"], time_range={"start": start, "end": end}).rows[0][
+            "lead_to_win_7d"
+        ]
+
+    change = layer.query(metrics=["lead_to_win_7d_change"], time_range={"start": "2024-03-01", "end": "2024-04-01"})
+    march, february = rate("2024-03-01", "2024-04-01"), rate("2024-02-01", "2024-03-01")
+    assert march != february
+    assert change.rows[0]["lead_to_win_7d_change"] == pytest.approx(march - february)

@@ -9,7 +9,7 @@ truncation MariaDB's date functions, through the same `portable` and `adapt` rew
 applies to its own SQL); the few baselines sqlglot cannot carry to MariaDB are hand-written for it
 (MARIADB_HAND). Both
 statements run through the same driver; the ratio is generated time over hand-written time
-(medians). The demo is copied into a `sl_bench` schema (PostgreSQL) or database (MariaDB), which
+(medians). The demo is copied into an `sl_bench_<pid>` schema (PostgreSQL) or database (MariaDB), which
 is dropped at the end.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from semantic_layer.query import build_query  # noqa: E402
 from semantic_layer.snippets import portable  # noqa: E402
 
 DATA = ROOT / "data" / "crm.duckdb"
+BENCH = f"sl_bench_{os.getpid()}"  # a schema / database of this run's own: two runs never drop each other's
 
 
 def timed(fn: Callable[[], object], runs: int) -> float:
@@ -125,18 +127,18 @@ def postgres() -> Iterator[str]:
     import psycopg
 
     admin = psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True)
-    admin.execute("DROP SCHEMA IF EXISTS sl_bench CASCADE")
-    admin.execute("CREATE SCHEMA sl_bench")
+    admin.execute(f"DROP SCHEMA IF EXISTS {BENCH} CASCADE")
+    admin.execute(f"CREATE SCHEMA {BENCH}")
     try:
         for name, cols, rows in _rows(DATA):
-            admin.execute(f'CREATE TABLE sl_bench."{name}" ({", ".join(f"{c} {t}" for c, t in cols)})')
-            with admin.cursor().copy(f'COPY sl_bench."{name}" FROM STDIN') as copy:
+            admin.execute(f'CREATE TABLE {BENCH}."{name}" ({", ".join(f"{c} {t}" for c, t in cols)})')
+            with admin.cursor().copy(f'COPY {BENCH}."{name}" FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
         admin.execute("ANALYZE")
-        yield "postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3Dsl_bench"
+        yield f"postgresql://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{BENCH}"
     finally:
-        admin.execute("DROP SCHEMA IF EXISTS sl_bench CASCADE")
+        admin.execute(f"DROP SCHEMA IF EXISTS {BENCH} CASCADE")
         admin.close()
 
 
@@ -146,21 +148,21 @@ def mysql() -> Iterator[str]:
 
     admin = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
     with admin.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS sl_bench")
-        cur.execute("CREATE DATABASE sl_bench")
+        cur.execute(f"DROP DATABASE IF EXISTS {BENCH}")
+        cur.execute(f"CREATE DATABASE {BENCH}")
         for name, cols, rows in _rows(DATA):
             types = {"VARCHAR": "VARCHAR(255)", "TIMESTAMP": "DATETIME(6)"}
-            cur.execute(f"CREATE TABLE sl_bench.`{name}` ({', '.join(f'`{c}` {types.get(t, t)}' for c, t in cols)})")
+            cur.execute(f"CREATE TABLE {BENCH}.`{name}` ({', '.join(f'`{c}` {types.get(t, t)}' for c, t in cols)})")
             marks = ", ".join(["%s"] * len(cols))
             for start in range(0, len(rows), 5000):
-                cur.executemany(f"INSERT INTO sl_bench.`{name}` VALUES ({marks})", rows[start : start + 5000])
+                cur.executemany(f"INSERT INTO {BENCH}.`{name}` VALUES ({marks})", rows[start : start + 5000])
         for name, keys in _primary_keys(DATA):  # MariaDB joins without keys fall back to nested loops
-            cur.execute(f"ALTER TABLE sl_bench.`{name}` ADD PRIMARY KEY ({', '.join(f'`{k}`' for k in keys)})")
+            cur.execute(f"ALTER TABLE {BENCH}.`{name}` ADD PRIMARY KEY ({', '.join(f'`{k}`' for k in keys)})")
     try:
-        yield "mysql://root@127.0.0.1:3306/sl_bench"
+        yield f"mysql://root@127.0.0.1:3306/{BENCH}"
     finally:
         with admin.cursor() as cur:
-            cur.execute("DROP DATABASE IF EXISTS sl_bench")
+            cur.execute(f"DROP DATABASE IF EXISTS {BENCH}")
         admin.close()
 
 

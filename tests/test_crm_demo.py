@@ -174,7 +174,7 @@ GOLDEN: list[tuple[str, dict[str, Any], str]] = [
            SELECT ch.name, CAST(date_trunc('quarter', {L("o.signed_at")}) AS DATE) q, SUM(o.amount) r
            FROM orders o JOIN customers c USING (customer_id) LEFT JOIN channels ch ON ch.channel_id = c.channel_id
            WHERE {VALID} AND {L("o.signed_at")} >= DATE '2025-01-01' AND {L("o.signed_at")} < DATE '2025-07-01'
-           GROUP BY 1, 2) ORDER BY 1 NULLS LAST, 2""",
+           GROUP BY 1, 2) AS g ORDER BY 1 NULLS LAST, 2""",
     ),
     (
         "new customers and customer growth rate by month",

@@ -6,6 +6,7 @@ offers is exactly what the compiler accepts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlglot import exp
@@ -119,3 +120,100 @@ def markdown_table(graph: SemanticGraph) -> str:
             f"| {m.tier or ''} | `{m.name}` | {m.label or ''} | {m.type} | {m.status} | {text} | {thresholds_text(m)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric as the catalogue describes it (`Layer.metrics`, `Client.metrics`, GraphQL's
+    `metrics`): what it means, who owns it, what it is computed from and what it can be grouped by."""
+
+    name: str
+    label: str | None
+    description: str | None
+    type: str
+    owner: str | None
+    tier: str | None
+    status: str
+    replaced_by: str | None
+    format: str | None
+    direction: str | None
+    tags: tuple[str, ...]
+    synonyms: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    thresholds: d.Thresholds | None
+
+    def __repr__(self) -> str:
+        label = f" {self.label}" if self.label else ""
+        facts = ", ".join(f for f in (self.type, self.tier, None if self.status == "active" else self.status) if f)
+        return f"<Metric {self.name}{label} ({facts})>"
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A dimension ref a query can group or filter by, with its definition's type and words."""
+
+    name: str
+    type: str
+    label: str | None
+    description: str | None
+
+    def __repr__(self) -> str:
+        label = f" {self.label}" if self.label else ""
+        return f"<Dimension {self.name}{label} ({self.type})>"
+
+
+def metric_entry(graph: SemanticGraph, m: d.Metric) -> Metric:
+    return Metric(
+        name=m.name,
+        label=m.label,
+        description=m.description,
+        type=m.type,
+        owner=m.owner,
+        tier=m.tier,
+        status=m.status,
+        replaced_by=m.replaced_by,
+        format=m.format,
+        direction=m.direction,
+        tags=tuple(m.tags),
+        synonyms=tuple(m.synonyms),
+        depends_on=tuple(depends_on(graph, m.name)),
+        dimensions=tuple(dimensions_for(graph, [m.name])),
+        thresholds=m.thresholds,
+    )
+
+
+def find_metrics(
+    graph: SemanticGraph,
+    tier: str | None = None,
+    tag: str | None = None,
+    search: str | None = None,
+    include_deprecated: bool = False,
+) -> list[d.Metric]:
+    """The metrics of `tier`, carrying `tag`, whose name, label, description or a synonym contains
+    `search` (ignoring case; 成交 finds 成交金额); deprecated ones only when asked for."""
+    return [
+        m
+        for m in graph.metrics.values()
+        if (include_deprecated or m.status != "deprecated")
+        and (tier is None or m.tier == tier)
+        and (tag is None or tag in m.tags)
+        and (search is None or _matches(m, search))
+    ]
+
+
+def _matches(m: d.Metric, search: str) -> bool:
+    needle = search.casefold()
+    haystack = [m.name, m.label or "", m.description or "", *m.synonyms]
+    return any(needle in text.casefold() for text in haystack)
+
+
+def dimension_entries(graph: SemanticGraph, metrics: list[str]) -> list[Dimension]:
+    """The dimensions every one of `metrics` reaches; a metric that does not exist (or is hidden)
+    is UNKNOWN_MEMBER, not an empty list."""
+    for name in metrics:
+        graph.metric(name)
+    return [
+        Dimension(name=ref, type=dim.type, label=dim.label, description=dim.description)
+        for ref, dim in dimension_details(graph, metrics)
+    ]

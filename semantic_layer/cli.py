@@ -25,6 +25,7 @@ from .display import display, period_label
 from .errors import QueryError, SemanticLayerError, ValidationError
 from .layer import Layer
 from .project import Project, load
+from .query import build_query
 from .result import json_rows, json_value
 
 app = typer.Typer(
@@ -238,10 +239,12 @@ def query(
     """Run a query and print the answer as a table, CSV or JSON."""
     proj = _load(project)
     try:
-        with Layer(proj, connection) as layer:
-            result = layer.query(
-                **_query_options(
-                    metric, dimension, where, having, segment, order_by, limit, offset, start, end, timezone
+        with Layer(proj, connection) as layer:  # run, not query: the warnings are printed below, once
+            result = layer.run(
+                build_query(
+                    **_query_options(
+                        metric, dimension, where, having, segment, order_by, limit, offset, start, end, timezone
+                    )
                 )
             )
     except QueryError as exc:

@@ -95,6 +95,33 @@ class ExecutionError(QueryError):
     code = "INTERNAL"
 
 
+class ServerUnavailableError(QueryError):
+    """`sl.Client` could not reach the server, after its retries: connection refused or reset, an
+    unknown host, no connection within the timeout. (A server that takes longer than the client's
+    timeout to answer is a `QueryTimeoutError`.)"""
+
+    code = "UNAVAILABLE"
+
+
+class ProtocolError(QueryError):
+    """The URL answered, but not as a semantic-layer server does (a wrong URL or path, a proxy's
+    error page, an answer that broke off)."""
+
+    code = "PROTOCOL"
+
+
+class SemanticLayerWarning(UserWarning):
+    """An answer's warning, raised as a Python warning once per query (`Result.warnings` keeps them)."""
+
+
+class DeprecatedMetricWarning(SemanticLayerWarning):
+    """The query uses a deprecated metric; the message names its replacement when it has one."""
+
+
+class TruncatedResultWarning(SemanticLayerWarning):
+    """The answer was cut at `limits.default_rows` because the query set no limit."""
+
+
 def new_incident() -> str:
     """An id for one failure that is ours, not the caller's: quoted in the answer and written to the
     log with the details, so that an operator can find the one from the other."""

@@ -6,13 +6,16 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
+
+import pyarrow as pa
 
 from . import definitions as d
 from .access import AccessContext, AccessRules, Principal, restricted_graph
 from .alerts import Alert, AlertPlan, plan_alerts
+from .catalog import Dimension, Metric, dimension_entries, find_metrics, metric_entry
 from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
 from .compiler.dialects import adapt
@@ -20,7 +23,9 @@ from .compiler.pipeline import CACHE_SIZE, StatementCache
 from .compiler.scope import JoinScope
 from .engines import Engine, connect_engine
 from .errors import ExecutionError, Issue, QueryTimeoutError, did_you_mean
+from .ipc import BATCH_ROWS, encode
 from .keys import KeyIdentity, KeySide, Repeats, consequence, one_sides, primary_key_side, repeats_query, target_columns
+from .paging import collect, pages
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result, answer_names, columns_of, json_records
@@ -106,8 +111,33 @@ class Layer:
         return compiled.inline(values)
 
     # -- run --------------------------------------------------------------------------------
-    def query(self, principal: Principal | None = None, **query: Any) -> Result:
-        return self.run(build_query(**query), self._access(principal))
+    def query(self, principal: Principal | None = None, page_size: int | None = None, **query: Any) -> Result:
+        """The answer to a query (docs/python.md). Its warnings (a deprecated metric, an answer cut
+        at the default row limit) are also raised as Python warnings, once. `page_size` asks for the
+        answer in pages of that many rows (each within limits.max_rows) and joins them."""
+        parsed, access = build_query(**query), self._access(principal)
+        if page_size is None:
+            result = self.run(parsed, access)
+        else:
+            result = collect(pages(parsed, page_size, lambda page: self.run(page, access)))
+        result.warn(stacklevel=2)
+        return result
+
+    def iter_batches(
+        self, principal: Principal | None = None, page_size: int | None = None, **query: Any
+    ) -> Iterator[pa.RecordBatch]:
+        """The answer as Arrow record batches, one page of `page_size` rows at a time when it is
+        given (each page is a query of its own), else the whole answer in batches of up to 65 536
+        rows: as `Client.iter_batches` reads a large answer."""
+        parsed, access = build_query(**query), self._access(principal)
+        if page_size is None:
+            answers: Iterator[Result] = iter([self.run(parsed, access)])
+        else:
+            answers = pages(parsed, page_size, lambda page: self.run(page, access))
+        for number, result in enumerate(answers):
+            if number == 0:
+                result.warn(stacklevel=2)
+            yield from result.table.to_batches(max_chunksize=page_size or BATCH_ROWS)
 
     def _access(self, principal: Principal | None) -> AccessContext | None:
         return None if principal is None else self.access_for(principal)
@@ -143,6 +173,50 @@ class Layer:
             "warnings": warnings,
             "truncated": kept < len(rows),
         }
+
+    def answer_arrow(self, compiled: CompiledQuery, values: list[Any]) -> pa.Buffer:
+        """A prepared query run, its answer as one Arrow IPC stream (semantic_layer/ipc.py): what
+        the server sends for `/api/arrow` and caches."""
+        table = self.engine.execute(
+            compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
+        )
+        kept, warnings = compiled.cut(table.num_rows)
+        result = Result.from_arrow(
+            table.slice(0, kept),
+            compiled.columns,
+            sql=compiled.inline(values),
+            warnings=warnings,
+            truncated=kept < table.num_rows,
+        )
+        return encode(result.table, result.info())
+
+    # -- catalogue ----------------------------------------------------------------------------
+    def metrics(
+        self,
+        tier: str | None = None,
+        tag: str | None = None,
+        search: str | None = None,
+        *,
+        include_deprecated: bool = False,
+        principal: Principal | None = None,
+    ) -> list[Metric]:
+        """The metrics a caller may see, of `tier`, with `tag`, whose name, label, description or a
+        synonym contains `search` (ignoring case); deprecated ones only when asked for."""
+        graph = self.compiler_for(self._access(principal)).graph
+        return [metric_entry(graph, m) for m in find_metrics(graph, tier, tag, search, include_deprecated)]
+
+    def metric(self, name: str, *, principal: Principal | None = None) -> Metric:
+        """One metric's entry; UNKNOWN_MEMBER (with the near names) when there is none."""
+        graph = self.compiler_for(self._access(principal)).graph
+        return metric_entry(graph, graph.metric(name))
+
+    def dimensions(
+        self, metrics: Iterable[str] | None = None, *, principal: Principal | None = None
+    ) -> list[Dimension]:
+        """The dimensions every one of `metrics` can be grouped by (every model's own ones and
+        metric_time when none is given)."""
+        graph = self.compiler_for(self._access(principal)).graph
+        return dimension_entries(graph, list(metrics or []))
 
     # -- alerts -------------------------------------------------------------------------------
     def alerts(

@@ -1,7 +1,14 @@
-"""Query results (docs/queries.md, docs/python.md): rows keyed by the names asked, plus columns, SQL and timing."""
+"""Query results (docs/queries.md, docs/python.md): rows keyed by the names asked, plus columns, SQL and timing.
+
+A `Result` is the same object whether a local layer or a server answered: the server sends the
+engine's Arrow columns as they are (semantic_layer/ipc.py), so rows, the Arrow schema and the
+pandas and polars frames are equal both ways. Only `cached` and `duration_ms`, which describe how
+this particular answer was obtained, are left out of the comparison.
+"""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -11,6 +18,8 @@ from uuid import UUID
 import pyarrow as pa
 
 from .compiler import ColumnInfo
+from .errors import DeprecatedMetricWarning, SemanticLayerWarning, TruncatedResultWarning
+from .ipc import AnswerInfo
 
 
 @dataclass(frozen=True)
@@ -28,14 +37,32 @@ class Result:
     table: pa.Table
     columns: list[Column]
     sql: str
-    cached: bool = False
-    duration_ms: float = 0.0
+    cached: bool = field(default=False, compare=False)
+    duration_ms: float = field(default=0.0, compare=False)
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False  # cut at limits.default_rows (the caller set no limit): `warnings` says how to page
 
     @classmethod
     def from_arrow(cls, raw: pa.Table, infos: list[ColumnInfo], **kwargs: Any) -> Result:
         return cls(raw.rename_columns(answer_names(raw.column_names, infos)), columns_of(infos), **kwargs)
+
+    @classmethod
+    def from_stream(cls, table: pa.Table, *, cached: bool = False, duration_ms: float = 0.0) -> Result:
+        """The answer an Arrow stream carried (semantic_layer/ipc.py), its metadata taken off the table."""
+        info = AnswerInfo.of(table.schema)
+        return cls(
+            table.replace_schema_metadata(None),
+            [Column(**c) for c in info.columns],
+            info.sql,
+            cached=cached,
+            duration_ms=duration_ms,
+            warnings=info.warnings,
+            truncated=info.truncated,
+        )
+
+    def info(self) -> AnswerInfo:
+        """What an Arrow stream carries besides the values."""
+        return AnswerInfo([c.__dict__ for c in self.columns], self.sql, self.warnings, self.truncated)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -46,15 +73,70 @@ class Result:
         return self.table
 
     def to_pandas(self) -> Any:
-        return self.table.to_pandas()
+        """A DataFrame whose dtypes follow the columns' types, never the values they happen to hold:
+        dates as datetime64, integers as nullable Int64 (a NULL does not turn them into floats),
+        booleans as nullable booleans, DECIMAL as float64 (pandas has no decimal type it can do
+        arithmetic with; the exact values are in `rows`, `to_arrow()` and `to_polars()`), NULL as
+        missing (NaN, NaT or <NA>)."""
+        return to_pandas(self.table)
 
     def to_polars(self) -> Any:
         import polars as pl
 
         return pl.from_arrow(self.table)
 
+    def warn(self, stacklevel: int = 2) -> None:
+        """Each of the answer's warnings as a Python warning (`sl.SemanticLayerWarning` or a subclass)
+        from the caller's `stacklevel`: notebooks and scripts show them where the query was asked."""
+        warn_about(self.warnings, self.truncated, stacklevel + 1)
+
     def __len__(self) -> int:
         return int(self.table.num_rows)
+
+    def __repr__(self) -> str:
+        from .jupyter import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .jupyter import html
+
+        return html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .jupyter import markdown
+
+        return markdown(self)
+
+
+def warn_about(messages: list[str], truncated: bool, stacklevel: int = 2) -> None:
+    """An answer's warnings as Python warnings from the caller's `stacklevel` (the cut, which comes
+    last, as a TruncatedResultWarning; a deprecated metric's as a DeprecatedMetricWarning)."""
+    for i, message in enumerate(messages):
+        category: type[SemanticLayerWarning] = SemanticLayerWarning
+        if truncated and i == len(messages) - 1:
+            category = TruncatedResultWarning
+        elif "is deprecated" in message:
+            category = DeprecatedMetricWarning
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def to_pandas(table: pa.Table) -> Any:
+    """`table` as pandas, dtypes chosen by its Arrow types alone (see `Result.to_pandas`)."""
+    import pandas as pd
+
+    decimals = [i for i, f in enumerate(table.schema) if pa.types.is_decimal(f.type)]
+    for i in decimals:
+        table = table.set_column(i, table.field(i).with_type(pa.float64()), table.column(i).cast(pa.float64()))
+
+    def nullable(arrow_type: pa.DataType) -> Any:
+        if pa.types.is_integer(arrow_type):
+            return pd.api.types.pandas_dtype(str(arrow_type).replace("u", "U").replace("int", "Int"))
+        if pa.types.is_boolean(arrow_type):
+            return pd.BooleanDtype()
+        return None
+
+    return table.to_pandas(date_as_object=False, types_mapper=nullable)
 
 
 def answer_names(raw: list[str], infos: list[ColumnInfo]) -> list[str]:

@@ -44,8 +44,12 @@ ENTRY_OVERHEAD = 320
 RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
+# What an entry holds: bytes, or a view of an Arrow stream's buffer (kept without a copy).
+Stored = bytes | memoryview
+
+
 class Hit(NamedTuple):
-    value: bytes
+    value: Stored
     stale: bool  # past its TTL, inside the stale window: serve it, and refresh it
 
 
@@ -62,7 +66,7 @@ class ResultCache(Protocol):
     async def get(self, key: str, stale_seconds: int = 0) -> Hit | None:
         """The entry, if any; the last `stale_seconds` of its life it is marked stale."""
 
-    async def set(self, key: str, value: bytes, ttl: int, stale_seconds: int = 0) -> None:
+    async def set(self, key: str, value: Stored, ttl: int, stale_seconds: int = 0) -> None:
         """Keep `value` fresh for `ttl` seconds, then stale for `stale_seconds` more."""
 
     async def claim(self, key: str, seconds: float) -> Claim:
@@ -83,7 +87,7 @@ def cache_key(version: str, statement: str) -> str:
 class _Entry(NamedTuple):
     fresh_until: float
     expires: float
-    value: bytes
+    value: Stored
     size: int  # what it counts against the budget: key, value and ENTRY_OVERHEAD
 
 
@@ -114,7 +118,7 @@ class MemoryCache:
             self._entries.move_to_end(key)
             return Hit(entry.value, entry.fresh_until < now)
 
-    async def set(self, key: str, value: bytes, ttl: int, stale_seconds: int = 0) -> None:
+    async def set(self, key: str, value: Stored, ttl: int, stale_seconds: int = 0) -> None:
         size = len(key) + len(value) + ENTRY_OVERHEAD
         if ttl <= 0 or size > self.max_bytes:
             return
@@ -171,7 +175,7 @@ class RedisCache:
         value, milliseconds_left = found
         return Hit(value, milliseconds_left <= stale_seconds * 1000)
 
-    async def set(self, key: str, value: bytes, ttl: int, stale_seconds: int = 0) -> None:
+    async def set(self, key: str, value: Stored, ttl: int, stale_seconds: int = 0) -> None:
         if ttl > 0:
             await self._call(self._client.set, key, value, ex=ttl + stale_seconds)
 

@@ -14,7 +14,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from semantic_layer import alerts as a
 from semantic_layer import definitions as d
 from semantic_layer import query as q
-from semantic_layer.catalog import depends_on, dimension_details, dimensions_for, reachable_dimensions
+from semantic_layer.catalog import dimension_entries, find_metrics, metric_entry, reachable_dimensions
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.wire import FILTER_OPS, query_from_wire
 
@@ -187,34 +187,15 @@ def _caller(info: Info) -> Caller:
 
 
 def _metric(graph: SemanticGraph, m: d.Metric) -> Metric:
-    return Metric(
-        name=m.name,
-        label=m.label,
-        description=m.description,
-        type=m.type,
-        owner=m.owner,
-        tier=m.tier,
-        status=m.status,
-        replaced_by=m.replaced_by,
-        format=m.format,
-        direction=m.direction,
-        tags=list(m.tags),
-        synonyms=list(m.synonyms),
-        depends_on=depends_on(graph, m.name),
-        dimensions=dimensions_for(graph, [m.name]),
-        thresholds=_thresholds(m),
-    )
+    entry = metric_entry(graph, m)
+    fields = {name: getattr(entry, name) for name in vars(entry) if name != "thresholds"}
+    fields.update({name: list(value) for name, value in fields.items() if isinstance(value, tuple)})
+    return Metric(**fields, thresholds=_thresholds(m))
 
 
 def _thresholds(m: d.Metric) -> Any:
     """The metric's thresholds as JSON, keys it does not set left out (None: it has none)."""
     return None if m.thresholds is None else m.thresholds.model_dump(exclude_none=True)
-
-
-def _matches(m: d.Metric, search: str) -> bool:
-    needle = search.casefold()
-    haystack = [m.name, m.label or "", m.description or "", *m.synonyms]
-    return any(needle in text.casefold() for text in haystack)
 
 
 @strawberry.type
@@ -229,15 +210,7 @@ class Query:
         include_deprecated: bool = False,
     ) -> list[Metric]:
         _, graph = _service(info).graph_for(_caller(info))
-        found = [
-            m
-            for m in graph.metrics.values()
-            if (include_deprecated or m.status != "deprecated")
-            and (tier is None or m.tier == tier)
-            and (tag is None or tag in m.tags)
-            and (search is None or _matches(m, search))
-        ]
-        return [_metric(graph, m) for m in found]
+        return [_metric(graph, m) for m in find_metrics(graph, tier, tag, search, include_deprecated)]
 
     @strawberry.field
     def metric(self, info: Info, name: str) -> Metric | None:
@@ -248,12 +221,7 @@ class Query:
     @strawberry.field
     def dimensions(self, info: Info, metrics: list[str] | None = None) -> list[Dimension]:
         _, graph = _service(info).graph_for(_caller(info))
-        for name in metrics or []:
-            graph.metric(name)  # unknown (or hidden) metrics are UNKNOWN_MEMBER, not an empty list
-        return [
-            Dimension(name=ref, type=dim.type, label=dim.label, description=dim.description)
-            for ref, dim in dimension_details(graph, metrics or [])
-        ]
+        return [Dimension(**vars(found)) for found in dimension_entries(graph, metrics or [])]
 
     @strawberry.field
     def models(self, info: Info) -> list[Model]:

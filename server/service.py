@@ -31,7 +31,7 @@ from semantic_layer.layer import Layer
 from semantic_layer.notify import utc_now
 from semantic_layer.query import Query
 
-from .cache import Claim, Hit, MemoryCache, ResultCache, cache_key
+from .cache import Claim, Hit, MemoryCache, ResultCache, Stored, cache_key
 from .readiness import Readiness
 from .reload import ProjectState
 from .telemetry import Telemetry
@@ -80,14 +80,49 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class ArrowAnswer:
+    """One query's answer as an Arrow IPC stream (semantic_layer/ipc.py), for `/api/arrow`."""
+
+    body: Stored
+    cached: bool
+    duration_ms: float
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """One form an answer is sent in: how it is computed (on a pool thread) into the value the
+    response uses and the bytes the cache keeps, and how cached bytes are read back. Each form has
+    cache entries and coalesced executions of its own (`key` is part of the cache key)."""
+
+    key: str
+    execute: Callable[[Layer, CompiledQuery, list[Any]], tuple[Any, Stored]]
+    decode: Callable[[Stored], Any]
+
+
+def _json_answer(layer: Layer, compiled: CompiledQuery, values: list[Any]) -> tuple[Any, Stored]:
+    body = layer.answer_json(compiled, values)
+    return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _arrow_answer(layer: Layer, compiled: CompiledQuery, values: list[Any]) -> tuple[Any, Stored]:
+    stream = memoryview(layer.answer_arrow(compiled, values))  # the response and the cache share its bytes
+    return stream, stream
+
+
+JSON_ANSWER = Encoding("", _json_answer, lambda stored: json.loads(bytes(stored)))
+ARROW_ANSWER = Encoding("arrow\0", _arrow_answer, lambda stored: stored)
+
+
+@dataclass(frozen=True)
 class Statement:
-    """A compiled statement with the query's values on one project version: what an answer is
-    cached and coalesced by (`key`)."""
+    """A compiled statement with the query's values on one project version, in one encoding: what
+    an answer is cached and coalesced by (`key`)."""
 
     key: str
     layer: Layer
     compiled: CompiledQuery
     values: list[Any]
+    encoding: Encoding = JSON_ANSWER
 
     @property
     def ttl(self) -> int:
@@ -98,7 +133,7 @@ class Statement:
         return self.layer.project.settings.cache.stale_while_revalidate
 
 
-Body = dict[str, Any]
+Body = Any  # a JSON answer's parts, or an Arrow stream's bytes
 
 
 class QueryService:
@@ -147,6 +182,18 @@ class QueryService:
 
     async def run(self, caller: Caller, query: Query) -> Answer:
         started = time.perf_counter()
+        statement = await self._statement(caller, query, JSON_ANSWER, started)
+        body, cached = await self._answer(statement, started)
+        return Answer(body, cached, _ms(started), statement.compiled, statement.values)
+
+    async def run_arrow(self, caller: Caller, query: Query) -> ArrowAnswer:
+        """The same answer as `run`, as an Arrow IPC stream: the same access, limits and cache."""
+        started = time.perf_counter()
+        statement = await self._statement(caller, query, ARROW_ANSWER, started)
+        body, cached = await self._answer(statement, started)
+        return ArrowAnswer(body, cached, _ms(started))
+
+    async def _statement(self, caller: Caller, query: Query, encoding: Encoding, started: float) -> Statement:
         layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile
         access = caller.view(layer)
         # A known shape is bound here; a new one is compiled on a worker thread, off the event loop.
@@ -158,19 +205,24 @@ class QueryService:
         self.telemetry.compile_seconds.observe(time.perf_counter() - started)
         # The statement and its bound values (filters and claims) identify the answer exactly; the
         # SQL text is not cached: it follows from the same statement and values when it is asked for.
-        key = cache_key(layer.project.version, f"{compiled.template}\0{sorted(params.items())!r}")
-        hit = await self.cache.get(key, layer.project.settings.cache.stale_while_revalidate)
+        key = cache_key(layer.project.version, f"{encoding.key}{compiled.template}\0{sorted(params.items())!r}")
+        return Statement(key, layer, compiled, values, encoding)
+
+    async def _answer(self, statement: Statement, started: float) -> tuple[Any, bool]:
+        """The statement's answer from the cache (a stale one refreshed in the background), or
+        computed once for every request that wants it now."""
+        hit = await self.cache.get(statement.key, statement.stale_seconds)
         if hit is not None:
             self.telemetry.cache_hits.inc()
             if hit.stale:
                 self.telemetry.cache_stale_hits.inc()
-                self._refresh(Statement(key, layer, compiled, values))
+                self._refresh(statement)
             self.telemetry.query_seconds.observe(time.perf_counter() - started)
-            return Answer(json.loads(hit.value), True, _ms(started), compiled, values)
+            return statement.encoding.decode(hit.value), True
         self.telemetry.cache_misses.inc()
-        body, cached = await self._coalesced(Statement(key, layer, compiled, values))
+        body, cached = await self._coalesced(statement)
         self.telemetry.query_seconds.observe(time.perf_counter() - started)
-        return Answer(body, cached, _ms(started), compiled, values)
+        return body, cached
 
     # -- alerts ----------------------------------------------------------------------------------
     async def alerts(
@@ -218,7 +270,7 @@ class QueryService:
         process delivered it meanwhile, its answer from the cache (marked cached)."""
         claim = await self._claim(statement)
         if isinstance(claim, Hit):
-            return json.loads(claim.value), True
+            return statement.encoding.decode(claim.value), True
         try:
             body, encoded = await self._in_pool(partial(self._execute, statement))
             await self.cache.set(statement.key, encoded, statement.ttl, statement.stale_seconds)
@@ -244,11 +296,10 @@ class QueryService:
                 return Claim(True)
             await asyncio.sleep(POLL_SECONDS)
 
-    def _execute(self, statement: Statement) -> tuple[Body, bytes]:
-        """On a pool thread: the answer as Python values and as the JSON the cache keeps."""
+    def _execute(self, statement: Statement) -> tuple[Body, Stored]:
+        """On a pool thread: the answer as the response uses it and as the cache keeps it."""
         self.telemetry.database_queries.inc()
-        body = statement.layer.answer_json(statement.compiled, statement.values)
-        return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return statement.encoding.execute(statement.layer, statement.compiled, statement.values)
 
     async def ready(self) -> tuple[bool, str]:
         return await self.readiness.check(self.state.layer)

@@ -2,8 +2,10 @@
 
 A `Result` is the same object whether a local layer or a server answered: the server sends the
 engine's Arrow columns as they are (semantic_layer/ipc.py), so rows, the Arrow schema and the
-pandas and polars frames are equal both ways. Only `cached` and `duration_ms`, which describe how
-this particular answer was obtained, are left out of the comparison.
+pandas and polars frames are equal both ways. Two results are equal when their answers are (columns,
+values, warnings, truncation): the SQL, `cached` and `duration_ms` say how an answer was obtained,
+and a filter value typed as a date in Python reaches the server as ISO text, which the SQL shows
+as a string literal that compares the same.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class Result:
 
     table: pa.Table
     columns: list[Column]
-    sql: str
+    sql: str = field(compare=False)
     cached: bool = field(default=False, compare=False)
     duration_ms: float = field(default=0.0, compare=False)
     warnings: list[str] = field(default_factory=list)

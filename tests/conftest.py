@@ -12,6 +12,9 @@ from helpers import NY, make_project
 from shopdata import build
 
 import semantic_layer as sl
+from semantic_layer.demo import write_demo
+
+CRM_PROJECT = Path(__file__).resolve().parents[1] / "metrics"
 
 # Suites left out of the quick development run (`pytest -m "not slow"`): the same answers on
 # PostgreSQL and MariaDB, servers under heavy queries, and the GraphQL fuzz. CI runs everything.
@@ -30,6 +33,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.module is not None and item.module.__name__ in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def crm_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scale-0.1 CRM demo file (written by the `crm` fixture)."""
+    return tmp_path_factory.mktemp("crm") / "crm.duckdb"
+
+
+@pytest.fixture(scope="session")
+def crm(crm_db: Path) -> Iterator[sl.Layer]:
+    """The CRM reference project (metrics/) on the scale-0.1 demo file."""
+    write_demo(crm_db, scale=0.1, seed=42)
+    with sl.connect(CRM_PROJECT, connection=f"duckdb:///{crm_db}") as layer:
+        yield layer
 
 
 @pytest.fixture(scope="session")

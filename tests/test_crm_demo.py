@@ -31,18 +31,6 @@ VALID = "o.status NOT IN ('cancelled', 'refunded')"
 
 
 @pytest.fixture(scope="session")
-def crm_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("crm") / "crm.duckdb"
-
-
-@pytest.fixture(scope="session")
-def crm(crm_db: Path) -> Iterator[sl.Layer]:
-    write_demo(crm_db, scale=0.1, seed=42)
-    with sl.connect(METRICS, connection=f"duckdb:///{crm_db}") as layer:
-        yield layer
-
-
-@pytest.fixture(scope="session")
 def crm_sql(crm: sl.Layer, crm_db: Path) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
     con = duckdb.connect(str(crm_db), read_only=True)
     yield lambda sql: con.execute(sql).fetchall()

@@ -305,7 +305,7 @@ class _Body(io.RawIOBase):
 
 def _stream(response: httpx.Response) -> pa.RecordBatchStreamReader:
     try:
-        return reader(io.BufferedReader(_Body(response), buffer_size=1 << 20))
+        return reader(io.BufferedReader(_Body(response), buffer_size=1 << 16))
     except (pa.ArrowInvalid, OSError):
         raise _broken(response) from None
 

@@ -38,9 +38,8 @@ strategic = source.metrics(tier="strategic")
 print([m.name for m in strategic])
 revenue = source.metric("revenue")
 print(revenue.label, "—", revenue.description)
-print(
-    len(revenue.dimensions), "dimensions, among them", [d for d in revenue.dimensions if d.startswith("customers.")][:5]
-)
+by_customer = [name for name in revenue.dimensions if name.startswith("customers.")]
+print(f"{len(revenue.dimensions)} dimensions, such as {by_customer[:5]}")
 source.metrics(search="流失")
 
 # %% [markdown]
@@ -70,7 +69,7 @@ share
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", sl.SemanticLayerWarning)  # experimental metrics may warn
     cohorts = source.query(
-        metrics=["churn_rate", "quarter_buyers"],
+        metrics=["churn_rate", "retention_rate"],
         dimensions=["customers.created_at:year", "metric_time:quarter"],
         time_range=PERIOD,
     )
@@ -80,17 +79,22 @@ churn.round(3)
 # %% [markdown]
 # ## From lead to deal
 #
-# How many leads each acquisition channel brought, how many of them became a won deal within 90
-# days, and the rate.
+# How many leads each acquisition channel brought, the share of them whose customer won a deal
+# within 90 days, and so how many became deals.
 
 # %%
 funnel = source.query(
-    metrics=["lead_count", "won_leads_90d", "lead_to_win_rate_90d"],
+    metrics=["lead_count", "lead_to_win_rate_90d"],
     dimensions=["channels.name"],
     time_range=PERIOD,
     order_by=["-lead_count"],
 )
 funnel
+
+# %%
+stages = funnel.to_pandas().set_index("channels.name")
+stages["won within 90 days"] = (stages["lead_count"] * stages["lead_to_win_rate_90d"]).round().astype("Int64")
+stages
 
 # %% [markdown]
 # ## Revenue by month and tier, plotted

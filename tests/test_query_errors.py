@@ -162,7 +162,7 @@ def test_limit_defaults_to_default_rows_and_reads_one_more_to_know_if_it_cut(lay
 def test_an_answer_cut_at_default_rows_says_so(tmp_path: Path, shop_db: Path) -> None:
     """192 840 rows used to come back as exactly 10 000, without a word."""
     root = make_project(tmp_path / "p", shop_db, limits="{default_rows: 10, max_rows: 100}")
-    with sl.connect(root) as small:
+    with sl.connect(root) as small, pytest.warns(sl.TruncatedResultWarning, match="cut at 10 rows"):
         cut = small.query(metrics=["order_count"], dimensions=["metric_time:day"])
         assert len(cut) == 10 and cut.truncated
         assert cut.warnings == [
@@ -212,7 +212,8 @@ def test_compile_refuses_an_unknown_dialect(layer: sl.Layer) -> None:
 
 
 def test_a_deprecated_metric_warns_and_names_its_replacement(layer: sl.Layer) -> None:
-    res = layer.query(metrics=["legacy_revenue"])
+    with pytest.warns(sl.DeprecatedMetricWarning, match="use 'revenue' instead"):
+        res = layer.query(metrics=["legacy_revenue"])
     assert res.warnings == ["metric 'legacy_revenue' is deprecated — use 'revenue' instead"]
 
 

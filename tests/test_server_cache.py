@@ -21,6 +21,7 @@ from engines import postgres_copy
 from liveserver import LiveServer, free_port
 from served import ADMIN, QUERY, SECRET, code_of, run, server_project, wait_for
 
+import semantic_layer as sl
 from server import ServerSettings, create_app
 from server import cache as cache_module
 from server.cache import ENTRY_OVERHEAD, Hit, MemoryCache
@@ -112,6 +113,20 @@ def test_two_servers_share_the_redis_cache(tmp_path: Path, shop_db: Path, privat
     with served(root, private_redis.url) as first, served(root, private_redis.url) as second:
         assert run(first, metrics=["order_count"], where=["orders.amount > 17"])["data"]["query"]["cached"] is False
         assert run(second, metrics=["order_count"], where=["orders.amount > 17"])["data"]["query"]["cached"] is True
+
+
+def test_two_servers_share_arrow_answers_through_redis(
+    tmp_path: Path, shop_db: Path, private_redis: PrivateRedis
+) -> None:
+    """An Arrow stream goes to Redis from the buffer it was written in and comes back as bytes: the
+    second server answers the same stream, marked cached, and the client reads it the same."""
+    root = server_project(tmp_path / "p", shop_db)
+    query = {"metrics": ["revenue"], "dimensions": ["customers.segment"], "where": ["orders.amount > 19"]}
+    with served(root, private_redis.url) as first, served(root, private_redis.url) as second:
+        computed = sl.Client(first.url, token=ADMIN).query(**query)
+        shared = sl.Client(second.url, token=ADMIN).query(**query)
+    assert (computed.cached, shared.cached) == (False, True)
+    assert shared == computed and shared.sql == computed.sql and len(shared) > 1
 
 
 def test_a_redis_outage_costs_the_cache_not_the_answers(

@@ -64,6 +64,9 @@ class Alert:
         out["period"] = self.period.isoformat()
         return out
 
+    def __repr__(self) -> str:
+        return f"<Alert {self.level}: {self.message}>"
+
 
 @dataclass(frozen=True)
 class AlertPlan:

@@ -205,3 +205,6 @@ def test_the_catalogue_is_the_same_objects_both_ways(crm: sl.Layer, remote: sl.C
             source.dimensions(["revnue"])
     with pytest.raises(dataclasses.FrozenInstanceError):
         churn.name = "x"  # type: ignore[misc]
+    alerts = crm.alerts(time_range={"end": "2025-10-01"})
+    assert remote.alerts(time_range={"end": "2025-10-01"}) == alerts and len(alerts) >= 3
+    assert all(repr(a) == f"<Alert {a.level}: {a.message}>" for a in alerts)

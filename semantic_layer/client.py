@@ -62,7 +62,9 @@ ERRORS: dict[str, type[errors.QueryError]] = {
         errors.ProtocolError,
     )
 }
-RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)  # waits between attempts to connect (httpx.ConnectError, ConnectTimeout)
+RETRY_SECONDS = (0.25, 0.5, 1.0, 2.0)  # waits between attempts to connect
+# The request never reached the server: the only failures safe to try again.
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 class Client:
@@ -180,13 +182,13 @@ class Client:
             self._check(response, "application/json")
             _translated(response.read, self.url, self.timeout)
             body = _json(response, self.url)
-        if body.get("errors"):
+        if isinstance(body, dict) and body.get("errors"):
             raise _server_error(body)
-        if not isinstance(body.get("data"), dict):
+        if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
             raise _not_ours(response, self.url)
         return body["data"]  # type: ignore[no-any-return]
 
-    def _send(self, open_stream: Callable[[], AbstractContextManager[httpx.Response]]) -> Any:
+    def _send(self, open_stream: Callable[[], AbstractContextManager[httpx.Response]]) -> _Retrying:
         """The response context, its connection retried with backoff when it fails: a request that
         never reached the server is safe to send again; one that did is never repeated."""
         return _Retrying(open_stream, self.retries, self.url, self.timeout)
@@ -223,15 +225,18 @@ class _Retrying:
         self._context: AbstractContextManager[httpx.Response] | None = None
 
     def __enter__(self) -> httpx.Response:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             self._context = self.open_stream()
             try:
-                return _translated(self._context.__enter__, self.url, self.timeout)
-            except errors.ServerUnavailableError:
-                if attempt == self.retries:
-                    raise
-                time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
-        raise AssertionError("unreachable")  # the loop returns or raises
+                return self._context.__enter__()
+            except CONNECT_ERRORS as exc:
+                if attempt >= self.retries:
+                    raise _transport_error(exc, self.url, self.timeout) from None
+            except httpx.TransportError as exc:  # the request may have reached the server: not again
+                raise _transport_error(exc, self.url, self.timeout) from None
+            time.sleep(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)])
+            attempt += 1
 
     def __exit__(self, *exc: Any) -> None:
         assert self._context is not None
@@ -242,18 +247,22 @@ def _translated(call: Callable[[], T], url: str, timeout: float) -> T:
     """`call`, its transport failures as `sl` errors with codes."""
     try:
         return call()
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        raise errors.ServerUnavailableError(
+    except httpx.TransportError as exc:
+        raise _transport_error(exc, url, timeout) from None
+
+
+def _transport_error(exc: httpx.TransportError, url: str, timeout: float) -> errors.QueryError:
+    if isinstance(exc, CONNECT_ERRORS):
+        return errors.ServerUnavailableError(
             f"cannot connect to the semantic-layer server at {url} ({_reason(exc)}) — is it running, "
             "and is the URL right?"
-        ) from None
-    except httpx.TimeoutException:
-        raise errors.QueryTimeoutError(
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.QueryTimeoutError(
             f"the server at {url} did not answer within {timeout:g} s — narrow the query, or raise the "
             "client's timeout (sl.Client(url, timeout=...))"
-        ) from None
-    except httpx.TransportError as exc:
-        raise errors.ServerUnavailableError(f"the connection to {url} failed: {_reason(exc)}") from None
+        )
+    return errors.ServerUnavailableError(f"the connection to {url} failed: {_reason(exc)}")
 
 
 def _reason(exc: Exception) -> str:

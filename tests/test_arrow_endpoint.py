@@ -185,6 +185,10 @@ def test_connection_errors_are_retried_with_backoff_and_nothing_else_is(
     with pytest.raises(sl.QueryTimeoutError):
         flaky_client(live, slow).query(metrics=["revenue"])
     assert slow.attempts == 1
+    dropped = Flaky(1, httpx.RemoteProtocolError)  # the server hung up after the request was sent
+    with pytest.raises(sl.ServerUnavailableError, match=r"connection .* failed"):
+        flaky_client(live, dropped).query(metrics=["revenue"])
+    assert dropped.attempts == 1 and waits == [0.25, 0.5, 0.25, 0.5]
 
 
 def test_a_deprecated_metric_warns_once_per_query(live: LiveServer, shop_project: Path) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from engines import mysql_copy, postgres_copy
 from golden_cases import CASES, NUMERIC, STRUCTURED
@@ -251,3 +253,27 @@ def test_a_time_spine_of_more_than_a_thousand_periods_is_whole_on_mariadb(
     assert len(expected) == 1096
     with mysql_copy(shop_db) as url, sl.connect(shop_project, connection=url) as mariadb:
         assert_rows(mariadb.query(**query), expected)
+
+
+def test_answers_have_duckdbs_column_types_whatever_their_values(remote: tuple[str, sl.Layer], layer: sl.Layer) -> None:
+    """Types follow the columns: a DECIMAL sum is decimal128(38, 2) whatever digits its values have
+    (not the narrowest precision they fit), and an empty answer or a column of NULLs keeps its
+    types (not Arrow's null)."""
+    name, other = remote
+    query: dict[str, Any] = dict(
+        metrics=["revenue", "order_count", "average_order_value"], dimensions=["customers.segment", "metric_time:month"]
+    )
+    empty = dict(query, time_range=("2030-01-01", "2030-02-01"))
+    nulls = dict(
+        metrics=["revenue", "ticket_count"], dimensions=["metric_time:month"], time_range=("2023-10-01", "2023-11-01")
+    )
+    assert layer.query(**nulls).rows == [
+        {"metric_time:month": date(2023, 10, 1), "revenue": None, "ticket_count": None}
+    ]
+    for shape in (dict(query, limit=3), empty, nulls):
+        expected, got = layer.query(**shape).table.schema, other.query(**shape).table.schema
+        if name == "postgres" and "limit" not in shape:
+            # a NUMERIC sum declares no scale, and without a value there is none to read: scale 0
+            revenue = expected.get_field_index("revenue")
+            expected = expected.set(revenue, expected.field(revenue).with_type(pa.decimal128(38, 0)))
+        assert got == expected

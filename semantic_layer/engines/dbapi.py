@@ -43,20 +43,21 @@ def fetch(
     params: dict[str, Any],
     setup: Callable[[Any], None],
     check: Callable[[Any], None] | None = None,
-) -> tuple[list[str], list[tuple[Any, ...]]]:
+) -> Fetched:
     """Run one statement after `setup` (timeouts, READ ONLY) in a transaction that is always rolled
-    back; `check` looks at the cursor once the rows are in (a server's warnings)."""
+    back: its column names, rows, and the driver's description of each column; `check` looks at
+    the cursor once the rows are in (a server's warnings)."""
     try:
         with conn.cursor() as cur:
             setup(cur)
             cur.execute(pyformat(sql), params)  # a dict, even empty: the doubled % are then undone
-            columns = [d[0] for d in cur.description or []]
+            description = list(cur.description or [])
             rows = list(cur.fetchall()) if cur.description else []
             if check is not None:
                 check(cur)
     finally:
         conn.rollback()
-    return columns, rows
+    return [d[0] for d in description], rows, description
 
 
 def timeout_message(seconds: float | None, server: str) -> str:
@@ -66,11 +67,34 @@ def timeout_message(seconds: float | None, server: str) -> str:
     )
 
 
-def to_arrow(columns: list[str], rows: list[tuple[Any, ...]]) -> pa.Table:
+def to_arrow(columns: list[str], rows: list[tuple[Any, ...]], declared: list[pa.DataType | None]) -> pa.Table:
+    """Rows as Arrow, each column's type following its declaration rather than its values where
+    the two would differ: a column with no values (an empty answer, all NULL) takes the type the
+    driver declares instead of Arrow's `null`, and a decimal is decimal128(38, scale) — the scale
+    declared, else that of its values — rather than the narrowest precision its values fit, which
+    would change from one answer to the next."""
     if not columns:
         return pa.table({})
     data: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in columns]
-    return pa.table({name: pa.array(list(values)) for name, values in zip(columns, data, strict=True)})
+    arrays = [_array(list(values), kind) for values, kind in zip(data, declared, strict=True)]
+    return pa.table(dict(zip(columns, arrays, strict=True)))
+
+
+def _array(values: list[Any], declared: pa.DataType | None) -> pa.Array:
+    found = pa.array(values)
+    if pa.types.is_null(found.type) and declared is not None:
+        return pa.array(values, type=declared)
+    if pa.types.is_decimal128(found.type):
+        scale = declared.scale if isinstance(declared, pa.Decimal128Type) else found.type.scale
+        wide = pa.decimal128(38, max(scale, found.type.scale))
+        if found.type.precision - found.type.scale <= wide.precision - wide.scale:
+            return found.cast(wide)
+    return found
+
+
+def decimal(scale: int | None) -> pa.DataType:
+    """A DECIMAL column as Arrow: as wide as decimal128 goes, at the declared scale (0 unknown)."""
+    return pa.decimal128(38, min(scale or 0, 38))
 
 
 class Pool:
@@ -134,6 +158,7 @@ def _close_quietly(conn: Any) -> None:
 
 
 Rows = tuple[list[str], list[tuple[Any, ...]]]
+Fetched = tuple[list[str], list[tuple[Any, ...]], list[Any]]  # names, rows, the cursor's description
 
 
 class PooledEngine:
@@ -142,13 +167,22 @@ class PooledEngine:
 
     _pool: Pool
 
-    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Rows:
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Fetched:
+        raise NotImplementedError
+
+    def _declared(self, column: Any) -> pa.DataType | None:
+        """The Arrow type of a column as the driver's description declares it (None: not known)."""
         raise NotImplementedError
 
     def execute(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> pa.Table:
-        return to_arrow(*self.fetch_rows(sql, params, timeout_seconds=timeout_seconds))
+        names, rows, description = self._fetched(sql, params, timeout_seconds)
+        return to_arrow(names, rows, [self._declared(column) for column in description])
 
     def fetch_rows(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> Rows:
+        names, rows, _ = self._fetched(sql, params, timeout_seconds)
+        return names, rows
+
+    def _fetched(self, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Fetched:
         with self._pool.connection() as conn:
             return self._fetch(conn, sql, params, timeout_seconds)
 

@@ -7,16 +7,29 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import pyarrow as pa
 import pymysql
+import pymysql.constants
 
 from ..errors import ExecutionError, QueryTimeoutError
-from .dbapi import Pool, PooledEngine, Rows, fetch, information_schema_columns, timeout_message
+from .dbapi import Fetched, Pool, PooledEngine, decimal, fetch, information_schema_columns, timeout_message
 from .refusal import refusal
 
 TIMEOUT_CODES = {1969, 3024}  # MariaDB max_statement_time, MySQL max_execution_time
 # A value that does not convert (incorrect or truncated value, wrong value for a type) or overflows.
 BAD_VALUE_CODES = {1264, 1292, 1366, 1411, 1690}
 SPINE_STEPS = 10_000_000  # periods a time spine may have: a century of hours
+FT = pymysql.constants.FIELD_TYPE
+DECIMALS = {FT.DECIMAL, FT.NEWDECIMAL}
+# A column with no values takes the type its values would have had (PyMySQL: int, float, date, …).
+TYPES: dict[int, pa.DataType] = {
+    **dict.fromkeys((FT.TINY, FT.SHORT, FT.LONG, FT.LONGLONG, FT.INT24, FT.YEAR), pa.int64()),
+    **dict.fromkeys((FT.FLOAT, FT.DOUBLE), pa.float64()),
+    **dict.fromkeys((FT.DATE, FT.NEWDATE), pa.date32()),
+    **dict.fromkeys((FT.DATETIME, FT.TIMESTAMP), pa.timestamp("us")),
+    FT.TIME: pa.duration("us"),
+    **dict.fromkeys((FT.VARCHAR, FT.VAR_STRING, FT.STRING, FT.ENUM), pa.string()),
+}
 
 
 @lru_cache(maxsize=1024)
@@ -78,11 +91,17 @@ class MySQLEngine(PooledEngine):
             )
         return conn
 
-    def fetch_rows(self, sql: str, params: dict[str, Any], *, timeout_seconds: float | None = None) -> Rows:
+    def _fetched(self, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Fetched:
         self._check_zones(sql)
-        return super().fetch_rows(sql, params, timeout_seconds=timeout_seconds)
+        return super()._fetched(sql, params, timeout_seconds)
 
-    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Rows:
+    def _declared(self, column: Any) -> pa.DataType | None:
+        """From PyMySQL's description: (name, type_code, display_size, internal_size, precision, scale, null_ok)."""
+        if column[1] in DECIMALS:
+            return decimal(column[5])
+        return TYPES.get(column[1])
+
+    def _fetch(self, conn: Any, sql: str, params: dict[str, Any], timeout_seconds: float | None) -> Fetched:
         def setup(cur: Any) -> None:
             if timeout_seconds and self._mariadb:
                 cur.execute("SET SESSION max_statement_time = %s", (float(timeout_seconds),))

@@ -98,7 +98,7 @@ class Client:
             count = 0
             with self._arrow(page) as (response, stream):
                 if number == 0:
-                    info = AnswerInfo.of(stream.schema)
+                    info = _info(response, stream)
                     warn_about(info.warnings, info.truncated, stacklevel=2)
                 for batch in self._batches(response, stream):
                     count += batch.num_rows
@@ -151,6 +151,7 @@ class Client:
     # -- transport ------------------------------------------------------------------------------
     def _result(self, query: Query) -> Result:
         with self._arrow(query) as (response, stream):
+            _info(response, stream)
             batches = list(self._batches(response, stream))
             table = pa.Table.from_batches(batches, stream.schema)
             return Result.from_stream(table, cached=_cached(response), duration_ms=_duration(response))
@@ -319,8 +320,18 @@ def _stream(response: httpx.Response) -> pa.RecordBatchStreamReader:
         raise _broken(response) from None
 
 
+def _info(response: httpx.Response, stream: pa.RecordBatchStreamReader) -> AnswerInfo:
+    """What the stream says about its answer; an Arrow stream without it is not one of ours."""
+    try:
+        return AnswerInfo.of(stream.schema)
+    except (ValueError, KeyError, TypeError):
+        raise _broken(response) from None
+
+
 def _broken(response: httpx.Response) -> errors.ProtocolError:
-    return errors.ProtocolError(f"the answer from {response.request.url} broke off or is not an Arrow stream")
+    return errors.ProtocolError(
+        f"the answer from {response.request.url} broke off, or is not a semantic-layer server's Arrow stream"
+    )
 
 
 def _cached(response: httpx.Response) -> bool:

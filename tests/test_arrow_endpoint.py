@@ -14,7 +14,7 @@ import pytest
 from liveserver import LiveServer, free_port
 from served import ADMIN, SECRET, code_of, gql, run, server_project, token
 from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 import semantic_layer as sl
@@ -145,6 +145,28 @@ def test_a_url_that_is_another_web_server_is_a_protocol_error() -> None:
         for ask in (lambda: client.query(metrics=["revenue"]), client.metrics, lambda: client.compile(metrics=["x"])):
             with pytest.raises(sl.ProtocolError, match="not as a semantic-layer server does"):
                 ask()
+
+
+def test_an_arrow_stream_that_is_not_ours_or_breaks_off_is_a_protocol_error() -> None:
+    table = pa.table({"x": list(range(100_000))})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    stream = sink.getvalue().to_pybytes()
+
+    async def foreign(_: Any) -> Response:
+        return Response(stream, media_type=MEDIA_TYPE)
+
+    async def cut(_: Any) -> Response:
+        return Response(stream[: len(stream) // 2], media_type=MEDIA_TYPE)
+
+    routes = [Route("/foreign/api/arrow", foreign, methods=["POST"]), Route("/cut/api/arrow", cut, methods=["POST"])]
+    with LiveServer(Starlette(routes=routes)) as server:
+        for path in ("foreign", "cut"):
+            with sl.Client(f"{server.url}/{path}") as client, pytest.raises(sl.ProtocolError, match="broke off"):
+                client.query(metrics=["revenue"])
+        with sl.Client(f"{server.url}/foreign") as client, pytest.raises(sl.ProtocolError):
+            list(client.iter_batches(metrics=["revenue"]))
 
 
 class Flaky(httpx.BaseTransport):

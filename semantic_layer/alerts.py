@@ -23,13 +23,12 @@ from typing import Any, Literal
 from . import definitions as d
 from .display import display, period_label
 from .errors import ExecutionError, QueryValidationError
-from .finality import settling_periods
+from .finality import final_before, settling_periods
 from .graph import SemanticGraph
 from .query import Query, build_query
 from .timegrain import (
     GRAINS,
     Calendar,
-    Offset,
     as_datetime,
     grain_step,
     parse_bound,
@@ -197,12 +196,10 @@ def last_complete_start(
     end: datetime | None = None,
 ) -> datetime:
     """Start of the latest `grain` period that has ended by `now` (and by `end`) and whose value is
-    final. A value that waits for a retention metric of (period R, offset k) is final once the R
-    period k periods after the one holding its last instant has ended, that is once its period
-    ends no later than the start of the current R period moved back k periods."""
-    limit = now if end is None else min(now, end)
-    for period, offset in settling:
-        limit = min(limit, py_shift(py_truncate(now, period, calendar), -Offset.of(offset, period)))
+    final (finality.final_before)."""
+    limit = final_before(now, settling, calendar)
+    if end is not None:
+        limit = min(limit, end)
     return py_shift(py_truncate(limit, grain, calendar), -grain_step(grain))
 
 

@@ -122,6 +122,11 @@ class TruncatedResultWarning(SemanticLayerWarning):
     """The answer was cut at `limits.default_rows` because the query set no limit."""
 
 
+class NotFinalWarning(SemanticLayerWarning):
+    """Some periods' values may still change: a retention metric (or one computed from it) whose
+    later period has not ended yet, a conversion metric whose window has not passed (finality.py)."""
+
+
 def new_incident() -> str:
     """An id for one failure that is ours, not the caller's: quoted in the answer and written to the
     log with the details, so that an operator can find the one from the other."""

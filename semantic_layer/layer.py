@@ -6,8 +6,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -23,15 +23,21 @@ from .compiler.pipeline import CACHE_SIZE, StatementCache
 from .compiler.scope import JoinScope
 from .engines import Engine, connect_engine
 from .errors import ExecutionError, Issue, QueryTimeoutError, did_you_mean
+from .finality import local_now, not_final_warnings, settling_columns
 from .ipc import BATCH_ROWS, encode
 from .keys import KeyIdentity, KeySide, Repeats, consequence, one_sides, primary_key_side, repeats_query, target_columns
 from .paging import collect, pages
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result, answer_names, columns_of, json_records
+from .timegrain import Calendar
 
 # Role views kept: one per set of roles a caller had (policies with n roles allow 2^n - 1 sets).
 ROLE_VIEWS = 64
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Layer:
@@ -49,11 +55,15 @@ class Layer:
         *,
         compiled_statements: int = CACHE_SIZE,
         role_views: int = ROLE_VIEWS,
+        clock: Callable[[], datetime] = _utc_now,
     ):
         """`compiled_statements` bounds the statements kept for all views together, `role_views` the
         views (one per set of roles seen, a copy of the graph each): a long-running server meets
-        ever new query shapes and role combinations, and must not keep them all."""
+        ever new query shapes and role combinations, and must not keep them all. `clock` tells the
+        current instant (aware; naive is read as UTC): answers warn about the periods whose value
+        is not final then (finality.py)."""
         self.project = project
+        self.clock = clock
         self.statements = StatementCache(compiled_statements)
         self.compiler = Compiler(project.graph, statements=self.statements)
         self.rules = AccessRules(project.policies, project.settings.default_role)
@@ -149,9 +159,11 @@ class Layer:
             compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
         )
         kept, warnings = compiled.cut(table.num_rows)
+        answer = table.slice(0, kept)
+        warnings = self._with_not_final(compiled, warnings, lambda i: answer.column(i).to_pylist())
         elapsed = (time.perf_counter() - started) * 1000
         return Result.from_arrow(
-            table.slice(0, kept),
+            answer,
             compiled.columns,
             sql=compiled.inline(values),
             cached=False,
@@ -160,13 +172,15 @@ class Layer:
             truncated=kept < table.num_rows,
         )
 
-    def answer_json(self, compiled: CompiledQuery, values: list[Any]) -> dict[str, Any]:
+    def answer_json(self, compiled: CompiledQuery, values: list[Any], now: datetime | None = None) -> dict[str, Any]:
         """A prepared query run, its answer as JSON-ready parts (columns, rows, warnings, truncated):
-        what the server sends. Python rows, not Arrow: a small answer gets to JSON faster this way."""
+        what the server sends. Python rows, not Arrow: a small answer gets to JSON faster this way.
+        `now` (default: the layer's clock) is what the periods' finality is judged by."""
         names, rows = self.engine.fetch_rows(
             compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
         )
         kept, warnings = compiled.cut(len(rows))
+        warnings = self._with_not_final(compiled, warnings, lambda i: (row[i] for row in rows[:kept]), now)
         return {
             "columns": [c.__dict__ for c in columns_of(compiled.columns)],
             "rows": json_records(answer_names(names, compiled.columns), rows[:kept]),
@@ -174,15 +188,17 @@ class Layer:
             "truncated": kept < len(rows),
         }
 
-    def answer_arrow(self, compiled: CompiledQuery, values: list[Any]) -> pa.Buffer:
+    def answer_arrow(self, compiled: CompiledQuery, values: list[Any], now: datetime | None = None) -> pa.Buffer:
         """A prepared query run, its answer as one Arrow IPC stream (semantic_layer/ipc.py): what
-        the server sends for `/api/arrow` and caches."""
+        the server sends for `/api/arrow` and caches. `now` as for `answer_json`."""
         table = self.engine.execute(
             compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
         )
         kept, warnings = compiled.cut(table.num_rows)
+        answer = table.slice(0, kept)
+        warnings = self._with_not_final(compiled, warnings, lambda i: answer.column(i).to_pylist(), now)
         result = Result.from_arrow(
-            table.slice(0, kept),
+            answer,
             compiled.columns,
             sql=compiled.inline(values),
             warnings=warnings,
@@ -230,7 +246,7 @@ class Layer:
     ) -> list[Alert]:
         """Each metric's alert level on its last complete period (docs/python.md): `metrics` (default
         every metric with thresholds the caller may see), at `grain` (default each metric's
-        thresholds grain), inside `time_range` when given, as of `now` (default the current time)."""
+        thresholds grain), inside `time_range` when given, as of `now` (default: the layer's clock)."""
         access = self._access(principal)
         plans = self.alert_plans(metrics, time_range, grain, access=access, now=now)
         return [self.judge(plan, access) for plan in plans]
@@ -246,7 +262,7 @@ class Layer:
     ) -> list[AlertPlan]:
         """The plans `alerts` runs, one per metric, as the caller with `access` may see them."""
         graph = self.compiler_for(access).graph
-        return plan_alerts(graph, self.project.graph, metrics, time_range, grain, now)
+        return plan_alerts(graph, self.project.graph, metrics, time_range, grain, self.clock() if now is None else now)
 
     def judge(self, plan: AlertPlan, access: AccessContext | None = None) -> Alert:
         """One plan's alert: its last complete period, else the latest earlier one with data."""
@@ -255,6 +271,25 @@ class Layer:
         if not rows and earlier is not None:
             rows = self.run(earlier, access).rows
         return plan.judge(rows)
+
+    def _with_not_final(
+        self,
+        compiled: CompiledQuery,
+        warnings: list[str],
+        values: Callable[[int], Iterable[Any]],
+        now: datetime | None = None,
+    ) -> list[str]:
+        """`warnings` with those about the answer's periods whose value still changes (a retention
+        metric's, or one computed from it, until the period it looks ahead to has ended:
+        finality.py), before the cut's, which stays last (result.warn_about)."""
+        settling = settling_columns(self.project.graph, compiled.columns)
+        if not settling:
+            return warnings
+        settings = self.project.settings
+        calendar = Calendar(compiled.timezone, settings.week_start, settings.fiscal_year_start_month)
+        moment = local_now(self.clock() if now is None else now, compiled.timezone)
+        at = len(compiled.warnings)
+        return [*warnings[:at], *not_final_warnings(settling, values, moment, calendar), *warnings[at:]]
 
     # -- warehouse checks -------------------------------------------------------------------
     def validate_warehouse(self) -> list[Issue]:
@@ -465,6 +500,12 @@ def _missing(columns: set[str] | frozenset[str], found: set[str]) -> list[str]:
     return sorted(c for c in columns if c.lower() not in lowered)
 
 
-def connect(path: str | os.PathLike[str] | None = None, *, connection: str | None = None) -> Layer:
-    """Load and validate the project at `path`, bound to `connection` (default: the project's)."""
-    return Layer(load(path), connection)
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    connection: str | None = None,
+    clock: Callable[[], datetime] = _utc_now,
+) -> Layer:
+    """Load and validate the project at `path`, bound to `connection` (default: the project's);
+    `clock` tells the current instant (see `Layer`)."""
+    return Layer(load(path), connection, clock=clock)

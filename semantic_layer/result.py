@@ -20,7 +20,7 @@ from uuid import UUID
 import pyarrow as pa
 
 from .compiler import ColumnInfo
-from .errors import DeprecatedMetricWarning, SemanticLayerWarning, TruncatedResultWarning
+from .errors import DeprecatedMetricWarning, NotFinalWarning, SemanticLayerWarning, TruncatedResultWarning
 from .ipc import AnswerInfo
 
 
@@ -113,13 +113,16 @@ class Result:
 
 def warn_about(messages: list[str], truncated: bool, stacklevel: int = 2) -> None:
     """An answer's warnings as Python warnings from the caller's `stacklevel` (the cut, which comes
-    last, as a TruncatedResultWarning; a deprecated metric's as a DeprecatedMetricWarning)."""
+    last, as a TruncatedResultWarning; a deprecated metric's as a DeprecatedMetricWarning; periods
+    not final as a NotFinalWarning)."""
     for i, message in enumerate(messages):
         category: type[SemanticLayerWarning] = SemanticLayerWarning
         if truncated and i == len(messages) - 1:
             category = TruncatedResultWarning
         elif "is deprecated" in message:
             category = DeprecatedMetricWarning
+        elif "is not final for" in message:
+            category = NotFinalWarning
         warnings.warn(message, category, stacklevel=stacklevel + 1)
 
 

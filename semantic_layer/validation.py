@@ -325,7 +325,9 @@ def _check_conversion_side(
         )
 
 
-def _check_entity(chk: Checker, graph: SemanticGraph, metric: d.ConversionMetric, model: str, origin: Origin) -> None:
+def _check_entity(
+    chk: Checker, graph: SemanticGraph, metric: d.ConversionMetric | d.RetentionMetric, model: str, origin: Origin
+) -> None:
     """The entity reads each model's own rows, and columns the model has: a misspelling would fail
     every query of the metric."""
     fix = f"use a column of '{model}', or of a model it joins many_to_one"
@@ -343,11 +345,27 @@ def _check_entity(chk: Checker, graph: SemanticGraph, metric: d.ConversionMetric
         if column not in known:
             chk.report(
                 origin,
-                f"conversion metric '{metric.name}': entity '{metric.entity}' reads '{column}', which is not "
+                f"{metric.type} metric '{metric.name}': entity '{metric.entity}' reads '{column}', which is not "
                 f"a known column of model '{owner}'{did_you_mean(column, sorted(known.names))} (an entity may "
                 f"use {known.source}; {known.fix})",
                 "entity",
             )
+
+
+@_check_references.register
+def _(metric: d.RetentionMetric, chk: Checker, graph: SemanticGraph, origin: Origin) -> None:
+    model = chk.attempt(origin, ("activity",), lambda: graph.model(metric.activity))
+    if model is None:
+        return
+    if model.time is None:
+        chk.report(
+            origin,
+            f"retention metric '{metric.name}': activity model '{model.name}' has no 'time:', so its rows "
+            f"fall in no period — add 'time: <column>' to model '{model.name}', or use a model whose rows "
+            "are dated events",
+            "activity",
+        )
+    _check_entity(chk, graph, metric, model.name, origin)
 
 
 def _check_expansion(graph: SemanticGraph, name: str) -> None:

@@ -95,17 +95,18 @@ class Encoding:
     cache entries and coalesced executions of its own (`key` is part of the cache key)."""
 
     key: str
-    execute: Callable[[Layer, CompiledQuery, list[Any]], tuple[Any, Stored]]
+    # (layer, statement, values, now) → the answer, and its bytes; `now` judges which periods are final
+    execute: Callable[[Layer, CompiledQuery, list[Any], datetime], tuple[Any, Stored]]
     decode: Callable[[Stored], Any]
 
 
-def _json_answer(layer: Layer, compiled: CompiledQuery, values: list[Any]) -> tuple[Any, Stored]:
-    body = layer.answer_json(compiled, values)
+def _json_answer(layer: Layer, compiled: CompiledQuery, values: list[Any], now: datetime) -> tuple[Any, Stored]:
+    body = layer.answer_json(compiled, values, now)
     return body, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _arrow_answer(layer: Layer, compiled: CompiledQuery, values: list[Any]) -> tuple[Any, Stored]:
-    stream = memoryview(layer.answer_arrow(compiled, values))  # the response and the cache share its bytes
+def _arrow_answer(layer: Layer, compiled: CompiledQuery, values: list[Any], now: datetime) -> tuple[Any, Stored]:
+    stream = memoryview(layer.answer_arrow(compiled, values, now))  # the response and the cache share its bytes
     return stream, stream
 
 
@@ -299,7 +300,7 @@ class QueryService:
     def _execute(self, statement: Statement) -> tuple[Body, Stored]:
         """On a pool thread: the answer as the response uses it and as the cache keeps it."""
         self.telemetry.database_queries.inc()
-        return statement.encoding.execute(statement.layer, statement.compiled, statement.values)
+        return statement.encoding.execute(statement.layer, statement.compiled, statement.values, self.clock())
 
     async def ready(self) -> tuple[bool, str]:
         return await self.readiness.check(self.state.layer)

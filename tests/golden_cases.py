@@ -11,6 +11,18 @@ import semantic_layer as sl
 
 REV = "CASE WHEN o.status <> 'cancelled' THEN o.amount END"
 T = local("o.created_at")
+V = local("v.visited_at")
+
+
+def back(step: str) -> str:
+    """Hand-written retention of a row of `a` (entity e, period p): 1 when its entity has a row of
+    `a` `step` after the period, in whatever group, else 0 — averaged per period, the share."""
+    return f"CASE WHEN EXISTS (SELECT 1 FROM a b WHERE b.e = a.e AND b.p = a.p + INTERVAL {step}) THEN 1 ELSE 0 END"
+
+
+def months(expr: str) -> str:
+    return f"CAST(date_trunc('month', {expr}) AS DATE)"
+
 
 OC = "FROM orders o LEFT JOIN customers c USING (customer_id)"
 # Shares of a total (a ratio whose denominator is reduced by some dimensions): the hand-written
@@ -745,6 +757,142 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         f"""WITH {leads_and_wins()}
          SELECT AVG({won("7 DAY")}), COUNT(*) FILTER (WHERE {won("7 DAY")} = 1) FROM l
          WHERE t >= TIMESTAMP '2022-01-01' AND t < TIMESTAMP '2022-02-01'""",
+    ),
+    # Retention: of the entities active in a period, the share active again `offset` periods later.
+    (
+        "retention by month: gaps, repeats, later-only and NULL visitors, New York month ends, empty months",
+        dict(
+            metrics=["visitor_retention", "visitor_retention_m2", "visitor_churn", "visit_count"],
+            dimensions=["metric_time:month"],
+        ),
+        f"""WITH a AS (SELECT DISTINCT visitor_id e, {months(V)} p FROM visits v
+                    WHERE visitor_id IS NOT NULL AND visited_at IS NOT NULL),
+              r AS (SELECT p, AVG({back("1 MONTH")}) r1, AVG({back("2 MONTH")}) r2 FROM a GROUP BY p),
+              n AS (SELECT {months(V)} p, COUNT(*) n FROM visits v WHERE visited_at IS NOT NULL GROUP BY 1)
+         SELECT n.p, r.r1, r.r2, 1 - r.r1, n.n FROM n LEFT JOIN r USING (p) ORDER BY 1""",
+    ),
+    (
+        "retention by the channel of the visit: the cohort is the group in P, its return counts in any channel",
+        dict(metrics=["visitor_retention"], dimensions=["metric_time:month", "visits.channel"]),
+        f"""WITH a AS (SELECT DISTINCT visitor_id e, {months(V)} p, channel g FROM visits v
+                    WHERE visitor_id IS NOT NULL AND visited_at IS NOT NULL)
+         SELECT p, g, AVG({back("1 MONTH")}) FROM a GROUP BY 1, 2 ORDER BY 1, 2""",
+    ),
+    (
+        "a where filter narrows the activity in P and in P+1 alike",
+        dict(
+            metrics=["visitor_retention", "visitor_churn"],
+            dimensions=["metric_time:month"],
+            where=["visits.channel = 'web'"],
+        ),
+        f"""WITH a AS (SELECT DISTINCT visitor_id e, {months(V)} p FROM visits v
+                    WHERE visitor_id IS NOT NULL AND visited_at IS NOT NULL AND channel = 'web')
+         SELECT p, AVG({back("1 MONTH")}), 1 - AVG({back("1 MONTH")}) FROM a GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "a retention metric's own filter narrows its activity in P and in P+1",
+        dict(metrics=["web_visitor_retention", "visitor_retention"], dimensions=["metric_time:month"]),
+        f"""WITH a AS (SELECT DISTINCT visitor_id e, {months(V)} p, channel = 'web' web FROM visits v
+                    WHERE visitor_id IS NOT NULL AND visited_at IS NOT NULL),
+              everyone AS (SELECT DISTINCT e, p FROM a),
+              web AS (SELECT p, AVG(CASE WHEN EXISTS (SELECT 1 FROM a b WHERE b.web AND b.e = a.e
+                                      AND b.p = a.p + INTERVAL 1 MONTH) THEN 1 ELSE 0 END) r
+                      FROM (SELECT DISTINCT e, p FROM a WHERE web) a GROUP BY 1)
+         SELECT p, web.r, AVG({back("1 MONTH")}) FROM everyone a LEFT JOIN web USING (p) GROUP BY p, web.r
+         ORDER BY 1""",
+    ),
+    (
+        "weekly retention across a Sunday and its Monday",
+        dict(metrics=["visitor_retention_week"], dimensions=["metric_time:week"]),
+        f"""WITH a AS (SELECT DISTINCT visitor_id e, CAST(date_trunc('week', {V}) AS DATE) p FROM visits v
+                    WHERE visitor_id IS NOT NULL AND visited_at IS NOT NULL)
+         SELECT p, AVG({back("7 DAY")}) FROM a GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "retention with churn, a month-ago input and revenue: P+1 after time_range counts, P-1 before it too",
+        dict(
+            metrics=["buyer_retention", "buyer_churn", "buyer_retention_change", "revenue"],
+            dimensions=["metric_time:month"],
+            time_range={"start": "2024-02-01", "end": "2024-12-01"},
+        ),
+        f"""WITH a AS (SELECT DISTINCT customer_id e, {months(T)} p FROM orders o WHERE customer_id IS NOT NULL),
+              r AS (SELECT p, AVG({back("1 MONTH")}) r FROM a GROUP BY p),
+              rev AS (SELECT {months(T)} p, SUM({REV}) v FROM orders o GROUP BY 1)
+         SELECT r.p, r.r, 1 - r.r, r.r - prev.r, rev.v FROM r JOIN rev USING (p)
+         LEFT JOIN r prev ON prev.p = r.p - INTERVAL 1 MONTH
+         WHERE r.p >= DATE '2024-02-01' AND r.p < DATE '2024-12-01' ORDER BY 1""",
+    ),
+    (
+        "retention by month and order status, filtered by the customer's segment and a segment of orders",
+        dict(
+            metrics=["buyer_retention"],
+            dimensions=["metric_time:month", "orders.status"],
+            where=[sl.Filter(member="customers.segment", op="in", values=["smb", "enterprise"])],
+            segments=["orders.large"],
+        ),
+        f"""WITH a AS (SELECT DISTINCT o.customer_id e, {months(T)} p, o.status g
+                    FROM orders o LEFT JOIN customers c USING (customer_id)
+                    WHERE o.customer_id IS NOT NULL AND c.segment IN ('smb', 'enterprise') AND o.amount >= 500)
+         SELECT p, g, AVG({back("1 MONTH")}) FROM a GROUP BY 1, 2 ORDER BY 1, 2""",
+    ),
+    (
+        "quarterly retention by a joined dimension, filtered through a one_to_many join",
+        dict(
+            metrics=["buyer_retention_quarter"],
+            dimensions=["metric_time:quarter", "customers.segment"],
+            where=["order_lines.returned = true"],
+        ),
+        f"""WITH a AS (SELECT DISTINCT o.customer_id e, CAST(date_trunc('quarter', {T}) AS DATE) p, c.segment g
+                    FROM orders o LEFT JOIN customers c USING (customer_id)
+                    WHERE o.customer_id IS NOT NULL
+                      AND EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.order_id AND l.returned))
+         SELECT p, g, AVG({back("3 MONTH")}) FROM a GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
+        "retention by a dimension through a one_to_many join: the cohort of each ship mode the orders' lines have",
+        dict(metrics=["buyer_retention"], dimensions=["metric_time:month", "order_lines.ship_mode"]),
+        f"""WITH a AS (SELECT DISTINCT o.customer_id e, {months(T)} p, l.ship_mode g
+                    FROM orders o LEFT JOIN order_lines l ON l.order_id = o.order_id
+                    WHERE o.customer_id IS NOT NULL)
+         SELECT p, g, AVG({back("1 MONTH")}) FROM a GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST""",
+    ),
+    (
+        "retention two months on",
+        dict(metrics=["buyer_retention_m2"], dimensions=["metric_time:month"]),
+        f"""WITH a AS (SELECT DISTINCT customer_id e, {months(T)} p FROM orders o WHERE customer_id IS NOT NULL)
+         SELECT p, AVG({back("2 MONTH")}) FROM a GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "retention by day around the days without orders",
+        dict(
+            metrics=["buyer_retention_day"],
+            dimensions=["metric_time:day"],
+            time_range={"start": "2024-02-05", "end": "2024-02-20"},
+        ),
+        f"""WITH a AS (SELECT DISTINCT customer_id e, CAST({T} AS DATE) p FROM orders o WHERE customer_id IS NOT NULL)
+         SELECT p, AVG({back("1 DAY")}) FROM a WHERE p >= DATE '2024-02-05' AND p < DATE '2024-02-20'
+         GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "retention by week",
+        dict(metrics=["buyer_retention_week"], dimensions=["metric_time:week"]),
+        f"""WITH a AS (SELECT DISTINCT customer_id e, CAST(date_trunc('week', {T}) AS DATE) p FROM orders o
+                    WHERE customer_id IS NOT NULL)
+         SELECT p, AVG({back("7 DAY")}) FROM a GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "retention by year, December to January",
+        dict(metrics=["buyer_retention_year"], dimensions=["metric_time:year"]),
+        f"""WITH a AS (SELECT DISTINCT customer_id e, CAST(date_trunc('year', {T}) AS DATE) p FROM orders o
+                    WHERE customer_id IS NOT NULL)
+         SELECT p, AVG({back("1 YEAR")}) FROM a GROUP BY 1 ORDER BY 1""",
+    ),
+    (
+        "retention by the months of the query's time zone",
+        dict(metrics=["buyer_retention"], dimensions=["metric_time:month"], timezone="Asia/Shanghai"),
+        f"""WITH a AS (SELECT DISTINCT customer_id e, {months(local("o.created_at", "Asia/Shanghai"))} p
+                    FROM orders o WHERE customer_id IS NOT NULL)
+         SELECT p, AVG({back("1 MONTH")}) FROM a GROUP BY 1 ORDER BY 1""",
     ),
 ]
 

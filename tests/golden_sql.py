@@ -45,6 +45,11 @@ QUERIES: dict[str, dict[str, Any]] = {
         dimensions=["metric_time:week"],
         time_range={"start": "2024-01-01", "end": "2024-03-01"},
     ),
+    "retention_and_churn_by_month": dict(
+        metrics=["buyer_retention", "buyer_churn", "revenue"],
+        dimensions=["metric_time:month", "orders.status"],
+        time_range={"start": "2024-01-01", "end": "2024-07-01"},
+    ),
     "percentile_by_role_playing_join": dict(metrics=["p90_amount"], dimensions=["owner_rep.team"]),
     "structured_filters": dict(
         metrics=["revenue"],

@@ -18,6 +18,12 @@
   (January 30 and 31 local), a lead without a time, a won deal without a close time, a lead that
   is June in New York and July in UTC, a customer that is not in `customers`, a lead without a
   source and a won deal without an amount;
+- retention edges (visits, written out rather than drawn): a visitor active in January and
+  February, one with a gap (January, then March), one active only in the later month, one active
+  three times in one month, visits without a visitor, months without any visit (April, June to
+  November), visits just after midnight UTC that are the previous day (and month) in New York,
+  December to January across a year, a Sunday and the Monday after it (weeks by week_start), and
+  a visit without a time;
 - rows below a one_to_many hop: each line has a part (to-one, some missing) and 0–2 shipments
   (one_to_many again); orders have 0–3 payments (a second one_to_many hop from orders). These are
   drawn from a generator of their own, so the tables above stay exactly as they were.
@@ -52,6 +58,7 @@ CREATE TABLE balances (snapshot_date DATE, customer_id INTEGER, amount DECIMAL(1
 CREATE TABLE leads (lead_id INTEGER PRIMARY KEY, customer_id INTEGER, source VARCHAR, created_at TIMESTAMP);
 CREATE TABLE deals (deal_id INTEGER PRIMARY KEY, customer_id INTEGER, stage VARCHAR, amount DECIMAL(12, 2),
                     closed_at TIMESTAMP);
+CREATE TABLE visits (visit_id INTEGER PRIMARY KEY, visitor_id INTEGER, channel VARCHAR, visited_at TIMESTAMP);
 """
 
 Row = tuple[Any, ...]
@@ -121,6 +128,36 @@ DEALS: list[tuple[int | None, str, float | None, datetime | None]] = [
     (15, "won", 580.0, datetime(2024, 10, 6, 15)),
 ]
 
+# (visitor, channel, UTC instant); the comments give the month in America/New_York where it differs.
+VISITS: list[tuple[int | None, str, datetime | None]] = [
+    (1, "web", datetime(2024, 1, 5, 15)),
+    (1, "app", datetime(2024, 2, 10, 15)),
+    (2, "web", datetime(2024, 1, 10, 15)),
+    (2, "web", datetime(2024, 3, 3, 15)),  # a gap: January, then March
+    (3, "app", datetime(2024, 2, 20, 15)),  # active only in February
+    (4, "app", datetime(2024, 1, 2, 15)),
+    (4, "app", datetime(2024, 1, 15, 15)),
+    (4, "app", datetime(2024, 1, 28, 15)),
+    (4, "app", datetime(2024, 2, 1, 15)),
+    (None, "web", datetime(2024, 1, 7, 15)),  # no visitor: not an entity
+    (None, "web", datetime(2024, 2, 7, 15)),
+    (5, "web", datetime(2024, 2, 1, 4, 30)),  # January 31 in New York
+    (5, "web", datetime(2024, 3, 1, 3, 0)),  # February 29 in New York
+    (6, "web", datetime(2023, 12, 15, 15)),
+    (6, "app", datetime(2024, 1, 20, 15)),
+    (7, "web", datetime(2024, 3, 15, 15)),
+    (7, "web", datetime(2024, 5, 10, 15)),  # no visit at all in April
+    (8, "app", datetime(2024, 1, 12, 15)),
+    (8, "web", datetime(2024, 1, 13, 15)),
+    (8, "web", datetime(2024, 2, 14, 15)),
+    (9, "app", datetime(2024, 1, 7, 15)),  # a Sunday
+    (9, "app", datetime(2024, 1, 8, 15)),  # the Monday after it
+    (10, "web", datetime(2024, 12, 31, 23, 30)),
+    (10, "web", datetime(2025, 1, 1, 4, 0)),  # still December 31 in New York
+    (10, "app", datetime(2025, 1, 2, 15)),
+    (1, "web", None),  # no time: in no period
+]
+
 
 def build(path: Path, seed: int = 7) -> Path:
     rng = random.Random(seed)
@@ -177,6 +214,7 @@ def build(path: Path, seed: int = 7) -> Path:
         ("balances", balances),
         ("leads", leads),
         ("deals", deals),
+        ("visits", [(i, *visit) for i, visit in enumerate(VISITS, start=1)]),
     ):
         # In bulk, column by column through Arrow: a row-by-row executemany took seconds.
         names = [c[0] for c in con.execute(f"SELECT * FROM {table} LIMIT 0").description]

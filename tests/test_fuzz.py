@@ -106,6 +106,8 @@ METRICS = [
     "median_amount",
     "quantity",
     "ticket_count",
+    "buyer_retention",
+    "buyer_churn",
 ]
 FILTERED = ["orders.amount", "orders.status", "customers.segment", "orders.created_at", "metric_time"]
 OPS = [

@@ -208,6 +208,42 @@ RULES = [
         "model 'm' has no 'time:'",
     ),
     (
+        "retention on an unknown model",
+        "metrics:\n  - {name: x, type: retention, activity: order, entity: customer_id}\n",
+        "unknown model 'order' — did you mean 'orders'?",
+    ),
+    (
+        "retention on a model without a time",
+        "metrics:\n  - {name: x, type: retention, activity: customers, entity: customer_id}\n",
+        "retention metric 'x': activity model 'customers' has no 'time:', so its rows fall in no period",
+    ),
+    (
+        "retention entity that misspells a column",
+        "metrics:\n  - {name: x, type: retention, activity: orders, entity: custmer_id}\n",
+        "entity 'custmer_id' reads 'custmer_id', which is not a known column of model 'orders' — did you mean "
+        "'customer_id'?",
+    ),
+    (
+        "retention entity through a one_to_many join",
+        "metrics:\n  - {name: x, type: retention, activity: orders, entity: lines.sku}\n",
+        "entity on model 'orders': 'lines.sku' is reached through a one_to_many join",
+    ),
+    (
+        "retention entity that does not parse",
+        "metrics:\n  - {name: x, type: retention, activity: orders, entity: 'a +* (b'}\n",
+        "entity on model 'orders': 'a +* (b' is not valid SQL",
+    ),
+    (
+        "retention offset below one",
+        "metrics:\n  - {name: x, type: retention, activity: orders, entity: customer_id, offset: 0}\n",
+        "greater than or equal to 1",
+    ),
+    (
+        "retention period that is not a calendar period",
+        "metrics:\n  - {name: x, type: retention, activity: orders, entity: customer_id, period: fiscal_year}\n",
+        "period",
+    ),
+    (
         "deprecated metric replaced by an unknown one",
         "metrics:\n  - {name: x, type: simple, measure: orders.revenue, status: deprecated, replaced_by: revenu}\n",
         "replaced_by 'revenu' is not a metric — did you mean 'revenue'?",
@@ -320,6 +356,37 @@ def test_a_conversion_metric_error_points_at_its_key(tmp_path: Path) -> None:
     (err,) = errors_of(write(tmp_path, extra))
     assert err.file.endswith("extra.yml") and (err.line, err.column) == (5, 5), str(err)  # at `base:`
     assert "use a count measure (agg: count)" in err.message
+
+
+def test_a_retention_entity_is_located_with_the_fix(tmp_path: Path) -> None:
+    errs = errors_of(
+        write(
+            tmp_path,
+            """
+        metrics:
+          - name: buyer_retention
+            type: retention
+            activity: orders
+            entity: customers.regoin
+        """,
+        )
+    )
+    assert [(e.file.endswith("extra.yml"), e.line, e.column) for e in errs] == [(True, 6, 5)]
+    assert errs[0].message == (
+        "retention metric 'buyer_retention': entity 'customers.regoin' reads 'regoin', which is not a known "
+        "column of model 'customers' — did you mean 'region'? (an entity may use the columns the key, time, "
+        "dimensions, measures, segments and joins of 'customers' read; declare the column as a dimension of "
+        "'customers' if its source has it)"
+    )
+
+
+def test_a_retention_metric_of_known_parts_loads(tmp_path: Path) -> None:
+    project = sl.load(
+        write(
+            tmp_path, "metrics:\n  - {name: r, type: retention, activity: orders, entity: customer_id, period: week}\n"
+        )
+    )
+    assert project.metrics["r"].period == "week"  # type: ignore[union-attr]
 
 
 def test_a_misspelled_policy_column_is_located_with_the_fix(tmp_path: Path) -> None:

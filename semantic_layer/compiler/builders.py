@@ -1,7 +1,7 @@
 """The one place a unit's kind picks its builder.
 
-A kind of unit (plain, cumulative, snapshot, conversion; retention next) has a builder module
-of its own and one entry here; the plan marks each unit with its kind (`UnitKey.kind`).
+A kind of unit (plain, cumulative, snapshot, conversion, retention) has a builder module of its
+own and one entry here; the plan marks each unit with its kind (`UnitKey.kind`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .context import UnitContext
 from .conversion import build_conversion_unit
 from .cumulative import build_cumulative_unit
 from .plan import Unit
+from .retention import build_retention_unit
 from .snapshot import build_snapshot_unit
 from .units import build_plain_unit
 
@@ -24,6 +25,7 @@ BUILDERS: dict[str, UnitBuilder] = {
     "cumulative": build_cumulative_unit,
     "snapshot": build_snapshot_unit,
     "conversion": build_conversion_unit,
+    "retention": build_retention_unit,
 }
 
 

@@ -1,10 +1,11 @@
 """Metrics as expressions over unit columns.
 
 Ratio, derived and cumulative metrics are expanded recursively down to *leaves*: a measure
-aggregated under some filters, offset and window, or a conversion metric's counts of base and
-converted events (a rate is their ratio). Each distinct leaf becomes one column of one
-unit, so a metric used twice (say revenue, and revenue inside average_order_value) is aggregated
-once. Divisions are made safe everywhere: a zero denominator gives NULL.
+aggregated under some filters, offset and window, a conversion metric's counts of base and
+converted events (a rate is their ratio), or a retention metric's counts of active and retained
+entities (its value is their ratio). Each distinct leaf becomes one column of one unit, so a
+metric used twice (say revenue, and revenue inside average_order_value) is aggregated once.
+Divisions are made safe everywhere: a zero denominator gives NULL.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..graph import SemanticGraph
 from ..snippets import map_columns, parse_snippet
 from ..timegrain import Offset
 from .members import MemberRef, resolve_member
-from .plan import ConversionSpec, CumulativeSpec, DimensionRequest, SnapshotSpec, UnitKey
+from .plan import ConversionSpec, CumulativeSpec, DimensionRequest, RetentionSpec, SnapshotSpec, UnitKey
 
 
 def _snapshot(
@@ -151,6 +152,8 @@ class MetricExpander:
             return self._expr(metric.metric, filters, offset, spec, stack, reduce_by)
         if isinstance(metric, d.ConversionMetric):
             return self._conversion(metric, filters, offset, reduce_by)
+        if isinstance(metric, d.RetentionMetric):
+            return self._retention(metric, filters, offset, reduce_by)
         raise QueryValidationError(f"metric '{metric.name}': {metric.type} metrics are not compiled by this version")
 
     def _conversion(
@@ -168,6 +171,16 @@ class MetricExpander:
         if metric.calculation == "count":
             return converted
         return safe_divide(converted, self._leaf(key, ConversionSpec.BASE))
+
+    def _retention(
+        self, metric: d.RetentionMetric, filters: tuple[str, ...], offset: Offset, reduce_by: tuple[str, ...]
+    ) -> exp.Expr:
+        """One unit per retention metric, filters, offset and reduced dimensions: its counts of
+        active and retained entities per period, whose ratio is the metric."""
+        spec = RetentionSpec(metric.name, metric.entity, metric.period, metric.offset)
+        model = metric.activity
+        key = UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
+        return safe_divide(self._leaf(key, RetentionSpec.RETAINED), self._leaf(key, RetentionSpec.ACTIVE))
 
     def _side(
         self,

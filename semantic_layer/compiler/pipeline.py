@@ -57,6 +57,7 @@ class CompiledQuery:
     warnings: list[str]
     _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
     cap: int | None = None  # the default row limit the statement asks one row past (see `cut`)
+    timezone: str = "UTC"  # the query's: its periods are local, and so is "now" when they are judged final
 
     def cut(self, count: int) -> tuple[int, list[str]]:
         """How many of `count` fetched rows to answer with, and the answer's warnings: an answer
@@ -245,5 +246,12 @@ class Compiler:
                 f"this query needs something dialect '{dialect}' cannot express: {str(exc).strip()}"
             ) from None
         return CompiledQuery(
-            template, dialect, params, list(plan.columns), list(plan.warnings), _marker_pattern(dialect), cap=plan.cap
+            template,
+            dialect,
+            params,
+            list(plan.columns),
+            list(plan.warnings),
+            _marker_pattern(dialect),
+            cap=plan.cap,
+            timezone=timezone,
         )

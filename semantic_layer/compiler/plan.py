@@ -3,7 +3,7 @@
 A *unit* is one aggregation over one model with one set of metric-level filters, one time offset
 and, for cumulative metrics, one window. Every requested metric is an expression over the columns
 that units produce; units are combined on the requested dimensions. A unit's *kind* (plain, or
-its spec's: cumulative, snapshot, conversion; next retention) picks its builder in builders.py.
+its spec's: cumulative, snapshot, conversion, retention) picks its builder in builders.py.
 
 The resolve pass (resolve.py) builds the plan once per query shape and checks everything a
 caller can get wrong on the way, so it holds members already resolved — for each unit the
@@ -82,6 +82,24 @@ class ConversionSpec(UnitSpec):
     conversion_measure: str
     entity: str  # a snippet over the columns of either model
     window: Offset | None  # None: any later conversion counts
+
+
+@dataclass(frozen=True)
+class RetentionSpec(UnitSpec):
+    """Of the entities active in a period, those active again `offset` periods later
+    (retention.py). Its unit has two columns, ACTIVE and RETAINED entity counts, per period."""
+
+    kind: ClassVar[str] = "retention"
+    noun: ClassVar[str] = "retention metrics"
+    # time_range picks the periods P shown; their P+offset activity lies after it.
+    time_range_filters_rows: ClassVar[bool] = False
+    ACTIVE: ClassVar[str] = "active"
+    RETAINED: ClassVar[str] = "retained"
+    # The retention metric, named in errors; metrics defined alike share a unit.
+    metric: str = field(compare=False)
+    entity: str  # a snippet over the activity model's columns
+    period: str
+    offset: int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import semantic_layer as sl
+from semantic_layer import definitions as d
+from semantic_layer.catalog import depends_on
+from semantic_layer.graph import SemanticGraph
 
 FIXTURE = Path(__file__).parent / "fixtures" / "shop"
 NY = "America/New_York"
@@ -46,3 +49,12 @@ def assert_rows(result: sl.Result, expected: list[tuple[Any, ...]]) -> None:
     for i, (g, e) in enumerate(zip(got, expected, strict=True)):
         assert len(g) == len(e), f"row {i}: {g} vs {e}"
         assert all(same_value(x, y) for x, y in zip(g, e, strict=True)), f"row {i}: got {g}, expected {e}"
+
+
+def retention_period(graph: SemanticGraph, metric: str) -> str | None:
+    """The period of the retention metric `metric` is computed from (itself included), or None: such
+    a metric is asked for by metric_time at that period only."""
+    definition = graph.metric(metric)
+    if isinstance(definition, d.RetentionMetric):
+        return definition.period
+    return next(filter(None, (retention_period(graph, m) for m in depends_on(graph, metric))), None)

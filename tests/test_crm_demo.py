@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
-from helpers import assert_rows
+from helpers import assert_rows, retention_period
 from typer.testing import CliRunner
 
 import semantic_layer as sl
@@ -87,7 +87,7 @@ def test_every_catalogue_metric_has_governance_fields() -> None:
         assert metric.label, metric.name
     thresholds = {m.name: m.thresholds for m in project.metrics.values() if m.thresholds}
     churn = thresholds["churn_rate"]
-    assert churn.warn.above == 0.08 and churn.critical.above == 0.12 and churn.grain == "month"
+    assert churn.warn.above == 0.08 and churn.critical.above == 0.12 and churn.grain == "quarter"
     assert thresholds["collection_rate"].warn.below == 0.9
     assert thresholds["first_response_time"].warn.above == 4 * 3600
     assert thresholds["first_response_time"].critical.above == 24 * 3600
@@ -108,15 +108,23 @@ NAMES = sorted(sl.load(METRICS).metrics)
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_metric_answers_alone_by_month_and_by_a_dimension(crm: sl.Layer, name: str) -> None:
-    alone = crm.query(metrics=[name])
-    assert len(alone.rows) == 1
-    monthly = crm.query(
-        metrics=[name], dimensions=["metric_time:month"], time_range={"start": "2024-01-01", "end": "2025-01-01"}
+    """Retention, and what is computed from it, is a share per period: it answers by its period
+    (quarter) instead of by month, and alone it is refused with that fix."""
+    period = retention_period(crm.project.graph, name)
+    grain = period or "month"
+    per_period = [f"metric_time:{grain}"] if period else []
+    if period:
+        with pytest.raises(sl.QueryValidationError, match=f"group it by 'metric_time:{grain}'"):
+            crm.query(metrics=[name])
+    else:
+        assert len(crm.query(metrics=[name]).rows) == 1
+    periodic = crm.query(
+        metrics=[name], dimensions=[f"metric_time:{grain}"], time_range={"start": "2024-01-01", "end": "2025-01-01"}
     )
-    months = [r["metric_time:month"].isoformat() for r in monthly.rows]
-    assert months and all("2024-01-01" <= m < "2025-01-01" for m in months) and len(set(months)) == len(months)
+    periods = [r[f"metric_time:{grain}"].isoformat() for r in periodic.rows]
+    assert periods and all("2024-01-01" <= p < "2025-01-01" for p in periods) and len(set(periods)) == len(periods)
     dims = [d for d in dimensions_for(crm.project.graph, [name]) if d != "metric_time"]
-    by_dim = crm.query(metrics=[name], dimensions=[dims[0]])
+    by_dim = crm.query(metrics=[name], dimensions=[dims[0], *per_period])
     assert by_dim.rows and by_dim.columns[0].name == dims[0]
 
 
@@ -124,7 +132,10 @@ def test_every_metric_answers_alone_by_month_and_by_a_dimension(crm: sl.Layer, n
 def test_every_catalogue_metric_compiles_for_the_warehouses(crm: sl.Layer, dialect: str) -> None:
     """What the README shows (`compile -m lead_to_win_rate_90d -d channels.name --dialect snowflake`),
     for every metric of the catalogue: SQL that the warehouse's parser reads back."""
-    queries = [dict(metrics=[name], dimensions=["metric_time:month"]) for name in NAMES]
+    graph = crm.project.graph
+    queries = [
+        dict(metrics=[name], dimensions=[f"metric_time:{retention_period(graph, name) or 'month'}"]) for name in NAMES
+    ]
     queries.append(dict(metrics=["lead_to_win_rate_90d"], dimensions=["channels.name"]))
     for query in queries:
         sql = crm.compile(dialect=dialect, **query)

@@ -215,6 +215,22 @@ GOLDEN: list[tuple[str, dict[str, Any], str]] = [
          GROUP BY 1 ORDER BY 1""",
     ),
     (
+        "retention by quarter and order size in 2024",
+        dict(
+            metrics=["retention_rate"],
+            dimensions=["metric_time:quarter", "orders.size_band"],
+            time_range={"start": "2024-01-01", "end": "2025-01-01"},
+        ),
+        f"""WITH q AS (SELECT DISTINCT customer_id, CAST(date_trunc('quarter', {L("signed_at")}) AS DATE) q,
+                           CASE WHEN amount >= 50000 THEN 'large' WHEN amount >= 5000 THEN 'medium' ELSE 'small' END b
+                    FROM orders o WHERE {VALID} AND {L("signed_at")} >= DATE '2024-01-01'
+                      AND {L("signed_at")} < DATE '2025-04-01'),
+              n AS (SELECT DISTINCT customer_id, q FROM q)
+         SELECT q.q, q.b, AVG(CASE WHEN n.customer_id IS NULL THEN 0 ELSE 1 END)
+         FROM q LEFT JOIN n ON n.customer_id = q.customer_id AND n.q = q.q + INTERVAL 3 MONTH
+         WHERE q.q < DATE '2025-01-01' GROUP BY 1, 2 ORDER BY 1, 2""",
+    ),
+    (
         "lead to win within 90 days by quarter",
         dict(metrics=["lead_to_win_rate_90d"], dimensions=["metric_time:quarter"]),
         # Asia/Shanghai keeps no daylight saving time: 90 local days are 90 days of UTC.

@@ -13,11 +13,6 @@ WITH u0 AS (
       AND NOT orders.created_at IS NULL
       AND orders.created_at >= CAST('2024-01-01 05:00:00' AS TIMESTAMP)
       AND orders.created_at < CAST('2024-08-01 04:00:00' AS TIMESTAMP)
-  ), n AS (
-    SELECT DISTINCT
-      __e AS __e,
-      __p - INTERVAL '1' MONTH AS __p
-    FROM r
   )
   SELECT
     CAST(c.__p AS DATE) AS metric_time__month,
@@ -25,8 +20,13 @@ WITH u0 AS (
     COUNT(n.__e) AS m0,
     COUNT(*) AS m1
   FROM r AS c
-  LEFT JOIN n
-    ON n.__e = c.__e AND n.__p = c.__p
+  LEFT JOIN (
+    SELECT DISTINCT
+      __e,
+      __p
+    FROM r
+  ) AS n
+    ON n.__e = c.__e AND n.__p = c.__p + INTERVAL '1' MONTH
   WHERE
     c.__p >= CAST(CAST('2024-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP)
     AND c.__p <= CAST(CAST('2024-06-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP)

@@ -66,6 +66,20 @@ def test_week_start_and_fiscal_grains_as_on_duckdb(
         assert_rows(other.query(**query), [tuple(r.values()) for r in local.query(**query).rows])
 
 
+@pytest.mark.parametrize("metric", ["visitor_retention_week", "buyer_retention_week"])
+def test_weekly_retention_from_sunday_as_on_duckdb(
+    remote: tuple[str, sl.Layer], tmp_path: Path, shop_db: Path, metric: str
+) -> None:
+    from helpers import make_project
+
+    root = make_project(tmp_path / "sunday", shop_db, week_start="sunday")
+    query = dict(metrics=[metric], dimensions=["metric_time:week"], timezone="Asia/Shanghai")
+    with sl.connect(root) as local, sl.connect(root, connection=remote[1].connection) as other:
+        expected = [tuple(r.values()) for r in local.query(**query).rows]
+        assert expected
+        assert_rows(other.query(**query), expected)
+
+
 def test_statement_timeout_cancels_on_the_server(remote: tuple[str, sl.Layer]) -> None:
     engine, layer = remote
     slow = {

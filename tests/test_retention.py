@@ -245,3 +245,25 @@ def test_not_final_is_a_python_warning_of_its_own_and_the_cut_stays_last(tmp_pat
         sl.NotFinalWarning,
         sl.TruncatedResultWarning,
     ]
+
+
+def test_the_server_judges_finality_by_its_clock(shop_project: Path) -> None:
+    """Behind the server, "now" is ServerSettings.clock, as for its alerts."""
+    from liveserver import LiveServer
+    from served import run
+
+    from server import ServerSettings, create_app
+
+    settings = ServerSettings(project=shop_project, cache_url=None, clock=clock(2024, 2, 15))
+    query = dict(metrics=["visitor_churn"], dimensions=["metric_time:month"], timeRange={"end": "2024-02-01"})
+    expected = [
+        "metric 'visitor_churn' is not final for metric_time:month 2024-01-01: its value for a period "
+        "counts what happens up to 1 month after it, and that time has not passed yet"
+    ]
+    with LiveServer(create_app(settings)) as live:
+        assert run(live, bearer=None, **query)["data"]["query"]["warnings"] == expected
+        with sl.Client(live.url) as client, pytest.warns(sl.NotFinalWarning):  # the Arrow answer
+            arrow = client.query(
+                metrics=query["metrics"], dimensions=query["dimensions"], time_range=query["timeRange"]
+            )
+    assert arrow.warnings == expected

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from . import definitions as d
 from .display import display, period_label
 from .errors import ExecutionError, QueryValidationError
-from .finality import final_before, settling_periods
+from .finality import final_before, local_now, settling_periods
 from .graph import SemanticGraph
 from .query import Query, build_query
 from .timegrain import (
@@ -241,10 +241,7 @@ def _level(name: str) -> Literal["warn", "critical"]:
 
 
 def _local_now(now: datetime | None, timezone: str) -> datetime:
-    moment = datetime.now(UTC) if now is None else now
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return to_local_naive(moment, timezone)
+    return local_now(datetime.now(UTC) if now is None else now, timezone)
 
 
 def _range(time_range: Any, timezone: str) -> tuple[datetime | None, datetime | None]:

@@ -280,8 +280,9 @@ class Layer:
         now: datetime | None = None,
     ) -> list[str]:
         """`warnings` with those about the answer's periods whose value still changes (a retention
-        metric's, or one computed from it, until the period it looks ahead to has ended:
-        finality.py), before the cut's, which stays last (result.warn_about)."""
+        metric's until the period it looks ahead to has ended, a conversion metric's until its
+        window has passed, and what is computed from them: finality.py), before the cut's, which
+        stays last (result.warn_about)."""
         settling = settling_columns(self.project.graph, compiled.columns)
         if not settling:
             return warnings

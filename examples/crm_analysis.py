@@ -67,7 +67,7 @@ share
 
 # %%
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", sl.SemanticLayerWarning)  # experimental metrics may warn
+    warnings.simplefilter("ignore", sl.NotFinalWarning)  # the latest quarters may not be final yet
     cohorts = source.query(
         metrics=["churn_rate", "retention_rate"],
         dimensions=["customers.created_at:year", "metric_time:quarter"],

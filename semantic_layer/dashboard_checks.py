@@ -1,8 +1,9 @@
 """Load-time checks of `dashboards:`, each reported at the YAML node that breaks it.
 
 A tile passes when its query would compile: its metrics exist, every model they aggregate reaches
-each of its dimensions, a line tile runs along time, and the compiler accepts the whole shape (a
-metric that cannot be grouped at the tile's grain is refused here, not on the page). A dashboard
+each of its dimensions, a line tile runs along time, and the compiler accepts the shape of the
+question the page asks (a metric that cannot be grouped at the tile's grain, or a KPI of a metric
+without time, is refused here, not on the page). A dashboard
 filter must be a dimension some tile reaches: one that reaches none would be a control that
 changes nothing.
 """
@@ -15,10 +16,9 @@ from typing import TYPE_CHECKING
 from . import definitions as d
 from .compiler import Compiler
 from .compiler.members import split_grain
-from .dashboards import check_reach, dimension, reaches, tile_dimensions, tile_grain
+from .dashboards import check_reach, dimension, reaches, tile_grain, tile_query
 from .errors import QueryError, QueryValidationError
 from .graph import SemanticGraph
-from .query import build_query
 from .timegrain import Offset, offset_fits_grain
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ def _check_tile(
     chk.attempt(origin, at, partial(_check_kind, graph, dashboard, tile), f"{tile.kind} tile: ")
     if len(chk.errors) > before:
         return False
-    query = build_query(metrics=tile.metrics, dimensions=tile_dimensions(graph, dashboard, tile))
-    chk.attempt(origin, at, partial(compiler.compile, query), f"{tile.kind} tile: ")
+    chk.attempt(origin, at, partial(compiler.compile, tile_query(graph, dashboard, tile)), f"{tile.kind} tile: ")
     return len(chk.errors) == before
 
 

@@ -17,6 +17,7 @@ from .catalog import METRIC_TIME, metric_models
 from .compiler.members import resolve_member, split_grain
 from .errors import QueryError, QueryValidationError
 from .graph import SemanticGraph
+from .query import Query, build_query
 from .timegrain import Calendar, Offset, py_shift, py_truncate, to_local_naive
 
 
@@ -67,6 +68,22 @@ def tile_dimensions(graph: SemanticGraph, dashboard: d.Dashboard, tile: d.Tile) 
             ref = f"{member}:{tile_grain(dashboard, tile)}"
         out.append(ref)
     return out
+
+
+def tile_query(graph: SemanticGraph, dashboard: d.Dashboard, tile: d.Tile) -> Query:
+    """The shape of the question a page asks for the tile (values aside): a KPI is its metric by
+    period, and a tile inside the dashboard's time range is filtered on time."""
+    dimensions = (
+        [f"metric_time:{tile_grain(dashboard, tile)}"]
+        if tile.kind == "kpi"
+        else tile_dimensions(graph, dashboard, tile)
+    )
+    bounded = dashboard.time_range is not None and tile.time_range == "dashboard"
+    return build_query(
+        metrics=tile.metrics,
+        dimensions=dimensions,
+        time_range={"start": "2000-01-01", "end": "2000-02-01"} if bounded else None,
+    )
 
 
 def drill_dimensions(graph: SemanticGraph, dashboard: d.Dashboard) -> list[str]:

@@ -95,7 +95,12 @@ def _chosen(last: str | None, start: str | None, end: str | None) -> d.Dashboard
 
 
 def dashboard_type(graph: SemanticGraph, board: d.Dashboard) -> Dashboard:
-    """`board` as a caller whose view of the project is `graph` sees it."""
+    """`board` as a caller whose view of the project is `graph` sees it: worked out once per view
+    (the graph keeps it; a reload brings a new graph), since every page load asks for it."""
+    return graph.memo(("dashboard", board.name), lambda: _seen(graph, board))
+
+
+def _seen(graph: SemanticGraph, board: d.Dashboard) -> Dashboard:
     tiles = [tile for tile in board.tiles if _visible(graph, tile)]
     drillable = drill_dimensions(graph, board.model_copy(update={"tiles": tiles})) if tiles else []
     filters = [ref for ref in board.filters if any(reaches(graph, t.metrics, ref) for t in tiles)]

@@ -7,10 +7,17 @@ caller may see and row policies hold. Nothing on a page is rendered from data on
 Every page and static file is sent with a Content-Security-Policy that allows scripts, styles and
 requests from this server only (no inline script or style, no other origin): text that reaches a
 page from data or definitions can never run as code there, whatever a script does with it.
+
+Static files live under a path named after their content (`/static/<version>/…`): a browser keeps
+them for good and loads a page again without asking for any, and a server with other files serves
+them under another path. Scripts import each other by relative paths, which stay inside it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from functools import cache
 from html import escape
 from pathlib import Path
 
@@ -25,33 +32,67 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .reload import ProjectState
 
 STATIC = Path(__file__).parent / "static"
-SECURITY_HEADERS = {
+POLICY = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    # Revalidated on every load (an ETag answers 304): a new server version never runs old scripts.
-    "Cache-Control": "no-cache",
 }
-CHARTS = '<link rel="modulepreload" href="/static/vendor/echarts.esm.min.js">'
+PAGE_HEADERS = {**POLICY, "Cache-Control": "no-cache"}  # a page always names the current static files
+KEEP = "public, max-age=31536000, immutable"  # a static file found: its path changes with its content
+# Static imports only: a module a page imports dynamically (the dashboard's ECharts) loads while the
+# page's first question is out, and preloading it would hold that question back.
+IMPORT = re.compile(r"""\bfrom\s*'(\.{1,2}/[\w./-]+\.js)'""")
 
 
-def shell(page: str, title: str, charts: bool, missing: str | None = None) -> str:
+@cache
+def static_version() -> str:
+    """A digest of every static file's path and content."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in STATIC.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(STATIC).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def static_url(path: str) -> str:
+    return f"/static/{static_version()}/{path}"
+
+
+@cache
+def modules(page: str) -> tuple[str, ...]:
+    """Every module a page's script imports statically, at any depth, as URLs: the page announces
+    them all at once (modulepreload) instead of the browser discovering them level by level, one
+    round trip each."""
+    found: list[str] = []
+    pending = [STATIC / "js" / f"{page}.js"]
+    while pending:
+        path = pending.pop()
+        for target in IMPORT.findall(path.read_text(encoding="utf-8")):
+            resolved = (path.parent / target).resolve()
+            url = static_url(resolved.relative_to(STATIC).as_posix())
+            if url not in found:
+                found.append(url)
+                pending.append(resolved)
+    return tuple(sorted(found))
+
+
+def shell(page: str, title: str, missing: str | None = None) -> str:
     """A page's HTML: the header, an empty main element, and the page's script (`missing`: the
     dashboard name a 404 did not find, which the index page mentions)."""
     said = "" if missing is None else f' data-missing="{escape(missing)}"'
+    preload = "\n".join(f'<link rel="modulepreload" href="{url}">' for url in modules(page))
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/css/app.css">
-{CHARTS if charts else ""}
-<script type="module" src="/static/js/{page}.js"></script>
+<link rel="icon" href="{static_url("favicon.svg")}" type="image/svg+xml">
+<link rel="stylesheet" href="{static_url("css/app.css")}">
+{preload}
+<script type="module" src="{static_url(f"js/{page}.js")}"></script>
 </head>
 <body data-page="{page}"{said}>
 <header class="top">
@@ -66,11 +107,11 @@ def shell(page: str, title: str, charts: bool, missing: str | None = None) -> st
 
 
 def _html(text: str, status: int = 200) -> Response:
-    return HTMLResponse(text, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(text, status_code=status, headers=PAGE_HEADERS)
 
 
-class SecurityHeaders:
-    """Adds the pages' security headers to every response of the wrapped app (the static files)."""
+class StaticHeaders:
+    """The pages' security headers on every static response, and a found file kept for good."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -79,19 +120,20 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in POLICY.items():
                     headers[name] = value
+                headers["Cache-Control"] = KEEP if message["status"] in (200, 304) else "no-store"
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
 
 def page_routes(state: ProjectState) -> list[BaseRoute]:
-    """`/`, `/dashboards/<name>`, `/catalog`, `/explore` and `/static/…`."""
+    """`/`, `/dashboards/<name>`, `/catalog`, `/explore` and `/static/<version>/…`."""
     pages = {
-        "index": shell("index", "Dashboards", charts=False),
-        "catalog": shell("catalog", "Metric catalogue", charts=False),
-        "explore": shell("explore", "Explore", charts=True),
+        "index": shell("index", "Dashboards"),
+        "catalog": shell("catalog", "Metric catalogue"),
+        "explore": shell("explore", "Explore"),
     }
 
     async def index(_: Request) -> Response:
@@ -106,14 +148,14 @@ def page_routes(state: ProjectState) -> list[BaseRoute]:
     async def dashboard(request: Request) -> Response:
         name = request.path_params["name"]
         if name not in state.layer.project.dashboards:
-            return _html(shell("index", "No such dashboard", charts=False, missing=name), status=404)
-        return _html(shell("dashboard", name, charts=True))
+            return _html(shell("index", "No such dashboard", missing=name), status=404)
+        return _html(shell("dashboard", name))
 
-    static = SecurityHeaders(GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=1024))
+    files = StaticFiles(directory=STATIC)
     return [
         Route("/", index),
         Route("/catalog", catalog),
         Route("/explore", explore),
         Route("/dashboards/{name}", dashboard),
-        Mount("/static", app=static, name="static"),
+        Mount(f"/static/{static_version()}", app=StaticHeaders(GZipMiddleware(files, minimum_size=1024))),
     ]

@@ -102,7 +102,7 @@ function card(m, labels, boards) {
   ];
   return h(
     'article',
-    { class: `metric status-${m.status}`, id: `metric-${m.name}`, dataset: { name: m.name } },
+    { class: `metric-card status-${m.status}`, id: `metric-${m.name}`, dataset: { name: m.name } },
     h('h3', {}, m.label || m.name, ' ', h('code', {}, m.name), m.status !== 'active' ? h('span', { class: 'badge' }, m.status) : null),
     m.description ? h('p', { class: 'definition' }, m.description) : null,
     h('dl', {}, facts.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),

@@ -2,7 +2,7 @@
 // and dimensions' `label`, values are formatted by each metric's `format`; text is drawn on the
 // canvas (tooltips too: renderMode 'richText'), so no value from data is ever parsed as HTML.
 
-import * as echarts from '../vendor/echarts.esm.min.js';
+import * as echarts from '../vendor/echarts.min.js';
 import { formatMember, formatValue, grainOf, isTime, periodKey } from './format.js';
 
 export const FONT =
@@ -21,7 +21,14 @@ export class Chart {
     this.chart = echarts.init(element, dark ? 'dark' : null, { renderer: 'canvas' });
     this.onClick = onClick;
     if (onClick) this.chart.on('click', (params) => this.onClick(params));
-    this.resizer = new ResizeObserver(() => this.chart.resize());
+    // Redraw when the tile changes size; not for the first report of the size it was drawn at.
+    this.size = [element.clientWidth, element.clientHeight];
+    this.resizer = new ResizeObserver(() => {
+      const size = [element.clientWidth, element.clientHeight];
+      if (size[0] === this.size[0] && size[1] === this.size[1]) return;
+      this.size = size;
+      this.chart.resize();
+    });
     this.resizer.observe(element);
   }
 
@@ -50,12 +57,6 @@ function metricLabel(ctx, name) {
 function metricFormat(ctx, name) {
   const m = ctx.metrics.get(name);
   return m ? m.format : null;
-}
-
-export function dimensionLabel(ctx, ref) {
-  const base = String(ref).split(':')[0];
-  const d = ctx.dimensions.get(base);
-  return (d && d.label) || base;
 }
 
 function columnOf(answer, name) {
@@ -175,6 +176,7 @@ function drawBands(series, axis, thresholds, values) {
   const clip = (v) => Math.max(bottom, Math.min(max, v));
   axis.max = max;
   axis.min = bottom;
+  axis.axisLabel = { ...axis.axisLabel, showMaxLabel: false }; // an odd top value would crowd the tick below
   const areas = [];
   for (const level of ['warn', 'critical']) {
     const above = bounds.find((b) => b.level === level && b.side === 'above');
@@ -325,12 +327,42 @@ export function heatmapOption(answer, tile, ctx) {
   return { option, rows, columns };
 }
 
-export function sparklineOption(values) {
-  return {
-    grid: { left: 0, right: 0, top: 2, bottom: 2 },
-    xAxis: { type: 'category', show: false, data: values.map((_, i) => i) },
-    yAxis: { type: 'value', show: false, scale: true },
-    tooltip: { show: false },
-    series: [{ type: 'line', data: values, showSymbol: false, silent: true, lineStyle: { width: 1.5 }, areaStyle: { opacity: 0.12 } }],
-  };
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A KPI's sparkline as a small SVG of two paths, redrawn in place: a chart instance per KPI would
+ *  cost more than the rest of the tile. Gaps (periods without a value) break the line. */
+export class Sparkline {
+  constructor(element) {
+    this.svg = document.createElementNS(SVG, 'svg');
+    this.svg.setAttribute('viewBox', '0 0 100 30');
+    this.svg.setAttribute('preserveAspectRatio', 'none');
+    this.svg.setAttribute('aria-hidden', 'true');
+    this.area = document.createElementNS(SVG, 'path');
+    this.area.setAttribute('class', 'area');
+    this.line = document.createElementNS(SVG, 'path');
+    this.line.setAttribute('class', 'line');
+    this.svg.append(this.area, this.line);
+    element.append(this.svg);
+  }
+
+  show(values) {
+    const present = values.filter((v) => typeof v === 'number');
+    const low = Math.min(...present);
+    const span = Math.max(...present) - low || 1;
+    const step = values.length > 1 ? 100 / (values.length - 1) : 0;
+    const runs = [];
+    let run = [];
+    values.forEach((v, i) => {
+      if (typeof v !== 'number') {
+        if (run.length) runs.push(run);
+        run = [];
+        return;
+      }
+      run.push([(i * step).toFixed(2), (28 - ((v - low) / span) * 26).toFixed(2)]);
+    });
+    if (run.length) runs.push(run);
+    const lines = runs.filter((r) => r.length > 1);
+    this.line.setAttribute('d', lines.map((r) => `M${r.map((p) => p.join(' ')).join('L')}`).join(''));
+    this.area.setAttribute('d', lines.map((r) => `M${r[0][0]} 30L${r.map((p) => p.join(' ')).join('L')}L${r[r.length - 1][0]} 30Z`).join(''));
+  }
 }

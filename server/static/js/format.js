@@ -142,6 +142,13 @@ export function shiftPeriod(iso, count, unit) {
   return p.time ? `${day}T${pad(h)}:${pad(p.mi)}:${pad(p.s)}` : day;
 }
 
+/** A dimension ref's label (its grain left out), from the labels a page was given. */
+export function dimensionLabel(ctx, ref) {
+  const base = String(ref).split(':')[0];
+  const d = ctx.dimensions.get(base);
+  return (d && d.label) || base;
+}
+
 /** Whether an answer's column holds periods (a time dimension at a grain). */
 export function isTime(column) {
   return Boolean(column) && (column.type === 'date' || column.type === 'timestamp' || column.type === 'time');

@@ -3,10 +3,10 @@
 // next (a wall screen refreshes for days). Every number comes from `query` answers: a table's total
 // row is the same query without the dimensions, answered by the layer, never summed here.
 
-import { runQuery } from './api.js';
-import { Chart, barOption, dimensionLabel, funnelOption, heatmapOption, lineOption, sparklineOption } from './charts.js';
+import { Chart, Sparkline, barOption, funnelOption, heatmapOption, lineOption } from './charts.js';
 import { fill, h } from './dom.js';
 import {
+  dimensionLabel,
   formatChange,
   formatMember,
   formatValue,
@@ -17,6 +17,7 @@ import {
   shiftPeriod,
   thresholdLevel,
 } from './format.js';
+import { ask, filtersFor } from './questions.js';
 
 const WIDE = new Set(['line', 'bar', 'stacked_bar', 'heatmap', 'table', 'funnel']);
 
@@ -44,31 +45,8 @@ class Tile {
     );
   }
 
-  /** Filters for this tile's queries, and those it cannot apply (shown as badges). */
-  filtersFor(state) {
-    const applied = [];
-    const skipped = [];
-    for (const f of state.filters) {
-      if (f.source === this.index) continue; // a tile is not filtered by its own drill-down
-      (this.spec.reaches.includes(f.member) ? applied : skipped).push(f);
-    }
-    return { applied, skipped };
-  }
-
-  input(state, extra = {}) {
-    const { applied } = this.filtersFor(state);
-    const filters = applied.map((f) => ({ member: f.member, op: 'IN', values: f.values }));
-    return {
-      metrics: this.spec.metrics,
-      dimensions: this.spec.dimensions,
-      filters,
-      timeRange: this.spec.timeRange === 'all' ? null : state.range,
-      ...extra,
-    };
-  }
-
   showBadges(state) {
-    const { skipped } = this.filtersFor(state);
+    const { skipped } = filtersFor(this.spec, this.index, state);
     const names = [...new Set(skipped.map((f) => f.member))];
     this.el.dataset.unfiltered = names.join(' ');
     fill(
@@ -79,12 +57,13 @@ class Tile {
     );
   }
 
-  async refresh(state) {
+  /** Ask the tile's questions (or take the answers already asked for) and draw them. */
+  async refresh(state, asked = null) {
     const generation = ++this.generation;
     this.el.dataset.state = 'loading';
     this.showBadges(state);
     try {
-      const answers = await this.load(state);
+      const answers = await (asked || ask(this.spec, this.index, state));
       if (generation !== this.generation) return; // a newer refresh started meanwhile
       this.render(answers, state);
       const warnings = answers.flatMap((a) => (a && a.warnings) || []);
@@ -122,16 +101,8 @@ class KpiTile extends Tile {
     this.change = h('div', { class: 'kpi-change' });
     this.spark = h('div', { class: 'kpi-spark' });
     fill(this.body, h('div', { class: 'kpi' }, this.value, this.period, this.change), this.spark);
-    this.chart = new Chart(this.spark, { dark: page.ctx.dark });
+    this.sparkline = new Sparkline(this.spark);
     this.time = `metric_time:${spec.grain}`;
-  }
-
-  /** One query over the range, reaching back by `compare` so the earlier period comes with it. */
-  async load(state) {
-    const compare = this.spec.compare ? parseInterval(this.spec.compare) : null;
-    const range = this.spec.timeRange === 'all' ? {} : { ...state.range };
-    if (compare && range.start) range.start = shiftPeriod(range.start, -compare.count, compare.unit);
-    return [await runQuery(this.input(state, { dimensions: [this.time], timeRange: range, orderBy: [{ member: this.time }] }))];
   }
 
   render([answer], state) {
@@ -149,7 +120,7 @@ class KpiTile extends Tile {
     this.value.title = formatValue(value, this.metric.format);
     fill(this.period, last ? periodLabel(last[this.time], this.spec.grain) : 'no data in the range');
     this.renderChange(answer, last);
-    this.chart.show(sparklineOption(inRange.map((row) => row[name])));
+    this.sparkline.show(inRange.map((row) => row[name]));
   }
 
   renderChange(answer, last) {
@@ -168,10 +139,6 @@ class KpiTile extends Tile {
     this.el.dataset.change = String(change.delta);
     return fill(this.change, `${change.delta === 0 ? '■' : up ? '▲' : '▼'} ${change.text} ${against}`);
   }
-
-  dispose() {
-    this.chart.dispose();
-  }
 }
 
 // -- charts: line, bar, stacked bar, funnel, heatmap -------------------------------------------------
@@ -182,15 +149,6 @@ class ChartTile extends Tile {
     fill(this.body, this.canvas);
     this.chart = new Chart(this.canvas, { dark: page.ctx.dark, onClick: (params) => this.clicked(params) });
     this.meta = null;
-  }
-
-  async load(state) {
-    const [first] = this.spec.dimensions;
-    const extra = {};
-    if (this.spec.kind === 'line' || (first && first.includes(':'))) extra.orderBy = [{ member: first }];
-    else if (first && this.spec.kind !== 'heatmap') extra.orderBy = [{ member: this.spec.metrics[0], desc: true }];
-    if (this.spec.limit) extra.limit = this.spec.limit;
-    return [await runQuery(this.input(state, extra))];
   }
 
   render([answer], state) {
@@ -262,15 +220,6 @@ class TableTile extends Tile {
       if (event.key === 'Enter' || event.key === ' ') this.clicked(event);
     });
     fill(this.body, h('div', { class: 'table-wrap' }, h('table', {}, this.head, this.rows, this.total)));
-  }
-
-  async load(state) {
-    const [first] = this.spec.dimensions;
-    const order = first && first.includes(':') ? [{ member: first }] : [{ member: this.spec.metrics[0], desc: true }];
-    const rows = runQuery(this.input(state, { orderBy: this.spec.dimensions.length ? order : undefined, limit: this.spec.limit || undefined }));
-    // The total: the same question without the dimensions, answered by the layer.
-    const total = this.spec.dimensions.length ? runQuery(this.input(state, { dimensions: [] })) : null;
-    return Promise.all([rows, total]);
   }
 
   render([answer, total], state) {

@@ -3,13 +3,18 @@ in the project's calendar, and the GraphQL fields the pages read, as each caller
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import os
+import re
 import textwrap
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from crmproject import crm_project
 from helpers import make_project
@@ -407,3 +412,44 @@ def test_a_broken_dashboard_change_keeps_the_last_good_project(tmp_path: Path, c
         replace(path, good)
         wait_for(lambda: title_of(live, "operations") == "运营看板 · Operations")
         assert gql(live, "{ projectErrors { message } }")["data"]["projectErrors"] == []
+
+
+# -- the pages' files ------------------------------------------------------------------------------
+VENDOR = Path(__file__).resolve().parents[1] / "server" / "static" / "vendor"
+
+
+def test_the_vendored_echarts_is_the_one_recorded_with_its_licences() -> None:
+    """scripts/vendor_echarts.py writes the bundle and the licences it carries, and their checksums."""
+    recorded = [line.split() for line in (VENDOR / "VERSIONS").read_text().splitlines() if line.startswith("sha256 ")]
+    names = {name for _, _, name in recorded}
+    assert names == {p.name for p in VENDOR.iterdir()} - {"VERSIONS"}
+    assert {"echarts.min.js", "ECHARTS-LICENSE", "ECHARTS-NOTICE", "ZRENDER-LICENSE", "TSLIB-LICENSE"} <= names
+    for _, digest, name in recorded:
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, f"{name} differs from VERSIONS"
+
+
+def test_pages_and_static_files_carry_the_security_headers(live: LiveServer) -> None:
+    page = httpx.get(f"{live.url}/dashboards/operations")
+    policy = page.headers["content-security-policy"]
+    assert page.status_code == 200 and "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert page.headers["x-content-type-options"] == "nosniff" and page.headers["cache-control"] == "no-cache"
+    scripts = re.findall(r'src="(/static/[^"]+)"', page.text) + re.findall(r'href="(/static/[^"]+)"', page.text)
+    assert any(s.endswith("/js/dashboard.js") for s in scripts) and any(s.endswith(".css") for s in scripts)
+    for url in scripts:
+        found = httpx.get(f"{live.url}{url}", headers={"accept-encoding": "gzip"})
+        assert found.status_code == 200, url
+        assert found.headers["content-security-policy"] == policy and "immutable" in found.headers["cache-control"]
+    assert httpx.get(f"{live.url}{scripts[0].rsplit('/', 1)[0]}/nope.js").status_code == 404
+    assert httpx.get(f"{live.url}/dashboards/nope").status_code == 404
+    assert httpx.get(f"{live.url}/metrics").headers["content-type"].startswith("text/plain")  # Prometheus
+
+
+def test_the_static_files_ship_in_the_wheel() -> None:
+    """pyproject's package-data takes every file under server/static (setuptools expands each
+    pattern with a recursive glob from the package's folder)."""
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    package = VENDOR.parents[1]
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["server"]
+    covered = {Path(found) for pattern in patterns for found in glob.glob(str(package / pattern), recursive=True)}
+    files = {p for p in (package / "static").rglob("*") if p.is_file()}
+    assert files <= covered and len(files) > 10

@@ -401,6 +401,18 @@ def test_without_a_token_the_page_asks_for_one_and_takes_it(browser: Any, live: 
     opened.close()
 
 
+def test_a_project_without_policies_needs_no_token(browser: Any, tmp_path: Path, crm_db: Path) -> None:
+    project = crm_project(tmp_path / "open", crm_db)
+    (project / "policies.yml").unlink()
+    with LiveServer(create_app(ServerSettings(project=project, cache_url=None, clock=lambda: CLOCK))) as server:
+        opened = open_page(browser, server, "/dashboards/operations", bearer=None)
+        states = opened.page.locator("section.tile").evaluate_all("(ts) => ts.map((t) => t.dataset.state)")
+        assert set(states) == {"ready"} and opened.page.locator(".problem").count() == 0
+        assert "no token" in opened.page.locator("#account").inner_text()
+        assert opened.problems == []
+        opened.close()
+
+
 def test_a_token_in_the_fragment_is_taken_once_and_removed(browser: Any, live: LiveServer) -> None:
     opened = open_page(browser, live, "/catalog")
     page = opened.page

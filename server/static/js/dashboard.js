@@ -37,7 +37,14 @@ const name = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop
 let view = null;
 let timer = null;
 
-if (screen) document.body.classList.add('screen');
+if (screen) {
+  document.body.classList.add('screen');
+  // A double click (or a remote's enter) takes the whole display, and gives it back.
+  document.addEventListener('dblclick', () => {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else document.documentElement.requestFullscreen().catch(() => {});
+  });
+}
 setUpAccount(() => load());
 load();
 

@@ -39,7 +39,7 @@ let timer = null;
 
 if (screen) {
   document.body.classList.add('screen');
-  // A double click (or a remote's enter) takes the whole display, and gives it back.
+  // A double click takes the whole display, and another gives it back.
   document.addEventListener('dblclick', () => {
     if (document.fullscreenElement) document.exitFullscreen();
     else document.documentElement.requestFullscreen().catch(() => {});

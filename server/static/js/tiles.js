@@ -126,6 +126,7 @@ class KpiTile extends Tile {
   renderChange(answer, last) {
     const compare = this.spec.compare ? parseInterval(this.spec.compare) : null;
     this.change.className = 'kpi-change';
+    delete this.el.dataset.change;
     if (!compare || !last) return fill(this.change, '');
     const earlier = shiftPeriod(last[this.time], -compare.count, compare.unit);
     const before = answer.rows.find((row) => periodKey(row[this.time]) === periodKey(earlier));

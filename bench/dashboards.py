@@ -135,7 +135,7 @@ def main() -> None:
                 _goal(goal, warm, cold),
             )
         browser.close()
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 def _spread(values: list[float]) -> str:

@@ -12,7 +12,6 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from semantic_layer import alerts as a
-from semantic_layer import definitions as d
 from semantic_layer import query as q
 from semantic_layer.catalog import dimension_entries, find_metrics, reachable_dimensions
 from semantic_layer.wire import FILTER_OPS, query_from_wire

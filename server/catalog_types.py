@@ -1,4 +1,7 @@
-"""GraphQL types of the catalogue (metrics, dimensions), shared by the schema and the dashboards'."""
+"""GraphQL types of the catalogue (metrics, dimensions), shared by the schema and the dashboard types.
+
+A metric's lineage and dimensions are fields of their own, worked out only when a request selects
+them: a page listing labels and formats does not pay for every metric's reachable dimensions."""
 
 from __future__ import annotations
 

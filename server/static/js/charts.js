@@ -88,6 +88,7 @@ function valueAxes(formats, ctx, extra = {}) {
     position: i === 0 ? 'left' : 'right',
     scale: false,
     splitLine: { show: i === 0 },
+    minInterval: format === 'integer' ? 1 : undefined, // no 0.2 steps on a count
     axisLabel: { formatter: (v) => formatValue(v, format, { compact: true }) },
     ...extra,
   }));

@@ -3,9 +3,8 @@
 A tile passes when its query would compile: its metrics exist, every model they aggregate reaches
 each of its dimensions, a line tile runs along time, and the compiler accepts the shape of the
 question the page asks (a metric that cannot be grouped at the tile's grain, or a KPI of a metric
-without time, is refused here, not on the page). A dashboard
-filter must be a dimension some tile reaches: one that reaches none would be a control that
-changes nothing.
+without time, is refused here, not on the page). A dashboard filter must be a dimension some tile
+reaches: one that reaches none would be a control that changes nothing.
 """
 
 from __future__ import annotations

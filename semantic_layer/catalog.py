@@ -94,6 +94,20 @@ def depends_on(graph: SemanticGraph, metric: str) -> list[str]:
     return []
 
 
+def used_by(graph: SemanticGraph, metric: str) -> list[str]:
+    """Metrics computed from `metric` directly: `depends_on` read the other way (for lineage)."""
+    readers = graph.memo(("used_by",), lambda: _readers(graph))
+    return readers.get(metric, [])
+
+
+def _readers(graph: SemanticGraph) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name in graph.metrics:
+        for source in depends_on(graph, name):
+            out.setdefault(source, []).append(name)
+    return out
+
+
 def thresholds_text(metric: d.Metric) -> str:
     """A metric's thresholds in a few words, bounds in its format: 'warn > 8.0%, critical > 12.0% per
     month' ('' without thresholds)."""

@@ -92,7 +92,8 @@ def validate(
     measures = sum(len(m.measures) for m in proj.models.values())
     out.print(
         f"[green]✓[/] project '{proj.settings.name}' is valid: {len(proj.models)} models, {dims} dimensions, "
-        f"{measures} measures, {len(proj.metrics)} metrics" + (" (warehouse checked)" if warehouse else ""),
+        f"{measures} measures, {len(proj.metrics)} metrics, {len(proj.dashboards)} dashboards"
+        + (" (warehouse checked)" if warehouse else ""),
         highlight=False,
     )
 

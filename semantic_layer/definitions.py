@@ -7,6 +7,7 @@ need the whole project (references, join paths, cycles) live in `validation.py`.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -337,6 +338,105 @@ class Policy(Strict):
     role: str
     rows: list[RowPolicy] = Field(default_factory=list)
     hide: list[str] = Field(default_factory=list)
+
+
+TileKind = Literal["kpi", "line", "bar", "stacked_bar", "funnel", "table", "heatmap"]
+# What each kind draws, for messages: the shapes `Tile._shape` accepts.
+TILE_SHAPES: dict[str, str] = {
+    "kpi": "one metric and no dimensions",
+    "line": "a time dimension first (metric_time), then at most one more dimension with a single metric",
+    "bar": "one dimension with one or more metrics, or two dimensions with one metric",
+    "stacked_bar": "one dimension with two or more metrics, or two dimensions with one metric",
+    "funnel": "two or more metrics (the steps, in order) and no dimensions",
+    "table": "one or more metrics by any dimensions",
+    "heatmap": "one metric by two dimensions, or two or more metrics by one dimension",
+}
+
+
+class Tile(Strict):
+    """One chart or number on a dashboard: metrics by dimensions, drawn as `kind`."""
+
+    metrics: list[str] = Field(min_length=1)
+    dimensions: list[str] = Field(default_factory=list)
+    kind: TileKind
+    title: str | None = None
+    compare: str | None = None  # kpi: the change against the value this long before ('1 year')
+    limit: int | None = Field(None, ge=1, le=1000)  # bar, stacked_bar, table: the top rows by the first metric
+    grain: Grain | None = None  # metric_time's grain on this tile (default: the dashboard's)
+    # all: the tile ignores the dashboard's time range (a lifetime value, cohorts by acquisition date)
+    time_range: Literal["dashboard", "all"] = "dashboard"
+
+    @field_validator("compare")
+    @classmethod
+    def _compare(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_interval(v)
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> Tile:
+        metrics, dims = len(self.metrics), len(self.dimensions)
+        fits = {
+            "kpi": metrics == 1 and dims == 0,
+            "line": dims in (1, 2) and (dims == 1 or metrics == 1),
+            "bar": (dims == 1) or (dims == 2 and metrics == 1),
+            "stacked_bar": (dims == 1 and metrics >= 2) or (dims == 2 and metrics == 1),
+            "funnel": metrics >= 2 and dims == 0,
+            "table": True,
+            "heatmap": (metrics == 1 and dims == 2) or (metrics >= 2 and dims == 1),
+        }[self.kind]
+        if not fits:
+            raise ValueError(
+                f"a {self.kind} tile takes {TILE_SHAPES[self.kind]}; this one has {metrics} "
+                f"metric{'s' if metrics != 1 else ''} and {dims} dimension{'s' if dims != 1 else ''}"
+            )
+        if self.compare is not None and self.kind != "kpi":
+            raise ValueError(f"compare: applies to kpi tiles only, not {self.kind}")
+        if self.limit is not None and self.kind not in ("bar", "stacked_bar", "table"):
+            raise ValueError(f"limit: applies to bar, stacked_bar and table tiles only, not {self.kind}")
+        return self
+
+
+class DashboardRange(Strict):
+    """A dashboard's default time range: the last `last` (whole periods at the dashboard's grain,
+    up to `end` or to the start of the current period), or fixed `start` and `end` dates."""
+
+    last: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DashboardRange:
+        if self.last is not None:
+            parse_interval(self.last)
+            if self.start is not None:
+                raise ValueError(
+                    "give 'last:' (with an optional 'end:') or 'start:' and 'end:', not 'last:' and 'start:'"
+                )
+        elif self.start is None and self.end is None:
+            raise ValueError("a time range needs 'last:' (e.g. {last: 12 months}) or 'start:' and/or 'end:'")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must come after start ({self.start})")
+        return self
+
+
+class Dashboard(Strict):
+    """A page of tiles over shared filters, time range and grain (docs/dashboards.md)."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    owner: str | None = None
+    filters: list[str] = Field(default_factory=list)  # dimension refs offered as controls
+    time_range: DashboardRange | None = None  # none: all time
+    grain: Grain = "month"
+    screen_refresh: int = Field(60, ge=5, le=86_400)  # seconds between refreshes on a wall screen
+    tiles: list[Tile] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _snake_case(cls, v: str) -> str:
+        return _check_name(v)
 
 
 class CacheSettings(Strict):

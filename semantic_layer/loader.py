@@ -20,7 +20,7 @@ from .errors import Issue, did_you_mean
 from .yaml_source import YamlDocument, YamlPath, YamlSyntaxError, load_yaml
 
 SETTINGS_FILE = "semantic_layer.yml"
-TOP_LEVEL_KEYS = ("models", "metrics", "policies", "default_role")
+TOP_LEVEL_KEYS = ("models", "metrics", "policies", "dashboards", "default_role")
 _METRIC_ADAPTER: TypeAdapter[Any] = TypeAdapter(d.Metric)
 _ALL_FIELDS = sorted(
     {
@@ -50,6 +50,9 @@ _ALL_FIELDS = sorted(
             d.EngineSettings,
             d.AlertSettings,
             d.Webhook,
+            d.Dashboard,
+            d.DashboardRange,
+            d.Tile,
         )
         for name in cls.model_fields
     }
@@ -80,6 +83,7 @@ class ProjectSource:
         default_factory=list
     )
     policies: list[tuple[d.Policy, Origin]] = field(default_factory=list)
+    dashboards: list[tuple[d.Dashboard, Origin]] = field(default_factory=list)
     settings_origin: Origin | None = None
     errors: list[Issue] = field(default_factory=list)
 
@@ -183,7 +187,9 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
         return
     if not isinstance(doc.data, dict):
         src.errors.append(
-            Issue(doc.file, 1, 1, "a project file must be a mapping with keys models:, metrics: or policies:")
+            Issue(
+                doc.file, 1, 1, "a project file must be a mapping with keys models:, metrics:, policies: or dashboards:"
+            )
         )
         return
     allowed = set(TOP_LEVEL_KEYS) | (set(d.Settings.model_fields) if is_settings else set())
@@ -197,6 +203,7 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
         ("models", d.Model, src.models),
         ("metrics", _METRIC_ADAPTER, src.metrics),
         ("policies", d.Policy, src.policies),
+        ("dashboards", d.Dashboard, src.dashboards),
     ]
     for key, schema, sink in sections:
         _read_section(doc, key, schema, sink, src.errors)
@@ -265,8 +272,9 @@ def _pydantic_issue(err: Any, value: Any, origin: Origin) -> Issue:
         message = f"{named}: YAML reads this value as {_read_as(err['input'])}, not text — put it in quotes"
     else:
         message = str(err["msg"]).removeprefix("Value error, ")
-        if loc:
-            message = f"{loc[-1]}: {message}"
+        last_key = next((part for part in reversed(loc) if isinstance(part, str)), None)
+        if last_key is not None:  # a key, not a list index: the position already says which item
+            message = f"{last_key}: {message}"
     return origin.issue(prefix + message, *[p for p in loc if isinstance(p, str | int)])
 
 

@@ -23,6 +23,7 @@ class Project:
     models: dict[str, d.Model]
     metrics: dict[str, d.Metric]
     policies: list[d.Policy]
+    dashboards: dict[str, d.Dashboard]
     graph: SemanticGraph
     version: str
     locations: dict[str, tuple[str, int, int]]  # model name → (file, line, column) of its definition
@@ -55,6 +56,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
         models=graph.models,
         metrics=graph.metrics,
         policies=[p for p, _ in src.policies],
+        dashboards={b.name: b for b, _ in src.dashboards},
         graph=graph,
         version=_version(src),
         locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
@@ -76,7 +78,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
 def _version(src: ProjectSource) -> str:
     """A hash of every definition: caches keyed on it never serve answers from an older project."""
     digest = hashlib.sha256(src.settings.model_dump_json().encode())
-    for items in (src.models, src.metrics, src.policies):
+    for items in (src.models, src.metrics, src.policies, src.dashboards):
         for item, _ in items:
             digest.update(item.model_dump_json().encode())
     return digest.hexdigest()[:16]

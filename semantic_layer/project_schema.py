@@ -3,7 +3,7 @@
 A YAML language server (VS Code's YAML extension, and others) uses it to complete keys and flag
 mistakes while a file is being written. Two schemas, because the files differ: `semantic_layer.yml`
 holds the project settings as well as the keys every file may hold (models, metrics, policies,
-default_role); any other file may hold only those. The loader stays the judge — it also checks
+dashboards, default_role); any other file may hold only those. The loader stays the judge — it also checks
 references, SQL and join paths, which no schema can — but what the schema accepts, the loader's
 shape checks accept too.
 """
@@ -25,6 +25,7 @@ class ProjectFile(d.Strict):
     models: list[d.Model] | None = None
     metrics: list[d.Metric] | None = None
     policies: list[d.Policy] | None = None
+    dashboards: list[d.Dashboard] | None = None
     default_role: str | None = None
 
 
@@ -34,6 +35,7 @@ class SettingsFile(d.Settings):
     models: list[d.Model] | None = None
     metrics: list[d.Metric] | None = None
     policies: list[d.Policy] | None = None
+    dashboards: list[d.Dashboard] | None = None
 
 
 def project_schema(*, settings: bool = False) -> dict[str, Any]:
@@ -63,6 +65,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
         "DerivedMetric",
         "CumulativeMetric",
         "ConversionMetric",
+        "Dashboard",
     ):
         defs[key]["properties"]["name"] = {**name, "title": "Name"}
     join = defs["Join"]["properties"]
@@ -84,6 +87,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
     defs["CumulativeMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
     defs["ConversionMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
     defs["DerivedInput"]["properties"]["offset"]["anyOf"][0] = dict(interval)
+    _dashboard_rules(defs, interval)
     for side in ("numerator", "denominator"):  # a metric name, or {metric, filter}
         defs["RatioMetric"]["properties"][side] = {
             "anyOf": [{"type": "string"}, {"$ref": "#/$defs/MetricRef"}],
@@ -93,6 +97,55 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
     for key in ("SimpleMetric", "RatioMetric", "DerivedMetric", "CumulativeMetric", "ConversionMetric"):
         for field in ("tags", "synonyms"):
             defs[key]["properties"][field]["items"] = dict(scalar)
+
+
+def _items(metrics: tuple[int, int | None], dimensions: tuple[int, int | None]) -> dict[str, Any]:
+    """A tile whose metrics and dimensions lists have these (least, most) lengths; an absent
+    `dimensions` is an empty list."""
+
+    def bounds(low: int, high: int | None) -> dict[str, Any]:
+        return {"minItems": low, **({"maxItems": high} if high is not None else {})}
+
+    need = ["metrics", *(["dimensions"] if dimensions[0] else [])]
+    return {
+        "required": need,
+        "properties": {"metrics": bounds(*metrics), "dimensions": bounds(*dimensions)},
+    }
+
+
+# Each tile kind's shapes (definitions.TILE_SHAPES): (metrics, dimensions) length bounds, any of.
+TILE_ITEMS: dict[str, list[tuple[tuple[int, int | None], tuple[int, int | None]]]] = {
+    "kpi": [((1, 1), (0, 0))],
+    "line": [((1, None), (1, 1)), ((1, 1), (2, 2))],
+    "bar": [((1, None), (1, 1)), ((1, 1), (2, 2))],
+    "stacked_bar": [((2, None), (1, 1)), ((1, 1), (2, 2))],
+    "funnel": [((2, None), (0, 0))],
+    "table": [((1, None), (0, None))],
+    "heatmap": [((1, 1), (2, 2)), ((2, None), (1, 1))],
+}
+
+
+def _dashboard_rules(defs: dict[str, Any], interval: dict[str, Any]) -> None:
+    """A tile's shape for its kind, `compare` on kpi tiles and `limit` on bars and tables only, and
+    a time range given as `last` (and `end`) or as `start` and `end`."""
+    tile = defs["Tile"]
+    tile["properties"]["compare"]["anyOf"][0] = dict(interval)
+    rules: list[dict[str, Any]] = [
+        {
+            "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "then": {"anyOf": [_items(*shape) for shape in shapes]},
+        }
+        for kind, shapes in TILE_ITEMS.items()
+    ]
+    rules.append({"if": {"required": ["compare"]}, "then": {"properties": {"kind": {"const": "kpi"}}}})
+    rules.append(
+        {"if": {"required": ["limit"]}, "then": {"properties": {"kind": {"enum": ["bar", "stacked_bar", "table"]}}}}
+    )
+    tile["allOf"] = rules
+    time_range = defs["DashboardRange"]
+    time_range["properties"]["last"]["anyOf"][0] = dict(interval)
+    time_range["anyOf"] = [{"required": ["last"]}, {"required": ["start"]}, {"required": ["end"]}]
+    time_range["not"] = {"required": ["last", "start"]}
 
 
 def _metric_by_type(node: Any) -> None:

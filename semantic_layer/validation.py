@@ -24,6 +24,7 @@ from .compiler.metrics import MetricExpander
 from .compiler.plan import ConversionSpec
 from .compiler.scope import JoinScope, parse_snippet_query
 from .compiler.security import to_one_paths
+from .dashboard_checks import check_dashboards
 from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
 from .graph import SemanticGraph, path_fans_out
 from .loader import Origin, ProjectSource
@@ -61,6 +62,7 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
         _check_metric(chk, graph, metric, origin)
     _check_policies(chk, graph, src)
     _check_policy_lineage(chk, graph, src, {n: o for n, (_, o) in models.items()})
+    check_dashboards(chk, graph, _unique(chk, src.dashboards, "dashboard"))
     return graph, src.errors + chk.errors
 
 

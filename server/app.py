@@ -1,4 +1,4 @@
-"""`create_app(settings)`: the Starlette application — GraphQL, health, readiness and metrics."""
+"""`create_app(settings)`: the Starlette application — GraphQL, the pages, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from .auth import principal_from_header
 from .cache import make_cache
 from .fastpath import FastGraphQL
 from .limits import BodySizeLimit, DocumentLimits, limit_code
+from .pages import page_routes
 from .reload import ProjectState
 from .schema import Query
 from .service import Answer, Caller, QueryService
@@ -238,6 +239,7 @@ def create_app(settings: ServerSettings) -> Starlette:
             Route("/health", health),
             Route("/ready", ready),
             Route("/metrics", metrics),
+            *page_routes(state),
         ],
         middleware=middleware,
         lifespan=lifespan,

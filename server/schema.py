@@ -12,13 +12,13 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from semantic_layer import alerts as a
-from semantic_layer import definitions as d
 from semantic_layer import query as q
-from semantic_layer.catalog import dimension_entries, find_metrics, metric_entry, reachable_dimensions
-from semantic_layer.graph import SemanticGraph
+from semantic_layer.catalog import dimension_entries, find_metrics, reachable_dimensions
 from semantic_layer.wire import FILTER_OPS, query_from_wire
 
-from .service import Answer, Caller, QueryService
+from .catalog_types import Dimension, Metric, caller_of, metric_type, service_of
+from .dashboard_types import Dashboard, dashboard_type
+from .service import Answer
 
 # The structured filter ops of the query shape, in upper case as GraphQL enums are written.
 FilterOp = strawberry.enum(Enum("FilterOp", {op.upper(): op for op in FILTER_OPS}))  # type: ignore[call-overload]
@@ -136,14 +136,6 @@ class Alert:
 
 
 @strawberry.type
-class Dimension:
-    name: str
-    type: str
-    label: str | None
-    description: str | None
-
-
-@strawberry.type
 class Model:
     name: str
     label: str | None
@@ -152,50 +144,6 @@ class Model:
     time: str | None
     measures: list[str]
     dimensions: list[str]
-
-
-@strawberry.type
-class Metric:
-    name: str
-    label: str | None
-    description: str | None
-    type: str
-    owner: str | None
-    tier: str | None
-    status: str
-    replaced_by: str | None
-    format: str | None
-    direction: str | None
-    tags: list[str]
-    synonyms: list[str]
-    depends_on: list[str]
-    dimensions: list[str]
-    thresholds: JSON | None  # {grain, warn: {above, below}, critical: {…}}, unset keys left out
-
-    @strawberry.field
-    async def sql(self, info: Info) -> str:
-        """The metric alone, compiled (computed only when asked for)."""
-        return await _service(info).metric_sql(_caller(info), self.name)
-
-
-def _service(info: Info) -> QueryService:
-    return info.context["service"]  # type: ignore[no-any-return]
-
-
-def _caller(info: Info) -> Caller:
-    return info.context["caller"]  # type: ignore[no-any-return]
-
-
-def _metric(graph: SemanticGraph, m: d.Metric) -> Metric:
-    entry = metric_entry(graph, m)
-    fields = {name: getattr(entry, name) for name in vars(entry) if name != "thresholds"}
-    fields.update({name: list(value) for name, value in fields.items() if isinstance(value, tuple)})
-    return Metric(**fields, thresholds=_thresholds(m))
-
-
-def _thresholds(m: d.Metric) -> Any:
-    """The metric's thresholds as JSON, keys it does not set left out (None: it has none)."""
-    return None if m.thresholds is None else m.thresholds.model_dump(exclude_none=True)
 
 
 @strawberry.type
@@ -209,23 +157,23 @@ class Query:
         search: str | None = None,
         include_deprecated: bool = False,
     ) -> list[Metric]:
-        _, graph = _service(info).graph_for(_caller(info))
-        return [_metric(graph, m) for m in find_metrics(graph, tier, tag, search, include_deprecated)]
+        _, graph = service_of(info).graph_for(caller_of(info))
+        return [metric_type(graph, m) for m in find_metrics(graph, tier, tag, search, include_deprecated)]
 
     @strawberry.field
     def metric(self, info: Info, name: str) -> Metric | None:
-        _, graph = _service(info).graph_for(_caller(info))
+        _, graph = service_of(info).graph_for(caller_of(info))
         found = graph.metrics.get(name)
-        return None if found is None else _metric(graph, found)
+        return None if found is None else metric_type(graph, found)
 
     @strawberry.field
     def dimensions(self, info: Info, metrics: list[str] | None = None) -> list[Dimension]:
-        _, graph = _service(info).graph_for(_caller(info))
+        _, graph = service_of(info).graph_for(caller_of(info))
         return [Dimension(**vars(found)) for found in dimension_entries(graph, metrics or [])]
 
     @strawberry.field
     def models(self, info: Info) -> list[Model]:
-        _, graph = _service(info).graph_for(_caller(info))
+        _, graph = service_of(info).graph_for(caller_of(info))
         return [
             Model(
                 name=m.name,
@@ -241,7 +189,7 @@ class Query:
 
     @strawberry.field
     async def query(self, info: Info, input: QueryInput) -> QueryResult:
-        answer = await _service(info).run(_caller(info), input.to_query())
+        answer = await service_of(info).run(caller_of(info), input.to_query())
         return QueryResult(
             columns=[Column(**c) for c in answer.columns],
             rows=answer.rows,
@@ -254,8 +202,8 @@ class Query:
 
     @strawberry.field
     async def compile(self, info: Info, input: QueryInput, dialect: str | None = None) -> CompiledQuery:
-        service = _service(info)
-        sql = await service.compile(_caller(info), input.to_query(), dialect)
+        service = service_of(info)
+        sql = await service.compile(caller_of(info), input.to_query(), dialect)
         return CompiledQuery(sql=sql, dialect=dialect or service.state.layer.project.settings.dialect)
 
     @strawberry.field
@@ -268,15 +216,27 @@ class Query:
     ) -> list[Alert]:
         """Alert levels of `metrics` (default: every metric with thresholds the caller may see)."""
         bounds = None if time_range is None else {"start": time_range.start, "end": time_range.end}
-        found = await _service(info).alerts(_caller(info), metrics, bounds, grain)
+        found = await service_of(info).alerts(caller_of(info), metrics, bounds, grain)
         return [Alert.of(alert) for alert in found]
+
+    @strawberry.field
+    def dashboards(self, info: Info) -> list[Dashboard]:
+        """The project's dashboards (docs/dashboards.md), each as the caller may see it."""
+        layer, graph = service_of(info).graph_for(caller_of(info))
+        return [dashboard_type(graph, board) for board in layer.project.dashboards.values()]
+
+    @strawberry.field
+    def dashboard(self, info: Info, name: str) -> Dashboard | None:
+        layer, graph = service_of(info).graph_for(caller_of(info))
+        board = layer.project.dashboards.get(name)
+        return None if board is None else dashboard_type(graph, board)
 
     @strawberry.field
     def project_errors(self, info: Info) -> list[ProjectError]:
         """Errors of a project change that was rejected (the last good version keeps serving). They
         name files and definitions: on a project with policies, only for a caller with a role."""
-        _service(info).graph_for(_caller(info))  # UNAUTHENTICATED / FORBIDDEN as for the catalogue
+        service_of(info).graph_for(caller_of(info))  # UNAUTHENTICATED / FORBIDDEN as for the catalogue
         return [
             ProjectError(file=e.file, line=e.line, column=e.column, message=e.message)
-            for e in _service(info).state.errors
+            for e in service_of(info).state.errors
         ]

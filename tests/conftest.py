@@ -17,7 +17,8 @@ from semantic_layer.demo import write_demo
 CRM_PROJECT = Path(__file__).resolve().parents[1] / "metrics"
 
 # Suites left out of the quick development run (`pytest -m "not slow"`): the same answers on
-# PostgreSQL and MariaDB, servers under heavy queries, and the GraphQL fuzz. CI runs everything.
+# PostgreSQL and MariaDB, servers under heavy queries, the GraphQL fuzz, and the pages in a real
+# browser (about two minutes). CI runs everything.
 SLOW_MODULES = {
     "test_engines",
     "test_engine_errors",
@@ -26,6 +27,7 @@ SLOW_MODULES = {
     "test_server_health",
     "test_fuzz",
     "test_alerts_engines",
+    "test_pages",
 }
 
 

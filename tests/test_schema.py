@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,17 @@ def schema_for(path: Path) -> dict[str, Any]:
 
 
 def data(path: Path) -> Any:
-    return load_yaml(path, path.name).data
+    return as_editors_read(load_yaml(path, path.name).data)
+
+
+def as_editors_read(value: Any) -> Any:
+    """YAML as an editor's language server reads it (YAML 1.2, which has no date type): the loader
+    reads `end: 2025-10-01` as a date, an editor as the text the schema's `format: date` checks."""
+    if isinstance(value, dict):
+        return {key: as_editors_read(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_editors_read(item) for item in value]
+    return value.isoformat() if isinstance(value, date) else value
 
 
 @pytest.mark.parametrize("path", PROJECT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -173,7 +184,40 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
         lambda doc: doc.update(policies=[{"role": "r", "rows": [], "hidden": []}]),
         "$.policies[0]: unknown key 'hidden'",
     ),
+    "a kpi tile with a dimension": (
+        lambda doc: doc.update(
+            dashboards=_board({"metrics": ["revenue"], "dimensions": ["customers.tier"], "kind": "kpi"})
+        ),
+        "$.dashboards[0].tiles[0].dimensions: ['customers.tier'] is expected to be empty",
+    ),
+    "a funnel of one step": (
+        lambda doc: doc.update(dashboards=_board({"metrics": ["revenue"], "kind": "funnel"})),
+        "$.dashboards[0].tiles[0].metrics: ['revenue'] is too short",
+    ),
+    "an unknown tile kind": (
+        lambda doc: doc.update(dashboards=_board({"metrics": ["revenue"], "kind": "pie"})),
+        "$.dashboards[0].tiles[0].kind: 'pie' is not one of",
+    ),
+    "a limit on a kpi": (
+        lambda doc: doc.update(dashboards=_board({"metrics": ["revenue"], "kind": "kpi", "limit": 3})),
+        "$.dashboards[0].tiles[0].kind: 'kpi' is not one of ['bar', 'stacked_bar', 'table']",
+    ),
+    "a comparison that is not an interval": (
+        lambda doc: doc.update(dashboards=_board({"metrics": ["revenue"], "kind": "kpi", "compare": "last year"})),
+        "$.dashboards[0].tiles[0].compare: 'last year' does not match",
+    ),
+    "a time range with last and start": (
+        lambda doc: doc.update(
+            dashboards=_board({"metrics": ["revenue"], "kind": "kpi"}, last="12 months", start="2025-01-01")
+        ),
+        "$.dashboards[0].time_range: matches a combination that is not allowed",
+    ),
 }
+
+
+def _board(tile: dict[str, Any], **time_range: str) -> list[dict[str, Any]]:
+    """A dashboards section of one dashboard with one tile."""
+    return [{"name": "b", "tiles": [tile], **({"time_range": time_range} if time_range else {})}]
 
 
 @pytest.mark.parametrize("mutation", list(BROKEN), ids=list(BROKEN))
@@ -242,8 +286,9 @@ def test_settings_have_their_own_schema() -> None:
         "models",
         "metrics",
         "policies",
+        "dashboards",
     }
-    assert set(PROJECT["properties"]) == {"models", "metrics", "policies", "default_role"}
+    assert set(PROJECT["properties"]) == {"models", "metrics", "policies", "dashboards", "default_role"}
 
 
 def test_patterns_are_portable_regular_expressions() -> None:

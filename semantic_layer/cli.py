@@ -586,3 +586,7 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, tit
         for row in rows:
             table.add_row(*("∅" if row.get(c) is None else str(row.get(c)) for c in columns))
         out.print(table)
+
+
+# The governance commands (check, lint, diff, usage, show) register themselves on `app`.
+from . import cli_governance  # noqa: E402, F401

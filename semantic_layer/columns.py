@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from . import definitions as d
 from .access import CLAIM_RE
+from .checks import check_columns
 from .compiler.scope import parse_snippet_query
 from .graph import SemanticGraph
 from .snippets import column_parts, parse_snippet
@@ -62,6 +63,8 @@ def columns_read(model: d.Model, dialect: str) -> frozenset[str]:
     for join in model.joins:
         sides = {model.name} | ({join.alias} if join.model == model.name else set())
         used |= _own_columns(parse_snippet(join.on, dialect), sides)
+    for check in model.checks:
+        used.update(check_columns(check))
     return frozenset(used)
 
 

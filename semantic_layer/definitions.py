@@ -131,6 +131,71 @@ class Join(Strict):
         return self.name or self.model
 
 
+# -- data checks on a model's rows (`checks:`; run by `semantic-layer check`, semantic_layer/checks.py) --
+class Freshness(Strict):
+    """The newest value of `column` is at most `max_age` old: a table that stopped loading fails."""
+
+    column: str
+    max_age: str = Field(examples=["1 day", "36 hours"])
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class AcceptedValues(Strict):
+    """Every non-NULL value of `column` is one of `values`."""
+
+    column: str
+    values: list[str | int | float | bool] = Field(min_length=1)
+
+
+class RowCount(Strict):
+    """The model has between `min` and `max` rows (either bound may be left out)."""
+
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> RowCount:
+        if self.min is None and self.max is None:
+            raise ValueError("row_count needs 'min:', 'max:' or both (e.g. {min: 1})")
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError(f"row_count max ({self.max}) is below min ({self.min}): no row count could pass")
+        return self
+
+
+CHECK_KINDS = ("freshness", "not_null", "unique", "accepted_values", "row_count", "sql")
+
+
+class Check(Named):
+    """One assertion about a model's rows, of exactly one kind. `sql` is a query, in the project
+    dialect over the warehouse's tables, returning the rows that fail."""
+
+    freshness: Freshness | None = None
+    not_null: str | None = None
+    unique: str | None = None
+    accepted_values: AcceptedValues | None = None
+    row_count: RowCount | None = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Check:
+        given = [kind for kind in CHECK_KINDS if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"check '{self.name}' needs exactly one of {', '.join(CHECK_KINDS)}"
+                + (f", not {len(given)} ({', '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in CHECK_KINDS if getattr(self, kind) is not None)
+
+
 class Model(Named):
     table: str | None = None
     sql: str | None = None
@@ -140,6 +205,7 @@ class Model(Named):
     dimensions: list[Dimension] = Field(default_factory=list)
     measures: list[Measure] = Field(default_factory=list)
     segments: list[Segment] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _source(self) -> Model:
@@ -491,6 +557,45 @@ class AlertSettings(Strict):
         return v
 
 
+# -- governance: `semantic-layer lint` rules and the audit log of queries (semantic_layer/governance/) --
+LintRule = Literal[
+    "missing-owner",
+    "missing-tier",
+    "missing-description",
+    "deprecated-without-replacement",
+    "duplicate-definition",
+    "name-collision",
+    "synonym-is-metric-name",
+    "strategic-on-experimental",
+    "thresholds-without-direction",
+    "unused-metric",
+]
+
+
+class LintSettings(Strict):
+    """Which lint rules run, and how severe each one is (docs/cli.md lists the rules)."""
+
+    disable: list[LintRule] = Field(default_factory=list)
+    severity: dict[LintRule, Literal["error", "warning"]] = Field(default_factory=dict)
+    # How far back the audit log is read for `unused-metric` ('90 days').
+    usage_window: str = "90 days"
+
+    @field_validator("usage_window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class AuditSettings(Strict):
+    """The audit log of queries, kept in the state folder (docs/deployment.md)."""
+
+    enabled: bool = True
+    # A log file is closed and a new one started past this size; the oldest beyond `keep_files` go.
+    max_megabytes: float = Field(64, gt=0)
+    keep_files: int = Field(4, ge=2)
+
+
 class Settings(Strict):
     name: str = "semantic_project"
     connection: str = "duckdb:///:memory:"
@@ -502,4 +607,6 @@ class Settings(Strict):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    lint: LintSettings = Field(default_factory=LintSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     default_role: str | None = None

@@ -8,6 +8,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -15,21 +17,26 @@ import pyarrow as pa
 from . import definitions as d
 from .access import AccessContext, AccessRules, Principal, restricted_graph
 from .alerts import Alert, AlertPlan, plan_alerts
-from .catalog import Dimension, Metric, dimension_entries, find_metrics, metric_entry
+from .audit import AuditLog, AuditRecord, audit_log
+from .catalog import Dimension, Metric, dimension_entries, find_metrics, metric_entry, metric_models
+from .check_state import CheckState
+from .checks import CheckResult, CheckRun
 from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
 from .compiler.dialects import adapt
 from .compiler.pipeline import CACHE_SIZE, StatementCache
 from .compiler.scope import JoinScope
 from .engines import Engine, connect_engine
-from .errors import ExecutionError, Issue, QueryTimeoutError, did_you_mean
+from .errors import ExecutionError, Issue, QueryError, QueryTimeoutError, did_you_mean
 from .finality import local_now, not_final_warnings, settling_columns
+from .graph import SemanticGraph
 from .ipc import BATCH_ROWS, encode
 from .keys import KeyIdentity, KeySide, Repeats, consequence, one_sides, primary_key_side, repeats_query, target_columns
 from .paging import collect, pages
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result, answer_names, columns_of, json_records
+from .state import state_dir
 from .timegrain import Calendar
 
 # Role views kept: one per set of roles a caller had (policies with n roles allow 2^n - 1 sets).
@@ -56,12 +63,14 @@ class Layer:
         compiled_statements: int = CACHE_SIZE,
         role_views: int = ROLE_VIEWS,
         clock: Callable[[], datetime] = _utc_now,
+        state_folder: Path | None = None,
     ):
         """`compiled_statements` bounds the statements kept for all views together, `role_views` the
         views (one per set of roles seen, a copy of the graph each): a long-running server meets
         ever new query shapes and role combinations, and must not keep them all. `clock` tells the
         current instant (aware; naive is read as UTC): answers warn about the periods whose value
-        is not final then (finality.py)."""
+        is not final then (finality.py). `state_folder` holds the audit log and the last data check
+        results (default: semantic_layer/state.py)."""
         self.project = project
         self.clock = clock
         self.statements = StatementCache(compiled_statements)
@@ -72,6 +81,11 @@ class Layer:
         self.role_views = role_views
         self._views: OrderedDict[tuple[str, ...], Compiler] = OrderedDict()
         self._views_lock = threading.Lock()
+        self.state_folder = state_folder or state_dir(project.settings.name)
+        audit = project.settings.audit
+        self.audit: AuditLog | None = audit_log(self.state_folder, audit) if audit.enabled else None
+        self.check_state = CheckState(self.state_folder)
+        self._checks = {(m.name, c.name) for m in project.models.values() for c in m.checks}
 
     @property
     def engine(self) -> Engine:
@@ -130,6 +144,7 @@ class Layer:
             result = self.run(parsed, access)
         else:
             result = collect(pages(parsed, page_size, lambda page: self.run(page, access)))
+        self.audit_query(parsed, principal.roles if principal else (), result.duration_ms, result.cached, "python")
         result.warn(stacklevel=2)
         return result
 
@@ -146,6 +161,8 @@ class Layer:
             answers = pages(parsed, page_size, lambda page: self.run(page, access))
         for number, result in enumerate(answers):
             if number == 0:
+                roles = principal.roles if principal else ()
+                self.audit_query(parsed, roles, result.duration_ms, result.cached, "python")
                 result.warn(stacklevel=2)
             yield from result.table.to_batches(max_chunksize=page_size or BATCH_ROWS)
 
@@ -161,6 +178,7 @@ class Layer:
         kept, warnings = compiled.cut(table.num_rows)
         answer = table.slice(0, kept)
         warnings = self._with_not_final(compiled, warnings, lambda i: answer.column(i).to_pylist())
+        warnings += self.check_warnings(query.metrics)
         elapsed = (time.perf_counter() - started) * 1000
         return Result.from_arrow(
             answer,
@@ -233,6 +251,50 @@ class Layer:
         metric_time when none is given)."""
         graph = self.compiler_for(self._access(principal)).graph
         return dimension_entries(graph, list(metrics or []))
+
+    # -- usage and data checks ----------------------------------------------------------------
+    def audit_query(
+        self,
+        query: Query,
+        roles: Iterable[str],
+        duration_ms: float,
+        cached: bool,
+        source: str,
+        dashboard: str | None = None,
+    ) -> None:
+        """Append the query's audit record (its members, never its filter values) to the log."""
+        if self.audit is not None:
+            record = AuditRecord(
+                time.time(),
+                source,
+                tuple(sorted(roles)),
+                query.metrics,
+                query.dimensions,
+                duration_ms,
+                cached,
+                dashboard,
+            )
+            self.audit.record(record)
+
+    def check(self, models: Iterable[str] | None = None, *, now: datetime | None = None) -> list[CheckResult]:
+        """Run the data checks of `models` (default: every model) and remember which failed, so that
+        answers reading those models carry a warning (docs/python.md)."""
+        run = CheckRun(
+            self.project.graph, self.engine, now or datetime.now(UTC), self.project.settings.limits.timeout_seconds
+        )
+        results = run.run(models)
+        self.check_state.record(results)
+        return results
+
+    def check_warnings(self, metrics: Iterable[str]) -> list[str]:
+        """A warning for each failed data check of a model the metrics read (from the last run)."""
+        if not self._checks:
+            return []
+        graph = self.project.graph
+        models: set[str] = set()
+        for name in metrics:
+            models |= graph.memo(("metric_models", name), partial(_models_of, graph, name))
+        return [failure.warning() for failure in self.check_state.failures(models, self._checks)]
 
     # -- alerts -------------------------------------------------------------------------------
     def alerts(
@@ -493,6 +555,14 @@ class Layer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _models_of(graph: SemanticGraph, metric: str) -> frozenset[str]:
+    """The models a metric reads (none for one this version cannot compile: its query fails anyway)."""
+    try:
+        return frozenset(metric_models(graph, metric))
+    except QueryError:
+        return frozenset()
 
 
 def _missing(columns: set[str] | frozenset[str], found: set[str]) -> list[str]:

@@ -53,6 +53,12 @@ _ALL_FIELDS = sorted(
             d.Dashboard,
             d.DashboardRange,
             d.Tile,
+            d.Check,
+            d.Freshness,
+            d.AcceptedValues,
+            d.RowCount,
+            d.LintSettings,
+            d.AuditSettings,
         )
         for name in cls.model_fields
     }

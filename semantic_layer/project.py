@@ -10,7 +10,7 @@ from pathlib import Path
 from . import definitions as d
 from .errors import ValidationError
 from .graph import SemanticGraph
-from .loader import ProjectSource, read_project, resolve_root
+from .loader import Origin, ProjectSource, read_project, resolve_root
 from .validation import validate
 
 
@@ -31,6 +31,9 @@ class Project:
     join_locations: dict[tuple[str, str], tuple[str, int, int]]  # (model, join name) → where the join is
     policy_locations: dict[str, tuple[str, int, int]]  # role → where its policy is written
     rule_locations: dict[tuple[str, int], tuple[str, int, int]]  # (role, row index) → where its `where` is
+    # ('model' | 'metric' | 'policy', name or role) → where it is written, with its document, so that
+    # governance tools (lint, diff) point at any key of a definition.
+    origins: dict[tuple[str, str], Origin]
 
     def connection_url(self) -> str:
         """The connection with a relative duckdb path read relative to the project folder."""
@@ -71,6 +74,11 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
             (p.role, i): (o.doc.file, *o.doc.locate((*o.path, "rows", i, "where")))
             for p, o in src.policies
             for i in range(len(p.rows))
+        },
+        origins={
+            **{("model", m.name): o for m, o in src.models},
+            **{("metric", m.name): o for m, o in src.metrics},
+            **{("policy", p.role): o for p, o in src.policies},
         },
     )
 

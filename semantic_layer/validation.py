@@ -16,6 +16,7 @@ from sqlglot.errors import SqlglotError
 from . import definitions as d
 from .access import CLAIM_RE
 from .catalog import metric_models
+from .checks import definition_problems
 from .columns import known_columns, rule_columns
 from .compiler.conversion import conversion_reads
 from .compiler.lineage import filtered_table_read
@@ -107,6 +108,8 @@ def _check_model(chk: Checker, graph: SemanticGraph, model: d.Model, origin: Ori
             )
         elif time_dim is None:
             chk.attempt(origin, ("time",), lambda: scope.snippet(model.time or "", ()))
+    for sub, message in definition_problems(model, chk.dialect):  # data checks (`checks:`)
+        chk.report(origin, message, *sub)
 
 
 def _check_member_names(chk: Checker, model: d.Model, origin: Origin) -> None:

@@ -45,6 +45,9 @@ from .settings import ServerSettings
 from .telemetry import Telemetry
 
 log = logging.getLogger("semantic_layer.server")
+# Which dashboard a request comes from, for the audit log (`semantic-layer usage` counts per dashboard).
+DASHBOARD_HEADER = "x-semantic-layer-dashboard"
+MAX_DASHBOARD_NAME = 200
 
 GZIP_MIN_BYTES = 1024
 GZIP_LEVEL = 5  # about as small as 9 on JSON answers, several times faster
@@ -84,14 +87,17 @@ class SemanticGraphQL(GraphQL[dict[str, Any], None]):
         return {"request": request, "response": response, "service": self.service, "caller": await self.caller(request)}
 
     async def caller(self, request: Request) -> Caller:
+        dashboard = request.headers.get(DASHBOARD_HEADER, "")[:MAX_DASHBOARD_NAME] or None
         try:
-            return Caller(await principal_from_header(request.headers.get("authorization"), self.settings))
+            return Caller(
+                await principal_from_header(request.headers.get("authorization"), self.settings), None, dashboard
+            )
         except QueryError as exc:
-            return Caller(None, exc)
+            return Caller(None, exc, dashboard)
 
     async def run_query(self, request: Request, coerced_input: dict[str, Any]) -> Answer:
         """The fast path's resolver: the same service call as `Query.query`."""
-        return await self.service.run(await self.caller(request), query_from_wire(coerced_input))
+        return await self.service.query(await self.caller(request), query_from_wire(coerced_input))
 
     def endpoint(self) -> Any:
         """The ASGI app to route: the fast path in front of strawberry, unless it is switched off."""
@@ -220,7 +226,7 @@ def create_app(settings: ServerSettings) -> Starlette:
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=["authorization", "content-type", DASHBOARD_HEADER],
             )
         )
     endpoint = graphql.endpoint()

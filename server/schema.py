@@ -12,6 +12,7 @@ from strawberry.types import Info
 from strawberry.types.base import StrawberryObjectDefinition
 
 from semantic_layer import alerts as a
+from semantic_layer import checks as c
 from semantic_layer import query as q
 from semantic_layer.catalog import dimension_entries, find_metrics, reachable_dimensions
 from semantic_layer.wire import FILTER_OPS, query_from_wire
@@ -136,6 +137,30 @@ class Alert:
 
 
 @strawberry.type
+class CheckResult:
+    """A data check's outcome (semantic_layer/checks.py). `sample` is empty for a caller whose
+    role sees only some rows or members: failing rows are read without the row policies."""
+
+    model: str
+    name: str
+    kind: str
+    status: str  # pass | fail | error
+    failing: int
+    observed: JSON | None
+    message: str
+    sample: list[JSON]
+    sql: str
+    checked_at: str  # ISO-8601, UTC
+
+    @classmethod
+    def of(cls, result: c.CheckResult, samples: bool) -> CheckResult:
+        data = result.to_json()
+        if not samples:
+            data["sample"] = []
+        return cls(**data)
+
+
+@strawberry.type
 class Model:
     name: str
     label: str | None
@@ -189,7 +214,7 @@ class Query:
 
     @strawberry.field
     async def query(self, info: Info, input: QueryInput) -> QueryResult:
-        answer = await service_of(info).run(caller_of(info), input.to_query())
+        answer = await service_of(info).query(caller_of(info), input.to_query())
         return QueryResult(
             columns=[Column(**c) for c in answer.columns],
             rows=answer.rows,
@@ -230,6 +255,12 @@ class Query:
         layer, graph = service_of(info).graph_for(caller_of(info))
         board = layer.project.dashboards.get(name)
         return None if board is None else dashboard_type(graph, board)
+
+    @strawberry.field
+    async def checks(self, info: Info, models: list[str] | None = None) -> list[CheckResult]:
+        """Run the data checks of `models` (default: every model) now, on the warehouse."""
+        results, samples = await service_of(info).checks(caller_of(info), models)
+        return [CheckResult.of(result, samples) for result in results]
 
     @strawberry.field
     def project_errors(self, info: Info) -> list[ProjectError]:

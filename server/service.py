@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from semantic_layer.access import AccessContext, Principal
 from semantic_layer.alerts import Alert, AlertPlan
+from semantic_layer.checks import CheckResult
 from semantic_layer.compiler.pipeline import CompiledQuery
 from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
@@ -49,11 +50,19 @@ class Caller:
 
     principal: Principal | None
     error: QueryError | None = None
+    dashboard: str | None = None  # the X-Semantic-Layer-Dashboard header: which dashboard asks (audit log)
 
     def view(self, layer: Layer) -> AccessContext | None:
         if self.error is not None:
             raise self.error
         return layer.access_for(self.principal)
+
+    def roles(self, layer: Layer) -> tuple[str, ...]:
+        """The roles the caller asks as: its token's, else the project's default role."""
+        if self.principal is not None:
+            return self.principal.roles
+        default = layer.project.settings.default_role
+        return (default,) if default else ()
 
 
 class Answer:
@@ -170,6 +179,13 @@ class QueryService:
         return await self.compile(caller, Query(metrics=(name,)), None)
 
     # -- queries -------------------------------------------------------------------------------
+    async def query(self, caller: Caller, query: Query) -> Answer:
+        """A caller's query (the `query` field): answered by `run`, then its audit record queued."""
+        answer = await self.run(caller, query)
+        layer = self.state.layer
+        layer.audit_query(query, caller.roles(layer), answer.duration_ms, answer.cached, "server", caller.dashboard)
+        return answer
+
     async def compile(self, caller: Caller, query: Query, dialect: str | None) -> str:
         """The query's SQL, values inlined; compiled on a worker thread (a new shape takes milliseconds)."""
         layer = self.state.layer
@@ -185,7 +201,11 @@ class QueryService:
         started = time.perf_counter()
         statement = await self._statement(caller, query, JSON_ANSWER, started)
         body, cached = await self._answer(statement, started)
-        return Answer(body, cached, _ms(started), statement.compiled, statement.values)
+        answer = Answer(body, cached, _ms(started), statement.compiled, statement.values)
+        failed = statement.layer.check_warnings(query.metrics)  # now, not cached: a later check may pass
+        if failed:
+            answer.warnings = [*answer.warnings, *failed]
+        return answer
 
     async def run_arrow(self, caller: Caller, query: Query) -> ArrowAnswer:
         """The same answer as `run`, as an Arrow IPC stream: the same access, limits and cache."""
@@ -241,6 +261,15 @@ class QueryService:
         if not answer.rows and earlier is not None:
             answer = await self.run(caller, earlier)
         return plan.judge(answer.rows)
+
+    # -- data checks ----------------------------------------------------------------------------
+    async def checks(self, caller: Caller, models: list[str] | None) -> tuple[list[CheckResult], bool]:
+        """Run the data checks on a worker thread; and whether the caller may see failing rows
+        (samples are read past the row policies: only a caller who sees every row and member may)."""
+        layer = self.state.layer
+        access = caller.view(layer)
+        unrestricted = access is None or (not access.hidden and any(not rules for rules in access.row_rules))
+        return await self._in_pool(lambda: layer.check(models, now=self.clock())), unrestricted
 
     # -- one execution per answer ----------------------------------------------------------------
     async def _coalesced(self, statement: Statement) -> tuple[Body, bool]:

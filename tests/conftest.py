@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from shopdata import build
 
 import semantic_layer as sl
 from semantic_layer.demo import write_demo
+from semantic_layer.state import STATE_DIR_ENV
 
 CRM_PROJECT = Path(__file__).resolve().parents[1] / "metrics"
 
@@ -28,6 +30,7 @@ SLOW_MODULES = {
     "test_fuzz",
     "test_alerts_engines",
     "test_pages",
+    "test_checks_engines",
 }
 
 
@@ -35,6 +38,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.module is not None and item.module.__name__ in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The layer's state (audit log, data check results) goes to a folder of the test run's, never
+    to the user's cache."""
+    folder = tmp_path_factory.mktemp("state")
+    before = os.environ.get(STATE_DIR_ENV)
+    os.environ[STATE_DIR_ENV] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ[STATE_DIR_ENV]
+    else:
+        os.environ[STATE_DIR_ENV] = before
 
 
 @pytest.fixture(scope="session")

@@ -349,3 +349,11 @@ def test_the_demo_connection_points_at_the_default_output() -> None:
     project = sl.load(METRICS)
     assert project.connection_url() == f"duckdb:///{(ROOT / 'data' / 'crm.duckdb').resolve()}"
     assert os.path.isabs(project.connection_url().removeprefix("duckdb:///"))
+
+
+def test_the_demo_data_passes_the_crm_data_checks(crm: sl.Layer) -> None:
+    results = crm.check()
+    assert {(r.model, r.kind) for r in results} >= {
+        ("orders", kind) for kind in ("unique", "not_null", "accepted_values", "sql", "row_count", "freshness")
+    }
+    assert [(r.model, r.name, r.message) for r in results if r.status != "pass"] == []

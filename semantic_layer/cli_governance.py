@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,7 +19,13 @@ from rich.text import Text
 
 from .checks import CheckResult
 from .cli import ProjectOpt, _fail, _load, app, out
+from .compiler.dialects import normalize_dialect
 from .errors import QueryError, SemanticLayerError
+from .governance.diff import ProjectDiff, diff_projects
+from .governance.gitref import GitError, load_version
+from .governance.report import DiffReport, markdown, print_rich, to_json
+from .governance.usage import dimension_usage
+from .governance.values import compare_values, top_dimension
 from .layer import Layer
 from .result import json_value
 
@@ -87,3 +95,102 @@ def _message(exc: SemanticLayerError) -> str:
     if isinstance(exc, QueryError):
         return f"[{exc.code}] {exc.message}"
     return str(exc)
+
+
+class DiffFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command()
+def diff(
+    base: Annotated[str, typer.Argument(help="The git ref to compare from: origin/main, HEAD~1, a tag.")],
+    head: Annotated[str | None, typer.Argument(help="The git ref to compare to (default: the working tree).")] = None,
+    project: ProjectOpt = None,
+    dialect: Annotated[
+        list[str] | None,
+        typer.Option("--dialect", help="Compile the SQL for this dialect (repeat; default: the project's)."),
+    ] = None,
+    values: Annotated[
+        bool,
+        typer.Option(
+            "--values",
+            help="Also run each metric whose SQL changes, old and new, on the warehouse: by metric_time "
+            "over its last 12 periods and by its top dimension.",
+        ),
+    ] = False,
+    threshold: Annotated[
+        float, typer.Option(help="With --values: flag relative changes larger than this (0.01 = 1%).")
+    ] = 0.01,
+    grain: Annotated[
+        str | None, typer.Option(help="With --values: this grain instead of each metric's natural grain.")
+    ] = None,
+    dimension: Annotated[
+        str | None, typer.Option(help="With --values: this dimension instead of each metric's top dimension.")
+    ] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f")] = DiffFormat.table,
+    exit_code: Annotated[
+        bool, typer.Option("--exit-code", help="Exit with code 2 when there are changes (0 when there are none).")
+    ] = False,
+    connection: Connection = None,
+) -> None:
+    """Compare the project at two git versions: each definition changed, its compiled SQL and what is
+    built on it. Exit code 0 when it ran, 1 on errors (a version that does not load), 2 with
+    --exit-code when something changed."""
+    report = _diff_report(base, head, project, dialect, values, threshold, grain, dimension, connection)
+    if format is DiffFormat.json:
+        sys.stdout.write(json.dumps(to_json(report), ensure_ascii=False, default=json_value) + "\n")
+    elif format is DiffFormat.markdown:
+        sys.stdout.write(markdown(report))
+    else:
+        print_rich(report, out)
+    if report.broken:
+        raise typer.Exit(1)
+    if exit_code and report.diff is not None and report.diff.has_changes:
+        raise typer.Exit(2)
+
+
+def _diff_report(
+    base: str,
+    head: str | None,
+    project: Path | None,
+    dialects: list[str] | None,
+    values: bool,
+    threshold: float,
+    grain: str | None,
+    dimension: str | None,
+    connection: str | None,
+) -> DiffReport:
+    with tempfile.TemporaryDirectory(prefix="semantic-layer-diff-") as scratch:
+        try:
+            old = load_version(project, base, Path(scratch))
+            new = load_version(project, head, Path(scratch))
+        except GitError as exc:
+            raise _fail(str(exc)) from None
+    report = DiffReport(old, new, None, threshold=threshold)
+    if report.broken:
+        return report
+    assert new.project is not None
+    try:
+        chosen = [normalize_dialect(d) for d in dialects or [new.project.settings.dialect]]
+    except QueryError as exc:
+        raise _fail(exc.message) from None
+    report.diff = diff_projects(old, new, chosen)
+    if values:
+        report.values = _values(report.diff, connection, grain, dimension)
+    return report
+
+
+def _values(found: ProjectDiff, connection: str | None, grain: str | None, dimension: str | None) -> list[Any]:
+    assert found.base.project is not None and found.head.project is not None
+    try:
+        with Layer(found.head.project, connection) as new:
+            old = Layer(found.base.project, engine=new.engine)
+            usage = dimension_usage(new.state_folder)
+            return [
+                compare_values(old, new, name, grain=grain, dimension=dimension or top_dimension(new, name, usage))
+                for name in found.changed_metrics()
+            ]
+    except SemanticLayerError as exc:
+        raise _fail(_message(exc)) from None

@@ -1,0 +1,155 @@
+"""What each metric is computed from and what is computed from it, in one project version.
+
+Upstream, a metric reads measures of models (its units) and, through its filters, its measures'
+expressions and its models' time, dimensions and columns of joined models: `Reads` lists them as
+the compiler's own expansion and join scopes find them, so that what lineage shows is what the SQL
+reads. Downstream are the metrics built on it (directly and through others).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlglot.errors import SqlglotError
+
+from .. import definitions as d
+from ..catalog import depends_on
+from ..compiler.members import resolve_member, resolve_tree
+from ..compiler.metrics import MetricExpander
+from ..compiler.scope import JoinScope
+from ..errors import QueryError
+from ..graph import SemanticGraph
+from ..snippets import SnippetError, parse_snippet
+
+
+@dataclass(frozen=True)
+class Reads:
+    """A metric's upstream: the metrics its expansion goes through (itself first), the models whose
+    rows it aggregates, their measures it aggregates (`model.measure`), and the models it joins."""
+
+    metrics: tuple[str, ...]
+    models: tuple[str, ...]
+    measures: tuple[str, ...]
+    joined: tuple[str, ...]
+
+    @property
+    def all_models(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.models, *self.joined}))
+
+
+def reads(graph: SemanticGraph, metric: str) -> Reads | None:
+    """The metric's upstream, or None when this version cannot expand it (a metric type the
+    compiler does not build): its SQL is then compared whole, never skipped as unchanged."""
+    try:
+        expander = MetricExpander(graph)
+        expander.expand(metric)
+        models, measures, joined = set(), set(), set()
+        for key, unit in expander.units.items():
+            models.add(key.model)
+            scope = JoinScope(graph, key.model)
+            for name in unit.measures:
+                measures.add(f"{key.model}.{name}")
+                measure = graph.measures_by_model[key.model][name]
+                for text in (measure.expr, measure.filter):
+                    if text:
+                        scope.snippet(text, ())
+            for text in key.filters:
+                for member in resolve_tree(graph, key.model, parse_snippet(text, graph.settings.dialect)):
+                    scope.dimension(member.dimension)
+            if graph.models[key.model].time is not None:
+                scope.dimension(scope.metric_time_dimension())
+            joined |= {path[-1].target for path in scope.paths.values() if path}
+            joined |= _reduced_models(graph, expander.used, key.model)
+    except (QueryError, SnippetError, SqlglotError):
+        return None
+    return Reads(tuple(expander.used), tuple(sorted(models)), tuple(sorted(measures)), tuple(sorted(joined - models)))
+
+
+def _reduced_models(graph: SemanticGraph, metrics: list[str], model: str) -> set[str]:
+    """The models a share's `reduce_by` dimensions come from, reached from one of its units' models
+    (read when the share is asked by those dimensions)."""
+    found = set()
+    for name in metrics:
+        metric = graph.metrics[name]
+        for ref in metric.denominator.reduce_by if isinstance(metric, d.RatioMetric) else ():
+            try:
+                member = resolve_member(graph, model, ref)
+            except QueryError:
+                continue  # not reachable from this unit's model: the share's other side reaches it
+            found |= {member.dimension.model, *(step.target for step in member.path)}
+    return found
+
+
+class Lineage:
+    """Upstream and downstream of every metric of one graph, computed once and kept."""
+
+    def __init__(self, graph: SemanticGraph):
+        self.graph = graph
+        self._reads: dict[str, Reads | None] = {}
+
+    def reads(self, metric: str) -> Reads | None:
+        if metric not in self._reads:
+            self._reads[metric] = reads(self.graph, metric)
+        return self._reads[metric]
+
+    def depends_on(self, metric: str) -> list[str]:
+        """The metrics `metric` is computed from, directly."""
+        return self._depends[metric]
+
+    @cached_property
+    def _depends(self) -> dict[str, list[str]]:
+        return {name: depends_on(self.graph, name) for name in self.graph.metrics}
+
+    @cached_property
+    def _used_by(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {name: [] for name in self.graph.metrics}
+        for name, sources in self._depends.items():
+            for source in sources:
+                out.setdefault(source, []).append(name)
+        return out
+
+    def used_by(self, metric: str) -> list[str]:
+        """The metrics computed from `metric`, directly."""
+        return self._used_by.get(metric, [])
+
+    def downstream(self, metric: str) -> list[str]:
+        """Every metric computed from `metric`, directly or through others, nearest first."""
+        seen: dict[str, None] = {}
+        frontier = [metric]
+        while frontier:
+            nxt = []
+            for name in frontier:
+                for user in self.used_by(name):
+                    if user not in seen and user != metric:
+                        seen[user] = None
+                        nxt.append(user)
+            frontier = nxt
+        return list(seen)
+
+    def upstream(self, metric: str) -> list[str]:
+        """Every metric `metric` is computed from, directly or through others, nearest first."""
+        seen: dict[str, None] = {}
+        frontier = [metric]
+        while frontier:
+            nxt = []
+            for name in frontier:
+                for source in self._depends.get(name, []):
+                    if source not in seen and source != metric:
+                        seen[source] = None
+                        nxt.append(source)
+            frontier = nxt
+        return list(seen)
+
+    @cached_property
+    def _readers(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name in self.graph.metrics:
+            found = self.reads(name)
+            for model in found.all_models if found else ():
+                out.setdefault(model, []).append(name)
+        return out
+
+    def readers(self, model: str) -> list[str]:
+        """The metrics whose SQL reads `model` (its measures, or through a join)."""
+        return self._readers.get(model, [])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,15 +19,16 @@ from rich.table import Table
 from rich.text import Text
 
 from .checks import CheckResult
-from .cli import ProjectOpt, _fail, _load, app, out
+from .cli import ProjectOpt, _fail, _load, app, err, out
 from .compiler.dialects import normalize_dialect
 from .errors import QueryError, SemanticLayerError
 from .governance.diff import ProjectDiff, diff_projects
 from .governance.gitref import GitError, load_version
 from .governance.report import DiffReport, markdown, print_rich, to_json
-from .governance.usage import dimension_usage
+from .governance.usage import UsageReport, dimension_usage
 from .governance.values import compare_values, top_dimension
 from .layer import Layer
+from .project import Project
 from .result import json_value
 
 
@@ -194,3 +196,115 @@ def _values(found: ProjectDiff, connection: str | None, grain: str | None, dimen
             ]
     except SemanticLayerError as exc:
         raise _fail(_message(exc)) from None
+
+
+@app.command()
+def lint(
+    project: ProjectOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    format: Annotated[TableOrJson, typer.Option("--format", "-f", help="table: one line per finding.")] = (
+        TableOrJson.table
+    ),
+) -> None:
+    """Check the project against governance rules (owners, deprecations, duplicate definitions, name
+    collisions, …), each finding at its file:line with a fix. Exit code 1 on an error (on a warning
+    too with --strict), 0 otherwise."""
+    from .governance.lint import lint as run_lint
+
+    proj = _load(project)
+    findings = run_lint(proj)
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = len(findings) - errors
+    if format is TableOrJson.json:
+        sys.stdout.write(json.dumps([f.to_json() for f in findings], ensure_ascii=False) + "\n")
+    else:
+        for finding in findings:
+            out.print(Text(str(finding)))
+        summary = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        err.print(Text(f"lint: {summary}" + (" (--strict: warnings fail)" if strict and warnings else "")))
+    if errors or (strict and warnings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def usage(
+    project: ProjectOpt = None,
+    since: Annotated[
+        str, typer.Option(help="The window: '90d', '12h', '2w', '90 days', or a date (2025-01-01, UTC).")
+    ] = "90d",
+    format: Annotated[TableOrJson, typer.Option("--format", "-f")] = TableOrJson.table,
+) -> None:
+    """Queries per metric, role and dashboard from the audit log, and the metrics nobody asked for
+    in the window (retirement candidates)."""
+    from .governance.usage import parse_since, usage_report
+    from .state import state_dir
+
+    proj = _load(project)
+    try:
+        start = parse_since(since, datetime.now(UTC))
+    except ValueError as exc:
+        raise _fail(f"--since {exc}") from None
+    folder = state_dir(proj.settings.name)
+    report = usage_report(proj, folder, start)
+    if not report.log_found:
+        err.print(
+            Text(f"warning: no audit log in {folder} (set SEMANTIC_LAYER_STATE_DIR to the server's state folder)")
+        )
+    if format is TableOrJson.json:
+        sys.stdout.write(json.dumps(_usage_json(report), ensure_ascii=False) + "\n")
+        return
+    for table in _usage_tables(proj, report):
+        out.print(table)
+
+
+def _usage_json(report: UsageReport) -> dict[str, Any]:
+    return {
+        "since": report.since.isoformat(),
+        "queries": report.queries,
+        "metrics": [
+            {
+                "metric": m.metric,
+                "queries": m.queries,
+                "last_queried": m.last.isoformat() if m.last else None,
+                "roles": list(m.roles),
+                "dashboards": list(m.dashboards),
+            }
+            for m in report.metrics
+        ],
+        "roles": [{"role": r, "queries": n} for r, n in report.roles],
+        "dashboards": [{"dashboard": b, "queries": n} for b, n in report.dashboards],
+        "unused": report.unused,
+    }
+
+
+def _usage_tables(proj: Project, report: UsageReport) -> list[Table]:
+    window = f"since {report.since:%Y-%m-%d %H:%M} UTC"
+    metrics = Table(title=f"{report.queries} queries {window}, by metric", title_justify="left")
+    for name in ("metric", "queries", "last queried", "roles", "dashboards"):
+        metrics.add_column(name, overflow="fold")
+    for m in report.metrics:
+        last = f"{m.last:%Y-%m-%d %H:%M}" if m.last else ""
+        metrics.add_row(Text(m.metric), str(m.queries), last, Text(", ".join(m.roles)), Text(", ".join(m.dashboards)))
+    roles = Table(title="by role", title_justify="left")
+    for name in ("role", "queries"):
+        roles.add_column(name)
+    for role, n in report.roles:
+        roles.add_row(Text(role), str(n))
+    tables = [metrics, roles]
+    if report.dashboards:
+        boards = Table(title="by dashboard (X-Semantic-Layer-Dashboard)", title_justify="left")
+        for name in ("dashboard", "queries"):
+            boards.add_column(name)
+        for board, n in report.dashboards:
+            boards.add_row(Text(board), str(n))
+        tables.append(boards)
+    unused = Table(
+        title=f"{len(report.unused)} metrics not queried {window}, nor any metric built on them: retirement candidates",
+        title_justify="left",
+    )
+    for name in ("metric", "status", "owner", "tier"):
+        unused.add_column(name)
+    for name in report.unused:
+        metric = proj.metrics[name]
+        unused.add_row(Text(name), metric.status, Text(metric.owner or ""), metric.tier or "")
+    return [*tables, unused]

@@ -264,7 +264,10 @@ def _rich_change(change: Change, diff: ProjectDiff) -> Panel:
     parts += [Text(f"reaches: {note}".replace("`", "")) for note in change.notes]
     where = f" ({change.location})" if change.location else ""
     return Panel(
-        Group(*parts), title=f"{SYMBOL[change.status]} {change.kind} {change.name}{where}", title_align="left", expand=False
+        Group(*parts),
+        title=f"{SYMBOL[change.status]} {change.kind} {change.name}{where}",
+        title_align="left",
+        expand=False,
     )
 
 

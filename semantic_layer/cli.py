@@ -100,12 +100,37 @@ def validate(
 
 @app.command("list")
 def list_(
-    what: Listable, project: ProjectOpt = None, format: Annotated[Format, typer.Option("--format", "-f")] = Format.table
+    what: Listable,
+    project: ProjectOpt = None,
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.table,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric", "-m", help="dimensions: only those every one of these metrics can be grouped by (repeat)."
+        ),
+    ] = None,
 ) -> None:
     """List metrics, dimensions or models."""
     proj = _load(project)
-    rows = _catalog(proj, what)
+    if metric and what is not Listable.dimensions:
+        raise _fail("--metric applies to 'list dimensions' only")
+    try:
+        rows = _reachable(proj, metric) if metric else _catalog(proj, what)
+    except QueryError as exc:
+        raise _fail(f"[{exc.code}] {exc.message}") from None
     _emit(rows, list(rows[0]) if rows else [], format, title=what.value)
+
+
+def _reachable(proj: Project, metrics: list[str]) -> list[dict[str, Any]]:
+    """The dimension refs queryable with every one of `metrics`, as the compiler resolves them."""
+    from .catalog import dimension_details
+
+    for name in metrics:
+        proj.graph.metric(name)  # an unknown metric is an error, not an empty list
+    return [
+        {"name": ref, "type": dim.type, "label": dim.label or "", "description": dim.description or ""}
+        for ref, dim in dimension_details(proj.graph, metrics)
+    ]
 
 
 def _catalog(proj: Project, what: Listable) -> list[dict[str, Any]]:
@@ -116,6 +141,8 @@ def _catalog(proj: Project, what: Listable) -> list[dict[str, Any]]:
                 "type": m.type,
                 "tier": m.tier or "",
                 "status": m.status,
+                "owner": m.owner or "",
+                "replaced_by": m.replaced_by or "",
                 "label": m.label or "",
                 "description": m.description or "",
                 "thresholds": thresholds_text(m),
@@ -522,11 +549,24 @@ def docs(
     readme: Annotated[
         Path | None, typer.Option(help=f"Rewrite the catalogue between the {CATALOG_START} markers of this file.")
     ] = None,
+    site: Annotated[
+        Path | None,
+        typer.Option(help="Write the catalogue as a static site into DIR (HTML, one script for search, no server)."),
+    ] = None,
+    examples: Annotated[
+        bool, typer.Option("--examples", help="With --site: show each metric's recent values, from the warehouse.")
+    ] = False,
+    connection: Annotated[str | None, typer.Option(help="Override the project's connection URL.")] = None,
 ) -> None:
-    """The metric catalogue as a Markdown table (stdout, a folder, or a README section)."""
+    """The metric catalogue: a Markdown table (stdout, a folder, or a README section) or a static site."""
     from .catalog import markdown_table
 
     proj = _load(project)
+    if site is not None:
+        from .cli_governance import write_catalogue_site
+
+        write_catalogue_site(proj, site, examples, connection)
+        return
     table = markdown_table(proj.graph)
     if readme is not None:
         text = readme.read_text(encoding="utf-8")

@@ -308,3 +308,53 @@ def _usage_tables(proj: Project, report: UsageReport) -> list[Table]:
         metric = proj.metrics[name]
         unused.add_row(Text(name), metric.status, Text(metric.owner or ""), metric.tier or "")
     return [*tables, unused]
+
+
+class Showable(StrEnum):
+    metric = "metric"
+
+
+@app.command()
+def show(
+    what: Showable,
+    name: Annotated[str, typer.Argument(help="The metric's name.")],
+    project: ProjectOpt = None,
+    dialect: Annotated[
+        str | None, typer.Option(help="Compile the SQL for this dialect (default: the project's).")
+    ] = None,
+    format: Annotated[TableOrJson, typer.Option("--format", "-f")] = TableOrJson.table,
+) -> None:
+    """Everything about one metric: its definition, governance fields, the SQL it compiles to, what
+    it is built on (metrics, models, measures) and what is built on it."""
+    from .governance.profile import metric_profile, print_profile
+
+    proj = _load(project)
+    try:
+        profile = metric_profile(proj, name, dialect)
+    except QueryError as exc:
+        raise _fail(f"[{exc.code}] {exc.message}") from None
+    if format is TableOrJson.json:
+        sys.stdout.write(json.dumps(profile.to_json(), ensure_ascii=False) + "\n")
+    else:
+        print_profile(profile, out)
+
+
+def write_catalogue_site(proj: Project, folder: Path, examples: bool, connection: str | None) -> None:
+    """`docs --site`: the static catalogue, with examples when the warehouse answers."""
+    from .governance.site import write_site
+
+    layer = Layer(proj, connection) if examples else None
+    try:
+        if layer is not None:
+            try:
+                layer.engine.ping(proj.settings.limits.timeout_seconds)
+            except SemanticLayerError as exc:
+                err.print(Text(f"warning: the warehouse does not answer, so no examples: {_message(exc)}"))
+                layer.close()
+                layer = None
+        written = write_site(proj, folder, layer)
+    finally:
+        if layer is not None:
+            layer.close()
+    pages = sum(1 for path in written if path.suffix == ".html")
+    out.print(Text(f"✓ wrote {folder / 'index.html'} and {pages - 1} metric pages"), style="green")

@@ -61,12 +61,13 @@ def load_version(folder: Path | None, ref: str | None, scratch: Path) -> Version
         return _loaded(WORKING_TREE, root, root, shown)
     top, prefix = _repository(root)
     commit = _git(top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", what=f"'{ref}' is not a commit")
-    target = scratch / commit.strip()
-    _extract(top, commit.strip(), prefix, target)
-    copy = target / prefix
-    if not copy.is_dir():
-        raise GitError(f"'{ref}' has no folder '{prefix.rstrip('/') or '.'}': the project did not exist there")
-    return _loaded(ref, copy, root, shown)
+    commit = commit.strip()
+    if prefix:
+        missing = f"'{ref}' has no folder '{prefix.rstrip('/')}': the project did not exist there"
+        _git(top, "cat-file", "-e", f"{commit}:{prefix.rstrip('/')}", what=missing)
+    target = scratch / commit
+    _extract(top, commit, prefix, target)
+    return _loaded(ref, target / prefix, root, shown)
 
 
 def _loaded(label: str, folder: Path, root: Path, shown: str) -> Version:

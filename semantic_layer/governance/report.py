@@ -52,7 +52,7 @@ def markdown(report: DiffReport) -> str:
     if report.broken:
         for version in report.broken:
             lines += _broken_markdown(version)
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines).rstrip("\n") + "\n"
     diff = report.diff
     assert diff is not None
     if not diff.has_changes:
@@ -79,13 +79,20 @@ def _broken_markdown(version: Version) -> list[str]:
 
 
 def _summary_line(diff: ProjectDiff) -> str:
+    """'4 definitions changed (1 model, 3 metrics). Compiled SQL (duckdb): 1 metric changes, 1 new.'"""
     kinds = Counter(c.kind for c in diff.changes)
     parts = [f"{n} {kind if n == 1 else _plural(kind)}" for kind, n in sorted(kinds.items(), key=_kind_order)]
-    sql = [c.name for c in diff.changes if c.kind == "metric" and c.sql_changed] + [a.name for a in diff.affected]
-    definitions = f"{len(diff.changes)} definition{'s' if len(diff.changes) != 1 else ''} changed"
-    line = f"{definitions} ({', '.join(parts)})" if parts else "No definition changed"
-    metrics = f"{len(sql)} metric{'s' if len(sql) != 1 else ''}"
-    return f"{line}; the compiled SQL of {metrics} changes ({', '.join(diff.dialects)})."
+    count = len(diff.changes)
+    head = (
+        f"{count} definition{'s' if count != 1 else ''} changed ({', '.join(parts)})"
+        if count
+        else "No definition changed"
+    )
+    metrics = [c for c in diff.changes if c.kind == "metric"]
+    changing = sum(c.status == "changed" and c.sql_changed for c in metrics) + len(diff.affected)
+    sql = [f"{changing} metric{' changes' if changing == 1 else 's change'}"]
+    sql += [f"{n} {status}" for status in ("new", "removed") if (n := sum(_sql_word(c) == status for c in metrics))]
+    return f"{head}. Compiled SQL ({', '.join(diff.dialects)}): {', '.join(sql)}."
 
 
 def _kind_order(item: tuple[str, int]) -> int:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import did_you_mean
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 INTERVAL_RE = re.compile(r"^\s*(\d+)\s+(hour|day|week|month|quarter|year)s?\s*$", re.IGNORECASE)
@@ -579,6 +581,16 @@ class LintSettings(Strict):
     severity: dict[LintRule, Literal["error", "warning"]] = Field(default_factory=dict)
     # How far back the audit log is read for `unused-metric` ('90 days').
     usage_window: str = "90 days"
+
+    @field_validator("disable", "severity", mode="before")
+    @classmethod
+    def _known_rules(cls, v: Any) -> Any:
+        """An unknown rule id is named with the nearest known one (pydantic would list them all)."""
+        rules = get_args(LintRule)
+        for rule in v if isinstance(v, list | dict) else ():
+            if isinstance(rule, str) and rule not in rules:
+                raise ValueError(f"unknown lint rule '{rule}'{did_you_mean(rule, rules)}")
+        return v
 
     @field_validator("usage_window")
     @classmethod

@@ -31,6 +31,7 @@ SLOW_MODULES = {
     "test_alerts_engines",
     "test_pages",
     "test_checks_engines",
+    "test_ci_recipe",
 }
 
 

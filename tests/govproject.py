@@ -32,6 +32,10 @@ MODELS = """models:
       - {name: revenue, agg: sum, expr: amount, filter: "status <> 'cancelled'"}
       - {name: order_count, agg: count, filter: "status <> 'cancelled'"}
       - {name: buyers, agg: count_distinct, expr: customer_id}
+    checks:
+      - {name: order_id_present, not_null: order_id}
+      - name: known_status
+        accepted_values: {column: status, values: [done, cancelled]}
   - name: customers
     table: customers
     primary_key: customer_id

@@ -32,6 +32,7 @@ SLOW_MODULES = {
     "test_pages",
     "test_checks_engines",
     "test_ci_recipe",
+    "test_site_browser",
 }
 
 

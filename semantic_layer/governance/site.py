@@ -210,20 +210,15 @@ class Node:
     kind: str  # model | measure | metric | self
     column: int
     href: str | None = None
+    low: bool = False  # drawn below every column's other boxes, so that no long edge runs through it
 
 
 def lineage_svg(p: MetricProfile, lineage: Lineage) -> str:
     """Models → measures → the metrics it is built on → it → what is built on it, left to right."""
     nodes, edges = _graph(p, lineage)
-    columns: dict[int, list[Node]] = {}
-    for node in nodes.values():
-        columns.setdefault(node.column, []).append(node)
-    place: dict[str, tuple[int, int]] = {}
-    for column, members in columns.items():
-        for row, node in enumerate(sorted(members, key=lambda n: n.label)):
-            place[node.key] = (column * (BOX_W + GAP_X), row * (BOX_H + GAP_Y))
-    width = (max(columns) + 1) * (BOX_W + GAP_X) - GAP_X
-    height = max(len(m) for m in columns.values()) * (BOX_H + GAP_Y) - GAP_Y
+    place = _layout(list(nodes.values()))
+    width = max(x for x, _ in place.values()) + BOX_W
+    height = max(y for _, y in place.values()) + BOX_H
     paths = [_edge(place[a], place[b], dashed) for a, b, dashed in edges]
     boxes = [_box(node, place[node.key]) for node in nodes.values()]
     return (
@@ -232,6 +227,23 @@ def lineage_svg(p: MetricProfile, lineage: Lineage) -> str:
         + "\n".join([*paths, *boxes])
         + "\n</svg>"
     )
+
+
+def _layout(nodes: list[Node]) -> dict[str, tuple[int, int]]:
+    """Each box's top left corner: columns left to right, boxes by name within a column, low boxes
+    under the tallest column."""
+    columns: dict[int, list[Node]] = {}
+    for node in sorted(nodes, key=lambda n: n.label):
+        columns.setdefault(node.column, []).append(node)
+    floor = max(sum(not n.low for n in members) for members in columns.values())
+    place: dict[str, tuple[int, int]] = {}
+    for column, members in columns.items():
+        rows: list[Node | None] = [n for n in members if not n.low]
+        rows += [None] * (floor - len(rows)) + [n for n in members if n.low]
+        for row, box in enumerate(rows):
+            if box is not None:
+                place[box.key] = (column * (BOX_W + GAP_X), row * (BOX_H + GAP_Y))
+    return place
 
 
 def _graph(p: MetricProfile, lineage: Lineage) -> tuple[dict[str, Node], list[tuple[str, str, bool]]]:
@@ -244,12 +256,16 @@ def _graph(p: MetricProfile, lineage: Lineage) -> tuple[dict[str, Node], list[tu
         return depth[name]
 
     wanted = {p.name, *p.upstream, *p.downstream}
-    nodes: dict[str, Node] = {f"model:{m}": Node(f"model:{m}", m, "model", 0) for m in (*p.models, *p.joined)}
+    # Models the metric joins (through its filters) stand in a column of their own just before it.
+    joined_column = 2 + level(p.name) if p.joined else None
+    nodes: dict[str, Node] = {f"model:{m}": Node(f"model:{m}", m, "model", 0) for m in p.models}
+    nodes |= {f"model:{m}": Node(f"model:{m}", m, "model", joined_column or 0, low=True) for m in p.joined}
     nodes |= {f"measure:{m}": Node(f"measure:{m}", m, "measure", 1) for m in p.measures}
     for name in wanted:
         kind = "self" if name == p.name else "metric"
         href = None if name == p.name else f"{name}.html"
-        nodes[f"metric:{name}"] = Node(f"metric:{name}", name, kind, 2 + level(name), href)
+        shift = 1 if joined_column is not None and level(name) >= level(p.name) else 0
+        nodes[f"metric:{name}"] = Node(f"metric:{name}", name, kind, 2 + level(name) + shift, href)
     edges = [(f"model:{m.split('.')[0]}", f"measure:{m}", False) for m in p.measures]
     edges += [(f"model:{m}", f"metric:{p.name}", True) for m in p.joined]
     for name in wanted:

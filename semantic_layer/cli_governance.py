@@ -218,8 +218,7 @@ def lint(
     if format is TableOrJson.json:
         sys.stdout.write(json.dumps([f.to_json() for f in findings], ensure_ascii=False) + "\n")
     else:
-        for finding in findings:
-            out.print(Text(str(finding)))
+        sys.stdout.write("".join(f"{finding}\n" for finding in findings))  # plain lines, for editors and CI
         summary = f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
         err.print(Text(f"lint: {summary}" + (" (--strict: warnings fail)" if strict and warnings else "")))
     if errors or (strict and warnings):

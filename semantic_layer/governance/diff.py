@@ -111,6 +111,9 @@ class ProjectDiff:
         return own + [a.name for a in self.affected]
 
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when PyYAML was built with it
+
+
 def yaml_text(value: BaseModel | None) -> str:
     """A definition as YAML, keys in their definition order, defaults left out ('' for None)."""
     if value is None:
@@ -118,7 +121,7 @@ def yaml_text(value: BaseModel | None) -> str:
     data = value.model_dump(mode="json", exclude_defaults=True)
     ordered: dict[str, Any] = {key: data.pop(key) for key in ("name", "role", "type") if key in data}
     ordered.update(data)  # name and type first, as the YAML files write them
-    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(ordered, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def unified(before: str, after: str, old: str, new: str) -> list[str]:
@@ -142,6 +145,7 @@ def diff_projects(base: Version, head: Version, dialects: Iterable[str]) -> Proj
         base, head, "policy", {p.role: p for p in old.policies}, {p.role: p for p in new.policies}
     )
     changed = {(c.kind, c.name) for c in result.changes}
+    sql.changed_definitions = changed
     for change in result.changes:
         _fill(change, sql, lineage, (old, new))
     for name in sorted(set(old.metrics) & set(new.metrics)):
@@ -182,6 +186,7 @@ class _Sql:
         self.dialects = dialects
         self.lineage = lineage
         self.compilers = (Compiler(old.graph), Compiler(new.graph))
+        self.changed_definitions: set[tuple[str, str]] = set()  # (kind, name) of every change
         self._changes: dict[str, list[SqlChange]] = {}
         self._model_hashes: tuple[dict[str, str], dict[str, str]] = ({}, {})
 
@@ -190,6 +195,9 @@ class _Sql:
 
     def of(self, metric: str) -> list[SqlChange]:
         if metric not in self._changes:
+            if self._untouched(metric):
+                self._changes[metric] = [SqlChange(dialect, "", "") for dialect in self.dialects]
+                return self._changes[metric]
             before, after = self._fingerprint(0, metric), self._fingerprint(1, metric)
             if before is not None and before == after:  # the same upstream: the same SQL, not compiled
                 self._changes[metric] = [SqlChange(dialect, "", "") for dialect in self.dialects]
@@ -199,6 +207,20 @@ class _Sql:
                     for dialect in self.dialects
                 ]
         return self._changes[metric]
+
+    def _untouched(self, metric: str) -> bool:
+        """Nothing the metric's SQL is made from in the new version changed: then the old version
+        expands it the same way (every definition its expansion and joins go through is the same),
+        and its old upstream need not be worked out."""
+        if ("settings", "semantic_layer.yml") in self.changed_definitions:
+            return False
+        if any(metric not in project.metrics for project in self.projects):
+            return False
+        found = self.lineage[1].reads(metric)
+        if found is None:
+            return False
+        touched = [("metric", name) for name in found.metrics] + [("model", name) for name in found.all_models]
+        return not any(item in self.changed_definitions for item in touched)
 
     def _compile(self, side: int, metric: str, dialect: str) -> str | None:
         if metric not in self.projects[side].metrics:
@@ -241,7 +263,9 @@ def _fill(change: Change, sql: _Sql, lineage: tuple[Lineage, Lineage], projects:
         users = lineage[side].downstream(change.name)
         change.downstream = [Downstream(u, _fate(u, sql, projects)) for u in users]
     elif change.kind == "model":
-        readers = dict.fromkeys([*lineage[0].readers(change.name), *lineage[1].readers(change.name)])
+        readers = list(lineage[side].readers(change.name))  # the new version's; the old's for a removed model
+        removed = [m for m in projects[0].metrics if m not in projects[1].metrics] if side else []
+        readers += [m for m in removed if change.name in (getattr(lineage[0].reads(m), "all_models", ()))]
         change.downstream = [Downstream(m, _fate(m, sql, projects)) for m in readers]
     elif change.kind == "policy":
         change.notes = _policy_reach(change, projects)

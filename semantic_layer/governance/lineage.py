@@ -9,7 +9,7 @@ reads. Downstream are the metrics built on it (directly and through others).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from sqlglot.errors import SqlglotError
 
@@ -44,26 +44,35 @@ def reads(graph: SemanticGraph, metric: str) -> Reads | None:
     try:
         expander = MetricExpander(graph)
         expander.expand(metric)
-        models, measures, joined = set(), set(), set()
+        models: set[str] = set()
+        measures: set[str] = set()
+        joined: set[str] = set()
         for key, unit in expander.units.items():
             models.add(key.model)
-            scope = JoinScope(graph, key.model)
-            for name in unit.measures:
-                measures.add(f"{key.model}.{name}")
-                measure = graph.measures_by_model[key.model][name]
-                for text in (measure.expr, measure.filter):
-                    if text:
-                        scope.snippet(text, ())
-            for text in key.filters:
-                for member in resolve_tree(graph, key.model, parse_snippet(text, graph.settings.dialect)):
-                    scope.dimension(member.dimension)
-            if graph.models[key.model].time is not None:
-                scope.dimension(scope.metric_time_dimension())
-            joined |= {path[-1].target for path in scope.paths.values() if path}
+            measures |= {f"{key.model}.{name}" for name in unit.measures}
+            shape = (key.model, tuple(sorted(unit.measures)), key.filters)
+            joined |= graph.memo(("lineage-joins", shape), partial(_joins, graph, *shape))
             joined |= _reduced_models(graph, expander.used, key.model)
     except (QueryError, SnippetError, SqlglotError):
         return None
     return Reads(tuple(expander.used), tuple(sorted(models)), tuple(sorted(measures)), tuple(sorted(joined - models)))
+
+
+def _joins(graph: SemanticGraph, model: str, measures: tuple[str, ...], filters: tuple[str, ...]) -> frozenset[str]:
+    """The models one unit joins: through its measures' SQL, its filters' dimensions and its time,
+    as the compiler's join scope finds them (kept per graph: many metrics share a unit)."""
+    scope = JoinScope(graph, model)
+    for name in measures:
+        measure = graph.measures_by_model[model][name]
+        for text in (measure.expr, measure.filter):
+            if text:
+                scope.snippet(text, ())
+    for text in filters:
+        for member in resolve_tree(graph, model, parse_snippet(text, graph.settings.dialect)):
+            scope.dimension(member.dimension)
+    if graph.models[model].time is not None:
+        scope.dimension(scope.metric_time_dimension())
+    return frozenset(path[-1].target for path in scope.paths.values() if path)
 
 
 def _reduced_models(graph: SemanticGraph, metrics: list[str], model: str) -> set[str]:

@@ -100,7 +100,7 @@ def definition_problems(model: d.Model, dialect: str) -> list[tuple[tuple[str | 
             if check.sql is not None:
                 parse_snippet_query(check.sql, dialect)
             else:
-                for column in _columns_of(check):
+                for column in check_columns(check):
                     _column(column, dialect)
         except (SnippetError, QueryError, SqlglotError, ValueError) as exc:
             problems.append((at, f"check '{check.name}': {getattr(exc, 'message', exc)}"))
@@ -108,11 +108,7 @@ def definition_problems(model: d.Model, dialect: str) -> list[tuple[tuple[str | 
 
 
 def check_columns(check: d.Check) -> list[str]:
-    """The columns of the model's source a check reads (for `validate --warehouse`)."""
-    return _columns_of(check)
-
-
-def _columns_of(check: d.Check) -> list[str]:
+    """The columns of the model's source a check reads (`validate --warehouse` looks for them)."""
     if check.not_null is not None:
         return [check.not_null]
     if check.unique is not None:

@@ -12,24 +12,23 @@ import tempfile
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from .checks import CheckResult
 from .cli import ProjectOpt, _fail, _load, app, err, out
-from .compiler.dialects import normalize_dialect
 from .errors import QueryError, SemanticLayerError
-from .governance.diff import ProjectDiff, diff_projects
-from .governance.gitref import GitError, load_version
-from .governance.report import DiffReport, markdown, print_rich, to_json
-from .governance.usage import UsageReport, dimension_usage
-from .governance.values import compare_values, top_dimension
 from .layer import Layer
 from .project import Project
 from .result import json_value
+
+if TYPE_CHECKING:  # the governance modules are imported by the commands that use them: a quicker start
+    from .checks import CheckResult
+    from .governance.diff import ProjectDiff
+    from .governance.report import DiffReport
+    from .governance.usage import UsageReport
 
 
 class TableOrJson(StrEnum):
@@ -140,6 +139,8 @@ def diff(
     """Compare the project at two git versions: each definition changed, its compiled SQL and what is
     built on it. Exit code 0 when it ran, 1 on errors (a version that does not load), 2 with
     --exit-code when something changed."""
+    from .governance.report import markdown, print_rich, to_json
+
     report = _diff_report(base, head, project, dialect, values, threshold, grain, dimension, connection)
     if format is DiffFormat.json:
         sys.stdout.write(json.dumps(to_json(report), ensure_ascii=False, default=json_value) + "\n")
@@ -164,6 +165,11 @@ def _diff_report(
     dimension: str | None,
     connection: str | None,
 ) -> DiffReport:
+    from .compiler.dialects import normalize_dialect
+    from .governance.diff import diff_projects
+    from .governance.gitref import GitError, load_version
+    from .governance.report import DiffReport
+
     with tempfile.TemporaryDirectory(prefix="semantic-layer-diff-") as scratch:
         try:
             old = load_version(project, base, Path(scratch))
@@ -185,6 +191,9 @@ def _diff_report(
 
 
 def _values(found: ProjectDiff, connection: str | None, grain: str | None, dimension: str | None) -> list[Any]:
+    from .governance.usage import dimension_usage
+    from .governance.values import compare_values, top_dimension
+
     assert found.base.project is not None and found.head.project is not None
     try:
         with Layer(found.head.project, connection) as new:

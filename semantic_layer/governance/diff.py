@@ -29,7 +29,6 @@ from .lineage import Lineage
 
 # Settings a metric's SQL depends on: any change to these compiles every metric again.
 COMPILE_SETTINGS = ("dialect", "timezone", "week_start", "fiscal_year_start_month", "limits")
-KINDS = ("settings", "model", "metric", "policy")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ from ..errors import QueryError
 from ..graph import SemanticGraph
 from ..snippets import SnippetError, parse_snippet
 
+# Unit kinds whose reads are their model's measures, filters and time (compiler/plan.py's UnitSpec):
+# a metric with a unit of another kind has no `Reads`, and diff compiles it to compare.
+KNOWN_UNITS = ("plain", "cumulative", "snapshot")
+
 
 @dataclass(frozen=True)
 class Reads:
@@ -48,6 +52,8 @@ def reads(graph: SemanticGraph, metric: str) -> Reads | None:
         measures: set[str] = set()
         joined: set[str] = set()
         for key, unit in expander.units.items():
+            if key.kind not in KNOWN_UNITS:
+                return None  # its units read more than their model's measures: compile it to compare
             models.add(key.model)
             measures |= {f"{key.model}.{name}" for name in unit.measures}
             shape = (key.model, tuple(sorted(unit.measures)), key.filters)

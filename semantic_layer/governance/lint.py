@@ -9,7 +9,7 @@ changed in `semantic_layer.yml` (`lint: {disable: [...], severity: {rule: error}
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
@@ -88,6 +88,7 @@ class Context:
         self.lineage = Lineage(project.graph)
         self.queried = queried  # None: no audit log
         self.window = window
+        self.units: dict[Hashable, int] = {}  # the units met in expansions, numbered
 
     def active(self) -> Iterator[d.Metric]:
         return (m for m in self.project.metrics.values() if m.status == "active")
@@ -178,7 +179,8 @@ def _canonical(context: Context, name: str) -> str | None:
 
     def identity(column: exp.Column) -> exp.Expr:
         key, measures = units[column.table]
-        return exp.column(f"{key!r}|{measures[column.name]}", quoted=True)
+        number = context.units.setdefault(key, len(context.units))  # units equal as the compiler compares them
+        return exp.column(f"u{number}|{measures[column.name]}", quoted=True)
 
     return tree.transform(lambda n: identity(n) if isinstance(n, exp.Column) else n).sql()
 

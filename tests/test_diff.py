@@ -372,3 +372,27 @@ def test_sql_for_each_dialect_asked(project: Path) -> None:
     assert "+    COUNT(DISTINCT orders.customer_id) AS m1" in aov["sql_diff"]["postgres"].splitlines()
     code, _, err = diff("main", "-p", "metrics", "--dialect", "dbase")
     assert code == 1 and "unknown dialect 'dbase'" in err
+
+
+def test_a_report_too_long_for_a_comment_is_cut_between_sections(project: Path) -> None:
+    many = "".join(
+        f"  - {{name: m{i}, type: simple, measure: orders.buyers, filter: \"orders.status = 's{i}'\"}}\n"
+        for i in range(400)
+    )
+    (project / "metrics.yml").write_text((project / "metrics.yml").read_text() + many)
+    commit(project.parent, "many metrics")
+    settings = (project / "semantic_layer.yml").read_text()
+    (project / "semantic_layer.yml").write_text(settings + "limits: {default_rows: 500}\n")
+    code, out, _ = diff("main", "-p", "metrics", "-f", "markdown")
+    assert code == 0 and len(out) <= 65_536
+    lines = out.splitlines()
+    assert lines[-1].endswith(
+        "more sections left out: the comment would pass GitHub's limit of 65 536 characters. `semantic-layer diff` prints the whole report.*"
+    )
+    assert lines[-2] == "" and lines[-3] == "```"  # cut after a whole section
+    shown = sum(line.startswith("##### ↳ metric") for line in lines)
+    assert (
+        50 < shown < 405
+        and lines[-1]
+        == f"*{405 - shown} more sections left out: the comment would pass GitHub's limit of 65 536 characters. `semantic-layer diff` prints the whole report.*"
+    )

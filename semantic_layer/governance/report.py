@@ -23,6 +23,11 @@ from .gitref import Version
 from .values import ValueComparison, ValueRow
 
 SYMBOL = {"added": "+", "removed": "-", "changed": "~", "inherited": "↳"}
+COMMENT_LIMIT = 65_536  # characters in a GitHub comment
+CUT_NOTE = (
+    "*{count} more sections left out: the comment would pass GitHub's limit of 65 536 characters. "
+    "`semantic-layer diff` prints the whole report.*"
+)
 
 
 @dataclass
@@ -58,17 +63,25 @@ def markdown(report: DiffReport) -> str:
     if not diff.has_changes:
         return "\n".join([*lines, "No definition and no compiled SQL changes."]) + "\n"
     lines += [_summary_line(diff), "", *_summary_table(diff), ""]
-    for change in diff.changes:
-        lines += _change_markdown(change, diff)
+    sections = [_change_markdown(change, diff) for change in diff.changes]
     if diff.affected:
-        lines += ["#### Metrics whose SQL changes through what they are built on", ""]
-        for affected in diff.affected:
-            because = ", ".join(affected.because) or "their upstream"
-            lines += [f"##### ↳ metric `{affected.name}` (via {because})", ""]
-            lines += _sql_markdown(affected.sql, diff)
-    for values in report.values:
-        lines += _values_markdown(values, report.threshold)
-    return "\n".join(lines).rstrip("\n") + "\n"
+        sections.append(["#### Metrics whose SQL changes through what they are built on", ""])
+    for affected in diff.affected:
+        because = ", ".join(affected.because) or "their upstream"
+        sections.append([f"##### ↳ metric `{affected.name}` (via {because})", "", *_sql_markdown(affected.sql, diff)])
+    sections += [_values_markdown(values, report.threshold) for values in report.values]
+    return _within_limit(lines, sections)
+
+
+def _within_limit(head: list[str], sections: list[list[str]]) -> str:
+    """The report, its sections cut where a pull-request comment would exceed GitHub's limit."""
+    text = "\n".join(head)
+    for i, section in enumerate(sections):
+        more = "\n" + "\n".join(section)
+        if len(text) + len(more) > COMMENT_LIMIT - len(CUT_NOTE) - 40:
+            return text.rstrip("\n") + "\n\n" + CUT_NOTE.format(count=len(sections) - i) + "\n"
+        text += more
+    return text.rstrip("\n") + "\n"
 
 
 def _broken_markdown(version: Version) -> list[str]:

@@ -396,3 +396,34 @@ def test_a_report_too_long_for_a_comment_is_cut_between_sections(project: Path) 
         and lines[-1]
         == f"*{405 - shown} more sections left out: the comment would pass GitHub's limit of 65 536 characters. `semantic-layer diff` prints the whole report.*"
     )
+
+
+def test_a_conversion_metric_is_reached_through_its_conversion_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CRM's lead_to_win_rate_90d converts leads into won opportunities of another model: a change
+    there changes its SQL."""
+    import shutil
+
+    from govproject import git
+
+    repo = tmp_path / "crm"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "metrics", repo / "metrics")
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, "the CRM")
+    monkeypatch.chdir(repo)
+    pipeline = repo / "metrics" / "pipeline.yml"
+    text = pipeline.read_text()
+    assert "{name: won_count, agg: count, filter: \"stage = 'won'\"}" in text
+    pipeline.write_text(
+        text.replace(
+            "{name: won_count, agg: count, filter: \"stage = 'won'\"}",
+            "{name: won_count, agg: count, filter: \"stage IN ('won', 'closed')\"}",
+        )
+    )
+    report = json.loads(diff("main", "-p", "metrics", "-f", "json")[1])
+    assert [(c["kind"], c["name"]) for c in report["changes"]] == [("model", "closed_opportunities")]
+    assert [(a["metric"], a["because"]) for a in report["affected"]] == [
+        ("lead_to_win_rate_90d", ["model closed_opportunities"]),
+        ("won_deals", ["model closed_opportunities"]),
+    ]

@@ -16,15 +16,16 @@ from sqlglot.errors import SqlglotError
 from .. import definitions as d
 from ..catalog import depends_on
 from ..compiler.members import resolve_member, resolve_tree
-from ..compiler.metrics import MetricExpander
+from ..compiler.metrics import MetricExpander, UnitDraft
+from ..compiler.plan import ConversionSpec, UnitKey
 from ..compiler.scope import JoinScope
 from ..errors import QueryError
 from ..graph import SemanticGraph
 from ..snippets import SnippetError, parse_snippet
 
-# Unit kinds whose reads are their model's measures, filters and time (compiler/plan.py's UnitSpec):
+# Unit kinds whose reads lineage knows: their models' measures, filters, time and (conversions) entity:
 # a metric with a unit of another kind has no `Reads`, and diff compiles it to compare.
-KNOWN_UNITS = ("plain", "cumulative", "snapshot")
+KNOWN_UNITS = ("plain", "cumulative", "snapshot", "conversion")
 
 
 @dataclass(frozen=True)
@@ -54,25 +55,54 @@ def reads(graph: SemanticGraph, metric: str) -> Reads | None:
         for key, unit in expander.units.items():
             if key.kind not in KNOWN_UNITS:
                 return None  # its units read more than their model's measures: compile it to compare
-            models.add(key.model)
-            measures |= {f"{key.model}.{name}" for name in unit.measures}
-            shape = (key.model, tuple(sorted(unit.measures)), key.filters)
-            joined |= graph.memo(("lineage-joins", shape), partial(_joins, graph, *shape))
+            for model, names, filters, entity in _sides(graph, key, unit):
+                models.add(model)
+                measures |= {f"{model}.{name}" for name in names}
+                shape = (model, names, filters, entity)
+                joined |= graph.memo(("lineage-joins", shape), partial(_joins, graph, *shape))
             joined |= _reduced_models(graph, expander.used, key.model)
     except (QueryError, SnippetError, SqlglotError):
         return None
     return Reads(tuple(expander.used), tuple(sorted(models)), tuple(sorted(measures)), tuple(sorted(joined - models)))
 
 
-def _joins(graph: SemanticGraph, model: str, measures: tuple[str, ...], filters: tuple[str, ...]) -> frozenset[str]:
-    """The models one unit joins: through its measures' SQL, its filters' dimensions and its time,
-    as the compiler's join scope finds them (kept per graph: many metrics share a unit)."""
+Side = tuple[str, tuple[str, ...], tuple[str, ...], str | None]  # model, measures, filters, entity
+
+
+def _sides(graph: SemanticGraph, key: UnitKey, unit: UnitDraft) -> list[Side]:
+    """The models a unit reads rows of, each with its measures, the filters read on it, and (for a
+    conversion) the entity: a conversion's filters are read on its base model when they resolve
+    there, else on its conversion model, as the compiler does."""
+    spec = key.spec
+    if not isinstance(spec, ConversionSpec):
+        return [(key.model, tuple(sorted(unit.measures)), key.filters, None)]
+    on_base = tuple(text for text in key.filters if _resolves(graph, key.model, text))
+    other = tuple(text for text in key.filters if text not in on_base)
+    return [
+        (key.model, (spec.base_measure,), on_base, spec.entity),
+        (spec.conversion_model, (spec.conversion_measure,), other, spec.entity),
+    ]
+
+
+def _resolves(graph: SemanticGraph, model: str, text: str) -> bool:
+    try:
+        resolve_tree(graph, model, parse_snippet(text, graph.settings.dialect))
+    except QueryError:
+        return False
+    return True
+
+
+def _joins(
+    graph: SemanticGraph, model: str, measures: tuple[str, ...], filters: tuple[str, ...], entity: str | None
+) -> frozenset[str]:
+    """The models one side of a unit joins: through its measures' SQL, its filters' dimensions, its
+    time and its entity, as the compiler's join scope finds them (kept per graph: many metrics
+    share a unit)."""
     scope = JoinScope(graph, model)
-    for name in measures:
-        measure = graph.measures_by_model[model][name]
-        for text in (measure.expr, measure.filter):
-            if text:
-                scope.snippet(text, ())
+    own = [graph.measures_by_model[model][name] for name in measures]
+    for text in [entity, *(m.expr for m in own), *(m.filter for m in own)]:
+        if text:
+            scope.snippet(text, ())
     for text in filters:
         for member in resolve_tree(graph, model, parse_snippet(text, graph.settings.dialect)):
             scope.dimension(member.dimension)

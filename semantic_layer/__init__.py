@@ -12,6 +12,7 @@ from .client import Client
 from .errors import (
     DeprecatedMetricWarning,
     ExecutionError,
+    FailedCheckWarning,
     ForbiddenError,
     Issue,
     LimitExceededError,
@@ -40,6 +41,7 @@ __all__ = [
     "DeprecatedMetricWarning",
     "Dimension",
     "ExecutionError",
+    "FailedCheckWarning",
     "Filter",
     "ForbiddenError",
     "Issue",

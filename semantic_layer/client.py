@@ -27,7 +27,7 @@ from .alerts import Alert
 from .catalog import Dimension, Metric
 from .definitions import Thresholds
 from .errors import did_you_mean
-from .ipc import CACHED_HEADER, DURATION_HEADER, MEDIA_TYPE, AnswerInfo, reader
+from .ipc import CACHED_HEADER, DURATION_HEADER, MEDIA_TYPE, WARNINGS_HEADER, AnswerInfo, reader
 from .paging import collect, page_queries, pages
 from .query import Query, build_query
 from .result import Result, warn_about
@@ -99,7 +99,7 @@ class Client:
             with self._arrow(page) as (response, stream):
                 if number == 0:
                     info = _info(response, stream)
-                    warn_about(info.warnings, info.truncated, stacklevel=2)
+                    warn_about([*_late_warnings(response), *info.warnings], info.truncated, stacklevel=2)
                 for batch in self._batches(response, stream):
                     count += batch.num_rows
                     yield batch
@@ -154,7 +154,9 @@ class Client:
             _info(response, stream)
             batches = list(self._batches(response, stream))
             table = pa.Table.from_batches(batches, stream.schema)
-            return Result.from_stream(table, cached=_cached(response), duration_ms=_duration(response))
+            result = Result.from_stream(table, cached=_cached(response), duration_ms=_duration(response))
+            result.warnings = [*_late_warnings(response), *result.warnings]
+            return result
 
     @contextmanager
     def _arrow(self, query: Query) -> Iterator[tuple[httpx.Response, pa.RecordBatchStreamReader]]:
@@ -336,6 +338,17 @@ def _broken(response: httpx.Response) -> errors.ProtocolError:
 
 def _cached(response: httpx.Response) -> bool:
     return bool(response.headers.get(CACHED_HEADER) == "true")
+
+
+def _late_warnings(response: httpx.Response) -> list[str]:
+    """The answer's warnings sent beside its stream (a failed data check), ahead of the stream's own."""
+    try:
+        found = json.loads(response.headers.get(WARNINGS_HEADER, "[]"))
+    except ValueError:
+        raise _broken(response) from None
+    if not isinstance(found, list) or not all(isinstance(w, str) for w in found):
+        raise _broken(response)
+    return found
 
 
 def _duration(response: httpx.Response) -> float:

@@ -127,6 +127,10 @@ class NotFinalWarning(SemanticLayerWarning):
     later period has not ended yet, a conversion metric whose window has not passed (finality.py)."""
 
 
+class FailedCheckWarning(SemanticLayerWarning):
+    """A model the query's metrics read failed a data check in its last run (`semantic-layer check`)."""
+
+
 def new_incident() -> str:
     """An id for one failure that is ours, not the caller's: quoted in the answer and written to the
     log with the details, so that an operator can find the one from the other."""

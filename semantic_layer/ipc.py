@@ -25,6 +25,9 @@ METADATA_KEY = b"semantic_layer"
 BATCH_ROWS = 65_536
 CACHED_HEADER = "semantic-layer-cached"
 DURATION_HEADER = "semantic-layer-duration-ms"
+# Warnings that belong to this answer but not to the cached stream (a failed data check of a model
+# the metrics read, which a later check run may clear): a JSON list, ahead of the stream's own.
+WARNINGS_HEADER = "semantic-layer-warnings"
 
 
 @dataclass(frozen=True)

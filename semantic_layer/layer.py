@@ -178,7 +178,7 @@ class Layer:
         kept, warnings = compiled.cut(table.num_rows)
         answer = table.slice(0, kept)
         warnings = self._with_not_final(compiled, warnings, lambda i: answer.column(i).to_pylist())
-        warnings += self.check_warnings(query.metrics)
+        warnings = self.check_warnings(query.metrics) + warnings  # a cut's warning stays the last
         elapsed = (time.perf_counter() - started) * 1000
         return Result.from_arrow(
             answer,

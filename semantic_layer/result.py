@@ -20,7 +20,13 @@ from uuid import UUID
 import pyarrow as pa
 
 from .compiler import ColumnInfo
-from .errors import DeprecatedMetricWarning, NotFinalWarning, SemanticLayerWarning, TruncatedResultWarning
+from .errors import (
+    DeprecatedMetricWarning,
+    FailedCheckWarning,
+    NotFinalWarning,
+    SemanticLayerWarning,
+    TruncatedResultWarning,
+)
 from .ipc import AnswerInfo
 
 
@@ -114,7 +120,7 @@ class Result:
 def warn_about(messages: list[str], truncated: bool, stacklevel: int = 2) -> None:
     """An answer's warnings as Python warnings from the caller's `stacklevel` (the cut, which comes
     last, as a TruncatedResultWarning; a deprecated metric's as a DeprecatedMetricWarning; periods
-    not final as a NotFinalWarning)."""
+    not final as a NotFinalWarning; a failed data check's as a FailedCheckWarning)."""
     for i, message in enumerate(messages):
         category: type[SemanticLayerWarning] = SemanticLayerWarning
         if truncated and i == len(messages) - 1:
@@ -123,6 +129,8 @@ def warn_about(messages: list[str], truncated: bool, stacklevel: int = 2) -> Non
             category = DeprecatedMetricWarning
         elif "is not final for" in message:
             category = NotFinalWarning
+        elif "failed its data check" in message:
+            category = FailedCheckWarning
         warnings.warn(message, category, stacklevel=stacklevel + 1)
 
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from semantic_layer.errors import LimitExceededError, QueryError, QueryValidationError, new_incident
-from semantic_layer.ipc import CACHED_HEADER, DURATION_HEADER, MEDIA_TYPE, slices
+from semantic_layer.ipc import CACHED_HEADER, DURATION_HEADER, MEDIA_TYPE, WARNINGS_HEADER, slices
 from semantic_layer.wire import query_from_wire
 
 from .service import Caller, QueryService
@@ -52,7 +52,7 @@ class ArrowEndpoint:
     async def handle(self, request: Request) -> Response:
         try:
             query = query_from_wire(self._coerce(_decode(await request.body())))
-            answer = await self.service.run_arrow(await self.caller(request), query)
+            answer = await self.service.query_arrow(await self.caller(request), query)
         except QueryError as exc:
             return self._error(exc.message, exc.code)
         except GraphQLError as exc:  # the body does not fit QueryInput: graphql-core says where
@@ -63,6 +63,8 @@ class ArrowEndpoint:
             return self._error(f"internal error (incident {incident}) — see the server log", "INTERNAL")
         self.service.telemetry.count([])
         headers = {CACHED_HEADER: "true" if answer.cached else "false", DURATION_HEADER: f"{answer.duration_ms:.3f}"}
+        if answer.warnings:
+            headers[WARNINGS_HEADER] = json.dumps(list(answer.warnings))  # ASCII: a header is Latin-1
         return StreamingResponse(_pieces(answer.body), media_type=MEDIA_TYPE, headers=headers)
 
     def _coerce(self, value: Any) -> dict[str, Any]:

@@ -95,6 +95,7 @@ class ArrowAnswer:
     body: Stored
     cached: bool
     duration_ms: float
+    warnings: tuple[str, ...] = ()  # failed data checks, sent beside the stream (ipc.WARNINGS_HEADER)
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ class QueryService:
         answer = Answer(body, cached, _ms(started), statement.compiled, statement.values)
         failed = statement.layer.check_warnings(query.metrics)  # now, not cached: a later check may pass
         if failed:
-            answer.warnings = [*answer.warnings, *failed]
+            answer.warnings = [*failed, *answer.warnings]  # a cut's warning stays the last
         return answer
 
     async def run_arrow(self, caller: Caller, query: Query) -> ArrowAnswer:
@@ -212,7 +213,14 @@ class QueryService:
         started = time.perf_counter()
         statement = await self._statement(caller, query, ARROW_ANSWER, started)
         body, cached = await self._answer(statement, started)
-        return ArrowAnswer(body, cached, _ms(started))
+        return ArrowAnswer(body, cached, _ms(started), tuple(statement.layer.check_warnings(query.metrics)))
+
+    async def query_arrow(self, caller: Caller, query: Query) -> ArrowAnswer:
+        """A caller's query for `/api/arrow`: answered by `run_arrow`, then its audit record queued."""
+        answer = await self.run_arrow(caller, query)
+        layer = self.state.layer
+        layer.audit_query(query, caller.roles(layer), answer.duration_ms, answer.cached, "server", caller.dashboard)
+        return answer
 
     async def _statement(self, caller: Caller, query: Query, encoding: Encoding, started: float) -> Statement:
         layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile

@@ -105,7 +105,9 @@ def test_answers_warn_about_models_whose_checks_failed(layer: sl.Layer) -> None:
     layer.check(["odd_items", "clean_items"], now=CHECKED_AT)
     assert layer.query(metrics=["clean_count"]).warnings == []
     assert layer.query(metrics=["item_count"]).warnings == []  # its model's checks have not run
-    warnings = layer.query(metrics=["odd_share"]).warnings  # a ratio reading odd_items and clean_items
+    with pytest.warns(sl.FailedCheckWarning) as raised:
+        warnings = layer.query(metrics=["odd_share"]).warnings  # a ratio reading odd_items and clean_items
+    assert [str(w.message) for w in raised if w.category is sl.FailedCheckWarning] == warnings
     assert warnings == [
         "model 'odd_items' failed its data check 'code_present' (1 row with a NULL code; checked 2026-03-05 "
         "12:00 UTC): numbers read from it may be wrong",
@@ -117,7 +119,8 @@ def test_answers_warn_about_models_whose_checks_failed(layer: sl.Layer) -> None:
 def test_a_passing_run_clears_the_warning_and_other_processes_see_both(layer: sl.Layer, project: Path) -> None:
     layer.check(["odd_items"], now=CHECKED_AT)
     other = sl.Layer(sl.load(project), state_folder=layer.state_folder)  # another process, the same state folder
-    assert len(other.query(metrics=["odd_count"]).warnings) == 2
+    with pytest.warns(sl.FailedCheckWarning):
+        assert len(other.query(metrics=["odd_count"]).warnings) == 2
     passed = [
         CheckResult("odd_items", name, "not_null", "pass", 0, "fine", CHECKED_AT)
         for name in ("code_present", "code_unique")
@@ -141,7 +144,22 @@ def test_a_check_no_longer_defined_warns_no_more(layer: sl.Layer, project: Path,
     )
     (changed / "models.yml").write_text(models)
     renamed = sl.Layer(sl.load(changed), state_folder=layer.state_folder)
-    assert [w.split("'")[3] for w in renamed.query(metrics=["odd_count"]).warnings] == ["code_unique"]
+    with pytest.warns(sl.FailedCheckWarning):
+        assert [w.split("'")[3] for w in renamed.query(metrics=["odd_count"]).warnings] == ["code_unique"]
+
+
+def test_a_cut_answer_keeps_its_warning_last(project: Path, tmp_path: Path) -> None:
+    """The check's warning comes before the cut's, which Python warnings raise as TruncatedResultWarning."""
+    root = shutil.copytree(project, tmp_path / "small")
+    settings = (root / "semantic_layer.yml").read_text()
+    (root / "semantic_layer.yml").write_text(settings + "limits: {default_rows: 1}\n")
+    with sl.Layer(sl.load(root), state_folder=tmp_path / "state") as small:
+        failed = sum(r.failed for r in small.check(["items"], now=CHECKED_AT))
+        with pytest.warns(sl.SemanticLayerWarning) as raised:
+            result = small.query(metrics=["item_count"], dimensions=["items.code"])
+    kinds = [w.category.__name__ for w in raised if issubclass(w.category, sl.SemanticLayerWarning)]
+    assert failed == 8 and kinds == ["FailedCheckWarning"] * failed + ["TruncatedResultWarning"]
+    assert result.truncated and result.warnings[-1].startswith("the answer was cut at 1 rows")
 
 
 def test_the_state_file_holds_no_rows(layer: sl.Layer) -> None:
@@ -216,6 +234,13 @@ def test_the_checks_field_runs_them(project: Path) -> None:
         assert len(answer["data"]["query"]["warnings"]) == 2
         unknown = gql(live, CHECKS, {"models": ["nope"]}, bearer=None)
         assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_MEMBER"
+        with sl.Client(live.url) as client:  # Arrow answers carry them too, ahead of their own
+            with pytest.warns(sl.FailedCheckWarning):
+                remote = client.query(metrics=["odd_count"])
+            assert remote.warnings == answer["data"]["query"]["warnings"]
+            assert client.query(metrics=["clean_count"]).warnings == []
+            with pytest.warns(sl.FailedCheckWarning):
+                assert sum(batch.num_rows for batch in client.iter_batches(metrics=["odd_count"])) == 1
 
 
 def test_a_restricted_role_sees_no_sample_rows(project: Path, tmp_path: Path) -> None:

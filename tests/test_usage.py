@@ -162,11 +162,14 @@ def test_the_server_records_roles_dashboards_and_cached_answers(project: Path, t
             )
             assert answer.json()["data"]["query"]["cached"] is True
             gql(live, "{ checks { name } }", bearer=token(["admin"]))
+            with sl.Client(live.url, token=token(["admin"])) as client:  # /api/arrow
+                client.query(metrics=["order_count"])
             assert audit_log(state, sl.load(project).settings.audit).flush()
     found = records(state)
     assert [(r.source, r.roles, r.metrics, r.dimensions, r.dashboard, r.cached) for r in found] == [
         ("server", ("viewer",), ("revenue",), ("customers.tier",), None, False),
         ("server", ("viewer",), ("revenue",), ("customers.tier",), "sales overview", True),
+        ("server", ("admin",), ("order_count",), (), None, False),
     ]
     assert b"east" not in b"".join(path.read_bytes() for path in state.iterdir() if "usage" in path.name)
 

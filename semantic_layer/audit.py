@@ -36,6 +36,7 @@ FILE_RE = re.compile(r"^usage\.(\d{6})\.sqlite3$")
 LOCK_FILE = "usage.lock"
 BATCH = 500  # records per transaction at most
 QUEUE_LIMIT = 100_000  # records waiting at most; beyond, records are dropped (and counted)
+WARN_EVERY = 60.0  # seconds between warnings about records that could not be written
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS queries (at REAL NOT NULL, source TEXT NOT NULL, roles TEXT NOT NULL, "
     "metrics TEXT NOT NULL, dimensions TEXT NOT NULL, dashboard TEXT, duration_ms REAL NOT NULL, "
@@ -125,6 +126,7 @@ class AuditLog:
         self._done = threading.Condition()
         self._path: Path | None = None
         self._conn: sqlite3.Connection | None = None
+        self._warned = -WARN_EVERY
         self._thread = threading.Thread(target=self._loop, name="sl-audit", daemon=True)
         self._thread.start()
 
@@ -182,7 +184,9 @@ class AuditLog:
                 self._rotate()
         except (sqlite3.Error, OSError) as exc:
             self.dropped += len(batch)
-            log.warning("audit log: %d records not written to %s: %s", len(batch), self.folder, exc)
+            if time.monotonic() - self._warned > WARN_EVERY:  # a folder that cannot be written: a warning a minute
+                self._warned = time.monotonic()
+                log.warning("audit log: records not written to %s (%d so far): %s", self.folder, self.dropped, exc)
             self._close()
 
     def _connection(self) -> sqlite3.Connection:

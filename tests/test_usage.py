@@ -236,3 +236,21 @@ def test_windows() -> None:
     assert parse_since("2w", now) == now - timedelta(weeks=2)
     assert parse_since("30 days", now) == now - timedelta(days=30)
     assert parse_since("2026-01-15", now) == datetime(2026, 1, 15, tzinfo=UTC)
+
+
+def test_a_folder_that_cannot_be_written_costs_the_records_not_the_queries(
+    project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with sl.Layer(sl.load(project), state_folder=blocked / "state") as layer:
+        for _ in range(3):
+            assert layer.query(metrics=["revenue"]).rows == [{"revenue": pytest.approx(580.0)}]
+            assert layer.audit is not None
+            layer.audit.flush()
+        assert layer.audit.dropped == 3
+    assert [r.message for r in caplog.records if "audit log" in r.message][:1] == [
+        f"audit log: records not written to {(blocked / 'state').resolve()} (1 so far): [Errno 20] Not a directory: "
+        f"'{(blocked / 'state').resolve()}'"
+    ]
+    assert sum("audit log" in r.message for r in caplog.records) == 1  # once a minute, not once a record

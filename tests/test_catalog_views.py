@@ -64,8 +64,10 @@ def test_list_dimensions_of_the_crm_metrics_is_what_the_compiler_accepts() -> No
         listed = [d["name"] for d in json.loads(out)]
         assert code == 0 and listed == dimensions_for(project.graph, metrics)
         layer = sl.Layer(project)
-        for ref in listed:  # each compiles with the metrics
-            layer.compile(metrics=metrics, dimensions=[ref if ref != "metric_time" else "metric_time:month"])
+        time = "metric_time:quarter" if metrics == ["retention_rate"] else "metric_time:month"  # a share per quarter
+        for ref in listed:  # each compiles with the metrics (a retention by its period)
+            extra = [time] if metrics == ["retention_rate"] and ref != "metric_time" else []
+            layer.compile(metrics=metrics, dimensions=[*extra, ref if ref != "metric_time" else time])
 
 
 def test_list_dimensions_of_an_unknown_metric_is_an_error(project: Path) -> None:

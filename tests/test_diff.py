@@ -398,11 +398,11 @@ def test_a_report_too_long_for_a_comment_is_cut_between_sections(project: Path) 
     )
 
 
-def test_a_conversion_metric_is_reached_through_its_conversion_model(
+def test_conversion_and_retention_metrics_are_reached_through_the_models_they_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CRM's lead_to_win_rate_90d converts leads into won opportunities of another model: a change
-    there changes its SQL."""
+    """The CRM's lead_to_win_rate_90d converts leads into won opportunities of another model, and its
+    retention_rate follows customers through orders: a change there changes their SQL."""
     import shutil
 
     from govproject import git
@@ -427,3 +427,36 @@ def test_a_conversion_metric_is_reached_through_its_conversion_model(
         ("lead_to_win_rate_90d", ["model closed_opportunities"]),
         ("won_deals", ["model closed_opportunities"]),
     ]
+    # A retention metric reads its activity model's rows: a new time for orders changes its periods.
+    pipeline.write_text(text)
+    sales = repo / "metrics" / "sales.yml"
+    sales.write_text(sales.read_text().replace("    time: signed_at\n", "    time: created_at\n", 1))
+    assert "time: created_at" in sales.read_text()
+    report = json.loads(diff("main", "-p", "metrics", "-f", "json")[1])
+    affected = {a["metric"]: a["because"] for a in report["affected"]}
+    assert affected["retention_rate"] == ["model orders"] and affected["churn_rate"] == ["model orders"]
+
+
+def test_values_of_a_share_per_period_are_compared_by_its_period(crm: sl.Layer) -> None:
+    """A retention metric is asked by its own period, and by a dimension in its last final period only
+    (its shares do not add up across periods)."""
+    from semantic_layer.governance.values import compare_values
+
+    found = compare_values(crm, crm, "retention_rate", dimension="customers.tier")
+    ref = "metric_time:quarter"
+    by_quarter = crm.run(sl.Query(metrics=("retention_rate",), dimensions=(ref,), order_by=(f"-{ref}",), limit=12)).rows
+    assert found.error is None and found.grain == "quarter"
+    assert [(r.key, r.old, r.new) for r in found.periods] == [
+        (f"{row[ref].year}-Q{(row[ref].month - 1) // 3 + 1}", row["retention_rate"], row["retention_rate"])
+        for row in reversed(by_quarter)
+    ]
+    last = max(row[ref] for row in by_quarter)  # every quarter of the demo has ended a year ago
+    assert found.scope == f"in {last.year}-Q{(last.month - 1) // 3 + 1}, the last final period"
+    tiers = crm.run(
+        sl.Query(
+            metrics=("retention_rate",), dimensions=(ref, "customers.tier"), time_range={"start": last.isoformat()}
+        )
+    ).rows
+    assert sorted((r.key, r.new) for r in found.by_dimension) == sorted(
+        (row["customers.tier"], row["retention_rate"]) for row in tiers if row["retention_rate"] is not None
+    )

@@ -23,9 +23,8 @@ from pydantic import BaseModel
 from ..compiler import Compiler
 from ..errors import QueryError
 from ..project import Project
-from ..query import Query
 from .gitref import Version
-from .lineage import Lineage
+from .lineage import Lineage, shown_query
 
 # Settings a metric's SQL depends on: any change to these compiles every metric again.
 COMPILE_SETTINGS = ("dialect", "timezone", "week_start", "fiscal_year_start_month", "limits")
@@ -225,7 +224,8 @@ class _Sql:
         if metric not in self.projects[side].metrics:
             return None
         try:
-            compiled, values = self.compilers[side].compile(Query(metrics=(metric,)), dialect, pretty=True)
+            query = shown_query(self.projects[side].graph, metric)
+            compiled, values = self.compilers[side].compile(query, dialect, pretty=True)
         except QueryError as exc:
             return f"-- cannot compile for {dialect}: {exc.message}"
         return compiled.inline(values)

@@ -17,15 +17,16 @@ from .. import definitions as d
 from ..catalog import depends_on
 from ..compiler.members import resolve_member, resolve_tree
 from ..compiler.metrics import MetricExpander, UnitDraft
-from ..compiler.plan import ConversionSpec, UnitKey
+from ..compiler.plan import ConversionSpec, RetentionSpec, UnitKey
 from ..compiler.scope import JoinScope
 from ..errors import QueryError
 from ..graph import SemanticGraph
+from ..query import Query
 from ..snippets import SnippetError, parse_snippet
 
 # Unit kinds whose reads lineage knows: their models' measures, filters, time and (conversions) entity:
 # a metric with a unit of another kind has no `Reads`, and diff compiles it to compare.
-KNOWN_UNITS = ("plain", "cumulative", "snapshot", "conversion")
+KNOWN_UNITS = ("plain", "cumulative", "snapshot", "conversion", "retention")
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,11 @@ Side = tuple[str, tuple[str, ...], tuple[str, ...], str | None]  # model, measur
 
 def _sides(graph: SemanticGraph, key: UnitKey, unit: UnitDraft) -> list[Side]:
     """The models a unit reads rows of, each with its measures, the filters read on it, and (for a
-    conversion) the entity: a conversion's filters are read on its base model when they resolve
-    there, else on its conversion model, as the compiler does."""
+    conversion or a retention) the entity: a conversion's filters are read on its base model when
+    they resolve there, else on its conversion model, as the compiler does."""
     spec = key.spec
+    if isinstance(spec, RetentionSpec):  # its leaves count entities of the activity model's rows
+        return [(key.model, (), key.filters, spec.entity)]
     if not isinstance(spec, ConversionSpec):
         return [(key.model, tuple(sorted(unit.measures)), key.filters, None)]
     on_base = tuple(text for text in key.filters if _resolves(graph, key.model, text))
@@ -124,6 +127,27 @@ def _reduced_models(graph: SemanticGraph, metrics: list[str], model: str) -> set
                 continue  # not reachable from this unit's model: the share's other side reaches it
             found |= {member.dimension.model, *(step.target for step in member.path)}
     return found
+
+
+def shown_query(graph: SemanticGraph, metric: str) -> Query:
+    """The question a metric's SQL is shown for (diff, show, the site): the metric alone — by
+    metric_time at the period of a retention metric it is computed from, which is a share per
+    period and cannot be asked without it."""
+    periods = [
+        m.period
+        for name in (metric, *_upstream(graph, metric))
+        if isinstance(m := graph.metrics.get(name), d.RetentionMetric)
+    ]
+    return Query(metrics=(metric,), dimensions=(f"metric_time:{periods[0]}",) if periods else ())
+
+
+def _upstream(graph: SemanticGraph, metric: str) -> list[str]:
+    seen: dict[str, None] = {}
+    frontier = [metric]
+    while frontier:
+        frontier = [s for name in frontier for s in depends_on(graph, name) if s in graph.metrics and s not in seen]
+        seen.update(dict.fromkeys(frontier))
+    return list(seen)
 
 
 class Lineage:

@@ -16,9 +16,8 @@ from ..catalog import dimensions_for, thresholds_text
 from ..compiler import Compiler
 from ..errors import QueryError
 from ..project import Project
-from ..query import Query
 from .diff import yaml_text
-from .lineage import Lineage
+from .lineage import Lineage, shown_query
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def metric_profile(
     lineage = lineage or Lineage(project.graph)
     target = dialect or project.settings.dialect
     try:
-        compiled, values = Compiler(project.graph).compile(Query(metrics=(name,)), target, pretty=True)
+        compiled, values = Compiler(project.graph).compile(shown_query(project.graph, name), target, pretty=True)
         sql = compiled.inline(values)
     except QueryError as exc:
         sql = f"-- cannot compile for {target}: {exc.message}"

@@ -175,7 +175,7 @@ def _values_markdown(values: ValueComparison, threshold: float) -> list[str]:
     if values.periods:
         lines += _value_table(values, values.periods, values.grain or "total", threshold)
     if values.dimension and values.by_dimension:
-        lines += [f"By `{values.dimension}` over the same periods:", ""]
+        lines += [f"By `{values.dimension}` {values.scope}:", ""]
         lines += _value_table(values, values.by_dimension, values.dimension, threshold)
     if values.error:
         lines += [f"Could not compare: {values.error}", ""]
@@ -231,6 +231,7 @@ def _values_json(values: ValueComparison, threshold: float) -> dict[str, Any]:
         "metric": values.metric,
         "grain": values.grain,
         "dimension": values.dimension,
+        "scope": values.scope,
         "periods": rows(values.periods),
         "by_dimension": rows(values.by_dimension),
         "error": values.error,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .. import definitions as d
 from ..catalog import TIER_ORDER
 from ..display import display, period_label
 from ..errors import QueryError
@@ -269,12 +270,22 @@ def _graph(p: MetricProfile, lineage: Lineage) -> tuple[dict[str, Node], list[tu
     edges = [(f"model:{m.split('.')[0]}", f"measure:{m}", False) for m in p.measures]
     edges += [(f"model:{m}", f"metric:{p.name}", True) for m in p.joined]
     for name in wanted:
-        metric = graph.metrics[name]
-        measure = getattr(metric, "measure", None)
-        if measure in p.measures:
-            edges.append((f"measure:{measure}", f"metric:{name}", False))
+        measures, models = _inputs(graph.metrics[name])
+        edges += [(f"measure:{m}", f"metric:{name}", False) for m in measures]
+        edges += [(f"model:{m}", f"metric:{name}", False) for m in models]
         edges += [(f"metric:{s}", f"metric:{name}", False) for s in lineage.depends_on(name) if s in wanted]
     return nodes, [edge for edge in edges if edge[0] in nodes and edge[1] in nodes]
+
+
+def _inputs(metric: d.Metric) -> tuple[list[str], list[str]]:
+    """The measures (`model.measure`) and models a metric reads rows of itself, not through another metric."""
+    if isinstance(metric, d.SimpleMetric):
+        return [metric.measure], []
+    if isinstance(metric, d.ConversionMetric):
+        return [metric.base, metric.conversion], []
+    if isinstance(metric, d.RetentionMetric):
+        return [], [metric.activity]
+    return [], []
 
 
 def _edge(start: tuple[int, int], end: tuple[int, int], dashed: bool) -> str:

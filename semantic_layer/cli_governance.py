@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -282,40 +283,52 @@ def _usage_json(report: UsageReport) -> dict[str, Any]:
         "roles": [{"role": r, "queries": n} for r, n in report.roles],
         "dashboards": [{"dashboard": b, "queries": n} for b, n in report.dashboards],
         "unused": report.unused,
+        "unused_dashboards": report.unused_dashboards,
     }
 
 
 def _usage_tables(proj: Project, report: UsageReport) -> list[Table]:
     window = f"since {report.since:%Y-%m-%d %H:%M} UTC"
-    metrics = Table(title=f"{report.queries} queries {window}, by metric", title_justify="left")
-    for name in ("metric", "queries", "last queried", "roles", "dashboards"):
-        metrics.add_column(name, overflow="fold")
-    for m in report.metrics:
-        last = f"{m.last:%Y-%m-%d %H:%M}" if m.last else ""
-        metrics.add_row(Text(m.metric), str(m.queries), last, Text(", ".join(m.roles)), Text(", ".join(m.dashboards)))
-    roles = Table(title="by role", title_justify="left")
-    for name in ("role", "queries"):
-        roles.add_column(name)
-    for role, n in report.roles:
-        roles.add_row(Text(role), str(n))
-    tables = [metrics, roles]
+    by_metric = [
+        (
+            m.metric,
+            str(m.queries),
+            f"{m.last:%Y-%m-%d %H:%M}" if m.last else "",
+            ", ".join(m.roles),
+            ", ".join(m.dashboards),
+        )
+        for m in report.metrics
+    ]
+    tables = [
+        _table(
+            f"{report.queries} queries {window}, by metric",
+            ("metric", "queries", "last queried", "roles", "dashboards"),
+            by_metric,
+        ),
+        _table("by role", ("role", "queries"), [(role, str(n)) for role, n in report.roles]),
+    ]
     if report.dashboards:
-        boards = Table(title="by dashboard (X-Semantic-Layer-Dashboard)", title_justify="left")
-        for name in ("dashboard", "queries"):
-            boards.add_column(name)
-        for board, n in report.dashboards:
-            boards.add_row(Text(board), str(n))
-        tables.append(boards)
-    unused = Table(
-        title=f"{len(report.unused)} metrics not queried {window}, nor any metric built on them: retirement candidates",
-        title_justify="left",
-    )
-    for name in ("metric", "status", "owner", "tier"):
-        unused.add_column(name)
-    for name in report.unused:
-        metric = proj.metrics[name]
-        unused.add_row(Text(name), metric.status, Text(metric.owner or ""), metric.tier or "")
-    return [*tables, unused]
+        boards = [(board, str(n)) for board, n in report.dashboards]
+        tables.append(_table("by dashboard (X-Semantic-Layer-Dashboard)", ("dashboard", "queries"), boards))
+    unused = [(n, m.status, m.owner or "", m.tier or "") for n, m in ((n, proj.metrics[n]) for n in report.unused)]
+    title = f"{len(report.unused)} metrics not queried {window}, nor any metric built on them: retirement candidates"
+    tables.append(_table(title, ("metric", "status", "owner", "tier"), unused))
+    if report.unused_dashboards:
+        quiet = [
+            (n, b.title or "", b.owner or "") for n, b in ((n, proj.dashboards[n]) for n in report.unused_dashboards)
+        ]
+        tables.append(_table(f"dashboards with no query {window}", ("dashboard", "title", "owner"), quiet))
+    return tables
+
+
+def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
+    """A table of plain text (names from the project and the log are never markup)."""
+    table = Table(title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
 
 class Showable(StrEnum):

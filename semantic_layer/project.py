@@ -31,8 +31,8 @@ class Project:
     join_locations: dict[tuple[str, str], tuple[str, int, int]]  # (model, join name) → where the join is
     policy_locations: dict[str, tuple[str, int, int]]  # role → where its policy is written
     rule_locations: dict[tuple[str, int], tuple[str, int, int]]  # (role, row index) → where its `where` is
-    # ('model' | 'metric' | 'policy', name or role) → where it is written, with its document, so that
-    # governance tools (lint, diff) point at any key of a definition.
+    # (kind, name or role) → where a model, metric, policy or dashboard is written, with its
+    # document, so that governance tools (lint, diff) point at any key of a definition.
     origins: dict[tuple[str, str], Origin]
 
     def connection_url(self) -> str:
@@ -79,6 +79,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
             **{("model", m.name): o for m, o in src.models},
             **{("metric", m.name): o for m, o in src.metrics},
             **{("policy", p.role): o for p, o in src.policies},
+            **{("dashboard", b.name): o for b, o in src.dashboards},
         },
     )
 

@@ -33,6 +33,7 @@ SLOW_MODULES = {
     "test_checks_engines",
     "test_ci_recipe",
     "test_site_browser",
+    "test_pages_usage",
 }
 
 

@@ -90,6 +90,14 @@ POLICIES = """policies:
     rows:
       - {model: customers, where: "region = {{ user.region }}"}
 """
+DASHBOARDS = """dashboards:
+  - name: sales_overview
+    title: Sales overview
+    tiles:
+      - {metrics: [revenue], kind: kpi}
+      - {metrics: [average_order_value], dimensions: [metric_time], kind: line, title: Order value by month}
+      - {metrics: [revenue, order_count], dimensions: [customers.tier], kind: table}
+"""
 CUSTOMERS = [(1, "gold", "east"), (2, "silver", "west"), (3, "gold", "west")]
 ORDERS = [  # order_id, customer_id, status, amount, created_at (UTC)
     (1, 1, "done", 100, datetime(2025, 1, 5)),
@@ -150,6 +158,7 @@ def new_repo(root: Path, db: Path, folder: str = "metrics") -> Path:
     (project / "models.yml").write_text(MODELS)
     (project / "metrics.yml").write_text(METRICS)
     (project / "policies.yml").write_text(POLICIES)
+    (project / "dashboards.yml").write_text(DASHBOARDS)
     commit(root, "the project")
     return project
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from govproject import METRICS, MODELS, SETTINGS, build_data
+from govproject import DASHBOARDS, METRICS, MODELS, SETTINGS, build_data
 from typer.testing import CliRunner
 
 import semantic_layer as sl
@@ -28,6 +28,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "metrics.yml").write_text(
         METRICS + "  - {name: sales, type: simple, measure: orders.revenue, status: deprecated, replaced_by: revenue}\n"
     )
+    (root / "dashboards.yml").write_text(DASHBOARDS)
     monkeypatch.chdir(tmp_path)
     return root
 
@@ -128,6 +129,11 @@ def test_show_metric_holds_everything_about_it(project: Path) -> None:
     revenue = json.loads(cli("show", "metric", "revenue", "-p", "p", "-f", "json", "--dialect", "postgres")[1])
     assert revenue["used_by"] == ["average_order_value", "gold_share"] and revenue["dialect"] == "postgres"
     assert revenue["synonyms"] == ["gmv", "销售额"]
+    assert revenue["tiles"] == [
+        {"dashboard": "sales_overview", "tile": 1, "title": "kpi of revenue"},
+        {"dashboard": "sales_overview", "tile": 3, "title": "table of revenue, order_count by customers.tier"},
+    ]
+    assert shown["tiles"] == []
 
 
 def test_show_metric_for_a_terminal(project: Path) -> None:

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import semantic_layer as sl
 from semantic_layer.cli import app
-from semantic_layer.compiler import Compiler
+from semantic_layer.governance.diff import _Sql
 from semantic_layer.governance.values import top_dimension
 
 runner = CliRunner()
@@ -40,7 +40,7 @@ def diff(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-PULL_REQUEST = "### Semantic layer: `main` → the working tree\n\n4 definitions changed (1 model, 3 metrics). Compiled SQL (duckdb): 1 metric changes, 1 new.\n\n| | kind | name | where | compiled SQL | built on it |\n|---|---|---|---|---|---|\n| ~ | model | `orders` | `metrics/models.yml:2` |  | 6 metrics, 2 with SQL changes |\n| ~ | metric | `average_order_value` | `metrics/metrics.yml:25` | changes |  |\n| ~ | metric | `revenue` | `metrics/metrics.yml:2` | unchanged | 2 metrics, 1 with SQL changes |\n| + | metric | `sales` | `metrics/metrics.yml:41` | new |  |\n\n#### ~ model `orders` (`metrics/models.yml:2`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -11,7 +11,7 @@\n - name: created_at\n   type: time\n measures:\n-- name: revenue\n+- name: gross_revenue\n   agg: sum\n   expr: amount\n   filter: status <> 'cancelled'\n```\n\nBuilt on it: `revenue`, `order_count`, `buyers`, `average_order_value` (SQL changes), `gold_share`, `sales` (new).\n\n#### ~ metric `average_order_value` (`metrics/metrics.yml:25`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -7,4 +7,4 @@\n numerator:\n   metric: revenue\n denominator:\n-  metric: order_count\n+  metric: buyers\n```\n\nCompiled SQL (duckdb):\n\n```diff\n--- main\n+++ the working tree\n@@ -2,8 +2,7 @@\n   SELECT\n     SUM(orders.amount) FILTER(WHERE\n       orders.status <> 'cancelled') AS m0,\n-    COUNT(*) FILTER(WHERE\n-      orders.status <> 'cancelled') AS m1\n+    COUNT(DISTINCT orders.customer_id) AS m1\n   FROM orders AS orders\n )\n SELECT\n```\n\n#### ~ metric `revenue` (`metrics/metrics.yml:2`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -8,4 +8,4 @@\n synonyms:\n - gmv\n - 销售额\n-measure: orders.revenue\n+measure: orders.gross_revenue\n```\n\nCompiled SQL (duckdb): unchanged.\n\nBuilt on it: `average_order_value` (SQL changes), `gold_share`.\n\n#### + metric `sales` (`metrics/metrics.yml:41`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -0,0 +1,8 @@\n+name: sales\n+type: simple\n+description: The old name of revenue.\n+owner: sales\n+tier: strategic\n+status: deprecated\n+replaced_by: revenue\n+measure: orders.gross_revenue\n```\n\nCompiled SQL (duckdb):\n\n```diff\n--- main\n+++ the working tree\n@@ -0,0 +1,10 @@\n+WITH u0 AS (\n+  SELECT\n+    SUM(orders.amount) FILTER(WHERE\n+      orders.status <> 'cancelled') AS m0\n+  FROM orders AS orders\n+)\n+SELECT\n+  u0.m0 AS sales\n+FROM u0\n+LIMIT 10001\n```\n"
+PULL_REQUEST = "### Semantic layer: `main` → the working tree\n\n4 definitions changed (1 model, 3 metrics). Compiled SQL (duckdb): 1 metric changes, 1 new.\n\n| | kind | name | where | compiled SQL | built on it |\n|---|---|---|---|---|---|\n| ~ | model | `orders` | `metrics/models.yml:2` |  | 6 metrics, 2 with SQL changes; 1 dashboard tile |\n| ~ | metric | `average_order_value` | `metrics/metrics.yml:25` | changes | 1 dashboard tile |\n| ~ | metric | `revenue` | `metrics/metrics.yml:2` | unchanged | 2 metrics, 1 with SQL changes; 3 dashboard tiles |\n| + | metric | `sales` | `metrics/metrics.yml:41` | new |  |\n\n#### ~ model `orders` (`metrics/models.yml:2`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -11,7 +11,7 @@\n - name: created_at\n   type: time\n measures:\n-- name: revenue\n+- name: gross_revenue\n   agg: sum\n   expr: amount\n   filter: status <> 'cancelled'\n```\n\nBuilt on it: `revenue`, `order_count`, `buyers`, `average_order_value` (SQL changes), `gold_share`, `sales` (new).\n\nShown on: `sales_overview` tile 2 (Order value by month).\n\n#### ~ metric `average_order_value` (`metrics/metrics.yml:25`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -7,4 +7,4 @@\n numerator:\n   metric: revenue\n denominator:\n-  metric: order_count\n+  metric: buyers\n```\n\nCompiled SQL (duckdb):\n\n```diff\n--- main\n+++ the working tree\n@@ -2,8 +2,7 @@\n   SELECT\n     SUM(orders.amount) FILTER(WHERE\n       orders.status <> 'cancelled') AS m0,\n-    COUNT(*) FILTER(WHERE\n-      orders.status <> 'cancelled') AS m1\n+    COUNT(DISTINCT orders.customer_id) AS m1\n   FROM orders AS orders\n )\n SELECT\n```\n\nShown on: `sales_overview` tile 2 (Order value by month).\n\n#### ~ metric `revenue` (`metrics/metrics.yml:2`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -8,4 +8,4 @@\n synonyms:\n - gmv\n - 销售额\n-measure: orders.revenue\n+measure: orders.gross_revenue\n```\n\nCompiled SQL (duckdb): unchanged.\n\nBuilt on it: `average_order_value` (SQL changes), `gold_share`.\n\nShown on: `sales_overview` tile 1 (kpi of revenue), `sales_overview` tile 2 (Order value by month), `sales_overview` tile 3 (table of revenue, order_count by customers.tier).\n\n#### + metric `sales` (`metrics/metrics.yml:41`)\n\nDefinition:\n\n```diff\n--- main\n+++ the working tree\n@@ -0,0 +1,8 @@\n+name: sales\n+type: simple\n+description: The old name of revenue.\n+owner: sales\n+tier: strategic\n+status: deprecated\n+replaced_by: revenue\n+measure: orders.gross_revenue\n```\n\nCompiled SQL (duckdb):\n\n```diff\n--- main\n+++ the working tree\n@@ -0,0 +1,10 @@\n+WITH u0 AS (\n+  SELECT\n+    SUM(orders.amount) FILTER(WHERE\n+      orders.status <> 'cancelled') AS m0\n+  FROM orders AS orders\n+)\n+SELECT\n+  u0.m0 AS sales\n+FROM u0\n+LIMIT 10001\n```\n"
 
 
 def test_the_markdown_report_of_a_pull_request(project: Path) -> None:
@@ -190,14 +190,15 @@ def test_the_top_dimension_is_the_one_queried_most_else_the_one_with_fewest_valu
 
 # -- what reaches what --------------------------------------------------------------------------
 def compiled_metrics(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The metrics diff compiles (in either version), in the order it compiles them."""
     seen: list[str] = []
-    original = Compiler.compile
+    original = _Sql._compile
 
-    def counting(self: Compiler, query: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.extend(query.metrics)
-        return original(self, query, *args, **kwargs)
+    def counting(self: _Sql, side: int, metric: str, dialect: str) -> str | None:
+        seen.append(metric)
+        return original(self, side, metric, dialect)
 
-    monkeypatch.setattr(Compiler, "compile", counting)
+    monkeypatch.setattr(_Sql, "_compile", counting)
     return seen
 
 
@@ -302,12 +303,13 @@ def test_a_head_that_does_not_load_reports_its_errors(project: Path) -> None:
     assert out.splitlines() == [
         "### Semantic layer: `main` → the working tree",
         "",
-        "**the working tree does not load: 1 error.**",
+        "**the working tree does not load: 2 errors.**",
         "",
+        "- `metrics/dashboards.yml:6:55`: unknown metric 'order_cuont' — did you mean 'order_count'?",
         "- `metrics/metrics.yml:28:5`: unknown metric 'order_cuont' — did you mean 'order_count'?",
     ]
     report = json.loads(diff("main", "-p", "metrics", "-f", "json")[1])
-    assert report["errors"] == [
+    assert report["errors"][0]["file"] == "metrics/dashboards.yml" and report["errors"][1:] == [
         {
             "version": "the working tree",
             "file": "metrics/metrics.yml",
@@ -460,3 +462,65 @@ def test_values_of_a_share_per_period_are_compared_by_its_period(crm: sl.Layer) 
     assert sorted((r.key, r.new) for r in found.by_dimension) == sorted(
         (row["customers.tier"], row["retention_rate"]) for row in tiers if row["retention_rate"] is not None
     )
+
+
+# -- dashboards ---------------------------------------------------------------------------------
+def test_tiles_that_show_a_change_are_named(project: Path) -> None:
+    change(project)
+    report = json.loads(diff("main", "-p", "metrics", "-f", "json")[1])
+    tiles = {c["name"]: [(t["dashboard"], t["tile"], t["title"]) for t in c["tiles"]] for c in report["changes"]}
+    assert tiles == {
+        "orders": [("sales_overview", 2, "Order value by month")],  # through average_order_value's SQL
+        "average_order_value": [("sales_overview", 2, "Order value by month")],
+        "revenue": [
+            ("sales_overview", 1, "kpi of revenue"),
+            ("sales_overview", 2, "Order value by month"),
+            ("sales_overview", 3, "table of revenue, order_count by customers.tier"),
+        ],
+        "sales": [],
+    }
+
+
+def test_a_model_change_reaches_the_tiles_grouped_by_it(project: Path) -> None:
+    models = (project / "models.yml").read_text()
+    (project / "models.yml").write_text(
+        models.replace("      - {name: tier}", "      - {name: tier, expr: upper(tier)}")
+    )
+    report = json.loads(diff("main", "-p", "metrics", "-f", "json")[1])
+    [customers] = report["changes"]
+    assert customers["tiles"] == [
+        {"dashboard": "sales_overview", "tile": 3, "title": "table of revenue, order_count by customers.tier"}
+    ]
+    assert [(a["metric"], a["tiles"]) for a in report["affected"]] == [("gold_share", [])]
+
+
+def test_a_dashboard_change(project: Path) -> None:
+    boards = (project / "dashboards.yml").read_text()
+    (project / "dashboards.yml").write_text(boards.replace("title: Order value by month", "title: AOV by month"))
+    code, out, _ = diff("main", "-p", "metrics", "-f", "markdown")
+    assert code == 0
+    assert out.splitlines()[2:] == [
+        "1 definition changed (1 dashboard). Compiled SQL (duckdb): 0 metrics change.",
+        "",
+        "| | kind | name | where | compiled SQL | built on it |",
+        "|---|---|---|---|---|---|",
+        "| ~ | dashboard | `sales_overview` | `metrics/dashboards.yml:2` |  |  |",
+        "",
+        "#### ~ dashboard `sales_overview` (`metrics/dashboards.yml:2`)",
+        "",
+        "Definition:",
+        "",
+        "```diff",
+        "--- main",
+        "+++ the working tree",
+        "@@ -9,7 +9,7 @@",
+        "   dimensions:",
+        "   - metric_time",
+        "   kind: line",
+        "-  title: Order value by month",
+        "+  title: AOV by month",
+        " - metrics:",
+        "   - revenue",
+        "   - order_count",
+        "```",
+    ]

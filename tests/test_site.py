@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from govproject import METRICS, MODELS, SETTINGS, build_data
+from govproject import DASHBOARDS, METRICS, MODELS, SETTINGS, build_data
 from typer.testing import CliRunner
 
 from semantic_layer.cli import app
@@ -34,6 +34,7 @@ def project(tmp_path: Path) -> Path:
     (root / "semantic_layer.yml").write_text(SETTINGS.replace("{db}", str(db)))
     (root / "models.yml").write_text(MODELS)
     (root / "metrics.yml").write_text(METRICS + HOSTILE)
+    (root / "dashboards.yml").write_text(DASHBOARDS)
     return root
 
 
@@ -76,6 +77,7 @@ def test_a_metric_page_shows_its_lineage(project: Path, tmp_path: Path) -> None:
     svg = page[page.index("<svg") : page.index("</svg>")]
     boxes = re.findall(r'<g class="(\w+)"><title>[^<]*</title><rect[^>]*/><text[^>]*>([^<]+)</text></g>', svg)
     assert sorted(boxes) == [
+        ("dashboard", "sales_overview"),
         ("measure", "orders.revenue"),
         ("metric", "average_order_value"),
         ("metric", "gold_share"),
@@ -83,7 +85,11 @@ def test_a_metric_page_shows_its_lineage(project: Path, tmp_path: Path) -> None:
         ("self", "revenue"),
     ]
     assert '<a href="gold_share.html"><g class="metric">' in svg
-    assert svg.count("<path") == 4  # orders → orders.revenue → revenue → each metric built on it
+    assert svg.count("<path") == 5  # orders → orders.revenue → revenue → each metric built on it, the dashboard
+    assert (
+        "<tr><th>shown on</th><td><code>sales_overview</code> tile 1 (kpi of revenue), <code>sales_overview</code> "
+        "tile 3 (table of revenue, order_count by customers.tier)</td></tr>"
+    ) in page
     gold = (tmp_path / "site" / "metrics" / "gold_share.html").read_text()
     assert '<path class="joined"' in gold  # customers, joined by the numerator's filter
     assert '<tr><th>built on</th><td><a href="revenue.html">revenue</a></td></tr>' in gold

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from govproject import METRICS, MODELS, POLICIES, SETTINGS, build_data
+from govproject import DASHBOARDS, METRICS, MODELS, POLICIES, SETTINGS, build_data
 from liveserver import LiveServer
 from served import SECRET, gql, run, token
 from typer.testing import CliRunner
@@ -37,6 +37,7 @@ def project(tmp_path: Path) -> Path:
     (root / "semantic_layer.yml").write_text(SETTINGS.replace("{db}", str(db)))
     (root / "models.yml").write_text(MODELS)
     (root / "metrics.yml").write_text(METRICS)
+    (root / "dashboards.yml").write_text(DASHBOARDS)
     return root
 
 
@@ -205,10 +206,12 @@ def test_the_usage_report(project: Path, tmp_path: Path, monkeypatch: pytest.Mon
     ]
     assert report["dashboards"] == [{"dashboard": "sales", "queries": 2}]
     assert report["unused"] == ["buyers"]  # order_count is used through average_order_value
+    assert report["unused_dashboards"] == ["sales_overview"]  # 'sales' is no dashboard of the project
     table = runner.invoke(app, ["usage", "-p", str(project), "--since", "90d"])
     assert table.exit_code == 0
     assert "5 queries since" in table.stdout and "0 metrics not queried" in table.stdout
     assert "by dashboard (X-Semantic-Layer-Dashboard)" in table.stdout
+    assert "dashboards with no query since" in table.stdout and "Sales overview" in table.stdout
 
 
 def test_usage_without_a_log_says_where_it_looked(

@@ -24,7 +24,7 @@ from ..compiler import Compiler
 from ..errors import QueryError
 from ..project import Project
 from .gitref import Version
-from .lineage import Lineage, shown_query
+from .lineage import Lineage, TileRef, shown_query, tiles_grouped_by, tiles_showing
 
 # Settings a metric's SQL depends on: any change to these compiles every metric again.
 COMPILE_SETTINGS = ("dialect", "timezone", "week_start", "fiscal_year_start_month", "limits")
@@ -58,7 +58,7 @@ class Downstream:
 
 @dataclass
 class Change:
-    """A definition added, removed or changed (`kind`: settings, model, metric or policy)."""
+    """A definition added, removed or changed (`kind`: settings, model, metric, policy or dashboard)."""
 
     kind: str
     name: str
@@ -68,6 +68,7 @@ class Change:
     after: str  # ('' when removed)
     sql: list[SqlChange] = field(default_factory=list)  # metrics: each dialect's SQL, changed or not
     downstream: list[Downstream] = field(default_factory=list)
+    tiles: list[TileRef] = field(default_factory=list)  # the dashboard tiles whose numbers or labels it changes
     notes: list[str] = field(default_factory=list)  # what else follows from it (a policy's reach)
 
     @property
@@ -83,6 +84,7 @@ class Affected:
     location: str
     because: tuple[str, ...]  # 'model orders', 'metric revenue', 'settings'
     sql: tuple[SqlChange, ...]
+    tiles: tuple[TileRef, ...] = ()  # the dashboard tiles that show it
 
 
 @dataclass
@@ -142,6 +144,7 @@ def diff_projects(base: Version, head: Version, dialects: Iterable[str]) -> Proj
     result.changes += _compare(
         base, head, "policy", {p.role: p for p in old.policies}, {p.role: p for p in new.policies}
     )
+    result.changes += _compare(base, head, "dashboard", old.dashboards, new.dashboards)
     changed = {(c.kind, c.name) for c in result.changes}
     sql.changed_definitions = changed
     for change in result.changes:
@@ -149,7 +152,8 @@ def diff_projects(base: Version, head: Version, dialects: Iterable[str]) -> Proj
     for name in sorted(set(old.metrics) & set(new.metrics)):
         if ("metric", name) not in changed and sql.changed(name):
             because = _inherited(name, changed, lineage)
-            result.affected.append(Affected(name, head.where("metric", name), because, tuple(sql.of(name))))
+            tiles = tuple(tiles_showing(new.dashboards, [name]))
+            result.affected.append(Affected(name, head.where("metric", name), because, tuple(sql.of(name)), tiles))
     return result
 
 
@@ -257,15 +261,20 @@ class _Sql:
 def _fill(change: Change, sql: _Sql, lineage: tuple[Lineage, Lineage], projects: tuple[Project, Project]) -> None:
     """A change's SQL and what is built on it."""
     side = 0 if change.status == "removed" else 1
+    dashboards = projects[side].dashboards
     if change.kind == "metric":
         change.sql = sql.of(change.name)
         users = lineage[side].downstream(change.name)
         change.downstream = [Downstream(u, _fate(u, sql, projects)) for u in users]
+        change.tiles = tiles_showing(dashboards, [change.name, *(d.name for d in change.downstream if d.sql_changes)])
     elif change.kind == "model":
         readers = list(lineage[side].readers(change.name))  # the new version's; the old's for a removed model
         removed = [m for m in projects[0].metrics if m not in projects[1].metrics] if side else []
         readers += [m for m in removed if change.name in (getattr(lineage[0].reads(m), "all_models", ()))]
         change.downstream = [Downstream(m, _fate(m, sql, projects)) for m in readers]
+        changing = tiles_showing(dashboards, [d.name for d in change.downstream if d.sql_changes])
+        grouped = tiles_grouped_by(projects[side].graph, dashboards, change.name)
+        change.tiles = [*changing, *(t for t in grouped if t not in changing)]
     elif change.kind == "policy":
         change.notes = _policy_reach(change, projects)
 
@@ -328,6 +337,7 @@ def as_json(diff: ProjectDiff) -> dict[str, Any]:
                     s.dialect: "\n".join(unified(s.before or "", s.after or "", base, head)) for s in c.sql if s.changed
                 },
                 "downstream": [{"metric": m.name, "sql": m.sql} for m in c.downstream],
+                "tiles": [_tile_json(t) for t in c.tiles],
                 "notes": c.notes,
             }
             for c in diff.changes
@@ -340,7 +350,12 @@ def as_json(diff: ProjectDiff) -> dict[str, Any]:
                 "sql_diff": {
                     s.dialect: "\n".join(unified(s.before or "", s.after or "", base, head)) for s in a.sql if s.changed
                 },
+                "tiles": [_tile_json(t) for t in a.tiles],
             }
             for a in diff.affected
         ],
     }
+
+
+def _tile_json(tile: TileRef) -> dict[str, Any]:
+    return {"dashboard": tile.dashboard, "tile": tile.number, "title": tile.title}

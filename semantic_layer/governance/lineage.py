@@ -8,6 +8,7 @@ reads. Downstream are the metrics built on it (directly and through others).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -148,6 +149,67 @@ def _upstream(graph: SemanticGraph, metric: str) -> list[str]:
         frontier = [s for name in frontier for s in depends_on(graph, name) if s in graph.metrics and s not in seen]
         seen.update(dict.fromkeys(frontier))
     return list(seen)
+
+
+@dataclass(frozen=True)
+class TileRef:
+    """A tile of a dashboard: its place on the dashboard (from 1) and what it is called there."""
+
+    dashboard: str
+    number: int
+    title: str
+
+    def __str__(self) -> str:
+        return f"{self.dashboard} tile {self.number} ({self.title})"
+
+
+def tile_title(tile: d.Tile) -> str:
+    """A tile's title, or what it shows: 'line of revenue by metric_time'."""
+    if tile.title:
+        return tile.title
+    shown = f"{tile.kind} of {', '.join(tile.metrics)}"
+    return f"{shown} by {', '.join(tile.dimensions)}" if tile.dimensions else shown
+
+
+def tiles_showing(dashboards: Mapping[str, d.Dashboard], metrics: Iterable[str]) -> list[TileRef]:
+    """The tiles that show any of `metrics`, dashboard by dashboard."""
+    wanted = set(metrics)
+    return [
+        TileRef(name, number, tile_title(tile))
+        for name, board in dashboards.items()
+        for number, tile in enumerate(board.tiles, 1)
+        if wanted.intersection(tile.metrics)
+    ]
+
+
+def tiles_grouped_by(graph: SemanticGraph, dashboards: Mapping[str, d.Dashboard], model: str) -> list[TileRef]:
+    """The tiles whose dimensions, or whose dashboard's filters, are dimensions of `model` (or are
+    reached through it): a change to the model changes how they group or filter."""
+    found = []
+    for name, board in dashboards.items():
+        for number, tile in enumerate(board.tiles, 1):
+            refs = [ref.split(":")[0] for ref in (*tile.dimensions, *board.filters)]
+            if any(model in _ref_models(graph, tile.metrics, ref) for ref in refs if ref != "metric_time"):
+                found.append(TileRef(name, number, tile_title(tile)))
+    return found
+
+
+def _ref_models(graph: SemanticGraph, metrics: list[str], ref: str) -> set[str]:
+    """The models a dimension ref goes through from the models of `metrics` (where it resolves)."""
+    models: set[str] = set()
+    for metric in metrics:
+        for base in _metric_models(graph, metric):
+            try:
+                member = resolve_member(graph, base, ref)
+            except QueryError:
+                continue
+            models |= {member.dimension.model, *(step.target for step in member.path)}
+    return models
+
+
+def _metric_models(graph: SemanticGraph, metric: str) -> frozenset[str]:
+    found = graph.memo(("lineage-reads", metric), partial(reads, graph, metric))
+    return frozenset(found.models) if found is not None else frozenset()
 
 
 class Lineage:

@@ -17,7 +17,7 @@ from ..compiler import Compiler
 from ..errors import QueryError
 from ..project import Project
 from .diff import yaml_text
-from .lineage import Lineage, shown_query
+from .lineage import Lineage, TileRef, shown_query, tiles_showing
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,12 @@ class MetricProfile:
     used_by: tuple[str, ...]  # directly
     downstream: tuple[str, ...]  # every metric computed from it
     dimensions: tuple[str, ...]
+    tiles: tuple[TileRef, ...]  # the dashboard tiles that show it
 
     def to_json(self) -> dict[str, Any]:
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        out = {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
+        out["tiles"] = [{"dashboard": t.dashboard, "tile": t.number, "title": t.title} for t in self.tiles]
+        return out
 
 
 def metric_profile(
@@ -97,6 +100,7 @@ def metric_profile(
         used_by=tuple(lineage.used_by(name)),
         downstream=tuple(lineage.downstream(name)),
         dimensions=dimensions,
+        tiles=tuple(tiles_showing(project.dashboards, [name])),
     )
 
 
@@ -141,4 +145,5 @@ def _lineage(p: MetricProfile) -> list[tuple[str, str]]:
         ("joined models", names(p.joined)),
         ("built on", names(p.upstream)),
         ("built on it", names(p.downstream)),
+        ("shown on", ", ".join(str(t) for t in p.tiles) or "—"),
     ]

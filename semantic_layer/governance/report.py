@@ -18,8 +18,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from .diff import Change, ProjectDiff, SqlChange, as_json, unified
+from .diff import Affected, Change, ProjectDiff, SqlChange, as_json, unified
 from .gitref import Version
+from .lineage import TileRef
 from .values import ValueComparison, ValueRow
 
 SYMBOL = {"added": "+", "removed": "-", "changed": "~", "inherited": "↳"}
@@ -68,7 +69,10 @@ def markdown(report: DiffReport) -> str:
         sections.append(["#### Metrics whose SQL changes through what they are built on", ""])
     for affected in diff.affected:
         because = ", ".join(affected.because) or "their upstream"
-        sections.append([f"##### ↳ metric `{affected.name}` (via {because})", "", *_sql_markdown(affected.sql, diff)])
+        shown = [_shown_on(affected.tiles), ""] if affected.tiles else []
+        sections.append(
+            [f"##### ↳ metric `{affected.name}` (via {because})", "", *_sql_markdown(affected.sql, diff), *shown]
+        )
     sections += [_values_markdown(values, report.threshold) for values in report.values]
     return _within_limit(lines, sections)
 
@@ -122,7 +126,7 @@ def _summary_table(diff: ProjectDiff) -> list[str]:
         where = f"`{c.location}`" if c.location else ""
         lines.append(f"| {SYMBOL[c.status]} | {c.kind} | `{c.name}` | {where} | {_sql_word(c)} | {_built_on(c)} |")
     for a in diff.affected:
-        lines.append(f"| ↳ | metric | `{a.name}` | `{a.location}` | changes | via {', '.join(a.because)} |")
+        lines.append(f"| ↳ | metric | `{a.name}` | `{a.location}` | changes | {_via(a)} |")
     return lines
 
 
@@ -133,11 +137,28 @@ def _sql_word(change: Change) -> str:
 
 
 def _built_on(change: Change) -> str:
-    if not change.downstream:
-        return ""
-    changing = sum(d.sql_changes for d in change.downstream)
-    total = len(change.downstream)
-    return f"{total} metric{'s' if total != 1 else ''}, {changing} with SQL changes"
+    parts = []
+    if change.downstream:
+        changing = sum(d.sql_changes for d in change.downstream)
+        total = len(change.downstream)
+        parts.append(f"{total} metric{'s' if total != 1 else ''}, {changing} with SQL changes")
+    if change.tiles:
+        parts.append(_tile_count(change.tiles))
+    return "; ".join(parts)
+
+
+def _via(affected: Affected) -> str:
+    via = f"via {', '.join(affected.because)}"
+    return f"{via}; {_tile_count(affected.tiles)}" if affected.tiles else via
+
+
+def _tile_count(tiles: list[TileRef] | tuple[TileRef, ...]) -> str:
+    return f"{len(tiles)} dashboard tile{'s' if len(tiles) != 1 else ''}"
+
+
+def _shown_on(tiles: list[TileRef] | tuple[TileRef, ...], code: str = "`") -> str:
+    """'Shown on: `sales` tile 2 (revenue by month), …'"""
+    return "Shown on: " + ", ".join(f"{code}{t.dashboard}{code} tile {t.number} ({t.title})" for t in tiles) + "."
 
 
 def _change_markdown(change: Change, diff: ProjectDiff) -> list[str]:
@@ -150,6 +171,8 @@ def _change_markdown(change: Change, diff: ProjectDiff) -> list[str]:
     if change.downstream:
         built = ", ".join(f"`{d.name}`" + _fate(d.sql) for d in change.downstream)
         lines += [f"Built on it: {built}.", ""]
+    if change.tiles:
+        lines += [_shown_on(change.tiles), ""]
     lines += [f"Reaches: {note}." for note in change.notes]
     return [*lines, ""] if change.notes else lines
 
@@ -258,6 +281,7 @@ def print_rich(report: DiffReport, console: Console) -> None:
         console.print(_rich_change(change, diff))
     for affected in diff.affected:
         parts = [_rich_sql(sql, diff) for sql in affected.sql]
+        parts += [Text(_shown_on(affected.tiles, code=""))] if affected.tiles else []
         title = f"↳ metric {affected.name} (via {', '.join(affected.because)})"
         console.print(Panel(Group(*parts), title=title, title_align="left", expand=False))
     for values in report.values:
@@ -271,7 +295,7 @@ def _rich_summary(diff: ProjectDiff) -> Table:
     for c in diff.changes:
         table.add_row(SYMBOL[c.status], c.kind, Text(c.name), c.location, _sql_word(c), _built_on(c))
     for a in diff.affected:
-        table.add_row("↳", "metric", Text(a.name), a.location, "changes", f"via {', '.join(a.because)}")
+        table.add_row("↳", "metric", Text(a.name), a.location, "changes", _via(a))
     return table
 
 
@@ -282,6 +306,7 @@ def _rich_change(change: Change, diff: ProjectDiff) -> Panel:
     if change.downstream:
         built = ", ".join(d.name + _fate(d.sql) for d in change.downstream)
         parts.append(Text(f"built on it: {built}"))
+    parts += [Text(_shown_on(change.tiles, code=""))] if change.tiles else []
     parts += [Text(f"reaches: {note}".replace("`", "")) for note in change.notes]
     where = f" ({change.location})" if change.location else ""
     return Panel(

@@ -190,6 +190,10 @@ def _links(p: MetricProfile) -> str:
         ("models it joins", plain(p.joined)),
         ("built on", metrics(p.upstream)),
         ("built on it", metrics(p.downstream)),
+        (
+            "shown on",
+            ", ".join(f"<code>{e(t.dashboard)}</code> tile {t.number} ({e(t.title)})" for t in p.tiles) or "—",
+        ),
     ]
     body = "\n".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<table>\n{body}\n</table>"
@@ -208,14 +212,15 @@ BOX_W, BOX_H, GAP_X, GAP_Y, MAX_CHARS = 230, 26, 50, 12, 30
 class Node:
     key: str
     label: str
-    kind: str  # model | measure | metric | self
+    kind: str  # model | measure | metric | self | dashboard
     column: int
     href: str | None = None
     low: bool = False  # drawn below every column's other boxes, so that no long edge runs through it
 
 
 def lineage_svg(p: MetricProfile, lineage: Lineage) -> str:
-    """Models → measures → the metrics it is built on → it → what is built on it, left to right."""
+    """Models → measures → the metrics it is built on → it → what is built on it (and, below, the
+    dashboards showing it), left to right."""
     nodes, edges = _graph(p, lineage)
     place = _layout(list(nodes.values()))
     width = max(x for x, _ in place.values()) + BOX_W
@@ -267,7 +272,12 @@ def _graph(p: MetricProfile, lineage: Lineage) -> tuple[dict[str, Node], list[tu
         href = None if name == p.name else f"{name}.html"
         shift = 1 if joined_column is not None and level(name) >= level(p.name) else 0
         nodes[f"metric:{name}"] = Node(f"metric:{name}", name, kind, 2 + level(name) + shift, href)
+    # The dashboards showing it stand beside what is built on it, below it: no edge runs through them.
+    beside = nodes[f"metric:{p.name}"].column + 1
+    boards = list(dict.fromkeys(t.dashboard for t in p.tiles))
+    nodes |= {f"dashboard:{b}": Node(f"dashboard:{b}", b, "dashboard", beside, low=True) for b in boards}
     edges = [(f"model:{m.split('.')[0]}", f"measure:{m}", False) for m in p.measures]
+    edges += [(f"metric:{p.name}", f"dashboard:{b}", False) for b in boards]
     edges += [(f"model:{m}", f"metric:{p.name}", True) for m in p.joined]
     for name in wanted:
         measures, models = _inputs(graph.metrics[name])

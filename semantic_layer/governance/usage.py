@@ -62,6 +62,7 @@ class UsageReport:
     roles: list[tuple[str, int]] = field(default_factory=list)
     dashboards: list[tuple[str, int]] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # retirement candidates, by name
+    unused_dashboards: list[str] = field(default_factory=list)  # no request said it came from them
 
 
 def usage_report(project: Project, folder: Path, since: datetime) -> UsageReport:
@@ -98,6 +99,7 @@ def usage_report(project: Project, folder: Path, since: datetime) -> UsageReport
     report.roles = sorted(by_role.items(), key=lambda item: (-item[1], item[0]))
     report.dashboards = sorted(by_dashboard.items(), key=lambda item: (-item[1], item[0]))
     report.unused = unused_metrics(project, set(counts))
+    report.unused_dashboards = sorted(set(project.dashboards) - set(by_dashboard))
     return report
 
 

@@ -43,10 +43,19 @@ export function onAuthProblem(listener) {
   authListeners.add(listener);
 }
 
+let dashboard = null;
+
+/** Name the dashboard this page shows: every request then says so (X-Semantic-Layer-Dashboard),
+ *  and the server's audit log counts its queries per dashboard (`semantic-layer usage`). */
+export function setDashboard(name) {
+  dashboard = name;
+}
+
 export async function gql(query, variables = {}) {
   const headers = { 'content-type': 'application/json' };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;
+  if (dashboard) headers['x-semantic-layer-dashboard'] = dashboard;
   let response;
   try {
     response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });

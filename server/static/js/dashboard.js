@@ -6,7 +6,7 @@
 // f=<dimension>:<value> for each filter control, drill=<tile>:<dimension>:<value> for each
 // drill-down (a click on a bar, a heatmap cell or a table row).
 
-import { ALERTS, gql, runQuery } from './api.js';
+import { ALERTS, gql, runQuery, setDashboard } from './api.js';
 import { fill, h } from './dom.js';
 import { dimensionLabel, formatMember, formatValue, periodLabel } from './format.js';
 import { ask } from './questions.js';
@@ -34,6 +34,7 @@ const main = document.getElementById('main');
 const params = new URLSearchParams(location.search);
 const screen = params.get('screen') === '1';
 const name = decodeURIComponent(location.pathname.split('/').filter(Boolean).pop());
+setDashboard(name);
 let view = null;
 let timer = null;
 

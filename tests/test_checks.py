@@ -262,12 +262,12 @@ def test_a_restricted_role_sees_no_sample_rows(project: Path, tmp_path: Path) ->
     [
         (
             "{name: two, not_null: code, unique: code}",
-            "models.yml:9:9: 'items': 2: check 'two' needs exactly one of freshness, not_null, unique, accepted_values, "
+            "models.yml:9:9: 'items': checks: check 'two' needs exactly one of freshness, not_null, unique, accepted_values, "
             "row_count, sql, not 2 (not_null, unique)",
         ),
         (
             "{name: none}",
-            "models.yml:9:9: 'items': 2: check 'none' needs exactly one of freshness, not_null, unique, "
+            "models.yml:9:9: 'items': checks: check 'none' needs exactly one of freshness, not_null, unique, "
             "accepted_values, row_count, sql",
         ),
         (

@@ -58,3 +58,17 @@ def retention_period(graph: SemanticGraph, metric: str) -> str | None:
     if isinstance(definition, d.RetentionMetric):
         return definition.period
     return next(filter(None, (retention_period(graph, m) for m in depends_on(graph, metric))), None)
+
+
+class FakeClock:
+    """A `time` module stand-in whose monotonic clock moves only when a test advances it, so expiry is
+    tested without sleeping (patch it over the module's `time`: asyncio keeps the real clock)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

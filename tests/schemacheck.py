@@ -16,9 +16,20 @@ from jsonschema.exceptions import ValidationError
 
 def errors(schema: dict[str, Any], value: Any) -> list[str]:
     """Every violation of `schema` by `value`, each as 'path: what is wrong'."""
-    Draft202012Validator.check_schema(schema)
-    validator = Draft202012Validator(schema)
+    validator = _validator(schema)
     return [_line(e) for e in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    """One checked validator per schema: checking the schema itself costs more than most validations."""
+    known = _VALIDATORS.get(id(schema))
+    if known is None or known[0] is not schema:
+        Draft202012Validator.check_schema(schema)
+        known = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema))
+    return known[1]
 
 
 def _line(error: ValidationError) -> str:

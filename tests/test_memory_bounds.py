@@ -8,12 +8,14 @@ import asyncio
 import tracemalloc
 from pathlib import Path
 
-from helpers import make_project
+import pytest
+from helpers import FakeClock, make_project
 from served import POLICIES
 
 import semantic_layer as sl
 from semantic_layer.access import Principal
 from server import ServerSettings, create_app
+from server import cache as cache_module
 from server.cache import MemoryCache, cache_key
 
 
@@ -36,12 +38,17 @@ def test_the_result_cache_holds_no_more_memory_than_its_budget_however_small_its
     assert held <= budget * 1.1  # what the entries really take, the dictionary's table included
 
 
-def test_expired_answers_are_dropped_as_new_ones_arrive_not_kept_until_the_budget_is_spent() -> None:
+def test_expired_answers_are_dropped_as_new_ones_arrive_not_kept_until_the_budget_is_spent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(cache_module, "time", clock)
+
     async def scenario() -> None:
         cache = MemoryCache(max_bytes=100_000_000)
         for n in range(100):
             await cache.set(f"old{n}", b"x" * 100, ttl=1)
-        await asyncio.sleep(1.1)
+        clock.advance(1.1)
         await cache.set("new", b"y" * 100, ttl=60)
         assert len(cache) == 1 and await cache.get("new") is not None
 

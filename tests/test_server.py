@@ -291,6 +291,7 @@ def test_auth_failures_are_refused_without_data(live: LiveServer, bearer: str | 
     assert catalogue["data"] is None and code_of(catalogue) == code
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_a_token_accepted_before_is_refused_once_it_expires(live: LiveServer) -> None:
     """Verified tokens are remembered for speed; their expiry is still checked on every request."""
     short = token(["admin"], expires_in=2)

@@ -151,6 +151,7 @@ def scheduled(root: Path, clock: Clock, every: str = "1 second") -> LiveServer:
     return LiveServer(create_app(settings))
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_two_servers_push_each_change_once_and_recovery_too(tmp_path: Path, shop_db: Path) -> None:
     with Receiver() as receiver:
         settings = f"alerts:\n  webhooks:\n    - {{url: '{receiver.url('/hook')}', format: generic}}\n"
@@ -174,6 +175,7 @@ def test_two_servers_push_each_change_once_and_recovery_too(tmp_path: Path, shop
         assert sorted(recovered) == [("monthly_revenue", "ok", "warn"), ("weekly_tickets", "ok", "critical")]
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_a_slow_webhook_does_not_hold_up_requests(tmp_path: Path, shop_db: Path) -> None:
     """Each POST takes a second: the cycle takes seconds, on its own thread, while /health and
     queries answer at once."""

@@ -322,6 +322,7 @@ def test_a_key_set_that_cannot_be_fetched_is_unauthenticated(
             assert UNAVAILABLE in refusal(live, signed(rsa_old, "rsa-1"))
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_a_key_server_that_never_answers_delays_a_request_seconds_not_forever(
     project: Path, rsa_old: rsa.RSAPrivateKey
 ) -> None:
@@ -331,6 +332,7 @@ def test_a_key_server_that_never_answers_delays_a_request_seconds_not_forever(
         assert time.monotonic() - started < auth_module.FETCH_TIMEOUT + 2
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_a_hanging_key_fetch_does_not_block_other_requests(
     project: Path, rsa_old: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -346,6 +348,7 @@ def test_a_hanging_key_fetch_does_not_block_other_requests(
         waiting.join()
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_after_a_failed_fetch_tokens_are_refused_at_once_until_the_retry(
     project: Path, rsa_old: rsa.RSAPrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from engines import postgres_copy
+from helpers import FakeClock
 from liveserver import LiveServer, free_port
 from served import ADMIN, QUERY, SECRET, code_of, run, server_project, wait_for
 
@@ -46,7 +47,10 @@ def test_the_memory_cache_evicts_the_least_recently_used_once_its_bytes_are_spen
     asyncio.run(scenario())
 
 
-def test_the_memory_cache_keeps_nothing_past_its_ttl_or_bigger_than_its_budget() -> None:
+def test_the_memory_cache_keeps_nothing_past_its_ttl_or_bigger_than_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(cache_module, "time", clock)
+
     async def scenario() -> None:
         cache = MemoryCache(max_bytes=ENTRY)
         await cache.set("big", b"x" * 11, ttl=60)
@@ -54,7 +58,7 @@ def test_the_memory_cache_keeps_nothing_past_its_ttl_or_bigger_than_its_budget()
         await cache.set("brief", b"x", ttl=1)
         assert await cache.get("big") is None and await cache.get("off") is None
         assert await cache.get("brief") == Hit(b"x", False)
-        await asyncio.sleep(1.05)
+        clock.advance(1.05)
         assert await cache.get("brief") is None and cache.bytes == 0
 
     asyncio.run(scenario())
@@ -164,6 +168,7 @@ def test_the_server_starts_and_answers_when_redis_is_unreachable(tmp_path: Path,
         assert "unavailable" in httpx.get(f"{live.url}/ready").json()["cache"]
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_a_hung_redis_delays_only_the_requests_that_wait_on_it(
     tmp_path: Path, shop_db: Path, private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -254,6 +259,7 @@ def expire_then_burst(servers: list[LiveServer], query: dict[str, Any]) -> list[
     return answers
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 @pytest.mark.parametrize("engine", ["duckdb", "postgres"])
 def test_an_expired_answer_is_recomputed_once_for_a_burst_of_requests(
     tmp_path: Path, shop_db: Path, engine: str
@@ -272,6 +278,7 @@ def test_an_expired_answer_is_recomputed_once_for_a_burst_of_requests(
             assert executions(live) == 2
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_requests_coalesced_on_a_failing_execution_all_get_its_error_and_nothing_is_cached(
     tmp_path: Path, shop_db: Path
 ) -> None:
@@ -282,6 +289,7 @@ def test_requests_coalesced_on_a_failing_execution_all_get_its_error_and_nothing
         assert code_of(run(live, metrics=["slow_total"])) == "TIMEOUT" and executions(live) == 2
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_server_processes_sharing_redis_run_an_expired_answer_once(
     tmp_path: Path, shop_db: Path, private_redis: PrivateRedis
 ) -> None:
@@ -308,6 +316,7 @@ def test_a_lock_holder_that_never_delivers_delays_the_others_only_briefly(
         assert redis_cli(private_redis, "GET", f"{key}:filling") == "another-process"  # not ours to release
 
 
+@pytest.mark.slow  # waits out timeouts or expiry on purpose
 def test_a_stale_answer_is_served_at_once_and_refreshed_once_in_the_background(tmp_path: Path, shop_db: Path) -> None:
     root = stampede_project(tmp_path / "p", shop_db, 10, "{ttl_seconds: 1, stale_while_revalidate: 60}")
     with LiveServer(create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=None))) as live:

@@ -84,7 +84,7 @@ def depends_on(graph: SemanticGraph, metric: str) -> list[str]:
     """Metrics a metric is computed from, directly (for lineage in catalogues)."""
     m = graph.metric(metric)
     if isinstance(m, d.RatioMetric):
-        return [m.numerator.metric, m.denominator.metric]
+        return list(dict.fromkeys([m.numerator.metric, m.denominator.metric]))  # a filtered share: revenue / revenue
     if isinstance(m, d.DerivedMetric):
         aliases = {i.name: i.metric for i in m.inputs}
         names = [c.name for c in parse_snippet(m.expr, graph.settings.dialect).find_all(exp.Column)]

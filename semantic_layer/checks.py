@@ -211,6 +211,15 @@ _BUILDERS: dict[str, Callable[[d.Check, exp.Expr, d.Model, str], CheckStatements
 
 
 # -- running -------------------------------------------------------------------------------------
+def checked_models(graph: SemanticGraph, models: Iterable[str] | None) -> list[str]:
+    """The models whose checks to run (default: every model); an unknown name is an error."""
+    names = list(graph.models) if models is None else list(models)
+    for name in names:
+        if name not in graph.models:
+            raise UnknownMemberError(f"unknown model '{name}'{did_you_mean(name, graph.models)}")
+    return names
+
+
 @dataclass(frozen=True)
 class CheckRun:
     """What running checks needs: the graph they are defined in, the engine, and the moment."""
@@ -222,10 +231,7 @@ class CheckRun:
 
     def run(self, models: Iterable[str] | None = None) -> list[CheckResult]:
         """Every check of `models` (default: every model), in definition order."""
-        names = list(self.graph.models) if models is None else list(models)
-        for name in names:
-            if name not in self.graph.models:
-                raise UnknownMemberError(f"unknown model '{name}'{did_you_mean(name, self.graph.models)}")
+        names = checked_models(self.graph, models)
         return [self.one(self.graph.models[name], check) for name in names for check in self.graph.models[name].checks]
 
     def one(self, model: d.Model, check: d.Check) -> CheckResult:

@@ -33,6 +33,7 @@ from semantic_layer.notify import utc_now
 from semantic_layer.query import Query
 
 from .cache import Claim, Hit, MemoryCache, ResultCache, Stored, cache_key
+from .check_runs import SharedCheckRuns
 from .readiness import Readiness
 from .reload import ProjectState
 from .telemetry import Telemetry
@@ -156,6 +157,7 @@ class QueryService:
         threads: int,
         lock_seconds: float = 5.0,
         clock: Callable[[], datetime] = utc_now,
+        checks_interval: float = 60.0,
     ):
         self.state = state
         self.clock = clock
@@ -170,6 +172,7 @@ class QueryService:
         self.readiness = Readiness()
         # The executions in progress, by cache key: a request for the same key awaits the one there.
         self._flights: dict[str, asyncio.Future[tuple[Body, bool]]] = {}
+        self.check_runs = SharedCheckRuns(checks_interval)
 
     # -- catalogue ----------------------------------------------------------------------------
     def graph_for(self, caller: Caller) -> tuple[Layer, SemanticGraph]:
@@ -272,12 +275,17 @@ class QueryService:
 
     # -- data checks ----------------------------------------------------------------------------
     async def checks(self, caller: Caller, models: list[str] | None) -> tuple[list[CheckResult], bool]:
-        """Run the data checks on a worker thread; and whether the caller may see failing rows
-        (samples are read past the row policies: only a caller who sees every row and member may)."""
+        """The data checks' results, run on a worker thread at most once per `check_runs` interval
+        (check_runs.py); and whether the caller may see failing rows (samples are read past the row
+        policies: only a caller who sees every row and member may)."""
         layer = self.state.layer
         access = caller.view(layer)
         unrestricted = access is None or (not access.hidden and any(not rules for rules in access.row_rules))
-        return await self._in_pool(lambda: layer.check(models, now=self.clock())), unrestricted
+
+        async def run(due: list[str]) -> list[CheckResult]:
+            return await self._in_pool(lambda: layer.check(due, now=self.clock()))
+
+        return await self.check_runs.results(layer, models, run), unrestricted
 
     # -- one execution per answer ----------------------------------------------------------------
     async def _coalesced(self, statement: Statement) -> tuple[Body, bool]:

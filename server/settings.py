@@ -61,6 +61,11 @@ class ServerSettings:
     # How often this server evaluates thresholds and pushes level changes ('15 minutes'); replaces the
     # project's `alerts.every`. Neither set: no scheduler runs.
     alerts_every: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_ALERTS_EVERY") or None)
+    # Least seconds between two runs of a model's data checks for GraphQL `checks` (server/check_runs.py):
+    # every check reads the whole model, and any caller may ask.
+    checks_interval: float = field(
+        default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_CHECKS_INTERVAL_SECONDS", 60))
+    )
     # What "now" is for alerts (the `alerts` field and the scheduler): a seam for tests.
     clock: Callable[[], datetime] = utc_now
 

@@ -11,7 +11,7 @@ from govproject import DASHBOARDS, METRICS, MODELS, SETTINGS, build_data
 from typer.testing import CliRunner
 
 import semantic_layer as sl
-from semantic_layer.catalog import dimensions_for
+from semantic_layer.catalog import depends_on, dimensions_for, used_by
 from semantic_layer.cli import app
 
 runner = CliRunner()
@@ -149,3 +149,10 @@ def test_show_metric_for_a_terminal(project: Path) -> None:
 def test_show_an_unknown_metric(project: Path) -> None:
     code, _, err = cli("show", "metric", "gold_shar", "-p", "p")
     assert code == 1 and "unknown metric 'gold_shar' — did you mean 'gold_share'?" in err
+
+
+def test_a_metric_read_twice_by_a_ratio_is_listed_once(project: Path) -> None:
+    """A filtered share divides a metric by itself: its lineage names that metric once, both ways."""
+    graph = sl.load(project).graph
+    assert depends_on(graph, "gold_share") == ["revenue"]
+    assert used_by(graph, "revenue").count("gold_share") == 1

@@ -4,6 +4,7 @@ carry after a failed check, the command, the GraphQL field, and the load-time er
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from checkcases import CASES, CHECKED_AT, CheckCase, verify
 from checkdata import NEWEST_DAY_STARTS, NEWEST_LOAD, build
+from helpers import FakeClock
 from liveserver import LiveServer
 from served import gql
 from typer.testing import CliRunner
@@ -22,6 +24,7 @@ from semantic_layer.check_state import CheckState
 from semantic_layer.checks import CheckResult
 from semantic_layer.cli import app
 from server import ServerSettings, create_app
+from server.check_runs import SharedCheckRuns
 
 runner = CliRunner()
 
@@ -254,6 +257,70 @@ def test_a_restricted_role_sees_no_sample_rows(project: Path, tmp_path: Path) ->
     assert admin["data"]["checks"][0]["sample"] == [{"item_id": 4, "code": None}]
     assert [c["sample"] for c in viewer["data"]["checks"]] == [[], []]
     assert [c["failing"] for c in viewer["data"]["checks"]] == [1, 1]
+
+
+def test_repeated_requests_share_one_run_per_interval(project: Path) -> None:
+    """Any caller may ask for checks, and each reads whole models: asked again within the interval, the
+    answer is the last run's (the same checkedAt), not a new scan of the warehouse."""
+    with LiveServer(create_app(ServerSettings(project=project, checks_interval=3600))) as live:
+        first = gql(live, CHECKS, {"models": ["odd_items"]}, bearer=None)["data"]["checks"]
+        again = gql(live, CHECKS, {"models": ["odd_items"]}, bearer=None)["data"]["checks"]
+        everything = gql(live, CHECKS, {}, bearer=None)["data"]["checks"]
+    assert [c["checkedAt"] for c in again] == [c["checkedAt"] for c in first]
+    odd = [c for c in everything if c["model"] == "odd_items"]
+    assert [c["checkedAt"] for c in odd] == [c["checkedAt"] for c in first]  # only the other models ran
+
+
+def test_callers_at_once_wait_for_one_run_and_a_later_caller_past_the_interval_runs_again(layer: sl.Layer) -> None:
+    clock = FakeClock()
+    shared = SharedCheckRuns(60, clock.monotonic)
+    runs: list[list[str]] = []
+
+    async def run(models: list[str]) -> list[CheckResult]:
+        runs.append(models)
+        await asyncio.sleep(0.01)  # the others arrive while it runs
+        return layer.check(models, now=CHECKED_AT)
+
+    async def scenario() -> list[list[CheckResult]]:
+        asked = [shared.results(layer, ["odd_items"], run) for _ in range(5)]
+        answers = await asyncio.gather(*asked, shared.results(layer, None, run))
+        clock.advance(59)
+        answers.append(await shared.results(layer, ["odd_items"], run))
+        clock.advance(2)
+        answers.append(await shared.results(layer, ["odd_items"], run))
+        return answers
+
+    answers = asyncio.run(scenario())
+    models = list(layer.project.graph.models)
+    assert runs == [["odd_items"], [m for m in models if m != "odd_items"], ["odd_items"]]
+    assert all(a == answers[0] for a in answers[1:5]) and answers[6] == answers[0]
+    assert [r.model for r in answers[5]] == [r.model for r in layer.check(now=CHECKED_AT)]
+    assert [(r.name, r.status) for r in answers[7]] == [(r.name, r.status) for r in answers[0]]
+
+
+def test_a_failed_run_reaches_every_waiter_and_the_next_caller_tries_again(layer: sl.Layer) -> None:
+    shared = SharedCheckRuns(60)
+    calls = 0
+
+    async def run(models: list[str]) -> list[CheckResult]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        if calls == 1:
+            raise sl.ExecutionError("the warehouse went away")
+        return layer.check(models, now=CHECKED_AT)
+
+    async def scenario() -> None:
+        failed = await asyncio.gather(
+            *(shared.results(layer, ["odd_items"], run) for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(f, sl.ExecutionError) for f in failed)
+        assert len(await shared.results(layer, ["odd_items"], run)) == 2
+        with pytest.raises(sl.UnknownMemberError, match="unknown model 'nope'"):
+            await shared.results(layer, ["nope"], run)
+
+    asyncio.run(scenario())
+    assert calls == 2
 
 
 # -- load-time errors ------------------------------------------------------------------------------

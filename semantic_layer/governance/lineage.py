@@ -230,7 +230,7 @@ class Lineage:
 
     @cached_property
     def _depends(self) -> dict[str, list[str]]:
-        return {name: list(dict.fromkeys(depends_on(self.graph, name))) for name in self.graph.metrics}
+        return {name: depends_on(self.graph, name) for name in self.graph.metrics}
 
     @cached_property
     def _used_by(self) -> dict[str, list[str]]:

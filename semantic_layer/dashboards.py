@@ -78,7 +78,9 @@ def tile_query(graph: SemanticGraph, dashboard: d.Dashboard, tile: d.Tile) -> Qu
         if tile.kind == "kpi"
         else tile_dimensions(graph, dashboard, tile)
     )
-    bounded = dashboard.time_range is not None and tile.time_range == "dashboard"
+    bounded = isinstance(tile.time_range, d.DashboardRange) or (
+        dashboard.time_range is not None and tile.time_range == "dashboard"
+    )
     return build_query(
         metrics=tile.metrics,
         dimensions=dimensions,
@@ -124,10 +126,24 @@ def range_for(
 ) -> tuple[datetime | None, datetime | None]:
     """The dashboard's time range at `now` (a naive `now` is UTC): `chosen` (a range the page picked
     instead of the default), else the dashboard's own, in the project's calendar."""
+    return resolve_range(chosen or dashboard.time_range, dashboard.grain, *_calendar_at(settings, now))
+
+
+def tile_range_for(
+    dashboard: d.Dashboard, tile: d.Tile, settings: d.Settings, now: datetime
+) -> tuple[datetime | None, datetime | None] | None:
+    """A tile's own time range at `now`, in whole periods of the tile's grain; None for a tile that
+    follows the page's range or shows all time."""
+    if not isinstance(tile.time_range, d.DashboardRange):
+        return None
+    return resolve_range(tile.time_range, tile_grain(dashboard, tile), *_calendar_at(settings, now))
+
+
+def _calendar_at(settings: d.Settings, now: datetime) -> tuple[Calendar, datetime]:
+    """The project's calendar, and `now` (a naive `now` is UTC) as wall-clock time in it."""
     calendar = Calendar(settings.timezone, settings.week_start, settings.fiscal_year_start_month)
     moment = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    local = to_local_naive(moment, settings.timezone)
-    return resolve_range(chosen or dashboard.time_range, dashboard.grain, calendar, local)
+    return calendar, to_local_naive(moment, settings.timezone)
 
 
 def iso_bound(value: datetime | None) -> str | None:

@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 from .errors import did_you_mean
 
@@ -421,6 +421,38 @@ TILE_SHAPES: dict[str, str] = {
 }
 
 
+class DashboardRange(Strict):
+    """A dashboard's default time range: the last `last` (whole periods at the dashboard's grain,
+    up to `end` or to the start of the current period), or fixed `start` and `end` dates."""
+
+    last: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DashboardRange:
+        if self.last is not None:
+            parse_interval(self.last)
+            if self.start is not None:
+                raise ValueError(
+                    "give 'last:' (with an optional 'end:') or 'start:' and 'end:', not 'last:' and 'start:'"
+                )
+        elif self.start is None and self.end is None:
+            raise ValueError("a time range needs 'last:' (e.g. {last: 12 months}) or 'start:' and/or 'end:'")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must come after start ({self.start})")
+        return self
+
+
+# A tile's time range: a word, or a range of its own. Told apart by the value's shape, so that a
+# mistake in a range is reported as that, not beside "should be 'dashboard' or 'all'" (the loader
+# leaves "tag:" parts out of an error's location).
+TileRange = Annotated[
+    Annotated[Literal["dashboard", "all"], Tag("tag:word")] | Annotated[DashboardRange, Tag("tag:range")],
+    Discriminator(lambda v: "tag:range" if isinstance(v, dict | DashboardRange) else "tag:word"),
+]
+
+
 class Tile(Strict):
     """One chart or number on a dashboard: metrics by dimensions, drawn as `kind`."""
 
@@ -431,8 +463,10 @@ class Tile(Strict):
     compare: str | None = None  # kpi: the change against the value this long before ('1 year')
     limit: int | None = Field(None, ge=1, le=1000)  # bar, stacked_bar, table: the top rows by the first metric
     grain: Grain | None = None  # metric_time's grain on this tile (default: the dashboard's)
-    # all: the tile ignores the dashboard's time range (a lifetime value, cohorts by acquisition date)
-    time_range: Literal["dashboard", "all"] = "dashboard"
+    # all: the tile ignores the dashboard's time range (a lifetime value, cohorts by acquisition date);
+    # a range of its own: a view that needs other periods than the page's (a cohort table whose later
+    # offsets must have happened)
+    time_range: TileRange = "dashboard"
 
     @field_validator("compare")
     @classmethod
@@ -462,29 +496,6 @@ class Tile(Strict):
             raise ValueError(f"compare: applies to kpi tiles only, not {self.kind}")
         if self.limit is not None and self.kind not in ("bar", "stacked_bar", "table"):
             raise ValueError(f"limit: applies to bar, stacked_bar and table tiles only, not {self.kind}")
-        return self
-
-
-class DashboardRange(Strict):
-    """A dashboard's default time range: the last `last` (whole periods at the dashboard's grain,
-    up to `end` or to the start of the current period), or fixed `start` and `end` dates."""
-
-    last: str | None = None
-    start: date | None = None
-    end: date | None = None
-
-    @model_validator(mode="after")
-    def _one_form(self) -> DashboardRange:
-        if self.last is not None:
-            parse_interval(self.last)
-            if self.start is not None:
-                raise ValueError(
-                    "give 'last:' (with an optional 'end:') or 'start:' and 'end:', not 'last:' and 'start:'"
-                )
-        elif self.start is None and self.end is None:
-            raise ValueError("a time range needs 'last:' (e.g. {last: 12 months}) or 'start:' and/or 'end:'")
-        if self.start is not None and self.end is not None and self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must come after start ({self.start})")
         return self
 
 

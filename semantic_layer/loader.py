@@ -255,7 +255,7 @@ def _pydantic_issue(err: Any, value: Any, origin: Origin) -> Issue:
     loc = list(err["loc"])
     if loc and loc[0] in _METRIC_TYPES:  # the discriminator tag pydantic puts first
         loc = loc[1:]
-    loc = [part for part in loc if not (isinstance(part, str) and part.startswith("function-"))]
+    loc = [part for part in loc if not (isinstance(part, str) and part.startswith(("function-", "tag:")))]
     name = value.get("name") if isinstance(value, dict) else None
     prefix = f"'{name}': " if isinstance(name, str) else ""
     kind = err["type"]

@@ -23,6 +23,7 @@ from semantic_layer.dashboards import (
     reaches,
     tile_dimensions,
     tile_grain,
+    tile_range_for,
 )
 from semantic_layer.errors import QueryValidationError
 from semantic_layer.graph import SemanticGraph
@@ -56,8 +57,18 @@ class Tile:
     grain: str
     compare: str | None
     limit: int | None
-    time_range: str  # dashboard: the dashboard's time range applies; all: all time
+    time_range: str  # dashboard: the dashboard's time range applies; all: all time; own: `range` applies
     reaches: list[str]  # the dashboard's filter and drill-down dimensions this tile can be filtered by
+    board: strawberry.Private[d.Dashboard]
+    definition: strawberry.Private[d.Tile]
+
+    @strawberry.field
+    def range(self, info: Info) -> TimeRange | None:
+        """The tile's own time range (timeRange `own`), resolved at the server's clock in the project's
+        calendar; null when the tile follows the page's range or shows all time."""
+        service = service_of(info)
+        bounds = tile_range_for(self.board, self.definition, service.state.layer.project.settings, service.clock())
+        return None if bounds is None else TimeRange(start=iso_bound(bounds[0]), end=iso_bound(bounds[1]))
 
 
 @strawberry.type
@@ -138,8 +149,10 @@ def _tile(graph: SemanticGraph, board: d.Dashboard, tile: d.Tile, drillable: lis
         grain=tile_grain(board, tile),
         compare=tile.compare,
         limit=tile.limit,
-        time_range=tile.time_range,
+        time_range=tile.time_range if isinstance(tile.time_range, str) else "own",
         reaches=[ref for ref in drillable if reaches(graph, tile.metrics, ref)],
+        board=board,
+        definition=tile,
     )
 
 

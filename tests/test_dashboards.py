@@ -291,7 +291,7 @@ BOARD = """query B($name: String!, $last: String, $start: String, $end: String) 
     filters { name label type }
     dimensions { name label type }
     metrics { name label format thresholds }
-    tiles { kind title metrics dimensions grain compare limit timeRange reaches }
+    tiles { kind title metrics dimensions grain compare limit timeRange range { start end } reaches }
   }
 }"""
 
@@ -358,6 +358,32 @@ def test_the_range_is_resolved_at_the_server_clock(live: LiveServer) -> None:
     assert fixed == {"start": "2025-03-01", "end": "2025-05-01"}
     wrong = gql(live, BOARD, {"name": "operations", "last": "a while"})
     assert code_of(wrong) == "VALIDATION" and "is not an interval" in wrong["errors"][0]["message"]
+
+
+def test_a_tile_with_a_range_of_its_own_keeps_it_whatever_the_page_asks(live: LiveServer) -> None:
+    """The cockpit's cohort table: the four quarters whose buyers could be followed for a year, in
+    whole quarters, while the page's range (any `last`) applies to the other tiles only."""
+    for variables in ({}, {"last": "3 months"}):
+        tiles = board(live, "strategic_cockpit", **variables)["tiles"]
+        own = [t for t in tiles if t["timeRange"] == "own"]
+        assert [(t["metrics"][-1], t["range"]) for t in own] == [
+            ("retention_rate_4q", {"start": "2024-01-01", "end": "2025-01-01"})
+        ]
+        assert all(t["range"] is None for t in tiles if t["timeRange"] != "own")
+
+
+def test_a_tile_range_is_checked_like_a_dashboard_range(tmp_path: Path) -> None:
+    tiles = "      - {metrics: [revenue], dimensions: [metric_time], kind: line, time_range: {last: soon}}\n"
+    assert [(e.line, e.message) for e in errors_of(shop_with(tmp_path, board_file(tiles)))] == [
+        (
+            7,
+            "'shop_board': time_range: 'soon' is not an interval like '30 days' or '1 month' "
+            "(units: hour, day, week, month, quarter, year)",
+        )
+    ]
+    fixed = "      - {metrics: [revenue], dimensions: [metric_time], kind: line, time_range: {start: 2025-01-01, end: 2025-04-01}}\n"
+    tile = sl.load(shop_with(tmp_path / "b", board_file(fixed))).dashboards["shop_board"].tiles[0]
+    assert tile.time_range == d.DashboardRange(start=date(2025, 1, 1), end=date(2025, 4, 1))
 
 
 def test_a_role_that_hides_a_metric_does_not_see_its_tiles(live: LiveServer) -> None:

@@ -130,6 +130,7 @@ class Opened:
 
     page: Any
     problems: list[str] = field(default_factory=list)
+    posted: list[dict[str, Any]] = field(default_factory=list)  # GraphQL request bodies, when recorded
 
     def ready(self) -> None:
         self.page.wait_for_selector('body[data-ready="1"]', timeout=30_000)
@@ -146,7 +147,13 @@ class Opened:
 
 
 def open_page(
-    browser: Any, server: Any, path: str, bearer: str | None = ADMIN, width: int = 1440, ready: bool = True
+    browser: Any,
+    server: Any,
+    path: str,
+    bearer: str | None = ADMIN,
+    width: int = 1440,
+    ready: bool = True,
+    record: bool = False,
 ) -> Opened:
     context = browser.new_context(viewport={"width": width, "height": 1000}, locale="zh-CN")
     page = context.new_page()
@@ -155,6 +162,8 @@ def open_page(
     page.on("pageerror", lambda e: opened.problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: opened.problems.append(f"failed: {r.url} {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and opened.problems.append(f"HTTP {r.status}: {r.url}"))
+    if record:
+        page.on("request", lambda r: r.url.endswith("/graphql") and opened.posted.append(r.post_data_json))
     page.goto(f"{server.url}{path}" + (f"#token={bearer}" if bearer else ""))
     if ready:
         opened.ready()
@@ -254,6 +263,41 @@ def test_every_tile_renders_and_every_kpi_equals_the_layer(
     opened.shot(name)
     assert opened.problems == []
     opened.close()
+
+
+def test_the_cohort_table_keeps_its_own_range_and_shows_the_layers_numbers(
+    browser: Any, live: LiveServer, layer: sl.Layer
+) -> None:
+    """Whatever range the page is on, the cockpit's cohort table asks for the four quarters its
+    definition names, and what it is answered is what the layer answers."""
+    board = layer.project.dashboards["strategic_cockpit"]
+    cohorts = next(t for t in board.tiles if "retention_rate_4q" in t.metrics)
+    expected = layer.query(
+        metrics=cohorts.metrics,
+        dimensions=["metric_time:quarter"],
+        time_range={"start": "2024-01-01", "end": "2025-01-01"},
+        order_by=["metric_time:quarter"],
+    )
+    assert len(expected.rows) == 4 and all(value is not None for row in expected.rows for value in row.values())
+    for path in ("/dashboards/strategic_cockpit", "/dashboards/strategic_cockpit?last=3%20months"):
+        opened = open_page(browser, live, path, record=True)
+        tile = opened.tile("heatmap", "留存队列")
+        assert tile.get_attribute("data-state") == "ready" and tile.locator("canvas").count() >= 1
+        asked = [
+            body["variables"]["input"]
+            for body in opened.posted
+            if body and cohorts.metrics[-1] in body.get("variables", {}).get("input", {}).get("metrics", [])
+        ]
+        assert [a["timeRange"] for a in asked] == [{"start": "2024-01-01", "end": "2025-01-01"}]
+        answer = gql(live, "query Q($input: QueryInput!) { query(input: $input) { rows } }", {"input": asked[0]})
+        rows = answer["data"]["query"]["rows"]
+        assert len(rows) == 4
+        for shown, row in zip(rows, expected.rows, strict=True):
+            assert all(close(shown[m], row[m]) for m in cohorts.metrics), (shown, row)
+        if "last" not in path:
+            tile.screenshot(path=str(ARTIFACTS / "cohort-table.png"))
+        assert opened.problems == []
+        opened.close()
 
 
 def test_threshold_colours_and_the_alerts_panel_match_layer_alerts(

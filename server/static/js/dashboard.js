@@ -24,7 +24,7 @@ const PAGE = `query Page($name: String!, $last: String, $start: String, $end: St
     filters { name label type }
     dimensions { name label type }
     metrics { name label format direction thresholds }
-    tiles { kind title metrics dimensions grain compare limit timeRange reaches }
+    tiles { kind title metrics dimensions grain compare limit timeRange range { start end } reaches }
   }
   catalogue: metrics { name label format }
 }`;

@@ -16,13 +16,19 @@ export function filtersFor(spec, index, state) {
   return { applied, skipped };
 }
 
+/** The range a tile asks for: none for `all`, its own (resolved by the server) for `own`, else the page's. */
+export function rangeOf(spec, state) {
+  if (spec.timeRange === 'all') return null;
+  return spec.timeRange === 'own' ? spec.range : state.range;
+}
+
 function input(spec, index, state, extra = {}) {
   const { applied } = filtersFor(spec, index, state);
   return {
     metrics: spec.metrics,
     dimensions: spec.dimensions,
     filters: applied.map((f) => ({ member: f.member, op: 'IN', values: f.values })),
-    timeRange: spec.timeRange === 'all' ? null : state.range,
+    timeRange: rangeOf(spec, state),
     ...extra,
   };
 }
@@ -32,7 +38,7 @@ function input(spec, index, state, extra = {}) {
 function kpi(spec, index, state) {
   const time = `metric_time:${spec.grain}`;
   const compare = spec.compare ? parseInterval(spec.compare) : null;
-  const range = spec.timeRange === 'all' ? {} : { ...state.range };
+  const range = { ...rangeOf(spec, state) };
   if (compare && range.start) range.start = shiftPeriod(range.start, -compare.count, compare.unit);
   return [input(spec, index, state, { dimensions: [time], timeRange: range, orderBy: [{ member: time }] })];
 }

@@ -17,7 +17,7 @@ import {
   shiftPeriod,
   thresholdLevel,
 } from './format.js';
-import { ask, filtersFor } from './questions.js';
+import { ask, filtersFor, rangeOf } from './questions.js';
 
 const WIDE = new Set(['line', 'bar', 'stacked_bar', 'heatmap', 'table', 'funnel']);
 
@@ -107,7 +107,7 @@ class KpiTile extends Tile {
 
   render([answer], state) {
     const name = this.metric.name;
-    const start = this.spec.timeRange === 'all' ? null : state.range.start;
+    const start = rangeOf(this.spec, state)?.start ?? null;
     const from = start ? periodKey(start) : null;
     const inRange = answer.rows.filter((row) => from === null || periodKey(row[this.time]) >= from);
     const last = inRange[inRange.length - 1];

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlglot import exp
 
@@ -177,18 +178,26 @@ class Dimension:
         return f"<Dimension {self.name}{label} ({self.type})>"
 
 
+def described(m: d.Metric) -> dict[str, Any]:
+    """What a catalogue says about a metric in words, shared by every catalogue view (the Python
+    entries here, GraphQL's `Metric`)."""
+    return {
+        "name": m.name,
+        "label": m.label,
+        "description": m.description,
+        "type": m.type,
+        "owner": m.owner,
+        "tier": m.tier,
+        "status": m.status,
+        "replaced_by": m.replaced_by,
+        "format": m.format,
+        "direction": m.direction,
+    }
+
+
 def metric_entry(graph: SemanticGraph, m: d.Metric) -> Metric:
     return Metric(
-        name=m.name,
-        label=m.label,
-        description=m.description,
-        type=m.type,
-        owner=m.owner,
-        tier=m.tier,
-        status=m.status,
-        replaced_by=m.replaced_by,
-        format=m.format,
-        direction=m.direction,
+        **described(m),
         tags=tuple(m.tags),
         synonyms=tuple(m.synonyms),
         depends_on=tuple(depends_on(graph, m.name)),

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from semantic_layer import definitions as d
-from semantic_layer.catalog import depends_on, dimensions_for, metric_models, used_by
+from semantic_layer.catalog import depends_on, described, dimensions_for, metric_models, used_by
 from semantic_layer.graph import SemanticGraph
 
 from .service import Caller, QueryService
@@ -78,16 +78,7 @@ def caller_of(info: Info) -> Caller:
 
 def metric_type(graph: SemanticGraph, m: d.Metric) -> Metric:
     return Metric(
-        name=m.name,
-        label=m.label,
-        description=m.description,
-        type=m.type,
-        owner=m.owner,
-        tier=m.tier,
-        status=m.status,
-        replaced_by=m.replaced_by,
-        format=m.format,
-        direction=m.direction,
+        **described(m),
         tags=list(m.tags),
         synonyms=list(m.synonyms),
         thresholds=_thresholds(m),

@@ -21,7 +21,15 @@ from ..graph import SemanticGraph
 from ..snippets import map_columns, parse_snippet
 from ..timegrain import Offset
 from .members import MemberRef, resolve_member
-from .plan import ConversionSpec, CumulativeSpec, DimensionRequest, RetentionSpec, SnapshotSpec, UnitKey
+from .plan import (
+    ConversionSpec,
+    CumulativeSpec,
+    DimensionRequest,
+    RetentionSpec,
+    SnapshotSpec,
+    UnitKey,
+    UnitSpec,
+)
 
 
 def _snapshot(
@@ -77,6 +85,12 @@ class MetricExpander:
 
     def expand(self, name: str) -> exp.Expr:
         return self._expr(name, (), Offset(), None, ())
+
+    def _unit_key(
+        self, model: str, filters: tuple[str, ...], offset: Offset, spec: UnitSpec | None, reduce_by: tuple[str, ...]
+    ) -> UnitKey:
+        """The unit a leaf reads: its filters as a set (their order does not change the rows)."""
+        return UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
 
     def _reduced(self, model: str, reduce_by: tuple[str, ...]) -> tuple[str, ...]:
         """Aliases of the requested dimensions that `reduce_by` names, as seen from `model` (a
@@ -138,7 +152,7 @@ class MetricExpander:
         if isinstance(metric, d.SimpleMetric):
             model, measure = self.graph.measure(metric.measure)
             spec = _snapshot(metric.name, model, measure, cumulative)
-            key = UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
+            key = self._unit_key(model, filters, offset, spec, reduce_by)
             return self._leaf(key, measure.name)
         if isinstance(metric, d.RatioMetric):
             num = self._side(metric.numerator, filters, offset, cumulative, stack, reduce_by)
@@ -166,7 +180,7 @@ class MetricExpander:
         conversion_model, conversion = self.graph.measure(metric.conversion)
         window = Offset.of(*d.parse_interval(metric.window)) if metric.window else None
         spec = ConversionSpec(metric.name, base.name, conversion_model, conversion.name, metric.entity, window)
-        key = UnitKey(base_model, tuple(sorted(set(filters))), offset, spec, self._reduced(base_model, reduce_by))
+        key = self._unit_key(base_model, filters, offset, spec, reduce_by)
         converted = self._leaf(key, ConversionSpec.CONVERTED)
         if metric.calculation == "count":
             return converted
@@ -179,7 +193,7 @@ class MetricExpander:
         active and retained entities per period, whose ratio is the metric."""
         spec = RetentionSpec(metric.name, metric.entity, metric.period, metric.offset)
         model = metric.activity
-        key = UnitKey(model, tuple(sorted(set(filters))), offset, spec, self._reduced(model, reduce_by))
+        key = self._unit_key(model, filters, offset, spec, reduce_by)
         return safe_divide(self._leaf(key, RetentionSpec.RETAINED), self._leaf(key, RetentionSpec.ACTIVE))
 
     def _side(

@@ -88,7 +88,8 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[list[float], list[float]
 
 def command(args: list[str], cwd: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "semantic_layer", *args], cwd=cwd, capture_output=True)
-    assert done.returncode in (0, 2), done.stderr.decode()
+    # 1: lint found errors (the generated project breaks governance rules by design), 2: diff found changes
+    assert done.returncode in (0, 1, 2) and b"Traceback" not in done.stderr, done.stderr.decode()
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from .compiler.scope import JoinScope, parse_snippet_query
 from .engines import Engine
 from .errors import ExecutionError, QueryError, UnknownMemberError, did_you_mean
 from .graph import SemanticGraph
+from .jsonvalues import json_value
 from .snippets import SnippetError, parse_snippet
 from .timegrain import zone
 
@@ -61,8 +62,6 @@ class CheckResult:
         return self.status == "fail"
 
     def to_json(self) -> dict[str, Any]:
-        from .result import json_value
-
         return {
             "model": self.model,
             "name": self.name,

@@ -13,7 +13,7 @@ import sys
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,10 +23,12 @@ from .alerts import Alert
 from .catalog import thresholds_text
 from .display import display, period_label
 from .errors import QueryError, SemanticLayerError, ValidationError
-from .layer import Layer
+from .jsonvalues import json_value
 from .project import Project, load
 from .query import build_query
-from .result import json_rows, json_value
+
+if TYPE_CHECKING:  # Arrow and the engines are imported by the commands that run queries: a quicker start
+    from .layer import Layer
 
 app = typer.Typer(
     help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
@@ -71,6 +73,13 @@ def _load(project: Path | None) -> Project:
         raise _fail(f"{count} error{'s' if count != 1 else ''} — the project is not valid") from None
 
 
+def open_layer(proj: Project, connection: str | None = None, **options: Any) -> Layer:
+    """A layer over the project, its module imported only by the commands that need one."""
+    from .layer import Layer
+
+    return Layer(proj, connection, **options)
+
+
 @app.command()
 def validate(
     project: ProjectOpt = None,
@@ -79,7 +88,7 @@ def validate(
     """Check every YAML file; print file:line:column errors and exit 1, or a summary."""
     proj = _load(project)
     if warehouse:
-        with Layer(proj) as layer:
+        with open_layer(proj) as layer:
             try:
                 issues = layer.validate_warehouse()
             except SemanticLayerError as exc:
@@ -234,7 +243,7 @@ def compile(
 ) -> None:
     """Print the SQL a query compiles to."""
     proj = _load(project)
-    layer = Layer(proj)
+    layer = open_layer(proj)
     try:
         sql = layer.compile(
             dialect=dialect,
@@ -267,7 +276,7 @@ def query(
     """Run a query and print the answer as a table, CSV or JSON."""
     proj = _load(project)
     try:
-        with Layer(proj, connection) as layer:  # run, not query: the warnings are printed below, once
+        with open_layer(proj, connection) as layer:  # run, not query: the warnings are printed below, once
             result = layer.run(
                 build_query(
                     **_query_options(
@@ -282,7 +291,7 @@ def query(
     if format is Format.json:
         payload = {
             "columns": [c.__dict__ for c in result.columns],
-            "rows": json_rows(result),
+            "rows": result.json_rows(),
             "sql": result.sql,
             "cached": result.cached,
             "duration_ms": round(result.duration_ms, 3),
@@ -291,7 +300,7 @@ def query(
         }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
-    rows = json_rows(result)
+    rows = result.json_rows()
     if format is Format.table:  # people read tables: format numbers by each metric's declared format
         formats = {c.name: c.format for c in result.columns if c.kind == "metric"}
         rows = [{k: display(v, formats.get(k)) for k, v in row.items()} for row in rows]
@@ -347,7 +356,7 @@ def alerts(
     time_range = {"start": start, "end": end} if start or end else None
     problems: list[str] = []
     try:
-        with Layer(proj, connection) as layer:
+        with open_layer(proj, connection) as layer:
             if notify:
                 found, problems = _notify(layer)
             else:

@@ -19,11 +19,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import ProjectOpt, _fail, _load, app, err, out
+from .cli import ProjectOpt, _fail, _load, app, err, open_layer, out
 from .errors import QueryError, SemanticLayerError
-from .layer import Layer
+from .jsonvalues import json_value
 from .project import Project
-from .result import json_value
 
 if TYPE_CHECKING:  # the governance modules are imported by the commands that use them: a quicker start
     from .checks import CheckResult
@@ -54,7 +53,7 @@ def check(
     cannot run (or on another error), 0 when all pass."""
     proj = _load(project)
     try:
-        with Layer(proj, connection) as layer:
+        with open_layer(proj, connection) as layer:
             results = layer.check(model)
     except SemanticLayerError as exc:
         raise _fail(_message(exc)) from None
@@ -197,8 +196,8 @@ def _values(found: ProjectDiff, connection: str | None, grain: str | None, dimen
 
     assert found.base.project is not None and found.head.project is not None
     try:
-        with Layer(found.head.project, connection) as new:
-            old = Layer(found.base.project, engine=new.engine)
+        with open_layer(found.head.project, connection) as new:
+            old = open_layer(found.base.project, engine=new.engine)
             usage = dimension_usage(new.state_folder)
             return [
                 compare_values(old, new, name, grain=grain, dimension=dimension or top_dimension(new, name, usage))
@@ -364,7 +363,7 @@ def write_catalogue_site(proj: Project, folder: Path, examples: bool, connection
     """`docs --site`: the static catalogue, with examples when the warehouse answers."""
     from .governance.site import write_site
 
-    layer = Layer(proj, connection) if examples else None
+    layer = open_layer(proj, connection) if examples else None
     try:
         if layer is not None:
             try:

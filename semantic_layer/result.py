@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import pyarrow as pa
 
@@ -28,6 +25,7 @@ from .errors import (
     TruncatedResultWarning,
 )
 from .ipc import AnswerInfo
+from .jsonvalues import json_value
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,10 @@ class Result:
     def rows(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.table.to_pylist()
         return rows
+
+    def json_rows(self) -> list[dict[str, Any]]:
+        """The rows with each cell as JSON writes it (json_value)."""
+        return [{k: json_value(v) for k, v in row.items()} for row in self.rows]
 
     def to_arrow(self) -> pa.Table:
         return self.table
@@ -165,23 +167,3 @@ def columns_of(infos: list[ColumnInfo]) -> list[Column]:
 def json_records(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Rows as JSON objects keyed by `names` (what the server answers with)."""
     return [dict(zip(names, map(json_value, row), strict=True)) for row in rows]
-
-
-def json_value(value: Any) -> Any:
-    """A cell as JSON: numbers stay numbers (Decimal → float), dates and times ISO-8601, NULL null."""
-    if isinstance(value, Decimal):
-        exponent = value.as_tuple().exponent
-        return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
-
-
-def json_rows(result: Result) -> list[dict[str, Any]]:
-    return [{k: json_value(v) for k, v in row.items()} for row in result.rows]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
+if TYPE_CHECKING:  # annotations only: importing the engines' seam does not load Arrow
+    import pyarrow as pa
 
 
 class Engine(Protocol):

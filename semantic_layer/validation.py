@@ -7,6 +7,7 @@ Each rule reports at the YAML node that breaks it. Checks reuse the compiler's o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial, singledispatch
 from typing import Any
 
@@ -15,9 +16,11 @@ from sqlglot.errors import SqlglotError
 
 from . import definitions as d
 from .access import CLAIM_RE
+from .alerts import AlertPlan
 from .catalog import metric_models
 from .checks import definition_problems
 from .columns import known_columns, rule_columns
+from .compiler import Compiler
 from .compiler.conversion import conversion_reads
 from .compiler.lineage import filtered_table_read
 from .compiler.members import resolve_member, resolve_tree
@@ -61,6 +64,8 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
         _check_model(chk, graph, model, origin)
     for metric, origin in metrics.values():
         _check_metric(chk, graph, metric, origin)
+    if not chk.errors:  # an alert's question compiles only once every definition it reads does
+        _check_alert_questions(chk, graph, metrics)
     _check_policies(chk, graph, src)
     _check_policy_lineage(chk, graph, src, {n: o for n, (_, o) in models.items()})
     check_dashboards(chk, graph, _unique(chk, src.dashboards, "dashboard"))
@@ -236,6 +241,19 @@ def _check_metric(chk: Checker, graph: SemanticGraph, metric: d.Metric, origin: 
         chk.report(origin, "replaced_by is only for 'status: deprecated' metrics", "replaced_by")
     if len(chk.errors) == before:  # references resolve: now cycles, filters and time needs
         chk.attempt(origin, ("name",), lambda: _check_expansion(graph, metric.name), f"metric '{metric.name}': ")
+
+
+def _check_alert_questions(chk: Checker, graph: SemanticGraph, metrics: dict[str, tuple[d.Metric, Origin]]) -> None:
+    """A metric with thresholds is judged by period at their grain: that question must compile, or
+    every evaluation of the project's alerts would fail on it (a retention metric by quarter judged
+    by month, a metric without time)."""
+    compiler = Compiler(graph)
+    for metric, origin in metrics.values():
+        if metric.thresholds is not None:
+            plan = AlertPlan(metric, metric.thresholds, metric.thresholds.grain, last=datetime(2000, 1, 1), first=None)
+            question = partial(compiler.compile, plan.latest())
+            context = f"metric '{metric.name}': thresholds judged by {plan.column}: "
+            chk.attempt(origin, ("thresholds", "grain"), question, context)
 
 
 @singledispatch

@@ -639,6 +639,29 @@ def test_thresholds_are_checked_at_load_with_their_position(tmp_path: Path, leve
     assert located(errors_of(write(tmp_path, THRESHOLD.format(levels))), tmp_path) == [expected]
 
 
+def test_thresholds_whose_question_does_not_compile_are_refused_at_their_grain(tmp_path: Path) -> None:
+    """Alerts judge a metric by period at its thresholds' grain: a retention by quarter judged by
+    month, or a metric of a model without time, would break every evaluation of the project's alerts."""
+    extra = """\
+    metrics:
+      - {name: buyers_kept, type: retention, activity: orders, entity: customer_id, period: quarter,
+         thresholds: {grain: month, warn: {below: 0.5}}}
+      - {name: regions, type: simple, measure: customers.region_count, thresholds: {warn: {below: 1}}}
+    """
+    base = BASE.replace(
+        "      - name: region\n", "      - name: region\n    measures:\n      - {name: region_count, agg: count}\n"
+    )
+    assert located(errors_of(write(tmp_path, extra, base=base)), tmp_path) == [
+        "extra.yml:3:19: metric 'buyers_kept': thresholds judged by metric_time:month: retention metric "
+        "'buyers_kept' has period 'quarter' and cannot be grouped by 'metric_time:month' — group it by "
+        "'metric_time:quarter'; for retention at another grain or offset (a cohort view), define one retention "
+        "metric per period and offset",
+        "extra.yml:4:68: metric 'regions': thresholds judged by metric_time:month: model 'customers' has no "
+        "'time:' so its measures cannot be grouped or filtered by metric_time — add 'time: <column>' to model "
+        "'customers' (while grouping metrics on model 'customers' by 'metric_time:month')",
+    ]
+
+
 def test_thresholds_on_both_sides_and_independent_levels_load(tmp_path: Path) -> None:
     levels = "      grain: week\n      warn: {above: 10, below: 2}\n      critical: {below: 0}\n"
     metric = sl.load(write(tmp_path, THRESHOLD.format(levels))).metrics["x"]

@@ -1,0 +1,1 @@
+"""Other semantic layers' formats: the project exported as (or imported from) another tool's model."""

@@ -322,7 +322,7 @@ class _Exporter:
         if len(keys) == 1:
             own = draft.dimensions.get(keys[0])
             if own is not None and own["sql"] == self._sql(model, keys[0]):
-                own.update(primary_key=True, shown=True)
+                own.update(primary_key=True, public=True)
                 return
             name, sql = draft.free(keys[0], "key"), self._sql(model, keys[0])
         else:
@@ -478,7 +478,7 @@ class _Exporter:
         cube = self.graph.measure(side.measure)[0]
         hidden_name = self.out.cubes[cube].free(f"{metric.name}_{role}", "side")
         cube, definition = self._simple(side, filters, hidden_name)
-        self.out.cubes[cube].measures[hidden_name] = {**definition, "shown": False}
+        self.out.cubes[cube].measures[hidden_name] = {**definition, "public": False}
         return cube, hidden_name
 
     def _exported(self, metric: str) -> tuple[str, str]:

@@ -168,6 +168,53 @@ def test_the_command_writes_one_file_per_cube_and_the_report(tmp_path: Path) -> 
     assert "| `churn_rate` |" in report and "access_policy" in report
 
 
+def test_files_of_cubes_that_are_gone_are_removed_and_other_files_kept(tmp_path: Path) -> None:
+    (tmp_path / "old_cube.yml").write_text(
+        "# Exported from project 'crm' by `semantic-layer export cube`.\ncubes: []\n"
+    )
+    (tmp_path / "hand_written.yml").write_text("cubes: []\n")
+    _crm().write(tmp_path)
+    assert not (tmp_path / "old_cube.yml").exists() and (tmp_path / "hand_written.yml").exists()
+
+
+def test_sql_reading_another_model_and_one_join_name_for_two_models_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "semantic_layer.yml").write_text("name: tiny\ndialect: duckdb\n")
+    (tmp_path / "models.yml").write_text(
+        """
+models:
+  - name: sales
+    table: sales
+    primary_key: id
+    joins:
+      - {model: shops, on: "sales.shop_id = shops.id", relationship: many_to_one}
+      - {name: shops_again, model: shops, on: "sales.other_shop_id = shops_again.id", relationship: many_to_one}
+    dimensions:
+      - {name: shop_city, expr: "shops.city"}
+    measures:
+      - {name: amount, agg: sum}
+  - name: shops
+    table: shops
+    primary_key: id
+    dimensions:
+      - {name: city}
+  - name: staff
+    table: staff
+    primary_key: id
+  - name: refunds
+    table: refunds
+    primary_key: id
+    joins:
+      - {name: shops_again, model: staff, on: "refunds.staff_id = shops_again.id", relationship: many_to_one}
+"""
+    )
+    found = export_cube(load(tmp_path))
+    omitted = {(o.kind, o.name): o.reason for o in found.omitted}
+    assert "reads 'shops.city' from another model" in omitted[("dimension", "sales.shop_city")]
+    assert "Cube joins cubes by name" in omitted[("join", "refunds.shops_again")]  # shops_again is shops already
+    assert [j["name"] for j in _cube(found, "sales")["joins"]] == ["shops", "shops_again"]
+    assert _cube(found, "shops_again")["sql_table"] == "shops"
+
+
 def test_an_unknown_dialect_is_refused_with_the_choices(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export", "cube", "-o", str(tmp_path), "-p", str(METRICS), "--dialect", "oracle"])
     assert result.exit_code == 1

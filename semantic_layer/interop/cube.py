@@ -37,8 +37,11 @@ from ..snippets import column_parts, map_columns, parse_snippet
 
 SELF = "{CUBE}"
 REPORT_FILE = "cube-export-report.md"
+EXPORTED_MARK = "# Exported from project"  # the first line of every file the export writes
 CLAIM_PLACEHOLDER = "__claim_"
-FORMATS = {"currency": "currency", "percent": "percent"}  # Cube's measure formats; the others have none
+# Cube's measure formats. Cube's `percent` shows values of 0–100 with a % sign, and ours are shares
+# (0.12 is 12 %): a percent metric keeps its format in `meta` only, never shown a hundred times too small.
+FORMATS = {"currency": "currency"}
 ROW_OPERATORS: dict[type[exp.Expr], str] = {
     exp.EQ: "equals",
     exp.NEQ: "notEquals",
@@ -129,13 +132,19 @@ class CubeExport:
         return {o.name: o.reason for o in self.omitted if o.kind == "metric"}
 
     def write(self, folder: Path) -> list[Path]:
-        """One YAML file per cube, and the report, in `folder` (created if missing)."""
+        """One YAML file per cube, and the report, in `folder` (created if missing). Files an
+        earlier export wrote for cubes that are gone are removed: Cube would still load them."""
         folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.yml"):
+            if stale.stem not in self.cubes and stale.read_text(encoding="utf-8").startswith(EXPORTED_MARK):
+                stale.unlink()
         written = []
         for name, draft in self.cubes.items():
             path = folder / f"{name}.yml"
             body = yaml.safe_dump({"cubes": [draft.as_cube()]}, sort_keys=False, allow_unicode=True, width=100)
-            path.write_text(f"# Exported from project '{self.project}' by `semantic-layer export cube`.\n{body}")
+            path.write_text(
+                f"{EXPORTED_MARK} '{self.project}' by `semantic-layer export cube`.\n{body}", encoding="utf-8"
+            )
             written.append(path)
         report = folder / REPORT_FILE
         report.write_text(self.report(), encoding="utf-8")
@@ -586,4 +595,6 @@ def _row_value(node: exp.Expr) -> Any:
 
 
 def _meta(metric: d.Metric) -> dict[str, Any]:
-    return _compact(metric=metric.name, owner=metric.owner, tier=metric.tier, status=metric.status)
+    return _compact(
+        metric=metric.name, owner=metric.owner, tier=metric.tier, status=metric.status, format=metric.format
+    )

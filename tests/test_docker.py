@@ -9,6 +9,7 @@ with only hosts, ports and paths pointed at this machine, and answers /health an
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -233,6 +234,9 @@ def test_the_server_starts_with_the_compose_environment_and_answers(demo_schema:
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, server)
+        # The image's own HEALTHCHECK command, as Docker runs it inside the container.
+        check = json.loads(dict(command)["HEALTHCHECK"].split(" CMD ", 1)[1])
+        assert subprocess.run(check, env=env, timeout=10).returncode == 0
         token = jwt.encode({"roles": ["admin"], "exp": int(time.time()) + 600}, env["SEMANTIC_LAYER_JWT_SECRET"])
         body = {"query": '{ query(input: {metrics: ["revenue"], dimensions: ["customers.tier"]}) { rows } }'}
         answer = httpx.post(f"{base}/graphql", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)

@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from compile import generated_project  # noqa: E402
 
 import semantic_layer as sl  # noqa: E402
-from semantic_layer.audit import AuditLog, AuditRecord  # noqa: E402
+from semantic_layer.audit import AuditLog  # noqa: E402
+from semantic_layer.audit_files import LogFiles  # noqa: E402
+from semantic_layer.audit_record import AuditRecord  # noqa: E402
 from semantic_layer.cli import app  # noqa: E402
 from semantic_layer.governance.lint import lint  # noqa: E402
 
@@ -133,7 +135,7 @@ def main() -> None:
         row("semantic-layer lint, command", timed(lambda: command(["lint", "-p", "metrics"], root), args.runs), "—")
         row("load + validate the project", timed(lambda: sl.load(project), args.runs), "—")
 
-        log = AuditLog(root / "audit", 2**30, 4)
+        log = AuditLog(LogFiles(root / "audit"))
         record = AuditRecord(time.time(), "server", ("sales_rep",), ("revenue",), ("metric_time:month",), 3.0, False)
         per, _ = timed(lambda: [log.record(record) for _ in range(10_000)], 1)
         log.close()

@@ -191,6 +191,7 @@ def _diff_report(
 
 
 def _values(found: ProjectDiff, connection: str | None, grain: str | None, dimension: str | None) -> list[Any]:
+    from .audit import audit_store
     from .governance.usage import dimension_usage
     from .governance.values import compare_values, top_dimension
 
@@ -198,7 +199,7 @@ def _values(found: ProjectDiff, connection: str | None, grain: str | None, dimen
     try:
         with open_layer(found.head.project, connection) as new:
             old = open_layer(found.base.project, engine=new.engine)
-            usage = dimension_usage(new.state_folder)
+            usage = dimension_usage(audit_store(new.state_folder, new.project.settings.audit))
             return [
                 compare_values(old, new, name, grain=grain, dimension=dimension or top_dimension(new, name, usage))
                 for name in found.changed_metrics()
@@ -244,6 +245,7 @@ def usage(
 ) -> None:
     """Queries per metric, role and dashboard from the audit log, and the metrics nobody asked for
     in the window (retirement candidates)."""
+    from .audit import audit_store
     from .governance.usage import parse_since, usage_report
     from .state import state_dir
 
@@ -252,11 +254,17 @@ def usage(
         start = parse_since(since, datetime.now(UTC))
     except ValueError as exc:
         raise _fail(f"--since {exc}") from None
-    folder = state_dir(proj.settings.name)
-    report = usage_report(proj, folder, start)
+    store = audit_store(state_dir(proj.settings.name), proj.settings.audit)
+    try:
+        report = usage_report(proj, store, start)
+    except SemanticLayerError as exc:
+        raise _fail(str(exc)) from None
     if not report.log_found:
         err.print(
-            Text(f"warning: no audit log in {folder} (set SEMANTIC_LAYER_STATE_DIR to the server's state folder)")
+            Text(
+                f"warning: no audit log in {store.place} (set SEMANTIC_LAYER_STATE_DIR to the server's state "
+                "folder, or SEMANTIC_LAYER_AUDIT_URL to its audit table)"
+            )
         )
     if format is TableOrJson.json:
         sys.stdout.write(json.dumps(_usage_json(report), ensure_ascii=False) + "\n")

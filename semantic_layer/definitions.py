@@ -617,6 +617,10 @@ class AuditSettings(Strict):
     # A log file is closed and a new one started past this size; the oldest beyond `keep_files` go.
     max_megabytes: float = Field(64, gt=0)
     keep_files: int = Field(4, ge=2)
+    # A PostgreSQL table instead of the state folder's files, shared by servers on several machines
+    # (SEMANTIC_LAYER_AUDIT_URL overrides `url`, so that a password stays out of the project).
+    url: str | None = Field(None, pattern=r"^postgres(ql)?://")
+    table: str = Field("semantic_layer_queries", pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
 class Settings(Strict):

@@ -30,6 +30,10 @@ class SemanticLayerError(Exception):
     """Base of every error this library raises on purpose."""
 
 
+class AuditLogError(SemanticLayerError):
+    """The audit log's store cannot be read (`semantic-layer usage`, lint's unused metrics)."""
+
+
 class ValidationError(SemanticLayerError):
     """A project that cannot be loaded; `.errors` lists every problem found in one pass."""
 

@@ -17,7 +17,8 @@ import pyarrow as pa
 from . import definitions as d
 from .access import AccessContext, AccessRules, Principal, restricted_graph
 from .alerts import Alert, AlertPlan, plan_alerts
-from .audit import AuditLog, AuditRecord, audit_log
+from .audit import AuditLog, audit_log
+from .audit_record import AuditRecord
 from .catalog import Dimension, Metric, dimension_entries, find_metrics, metric_entry, metric_models
 from .check_state import CheckState
 from .checks import CheckResult, CheckRun

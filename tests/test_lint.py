@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 import semantic_layer as sl
 from semantic_layer import definitions as d
-from semantic_layer.audit import AuditLog, AuditRecord
+from semantic_layer.audit import AuditLog
+from semantic_layer.audit_files import LogFiles
+from semantic_layer.audit_record import AuditRecord
 from semantic_layer.cli import app
 from semantic_layer.governance.lint import DEFAULT_SEVERITY, RULE_CHECKS, lint
 
@@ -158,7 +160,7 @@ def test_an_unknown_rule_in_the_settings_is_refused_at_load(project: Path) -> No
 
 # -- the audit log -------------------------------------------------------------------------------
 def log_queries(folder: Path, *queries: tuple[float, tuple[str, ...]]) -> None:
-    log = AuditLog(folder, 2**30, 4)
+    log = AuditLog(LogFiles(folder))
     for at, metrics in queries:
         log.record(AuditRecord(at, "server", ("admin",), metrics, ("metric_time:month",), 3.0, False))
     log.close()

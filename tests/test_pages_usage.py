@@ -16,7 +16,8 @@ from liveserver import LiveServer
 from served import SECRET, token
 
 import semantic_layer as sl
-from semantic_layer.audit import audit_log, read_records
+from semantic_layer.audit import audit_log
+from semantic_layer.audit_files import LogFiles
 from server import ServerSettings, create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,7 +52,7 @@ def test_a_dashboards_questions_are_counted_for_it(
         page.close()
         project = sl.load(root)
         assert audit_log(state, project.settings.audit).flush()
-    found = list(read_records(state, 0))
+    found = list(LogFiles(state).records(0))
     shown = {m for tile in project.dashboards["sales_marketing"].tiles for m in tile.metrics}
     assert found and {r.dashboard for r in found} == {"sales_marketing"}
     assert {m for r in found for m in r.metrics} == shown

@@ -20,7 +20,9 @@ from served import SECRET, gql, run, token
 from typer.testing import CliRunner
 
 import semantic_layer as sl
-from semantic_layer.audit import AuditLog, AuditRecord, audit_log, log_files, read_records
+from semantic_layer.audit import AuditLog, audit_log
+from semantic_layer.audit_files import LogFiles, log_files
+from semantic_layer.audit_record import AuditRecord
 from semantic_layer.cli import app
 from semantic_layer.governance.usage import parse_since
 from server import ServerSettings, create_app
@@ -42,7 +44,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def records(folder: Path) -> list[AuditRecord]:
-    return list(read_records(folder, 0))
+    return list(LogFiles(folder).records(0))
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -86,7 +88,7 @@ def test_the_audit_log_can_be_switched_off(project: Path, tmp_path: Path) -> Non
 
 
 def test_files_rotate_by_size_and_the_oldest_go(tmp_path: Path) -> None:
-    log = AuditLog(tmp_path, max_bytes=60_000, keep_files=3)
+    log = AuditLog(LogFiles(tmp_path, max_bytes=60_000, keep_files=3))
     for batch in range(12):
         for i in range(100):
             log.record(AuditRecord(batch * 1000 + i, "server", ("r",), ("m" * 40,), ("d" * 40,), 1.0, False))
@@ -104,8 +106,10 @@ def test_files_rotate_by_size_and_the_oldest_go(tmp_path: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from semantic_layer.audit import AuditLog, AuditRecord
-log = AuditLog(Path(sys.argv[1]), 2**30, 4)
+from semantic_layer.audit import AuditLog
+from semantic_layer.audit_files import LogFiles
+from semantic_layer.audit_record import AuditRecord
+log = AuditLog(LogFiles(Path(sys.argv[1])))
 for i in range(300):
     log.record(AuditRecord(float(sys.argv[2]) * 1000 + i, "server", (), ("revenue",), (), 1.0, False))
 log.close()
@@ -180,7 +184,7 @@ def test_the_usage_report(project: Path, tmp_path: Path, monkeypatch: pytest.Mon
     state = tmp_path / "state"
     monkeypatch.setenv("SEMANTIC_LAYER_STATE_DIR", str(state))
     now = time.time()
-    log = AuditLog(state, 2**30, 4)
+    log = AuditLog(LogFiles(state))
     for at, roles, metrics, board in [
         (now - 3600, ("admin",), ("revenue",), "sales"),
         (now - 7200, ("admin",), ("revenue", "gold_share"), "sales"),

@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from .. import definitions as d
+from ..audit import audit_store
 from ..compiler.metrics import MetricExpander
 from ..errors import QueryError
 from ..project import Project
@@ -103,7 +104,7 @@ def lint(project: Project, *, now: datetime | None = None, queried: set[str] | N
     settings = project.settings.lint
     if queried is None and "unused-metric" not in settings.disable:
         since = (now or datetime.now(UTC)) - timedelta(seconds=d.parse_duration(settings.usage_window))
-        queried = queried_metrics(state_dir(project.settings.name), since)
+        queried = queried_metrics(audit_store(state_dir(project.settings.name), project.settings.audit), since)
     context = Context(project, queried, settings.usage_window)
     findings = []
     for rule, check in RULE_CHECKS.items():

@@ -12,9 +12,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-from ..audit import AuditRecord, log_files, read_records
+from ..audit import AuditStore
+from ..audit_record import AuditRecord
 from ..definitions import parse_duration
 from ..project import Project
 from .lineage import Lineage
@@ -65,16 +65,16 @@ class UsageReport:
     unused_dashboards: list[str] = field(default_factory=list)  # no request said it came from them
 
 
-def usage_report(project: Project, folder: Path, since: datetime) -> UsageReport:
-    """The audit log of `folder` from `since` on, read against the project's metrics."""
-    report = UsageReport(since, bool(log_files(folder)))
+def usage_report(project: Project, store: AuditStore, since: datetime) -> UsageReport:
+    """The audit log from `since` on, read against the project's metrics."""
+    report = UsageReport(since, store.found())
     counts: Counter[str] = Counter()
     last: dict[str, float] = {}
     roles: dict[str, Counter[str]] = {}
     dashboards: dict[str, Counter[str]] = {}
     by_role: Counter[str] = Counter()
     by_dashboard: Counter[str] = Counter()
-    for record in read_records(folder, since.timestamp()):
+    for record in store.records(since.timestamp()):
         report.queries += 1
         who = ", ".join(record.roles) or TRUSTED
         by_role[who] += 1
@@ -113,19 +113,19 @@ def unused_metrics(project: Project, queried: set[str]) -> list[str]:
     ]
 
 
-def queried_metrics(folder: Path, since: datetime) -> set[str] | None:
+def queried_metrics(store: AuditStore, since: datetime) -> set[str] | None:
     """The metrics asked for since `since`, or None when there is no audit log at all."""
-    if not log_files(folder):
+    if not store.found():
         return None
-    return {metric for record in read_records(folder, since.timestamp()) for metric in record.metrics}
+    return {metric for record in store.records(since.timestamp()) for metric in record.metrics}
 
 
-def dimension_usage(folder: Path, window: str = DEFAULT_WINDOW) -> Counter[tuple[str, str]]:
+def dimension_usage(store: AuditStore, window: str = DEFAULT_WINDOW) -> Counter[tuple[str, str]]:
     """How often each (metric, dimension) pair was asked for together in the window (metric_time
     left out), for choosing a metric's top dimension."""
     since = time.time() - parse_duration(window)
     pairs: Counter[tuple[str, str]] = Counter()
-    for record in read_records(folder, since):
+    for record in store.records(since):
         pairs.update(_pairs(record))
     return pairs
 

@@ -177,9 +177,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     state = ProjectState(settings)
     telemetry = Telemetry()
     cache = make_cache(settings.cache_url, settings.cache_max_bytes, telemetry.cache_errors.inc)
-    service = QueryService(
-        state, cache, telemetry, settings.threads, settings.cache_lock_seconds, settings.clock, settings.checks_interval
-    )
+    service = QueryService(state, cache, telemetry, settings)
     graphql = SemanticGraphQL(service, settings)
     scheduler = AlertScheduler(state, settings)
 

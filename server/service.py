@@ -29,13 +29,13 @@ from semantic_layer.compiler.pipeline import CompiledQuery
 from semantic_layer.errors import QueryError
 from semantic_layer.graph import SemanticGraph
 from semantic_layer.layer import Layer
-from semantic_layer.notify import utc_now
 from semantic_layer.query import Query
 
 from .cache import Claim, Hit, MemoryCache, ResultCache, Stored, cache_key
 from .check_runs import SharedCheckRuns
 from .readiness import Readiness
 from .reload import ProjectState
+from .settings import ServerSettings
 from .telemetry import Telemetry
 
 T = TypeVar("T")
@@ -149,30 +149,22 @@ Body = Any  # a JSON answer's parts, or an Arrow stream's bytes
 
 
 class QueryService:
-    def __init__(
-        self,
-        state: ProjectState,
-        cache: ResultCache,
-        telemetry: Telemetry,
-        threads: int,
-        lock_seconds: float = 5.0,
-        clock: Callable[[], datetime] = utc_now,
-        checks_interval: float = 60.0,
-    ):
+    def __init__(self, state: ProjectState, cache: ResultCache, telemetry: Telemetry, settings: ServerSettings):
         self.state = state
-        self.clock = clock
+        self.clock = settings.clock
         self.cache = cache
         self.telemetry = telemetry
-        self.lock_seconds = lock_seconds
+        self.lock_seconds = settings.cache_lock_seconds
+        self.max_entry_bytes = settings.cache_max_entry_bytes
         if isinstance(cache, MemoryCache):
             telemetry.cache_bytes.set_function(lambda: cache.bytes)
         # Database work runs on these threads, never on the event loop. A plain executor rather than
         # anyio's worker threads: its hop costs less, and each uncached request makes two of them.
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sl-db")
+        self.pool = ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="sl-db")
         self.readiness = Readiness()
         # The executions in progress, by cache key: a request for the same key awaits the one there.
         self._flights: dict[str, asyncio.Future[tuple[Body, bool]]] = {}
-        self.check_runs = SharedCheckRuns(checks_interval)
+        self.check_runs = SharedCheckRuns(settings.checks_interval)
 
     # -- catalogue ----------------------------------------------------------------------------
     def graph_for(self, caller: Caller) -> tuple[Layer, SemanticGraph]:
@@ -319,7 +311,8 @@ class QueryService:
             return statement.encoding.decode(claim.value), True
         try:
             body, encoded = await self._in_pool(partial(self._execute, statement))
-            await self.cache.set(statement.key, encoded, statement.ttl, statement.stale_seconds)
+            if len(encoded) <= self.max_entry_bytes:  # one huge answer must not push out all the others
+                await self.cache.set(statement.key, encoded, statement.ttl, statement.stale_seconds)
         finally:
             await self.cache.release(statement.key, claim)
         return body, False

@@ -35,6 +35,11 @@ class ServerSettings:
     jwt_issuer: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_JWT_ISSUER") or None)
     cache_url: str | None = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_CACHE_URL"))
     cache_max_bytes: int = field(default_factory=lambda: _env_int("SEMANTIC_LAYER_CACHE_MAX_BYTES", 256 * 2**20))
+    # Larger answers are not cached (in memory or in Redis): one export-sized answer would otherwise
+    # push every dashboard's answers out of the cache.
+    cache_max_entry_bytes: int = field(
+        default_factory=lambda: _env_int("SEMANTIC_LAYER_CACHE_MAX_ENTRY_BYTES", 32 * 2**20)
+    )
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _env_list("SEMANTIC_LAYER_CORS_ORIGINS"))
     max_request_bytes: int = 256 * 1024
     max_depth: int = 10

@@ -112,6 +112,20 @@ def served(root: Path, url: str) -> LiveServer:
     return LiveServer(create_app(ServerSettings(project=root, jwt_secret=SECRET, cache_url=url)))
 
 
+def test_an_answer_past_the_entry_cap_is_not_cached_and_keeps_the_others(tmp_path: Path, shop_db: Path) -> None:
+    root = server_project(tmp_path / "p", shop_db)
+    settings = ServerSettings(project=root, jwt_secret=SECRET, cache_url=None, cache_max_entry_bytes=2_000)
+    big = {"metrics": ["order_count"], "dimensions": ["metric_time:day"]}  # hundreds of rows
+    small = {"metrics": ["order_count"]}
+    with LiveServer(create_app(settings)) as live:
+        for query in (small, big):
+            run(live, **query)
+        assert run(live, **small)["data"]["query"]["cached"] is True
+        assert run(live, **big)["data"]["query"]["cached"] is False  # computed again: it was never kept
+        cache = live.app.state.service.cache
+        assert isinstance(cache, MemoryCache) and len(cache) == 1
+
+
 def test_two_servers_share_the_redis_cache(tmp_path: Path, shop_db: Path, private_redis: PrivateRedis) -> None:
     root = server_project(tmp_path / "p", shop_db)
     with served(root, private_redis.url) as first, served(root, private_redis.url) as second:

@@ -51,12 +51,14 @@ def server_project(root: Path, db: Path, timeout: float = 1.0) -> Path:
     return root
 
 
-def token(roles: list[str], expires_in: int = 600, secret: str = SECRET, **claims: Any) -> str:
+def token(roles: list[str], expires_in: int = 24 * 3600, secret: str = SECRET, **claims: Any) -> str:
+    """A signed token. It lasts a day: tokens made when tests are collected are used minutes later,
+    and a slow machine must not see them expire mid-suite (expiry has tests of its own)."""
     now = int(time.time())
     return jwt.encode({"roles": roles, "exp": now + expires_in, "nbf": now - 1, **claims}, secret, algorithm="HS256")
 
 
-ADMIN = token(["admin"], expires_in=24 * 3600)
+ADMIN = token(["admin"])
 
 
 def _url(target: Any) -> str:

@@ -103,7 +103,7 @@ def test_the_notebook_runs_against_a_live_server(
     kernel: str, environment: pytest.MonkeyPatch, live: LiveServer
 ) -> None:
     environment.setenv("SEMANTIC_LAYER_URL", live.url)
-    environment.setenv("SEMANTIC_LAYER_TOKEN", token(["admin"], expires_in=3600))
+    environment.setenv("SEMANTIC_LAYER_TOKEN", token(["admin"]))
     check(execute(kernel), "Client ")
 
 

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
 CHROMIUM = Path("/usr/bin/chromium")
 CLOCK = datetime(2026, 1, 10, tzinfo=UTC)
-ADMIN = token(["admin"], expires_in=3600)
-EAST_REP = token(["sales_rep"], expires_in=3600, region="east")
+ADMIN = token(["admin"])
+EAST_REP = token(["sales_rep"], region="east")
 PROBE = """
 # Text that would run if a page ever parsed data or definitions as HTML.
 models:

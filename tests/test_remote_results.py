@@ -23,7 +23,7 @@ from served import SECRET, token
 import semantic_layer as sl
 from server import ServerSettings, create_app
 
-ADMIN = token(["admin"], expires_in=3600)
+ADMIN = token(["admin"])
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ DEC_05 = datetime(2024, 12, 5, tzinfo=UTC)
 ALERTS = """query A($metrics: [String!], $timeRange: TimeRangeInput, $grain: String) {
   alerts(metrics: $metrics, timeRange: $timeRange, grain: $grain) {
     metric level value period grain bound boundKind boundLevel direction message note } }"""
-ADMIN = token(["admin"], expires_in=3600)
+ADMIN = token(["admin"])
 
 
 class Clock:

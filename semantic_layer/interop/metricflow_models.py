@@ -307,8 +307,7 @@ def _add_joins(sm: SemanticModel, out: ModelSet, dialect: str, report: Report) -
     for entity in sm.entities.values():
         for other in out.semantic_models.values():
             match = other.entities.get(entity.name)
-            relationship = RELATIONSHIPS.get((entity.type, match.type)) if match else None
-            if other is sm or match is None or relationship is None:
+            if other is sm or match is None:
                 continue
             if sm.scd or other.scd:
                 scd = sm if sm.scd else other
@@ -322,7 +321,8 @@ def _add_joins(sm: SemanticModel, out: ModelSet, dialect: str, report: Report) -
                     name=f"{sm.name} → {other.name}",
                 )
                 continue
-            if any(j["model"] == other.name for j in joins):
+            relationship = RELATIONSHIPS.get((entity.type, match.type))
+            if relationship is None or any(j["model"] == other.name for j in joins):
                 continue  # one join per pair of models; a second shared entity adds no path
             left, right = _qualify(entity.expr, sm.name, dialect), _qualify(match.expr, other.name, dialect)
             joins.append({"model": other.name, "on": f"{left} = {right}", "relationship": relationship})

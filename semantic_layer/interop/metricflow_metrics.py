@@ -83,7 +83,7 @@ class MetricMapper:
         if convert is None:
             raise Unmappable(f"metric type {kind!r} has no counterpart here", "type")
         params = data.get("type_params") or {}
-        metric: dict[str, Any] = {"name": node.name, "type": kind, **_described(data)}
+        metric: dict[str, Any] = {"name": node.name, **_described(data), "type": kind}
         metric.update(convert(params, node))
         own_filter = translate_filter(data.get("filter"), self.models)
         metric["filter"] = and_filters(own_filter, metric.pop("filter", None))

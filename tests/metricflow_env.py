@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 import pytest
 
-DBT_PROJECT = Path(__file__).parent / "fixtures" / "metricflow_crm"
+DBT_PROJECT = Path(__file__).parent / "dbt_metricflow_crm"
 DRIVER = Path(__file__).parent / "metricflow_driver.py"
 # dbt-core 1.12 and later fetch a parser from outside the package index: the newest that does not.
 PINS = (

@@ -19,7 +19,7 @@ from semantic_layer.interop.metricflow import REPORT_FILE, import_and_write, imp
 from semantic_layer.interop.metricflow_filters import translate_filter
 from semantic_layer.interop.report import Unmappable
 
-CRM = Path(__file__).parent / "fixtures" / "metricflow_crm"
+CRM = Path(__file__).parent / "dbt_metricflow_crm"
 
 CUSTOMERS = {
     "name": "customers",

@@ -1,6 +1,6 @@
 """The MetricFlow import against MetricFlow itself: the same numbers on the same DuckDB file.
 
-A small CRM dbt project (tests/fixtures/metricflow_crm) is built with dbt-duckdb, imported with
+A small CRM dbt project (tests/dbt_metricflow_crm) is built with dbt-duckdb, imported with
 `import metricflow`, and every imported metric is asked of both by metric_time at a grain and by
 a dimension. MetricFlow runs in its own virtual environment (tests/metricflow_env.py), installed on
 first use. What the import reports instead of importing is checked too.

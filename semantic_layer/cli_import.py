@@ -53,8 +53,8 @@ def import_(
             highlight=False,
         )
     out.print(
-        f"[green]✓[/] wrote {output}: {len(result.models)} models, {len(result.metrics)} metrics, "
-        f"{len(result.dashboards)} dashboards; {len(result.report.items)} definitions not imported "
+        f"[green]✓[/] wrote {output}: {len(result.names('models'))} models, {len(result.names('metrics'))} metrics, "
+        f"{len(result.names('dashboards'))} dashboards; {len(result.report.items)} definitions not imported "
         f"(listed in {output / REPORT_FILE})",
         highlight=False,
     )

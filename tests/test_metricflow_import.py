@@ -459,3 +459,21 @@ def test_the_command_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
 def test_the_command_needs_a_dbt_project(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", "metricflow", str(tmp_path), "--output", str(tmp_path / "out")])
     assert result.exit_code == 1 and "no dbt_project.yml" in result.stderr
+
+
+def test_what_the_loader_refuses_is_dropped_and_reported_so_the_project_loads(tmp_path: Path) -> None:
+    measures = [*ORDERS["measures"], {"name": "broken", "agg": "sum", "expr": "amount +"}]
+    dims = [*ORDERS["dimensions"], {"name": "Channel", "type": "categorical"}]
+    metrics = [
+        {"name": "broken_total", "type": "simple", "type_params": {"measure": "broken"}},
+        {"name": "revenue", "type": "simple", "type_params": {"measure": "amount"}},
+    ]
+    orders = {**ORDERS, "measures": measures, "dimensions": dims}
+    found, report = imported(tmp_path, semantic_models=[CUSTOMERS, orders], metrics=metrics)
+    sl.load(tmp_path / "out")
+    assert "revenue" in found and "broken_total" not in found
+    assert "broken" not in {m["name"] for m in found["orders"]["measures"]}
+    assert "Channel" not in {d["name"] for d in found["orders"]["dimensions"]}
+    refused = [line for line in report if "this layer refuses it" in line]
+    assert len(refused) == 3, report
+    assert all(line.startswith("models/semantic.yml:") for line in refused)

@@ -18,28 +18,30 @@ from typing import Any
 
 import yaml
 
-from ..errors import Issue, ValidationError
-from ..project import load
 from .dbt_project import ADAPTER_DIALECTS, DbtProject, Target, read_dbt_project
 from .metricflow_metrics import MetricMapper, map_saved_queries
 from .metricflow_models import ModelSet, map_semantic_models
 from .report import Report, Unmapped
+from .settle import write_until_it_loads
 
 REPORT_FILE = "import-report.md"
 
 
 @dataclass
 class ImportResult:
-    """The files of the imported project (relative path → YAML data), and what was left out."""
+    """The files of the imported project (relative path → YAML data), what was left out, and where
+    each written definition came from: ("models" | "metrics" | "dashboards", name) → dbt file, line."""
 
     files: dict[str, dict[str, Any]]
     report: Report
-    metrics: list[str] = field(default_factory=list)
-    models: list[str] = field(default_factory=list)
-    dashboards: list[str] = field(default_factory=list)
+    origins: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+
+    def names(self, section: str) -> list[str]:
+        """The names of the written models, metrics or dashboards."""
+        return [item["name"] for data in self.files.values() for item in data.get(section, [])]
 
     def write(self, output: Path, source: str) -> None:
-        """Write the project and its report; the project folder is loaded and checked afterwards."""
+        """Write the project and its report."""
         output.mkdir(parents=True, exist_ok=True)
         for relative, data in self.files.items():
             path = output / relative
@@ -61,43 +63,32 @@ def import_metricflow(dbt_root: Path, output: Path, *, connection: str | None = 
     _created_metrics(models, project, mapper)
     mapper.map_all(project.metrics)
     dashboards = map_saved_queries(project.saved_queries, mapper.metrics, models, report)
-    files: dict[str, dict[str, Any]] = {}
+    result = ImportResult({}, report)
     for name, model in models.models.items():
-        files.setdefault(models.files[name], {}).setdefault("models", []).append(model)
+        result.files.setdefault(models.files[name], {}).setdefault("models", []).append(model)
+        result.origins[("models", name)] = models.origins[name]
     for name, metric in mapper.metrics.items():
-        files.setdefault(mapper.files[name], {}).setdefault("metrics", []).append(metric)
+        result.files.setdefault(mapper.files[name], {}).setdefault("metrics", []).append(metric)
+        result.origins[("metrics", name)] = mapper.origins[name]
     for node, dashboard in dashboards:
-        files.setdefault(node.output_file, {}).setdefault("dashboards", []).append(dashboard)
-    files.pop("semantic_layer.yml", None)  # a dbt file of that name would shadow the settings
-    files["semantic_layer.yml"] = _settings(project, dialect, connection, output)
-    return ImportResult(
-        files,
-        report,
-        metrics=list(mapper.metrics),
-        models=list(models.models),
-        dashboards=[d["name"] for _, d in dashboards],
-    )
-
-
-def import_and_write(dbt_root: Path, output: Path, *, connection: str | None = None) -> ImportResult:
-    """Import, write, and load the written project: it must be valid here, or this raises."""
-    result = import_metricflow(dbt_root, output, connection=connection)
-    result.write(output, str(dbt_root))
-    try:
-        load(output)
-    except ValidationError as exc:
-        raise ValidationError([*exc.errors, _bug(output)]) from None
+        result.files.setdefault(node.output_file, {}).setdefault("dashboards", []).append(dashboard)
+        result.origins[("dashboards", node.name)] = node.where()
+    result.files.pop("semantic_layer.yml", None)  # a dbt file of that name would shadow the settings
+    result.files["semantic_layer.yml"] = _settings(project, dialect, connection, output)
     return result
 
 
-def _bug(output: Path) -> Issue:
-    return Issue(str(output), 1, 1, "the imported project does not load: the errors above are the import's to fix")
+def import_and_write(dbt_root: Path, output: Path, *, connection: str | None = None) -> ImportResult:
+    """Import and write; what the loader still refuses is dropped and reported, so the project loads."""
+    result = import_metricflow(dbt_root, output, connection=connection)
+    write_until_it_loads(result, output, str(dbt_root))
+    return result
 
 
 def _created_metrics(models: ModelSet, project: DbtProject, mapper: MetricMapper) -> None:
     """`create_metric: true` on a measure: a simple metric of the measure's name."""
     for node in project.semantic_models:
-        for raw in node.data.get("measures") or []:
+        for i, raw in enumerate(node.data.get("measures") or []):
             measure = models.measures.get(str(raw.get("name")))
             if raw.get("create_metric") and measure is not None:
                 name = str(raw["name"])
@@ -105,6 +96,7 @@ def _created_metrics(models: ModelSet, project: DbtProject, mapper: MetricMapper
                 metric.update({k: str(raw[k]) for k in ("label", "description") if raw.get(k)})
                 mapper.metrics[name] = metric
                 mapper.files[name] = node.output_file
+                mapper.origins[name] = node.where("measures", i)
 
 
 def _dialect(target: Target | None) -> str:

@@ -35,6 +35,7 @@ class MetricMapper:
         self.report = report
         self.metrics: dict[str, dict[str, Any]] = {}
         self.files: dict[str, str] = {}
+        self.origins: dict[str, tuple[str, int]] = {}  # metric → the dbt file and line it came from
         self._nodes: dict[str, Node] = {}
         self._helpers: dict[str, str] = {}  # measure → the simple metric a cumulative metric reads
 
@@ -63,6 +64,7 @@ class MetricMapper:
             return False
         self.metrics[node.name] = metric
         self.files[node.name] = node.output_file
+        self.origins[node.name] = node.where()
         return True
 
     def _require(self, name: str, visiting: set[str]) -> None:
@@ -173,6 +175,7 @@ class MetricMapper:
                 "description": f"The measure {measure.ref}, accumulated by {node.name} (added by the import).",
             }
             self.files[name] = node.output_file
+            self.origins[name] = node.where()
             self._helpers[measure.ref] = name
         return self._helpers[measure.ref]
 

@@ -96,6 +96,7 @@ class ModelSet:
 
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, tuple[str, int]] = field(default_factory=dict)  # model → its semantic model's file, line
     semantic_models: dict[str, SemanticModel] = field(default_factory=dict)
     measures: dict[str, MeasureRef] = field(default_factory=dict)
 
@@ -192,6 +193,7 @@ def _add_models(sm: SemanticModel, out: ModelSet, report: Report) -> None:
 def _place(model: dict[str, Any], sm: SemanticModel, out: ModelSet) -> None:
     out.models[model["name"]] = model
     out.files[model["name"]] = sm.node.output_file
+    out.origins[model["name"]] = sm.node.where()
     for measure in model["measures"]:
         ref = f"{model['name']}.{measure['name']}"
         out.measures[measure["name"]] = MeasureRef(ref, measure["agg"], measure.get("expr"), sm)

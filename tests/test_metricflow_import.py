@@ -445,7 +445,7 @@ def test_saved_queries_become_dashboards(tmp_path: Path) -> None:
 def test_the_command_writes_the_project_and_prints_the_report(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["import", "metricflow", str(CRM), "--output", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "4 models, 20 metrics, 1 dashboards; 8 definitions not imported" in result.stdout
+    assert "4 models, 21 metrics, 1 dashboards; 8 definitions not imported" in result.stdout
     assert "models/orders.yml:156: metric 'revenue_running_first' not imported" in result.stderr
     assert (tmp_path / "out" / REPORT_FILE).is_file()
 
@@ -477,3 +477,37 @@ def test_what_the_loader_refuses_is_dropped_and_reported_so_the_project_loads(tm
     refused = [line for line in report if "this layer refuses it" in line]
     assert len(refused) == 3, report
     assert all(line.startswith("models/semantic.yml:") for line in refused)
+
+
+def test_a_postgres_profile_gives_the_connection_without_its_password(tmp_path: Path) -> None:
+    root = dbt_project(tmp_path / "dbt", semantic_models=[CUSTOMERS])
+    target = {
+        "type": "postgres",
+        "host": "db.internal",
+        "port": 5433,
+        "user": "analyst",
+        "password": "s3cret",
+        "dbname": "warehouse",
+        "schema": "crm",
+    }
+    (root / "profiles.yml").write_text(yaml.safe_dump({"shop": {"target": "prod", "outputs": {"prod": target}}}))
+    settings = import_metricflow(root, tmp_path / "out").files["semantic_layer.yml"]
+    assert settings["connection"] == "postgresql://analyst@db.internal:5433/warehouse"
+    assert settings["dialect"] == "postgres"
+
+
+def test_the_command_takes_a_connection(tmp_path: Path) -> None:
+    root = dbt_project(tmp_path / "dbt", semantic_models=[CUSTOMERS])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["import", "metricflow", str(root), "-o", str(out), "--connection", "duckdb:///x.duckdb"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sl.load(out).settings.connection == "duckdb:///x.duckdb"
+    assert "no DuckDB or PostgreSQL target" not in result.stderr
+
+
+def test_the_command_says_when_it_found_no_connection(tmp_path: Path) -> None:
+    root = dbt_project(tmp_path / "dbt", semantic_models=[CUSTOMERS])
+    result = CliRunner().invoke(app, ["import", "metricflow", str(root), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0 and "no DuckDB or PostgreSQL target in the dbt profile" in result.stderr

@@ -25,6 +25,7 @@ IMPORTED = [
     "signups",
     "order_count",
     "revenue",
+    "revenue_2025",
     "enterprise_revenue",
     "p90_order_amount",
     "median_order_amount",
@@ -52,6 +53,7 @@ REPORTED = [
 CUMULATIVE = {"revenue_mtd", "revenue_trailing_30d", "revenue_all_time"}
 OFFSET = {"revenue_growth_mom"}
 CONVERSION = {"signup_to_order_rate_30d", "signups_ordering_30d"}
+SNAPSHOT = {"total_balance", "opening_balance"}
 # MetricFlow's median and percentile of a DECIMAL(10, 2) column keep its two decimals (DuckDB's
 # quantile_cont of a DECIMAL); here they are computed in DOUBLE. They agree to the column's scale.
 TO_SCALE = {"p90_order_amount": 0.01, "median_order_amount": 0.01}
@@ -61,6 +63,7 @@ START, END = date(2024, 1, 1), date(2026, 1, 1)
 WEEK_END = date(2025, 12, 29)
 # (MetricFlow's group-by, this layer's dimensions) for each way a metric is asked.
 GROUPINGS = {
+    "day": (["metric_time__day"], ["metric_time:day"]),
     "month": (["metric_time__month"], ["metric_time:month"]),
     "week": (["metric_time__week"], ["metric_time:week"]),
     "region": (["customer__region"], ["customers.region"]),
@@ -77,11 +80,14 @@ class Verified:
 
 def _groupings(metric: str) -> list[str]:
     """By month, and by region: with the month for cumulative and offset metrics (MetricFlow needs
-    metric_time for them), and by week too for those whose value is a period's end."""
+    metric_time for them), by week too for those whose value is a period's end, and by day for
+    conversions (their window is counted in days) and snapshots."""
     if metric in CUMULATIVE:
         return ["month", "week", "month_region"]
     if metric in OFFSET:
         return ["month", "month_region"]
+    if metric in CONVERSION | SNAPSHOT:
+        return ["day", "month", "region"]
     return ["month", "region"]
 
 

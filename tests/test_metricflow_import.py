@@ -511,3 +511,12 @@ def test_the_command_says_when_it_found_no_connection(tmp_path: Path) -> None:
     root = dbt_project(tmp_path / "dbt", semantic_models=[CUSTOMERS])
     result = CliRunner().invoke(app, ["import", "metricflow", str(root), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0 and "no DuckDB or PostgreSQL target in the dbt profile" in result.stderr
+
+
+def test_malformed_definitions_are_reported_not_raised(tmp_path: Path) -> None:
+    broken_model = {"name": "broken", "model": "ref('b')", "entities": [{"type": "primary"}]}
+    metrics = [{"name": "no_inputs", "type": "ratio", "type_params": {"numerator": {"filter": "x"}}}]
+    found, report = imported(tmp_path, semantic_models=[CUSTOMERS, broken_model], metrics=metrics)
+    assert "broken" not in found and "no_inputs" not in found
+    assert any("not a valid MetricFlow semantic model" in line for line in report)
+    assert any("metric 'no_inputs' not imported" in line for line in report)

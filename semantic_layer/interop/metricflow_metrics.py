@@ -62,6 +62,9 @@ class MetricMapper:
         except Unmappable as exc:
             self.report.add(node, "metric", exc)
             return False
+        except (KeyError, TypeError, AttributeError) as exc:  # dbt would refuse it too
+            self.report.add(node, "metric", Unmappable(f"not a valid MetricFlow metric ({type(exc).__name__}: {exc})"))
+            return False
         self.metrics[node.name] = metric
         self.files[node.name] = node.output_file
         self.origins[node.name] = node.where()

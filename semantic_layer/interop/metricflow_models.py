@@ -119,6 +119,10 @@ def map_semantic_models(project: DbtProject, dialect: str, report: Report) -> Mo
         except Unmappable as exc:
             report.add(node, "semantic model", exc)
             continue
+        except (KeyError, TypeError, AttributeError) as exc:  # dbt would refuse it too
+            why = Unmappable(f"not a valid MetricFlow semantic model ({type(exc).__name__}: {exc})")
+            report.add(node, "semantic model", why)
+            continue
         if sm.name in out.semantic_models:
             report.add(node, "semantic model", Unmappable("a semantic model of this name is defined twice"))
             continue

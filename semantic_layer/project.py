@@ -36,13 +36,13 @@ class Project:
     origins: dict[tuple[str, str], Origin]
 
     def connection_url(self) -> str:
-        """The connection with a relative duckdb path read relative to the project folder."""
+        """The connection with a relative duckdb file or chdb folder read relative to the project folder."""
         url = self.settings.connection
-        prefix = "duckdb:///"
-        if url.startswith(prefix):
-            path = url[len(prefix) :]
-            if path and path != ":memory:" and not os.path.isabs(path):
-                return prefix + str((self.root / path).resolve())
+        for prefix in ("duckdb:///", "chdb:///"):
+            if url.startswith(prefix):
+                path = url[len(prefix) :]
+                if path and path != ":memory:" and not os.path.isabs(path):
+                    return prefix + str((self.root / path).resolve())
         return url
 
 

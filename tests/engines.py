@@ -1,11 +1,15 @@
-"""The shop data set copied into PostgreSQL and MariaDB, in a schema / database the tests create and drop.
+"""The shop data set copied into PostgreSQL and MariaDB, in a schema / database the tests create and drop,
+and into ClickHouse (chdb), in a database of one data folder the whole test session shares.
 
 Outside CI a missing server skips the tests that need it, with the reason; under CI=true it fails.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 import semantic_layer as sl
@@ -28,7 +33,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _tables(db: Path) -> list[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
+def _tables(db: Path, rows: bool = True) -> list[tuple[str, list[tuple[str, str]], list[tuple[Any, ...]]]]:
     with duckdb.connect(str(db), read_only=True) as con:
         names = [
             r[0]
@@ -42,7 +47,7 @@ def _tables(db: Path) -> list[tuple[str, list[tuple[str, str]], list[tuple[Any, 
                 "SELECT column_name, data_type FROM information_schema.columns "
                 f"WHERE table_name = '{name}' ORDER BY ordinal_position"
             ).fetchall()
-            out.append((name, columns, con.execute(f'SELECT * FROM "{name}"').fetchall()))
+            out.append((name, columns, con.execute(f'SELECT * FROM "{name}"').fetchall() if rows else []))
         return out
 
 
@@ -107,14 +112,69 @@ def mysql_copy(db: Path) -> Iterator[str]:
         admin.close()
 
 
+# chdb opens one data folder per process: every data set the session copies is a database in it.
+_CHDB: dict[str, Any] = {}
+
+
+def _clickhouse_type(duck: str, nullable: bool) -> str:
+    """A DuckDB column type as ClickHouse's; Nullable only where the column holds NULLs, as a
+    ClickHouse table is usually declared (so outer joins must not rely on column nullability)."""
+    scalar = {"VARCHAR": "String", "INTEGER": "Int32", "BIGINT": "Int64", "DOUBLE": "Float64", "BOOLEAN": "Bool"}
+    if duck.startswith("DECIMAL"):
+        kind = duck.replace("DECIMAL", "Decimal")
+    elif duck.startswith("TIMESTAMP"):
+        kind = "DateTime64(6)"
+    elif duck == "DATE":
+        kind = "Date32"
+    else:
+        kind = scalar[duck]
+    return f"Nullable({kind})" if nullable else kind
+
+
+def _chdb_folder() -> tuple[str, Any]:
+    if "folder" not in _CHDB:
+        try:
+            import chdb
+        except ImportError:
+            unavailable("chdb is not installed (pip install -e '.[clickhouse]')")
+        folder = tempfile.mkdtemp(prefix="sl-chdb-")
+        atexit.register(shutil.rmtree, folder, True)
+        _CHDB["folder"], _CHDB["writer"] = folder, chdb.connect(folder)
+    return _CHDB["folder"], _CHDB["writer"]
+
+
+@contextmanager
+def clickhouse_copy(db: Path) -> Iterator[str]:
+    """`db` as a database of the session's chdb folder, copied once however many tests ask."""
+    folder, writer = _chdb_folder()
+    database = _CHDB.get(str(db))
+    if database is None:
+        database = f"sl_test_{uuid.uuid4().hex[:10]}"
+        writer.query(f"CREATE DATABASE `{database}`")
+        with duckdb.connect(str(db), read_only=True) as con:
+            for name, columns, _ in _tables(db, rows=False):
+                data = con.execute(f'SELECT * FROM "{name}"').to_arrow_table()
+                cols = ", ".join(f"`{c}` {_clickhouse_type(t, data.column(c).null_count > 0)}" for c, t in columns)
+                writer.query(f"CREATE TABLE `{database}`.`{name}` ({cols}) ENGINE = MergeTree ORDER BY tuple()")
+                if data.num_rows:
+                    sink = pa.BufferOutputStream()
+                    with pa.ipc.new_stream(sink, data.schema) as stream:
+                        stream.write_table(data)
+                    with writer.send_insert(f"INSERT INTO `{database}`.`{name}`", "ArrowStream") as insert:
+                        insert.append(sink.getvalue().to_pybytes())
+                        insert.finish()
+        _CHDB[str(db)] = database
+    yield f"chdb:///{folder}?database={database}"
+
+
 @contextmanager
 def layer_on(engine: str, project: Path, db: Path) -> Iterator[sl.Layer]:
-    """The project over `db` itself ('duckdb') or over its copy in PostgreSQL ('postgres') or
-    MariaDB ('mysql')."""
+    """The project over `db` itself ('duckdb') or over its copy in PostgreSQL ('postgres'), MariaDB
+    ('mysql') or ClickHouse ('clickhouse')."""
     if engine == "duckdb":
         with sl.connect(project) as layer:
             yield layer
         return
-    copy = postgres_copy if engine == "postgres" else mysql_copy
+    copy = {"postgres": postgres_copy, "mysql": mysql_copy, "clickhouse": clickhouse_copy}[engine]
     with copy(db) as url, sl.connect(project, connection=url) as layer:
         yield layer

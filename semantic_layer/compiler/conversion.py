@@ -183,7 +183,12 @@ def _base_rows(ctx: UnitContext, unit: Unit, spec: ConversionSpec, *, distinct: 
     members = unit.reads.dimensions
     calendar = ctx.calendar
     dims = [(d.alias, member_value(scope, m, calendar, Offset())) for d, m in unit.reads.grouping if not m.metric_time]
-    where = apply_conditions(scope, bound_conditions(ctx, unit.reads, unit.key.offset), fanout_prefixes(members))
+    where = apply_conditions(
+        scope,
+        bound_conditions(ctx, unit.reads, unit.key.offset),
+        fanout_prefixes(members),
+        correlated=ctx.profile.correlated_exists,
+    )
     where += _event_rows(scope, ctx.graph.measures_by_model[unit.key.model][spec.base_measure])
     if any(m.metric_time for m in members):
         # A row without its metric time belongs to no period: it is left out, not grouped as NULL.
@@ -205,7 +210,9 @@ def _conversion_rows(ctx: UnitContext, unit: Unit, spec: ConversionSpec, reads: 
     """The conversion events: entity and local time of each row of the conversion measure that
     the conditions on the conversion model keep."""
     scope = JoinScope(ctx.graph, spec.conversion_model)
-    where = apply_conditions(scope, bound_conditions(ctx, reads, unit.key.offset), set())
+    where = apply_conditions(
+        scope, bound_conditions(ctx, reads, unit.key.offset), set(), correlated=ctx.profile.correlated_exists
+    )
     where += _event_rows(scope, ctx.graph.measures_by_model[spec.conversion_model][spec.conversion_measure])
     select = exp.select(
         scope.snippet(spec.entity, ()).as_(ENTITY, copy=False),

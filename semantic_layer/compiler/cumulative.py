@@ -9,6 +9,7 @@ last moment: window `W` covers [period end − W, period end); grain_to_date cov
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from .semijoin import apply_conditions, fanout_prefixes
 
 TIME = "__t"
 PERIOD = "__p"
+WINDOW_PERIOD = "__w"
 
 
 def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
@@ -54,7 +56,12 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     columns = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
     inputs = [(c.alias, c.measure, c.row_value()) for c in columns]  # aggregated after the window join
 
-    where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), fanout_prefixes(members))
+    where = apply_conditions(
+        scope,
+        bound_conditions(ctx, unit.reads, key.offset),
+        fanout_prefixes(members),
+        correlated=ctx.profile.correlated_exists,
+    )
     if grain is not None:
         where += _row_bounds(ctx, scope, spec, grain, key.offset)
     # A dimension through a one_to_many join repeats a base row; DISTINCT (with the primary key, so
@@ -101,9 +108,27 @@ def build_cumulative_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     if others:
         combos = exp.select(*(exp.column(a) for a, _ in others)).distinct(copy=False).from_(table("r"), copy=False)
         select = cross_join(select, combos.subquery("c", copy=False))
-    select = left_join(select, table("r"), exp.and_(*matches, *window))
+    select = left_join(select, *_window_join(ctx, period, window, matches))
     group_by = [period] + [exp.column(a, table="c") for a, _ in others]
     return select.group_by(*group_by, copy=False)
+
+
+def _window_join(
+    ctx: UnitContext, period: exp.Column, window: Sequence[exp.Expr], matches: Sequence[exp.Expr]
+) -> tuple[exp.Expr, exp.Expr]:
+    """What the spine is LEFT JOINed to, and on what: the rows `r` on the window's inequalities, or,
+    where joins take equalities only (ClickHouse), the pairs of a period and a row in its window
+    (a filtered cross join, still named `r`) on the period."""
+    if ctx.profile.inequality_joins:
+        return table("r"), exp.and_(*matches, *window)
+    pairs = (
+        exp.select(period.as_(WINDOW_PERIOD), exp.Column(this=exp.Star(), table=exp.to_identifier("r")))
+        .from_(table("spine"), copy=False)
+        .join(table("r"), join_type="cross", copy=False)
+        .where(exp.and_(*window), copy=False)
+    )
+    on = exp.EQ(this=exp.column(WINDOW_PERIOD, table="r"), expression=period.copy())
+    return pairs.subquery("r", copy=False), exp.and_(on, *matches)
 
 
 def _as_of_end(

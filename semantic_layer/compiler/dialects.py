@@ -17,8 +17,8 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 
 from ..errors import QueryValidationError
-from .rewrites import duckdb_node, filter_as_case, mysql_node, postgres_node
-from .spines import recursive_spine, table_function_spine, unnest_spine
+from .rewrites import clickhouse_node, duckdb_node, filter_as_case, mysql_node, postgres_node
+from .spines import array_join_spine, recursive_spine, table_function_spine, unnest_spine
 
 SpineBuilder = Callable[[exp.Select, str, str], exp.Select]  # (bounds, grain, column alias) → periods
 
@@ -45,7 +45,14 @@ class DialectProfile:
     engine runs well: MariaDB, without hash joins, scans a merged row set or runs a correlated EXISTS
     once per outer row, but indexes a DISTINCT derived table it materializes on the columns it is
     joined by (a conversion rate over 32 000 leads: 40 ms against 150 ms as EXISTS and seconds as a
-    plain join).
+    plain join). `correlated_exists` is False where a correlated EXISTS cannot be trusted (ClickHouse
+    resolves an outer table's name inside the subquery to the subquery's own table when it reads the
+    same table under another alias, so the correlation silently compares a row with itself; older
+    servers refuse correlation): semi-joins are then `keys IN (subquery)`. `inequality_joins` is False
+    where a join must have an equality (ClickHouse): a cumulative metric's window join is then a
+    filtered cross join, joined to the spine by period. `settings` are the target's
+    query settings the SQL needs to mean what it means elsewhere, written into the statement
+    (ClickHouse's SETTINGS clause) so that SQL compiled to run elsewhere carries them too.
     """
 
     name: str
@@ -56,6 +63,9 @@ class DialectProfile:
     no_percentile_aggregate: str | None = None
     computes_row_sets_once: bool = False
     exists_semi_joins: bool = False
+    correlated_exists: bool = True
+    inequality_joins: bool = True
+    settings: tuple[tuple[str, int], ...] = ()
 
 
 _NO_ORDERED_SET = (
@@ -84,7 +94,17 @@ PROFILES: dict[str, DialectProfile] = {
         DialectProfile("snowflake"),
         DialectProfile("bigquery"),
         DialectProfile("trino"),
-        DialectProfile("clickhouse", rewrite=filter_as_case, no_spine="ClickHouse needs arrayJoin(range)"),
+        DialectProfile(
+            "clickhouse",
+            spine=array_join_spine,
+            rewrite=clickhouse_node,
+            correlated_exists=False,
+            inequality_joins=False,
+            # ClickHouse columns are not Nullable unless declared so: without join_use_nulls an outer
+            # join's missing side reads 0 or '' instead of NULL. Without aggregate_functions_null_for_empty
+            # a SUM over no rows is 0, an AVG NaN, where SQL (and every other engine) answers NULL.
+            settings=(("join_use_nulls", 1), ("aggregate_functions_null_for_empty", 1)),
+        ),
         DialectProfile("spark"),
         DialectProfile("databricks"),
         DialectProfile(
@@ -125,4 +145,7 @@ def adapt(tree: exp.Expr, dialect: str) -> exp.Expr:
     """Rewrite what sqlglot renders incorrectly, or slowly, for the target (after `check_renderable`)."""
     profile = PROFILES.get(dialect)
     rewrite = profile.rewrite if profile is not None else None
-    return tree.transform(rewrite, copy=False) if rewrite else tree
+    out = tree.transform(rewrite, copy=False) if rewrite else tree
+    if profile is not None and profile.settings and isinstance(out, exp.Select):
+        out.set("settings", [exp.EQ(this=exp.column(k), expression=exp.convert(v)) for k, v in profile.settings])
+    return out

@@ -88,7 +88,12 @@ def _activity(
     entity = scope.snippet(spec.entity, ())
     time = scope.dimension(scope.metric_time_dimension())
     members = unit.reads.dimensions
-    where = apply_conditions(scope, bound_conditions(ctx, unit.reads, unit.key.offset), fanout_prefixes(members))
+    where = apply_conditions(
+        scope,
+        bound_conditions(ctx, unit.reads, unit.key.offset),
+        fanout_prefixes(members),
+        correlated=ctx.profile.correlated_exists,
+    )
     where += [_not_null(entity), _not_null(time), *_row_bounds(ctx, scope, spec, unit.key.offset)]
     rows = exp.select(
         entity.as_(ENTITY, copy=False),

@@ -131,3 +131,55 @@ def duckdb_node(node: exp.Expr) -> exp.Expr:
 
 def _is_utc(zone: exp.Expr | None) -> bool:
     return isinstance(zone, exp.Literal) and zone.is_string and zone.name.upper() == "UTC"
+
+
+def clickhouse_node(node: exp.Expr) -> exp.Expr:
+    """What sqlglot renders for ClickHouse that does not mean what DuckDB means:
+
+    - FILTER (WHERE …) does not exist: CASE inside the aggregate (filter_as_case);
+    - a UTC-to-local conversion becomes wall-clock arithmetic (`clickhouse_local_time`);
+    - a TIMESTAMP is a DateTime64(6): DateTime has no fractions, and leaves as a bare number in Arrow;
+    - MEDIAN is ClickHouse's sampled `quantile`, and PERCENTILE_CONT does not exist: both become the
+      exact, interpolated `quantileExactInclusive` (PERCENTILE_CONT's interpolation);
+    - COUNT(DISTINCT …) follows a server setting that may pick an estimate: `uniqExact` says exact.
+    """
+    if isinstance(node, exp.Filter):
+        return clickhouse_node(filter_as_case(node))  # the aggregate itself may need rewriting too
+    if isinstance(node, exp.ConvertTimezone):
+        return clickhouse_local_time(node)
+    if isinstance(node, exp.DataType) and node.is_type(exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
+        return exp.DataType.build("DateTime64(6)", dialect="clickhouse")
+    if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont):
+        return _exact_quantile(node.this.this, node.expression.expressions[0].this)
+    if isinstance(node, exp.PercentileCont):
+        return _exact_quantile(node.expression, node.this)
+    if isinstance(node, exp.Median):
+        return _exact_quantile(exp.Literal.number("0.5"), node.this)
+    if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
+        return _fn("uniqExact", *(e.copy() for e in node.this.expressions))
+    return node
+
+
+def _exact_quantile(level: exp.Expr, value: exp.Expr) -> exp.Expr:
+    """quantileExactInclusiveOrNull(level)(toFloat64(value)): it interpolates as PERCENTILE_CONT does
+    (position level × (n − 1)), takes no Decimal, and is NULL, not NaN, over no rows."""
+    return exp.ParameterizedAgg(
+        this="quantileExactInclusiveOrNull", expressions=[level.copy()], params=[_fn("toFloat64", value.copy())]
+    )
+
+
+def clickhouse_local_time(node: exp.ConvertTimezone) -> exp.Expr:
+    """A naive timestamp in `source_tz` as naive wall-clock time in `target_tz`, as DuckDB gives it.
+
+    A ClickHouse DateTime64 is an instant with a zone to display it in, and functions on it (dateTrunc,
+    toDate) work in that zone; the layer's SQL expects naive local values instead, compared with naive
+    literals. So the instant is moved by the target zone's UTC offset at that instant: the session
+    runs in UTC, and `ts + offset` is then the local wall clock (right on DST days, as the offset is
+    the instant's own). A source other than UTC is read in its zone first."""
+    ts = node.args["timestamp"].copy()
+    source = node.args.get("source_tz")
+    if source is not None and not _is_utc(source):
+        ts = _fn("toDateTime64", _fn("toString", ts), exp.Literal.number(6), source.copy())
+        ts = _fn("toTimeZone", ts, exp.Literal.string("UTC"))
+    offset = _fn("timeZoneOffset", _fn("toTimeZone", ts.copy(), node.args["target_tz"].copy()))
+    return exp.paren(exp.Add(this=ts, expression=_fn("toIntervalSecond", offset)))

@@ -74,14 +74,18 @@ def semi_join_groups(conds: list[Condition], joined: set[Path]) -> dict[int, lis
     return {members[0]: members for _, members in groups}
 
 
-def apply_conditions(scope: JoinScope, conds: list[Condition], joined: set[Path]) -> list[exp.Expr]:
-    """The WHERE conjuncts, in the order of the conditions; a group's semi-join where its first one is."""
+def apply_conditions(
+    scope: JoinScope, conds: list[Condition], joined: set[Path], *, correlated: bool = True
+) -> list[exp.Expr]:
+    """The WHERE conjuncts, in the order of the conditions; a group's semi-join where its first one is
+    (a correlated EXISTS, or where the target cannot correlate one, `keys IN (subquery)`)."""
     groups = semi_join_groups(conds, joined)
     grouped = {n for members in groups.values() for n in members}
+    build = semi_join if correlated else semi_join_in
     out = []
     for n, cond in enumerate(conds):
         if n in groups:
-            out.append(semi_join(scope, [conds[m] for m in groups[n]], joined, f"s{n}_"))
+            out.append(build(scope, [conds[m] for m in groups[n]], joined, f"s{n}_"))
         elif n not in grouped:
             out.append(cond.bind(scope))
     return out
@@ -108,6 +112,24 @@ def semi_join(outer: JoinScope, conds: list[Condition], joined: set[Path], prefi
         ]
     sub = inner.apply_from(exp.select(exp.Literal.number(1))).where(exp.and_(*keys, *where), copy=False)
     return exp.Exists(this=sub)
+
+
+def semi_join_in(outer: JoinScope, conds: list[Condition], joined: set[Path], prefix: str) -> exp.Expr:
+    """The same semi-join, uncorrelated: the outer row's keys IN the keys of the inner rows for which
+    the conditions hold. A hop's key is compared inside a one-element array: an IN set never matches
+    a NULL, and an array holding NULL matches an equal one (the null-safe comparison EXISTS makes)."""
+    inner = JoinScope(outer.graph, outer.base, prefix=prefix)
+    where = [cond.bind(inner) for cond in conds]
+    pairs: list[tuple[exp.Expr, exp.Expr]] = list(zip(inner.primary_key(), outer.primary_key(), strict=True))
+    for hop in shared_hops(conds, joined):
+        inner.need(hop)
+        pairs += [
+            (exp.Array(expressions=[i]), exp.Array(expressions=[o]))
+            for i, o in zip(inner.primary_key(hop), outer.primary_key(hop), strict=True)
+        ]
+    sub = inner.apply_from(exp.select(*(i for i, _ in pairs))).where(exp.and_(*where), copy=False)
+    keys = [o for _, o in pairs]
+    return exp.In(this=keys[0] if len(keys) == 1 else exp.Tuple(expressions=keys), query=sub.subquery(copy=False))
 
 
 def shared_hops(conds: list[Condition], joined: set[Path]) -> list[Path]:

@@ -64,3 +64,36 @@ def _series(grain: str) -> exp.Expr:
     return exp.GenerateSeries(
         start=exp.column("lo", table="b"), end=exp.column("hi", table="b"), step=step_interval(grain)
     )
+
+
+def array_join_spine(bounds: exp.Select, grain: str, alias: str) -> exp.Select:
+    """ClickHouse has no series of dates: one row per step from arrayJoin(range(…)) over the number of
+    steps between lo and hi, added to lo. dateDiff counts unit boundaries, and lo and hi are both
+    period starts, so it is the exact number of units between them; a range that is empty (hi before
+    lo) or unknown (no data: NULL bounds) gives no periods."""
+    step = step_interval(grain)
+    unit, count = step.unit.name.upper() if step.unit else "DAY", int(step.this.name)
+    lo, hi = exp.column("lo", table="b"), exp.column("hi", table="b")
+    units = exp.Anonymous(this="dateDiff", expressions=[exp.Literal.string(unit.lower()), lo, hi])
+    steps = exp.Anonymous(
+        this="toUInt64",
+        expressions=[
+            exp.Anonymous(
+                this="greatest",
+                expressions=[
+                    exp.Coalesce(
+                        this=exp.Add(this=units, expression=exp.Literal.number(1)), expressions=[exp.Literal.number(0)]
+                    ),
+                    exp.Literal.number(0),
+                ],
+            )
+        ],
+    )
+    offsets = exp.Anonymous(
+        this="arrayJoin",
+        expressions=[
+            exp.Anonymous(this="range", expressions=[exp.Literal.number(0), steps, exp.Literal.number(count)])
+        ],
+    )
+    period = exp.Add(this=lo.copy(), expression=exp.Interval(this=offsets, unit=exp.Var(this=unit)))
+    return exp.select(period.as_(alias, copy=False)).from_(bounds.subquery("b", copy=False), copy=False)

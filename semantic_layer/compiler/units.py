@@ -28,7 +28,9 @@ def build_plain_unit(ctx: UnitContext, unit: Unit) -> exp.Select:
     dims = [(d.alias, member_value(scope, m, ctx.calendar, Offset())) for d, m in unit.reads.grouping]
     measures = ctx.graph.measures_by_model[base]
     inputs = [measure_input(scope, measures[name], alias) for name, alias in unit.measures.items()]
-    where = apply_conditions(scope, bound_conditions(ctx, unit.reads, key.offset), joined)
+    where = apply_conditions(
+        scope, bound_conditions(ctx, unit.reads, key.offset), joined, correlated=ctx.profile.correlated_exists
+    )
     own_rows: dict[tuple[str | None, ...], exp.Expr] = {}
     for alias, column in unit.filtered.items():
         # A fused unit's filtered column (fuse.py): its own metric filters are to-one, so inline.

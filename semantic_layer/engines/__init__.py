@@ -8,7 +8,8 @@ from .base import Engine
 
 
 def connect_engine(url: str, settings: EngineSettings | None = None) -> Engine:
-    """An engine for `duckdb:///path`, `duckdb:///:memory:`, `postgresql://…` or `mysql://…` (MariaDB too).
+    """An engine for `duckdb:///path`, `duckdb:///:memory:`, `postgresql://…`, `mysql://…` (MariaDB too),
+    `chdb:///path/to/folder` (embedded ClickHouse) or `clickhouse://host:8123/db`.
     `settings` bound the embedded engine's memory and threads; a server database manages its own."""
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -25,9 +26,17 @@ def connect_engine(url: str, settings: EngineSettings | None = None) -> Engine:
         from .mysql import MySQLEngine
 
         return MySQLEngine(url)
+    if scheme == "chdb":
+        from .clickhouse import ChdbEngine
+
+        return ChdbEngine(url)
+    if scheme in ("clickhouse", "clickhouses"):
+        from .clickhouse import ClickHouseServerEngine
+
+        return ClickHouseServerEngine(url)
     raise QueryValidationError(
-        f"no engine for connection scheme '{scheme}://' — use duckdb://, postgresql:// or "
-        "mysql:// (compile SQL for other stores with --dialect)"
+        f"no engine for connection scheme '{scheme}://' — use duckdb://, postgresql://, "
+        "mysql://, chdb:// or clickhouse:// (compile SQL for other stores with --dialect)"
     )
 
 

@@ -4,7 +4,9 @@ WITH u0 AS (
       leads.lead_id AS __pk0,
       customers.segment AS customers__segment,
       leads.customer_id AS __e,
-      CAST(leads.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York' AS __t
+      (
+        leads.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(leads.created_at, 'America/New_York')))
+      ) AS __t
     FROM leads AS leads
     LEFT JOIN customers AS customers
       ON leads.customer_id = customers.customer_id
@@ -19,7 +21,9 @@ WITH u0 AS (
   ), __c AS (
     SELECT DISTINCT
       deals.customer_id AS __e,
-      CAST(deals.closed_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York' AS __t
+      (
+        deals.closed_at + toIntervalSecond(timeZoneOffset(toTimeZone(deals.closed_at, 'America/New_York')))
+      ) AS __t
     FROM deals AS deals
     WHERE
       (
@@ -60,3 +64,4 @@ ORDER BY
   metric_time__month ASC,
   customers__segment ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

@@ -23,3 +23,4 @@ FROM u0
 ORDER BY
   order_lines__ship_mode ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

@@ -2,7 +2,9 @@ WITH u0 AS (
   SELECT
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE)) AS metric_time__month,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
   FROM orders AS orders
@@ -13,13 +15,17 @@ WITH u0 AS (
   GROUP BY
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE))
 ), u1 AS (
   SELECT
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE)) AS metric_time__month,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
   FROM orders AS orders
@@ -30,7 +36,9 @@ WITH u0 AS (
   GROUP BY
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE))
 ), combined AS (
   SELECT
@@ -76,3 +84,4 @@ LEFT JOIN u1
 ORDER BY
   metric_time__month ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

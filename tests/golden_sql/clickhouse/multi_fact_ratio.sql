@@ -60,3 +60,4 @@ FROM combined
 ORDER BY
   customers__segment ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

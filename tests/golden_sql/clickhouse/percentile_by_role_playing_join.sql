@@ -1,7 +1,7 @@
 WITH u0 AS (
   SELECT
     owner_rep.team AS owner_rep__team,
-    PERCENTILE_CONT(CAST(orders.amount AS Nullable(Float64)), 0.9) AS m0
+    quantileExactInclusiveOrNull(0.9)(toFloat64(CAST(orders.amount AS Nullable(Float64)))) AS m0
   FROM orders AS orders
   LEFT JOIN sales_reps AS owner_rep
     ON orders.owner_rep_id = owner_rep.rep_id
@@ -15,3 +15,4 @@ FROM u0
 ORDER BY
   owner_rep__team ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

@@ -4,7 +4,9 @@ WITH u0 AS (
       orders.customer_id AS __e,
       dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) AS __p,
       orders.status AS orders__status
     FROM orders AS orders
@@ -32,8 +34,8 @@ WITH u0 AS (
   ) AS n
     ON n.__e = c.__e AND n.__p = c.__p + INTERVAL '1' MONTH
   WHERE
-    c.__p >= CAST(CAST('2024-01-01 00:00:00' AS Nullable(DateTime)) AS Nullable(DateTime))
-    AND c.__p <= CAST(CAST('2024-06-01 00:00:00' AS Nullable(DateTime)) AS Nullable(DateTime))
+    c.__p >= CAST(CAST('2024-01-01 00:00:00' AS Nullable(DateTime)) AS DateTime64(6))
+    AND c.__p <= CAST(CAST('2024-06-01 00:00:00' AS Nullable(DateTime)) AS DateTime64(6))
   GROUP BY
     CAST(c.__p AS Nullable(DATE)),
     c.orders__status
@@ -41,7 +43,9 @@ WITH u0 AS (
   SELECT
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE)) AS metric_time__month,
     orders.status AS orders__status,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
@@ -57,7 +61,9 @@ WITH u0 AS (
   GROUP BY
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE)),
     orders.status
 ), combined AS (
@@ -129,3 +135,4 @@ ORDER BY
   metric_time__month ASC,
   orders__status ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

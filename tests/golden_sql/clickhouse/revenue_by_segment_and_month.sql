@@ -3,7 +3,9 @@ WITH u0 AS (
     customers.segment AS customers__segment,
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE)) AS metric_time__month,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0,
     COUNT(*) AS m1
@@ -25,7 +27,9 @@ WITH u0 AS (
     customers.segment,
     CAST(dateTrunc(
       'MONTH',
-      CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      (
+        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+      )
     ) AS Nullable(DATE))
 )
 SELECT
@@ -38,3 +42,4 @@ ORDER BY
   customers__segment ASC,
   metric_time__month ASC
 LIMIT 5001
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

@@ -24,3 +24,4 @@ FROM u0
 ORDER BY
   revenue DESC
 LIMIT 10
+SETTINGS join_use_nulls = 1, aggregate_functions_null_for_empty = 1

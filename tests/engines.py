@@ -167,6 +167,14 @@ def clickhouse_copy(db: Path) -> Iterator[str]:
     yield f"chdb:///{folder}?database={database}"
 
 
+COPIES = {"postgres": postgres_copy, "mysql": mysql_copy, "clickhouse": clickhouse_copy}
+
+
+def engine_params(names: list[str]) -> list[Any]:
+    """Engine names as fixture parameters; ClickHouse's carry the `clickhouse` marker (`pytest -m clickhouse`)."""
+    return [pytest.param(n, marks=pytest.mark.clickhouse) if n == "clickhouse" else n for n in sorted(names)]
+
+
 @contextmanager
 def layer_on(engine: str, project: Path, db: Path) -> Iterator[sl.Layer]:
     """The project over `db` itself ('duckdb') or over its copy in PostgreSQL ('postgres'), MariaDB
@@ -175,6 +183,5 @@ def layer_on(engine: str, project: Path, db: Path) -> Iterator[sl.Layer]:
         with sl.connect(project) as layer:
             yield layer
         return
-    copy = {"postgres": postgres_copy, "mysql": mysql_copy, "clickhouse": clickhouse_copy}[engine]
-    with copy(db) as url, sl.connect(project, connection=url) as layer:
+    with COPIES[engine](db) as url, sl.connect(project, connection=url) as layer:
         yield layer

@@ -1,5 +1,5 @@
-"""Same definitions, any store: every golden query answers on PostgreSQL and MariaDB exactly as on
-DuckDB (whose answers the golden tests check against hand-written SQL)."""
+"""Same definitions, any store: every golden query answers on PostgreSQL, MariaDB and ClickHouse (chdb)
+exactly as on DuckDB (whose answers the golden tests check against hand-written SQL)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from engines import mysql_copy, postgres_copy
+from engines import COPIES, engine_params, mysql_copy, postgres_copy
 from golden_cases import CASES, NUMERIC, STRUCTURED
 from helpers import assert_rows, retention_period
 
 import semantic_layer as sl
 
-ENGINES = {"postgres": postgres_copy, "mysql": mysql_copy}
+ENGINES = COPIES
 
 
-@pytest.fixture(scope="module", params=sorted(ENGINES))
+@pytest.fixture(scope="module", params=engine_params(list(ENGINES)))
 def remote(request: pytest.FixtureRequest, shop_db: Path, shop_project: Path) -> Iterator[tuple[str, sl.Layer]]:
     with ENGINES[request.param](shop_db) as url, sl.connect(shop_project, connection=url) as layer:
         yield request.param, layer
@@ -86,6 +86,7 @@ def test_statement_timeout_cancels_on_the_server(remote: tuple[str, sl.Layer]) -
         "postgres": "SELECT COUNT(*) FROM generate_series(1, 2000000000)",
         "mysql": "SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
         "information_schema.columns c",
+        "clickhouse": "SELECT sum(sipHash64(number)) FROM numbers(100000000000)",
     }[engine]
     with pytest.raises(sl.QueryTimeoutError, match="cancelled"):
         layer.engine.execute(slow, {}, timeout_seconds=0.5)
@@ -93,17 +94,17 @@ def test_statement_timeout_cancels_on_the_server(remote: tuple[str, sl.Layer]) -
 
 def test_transactions_are_read_only(remote: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
     # MySQL lets DDL end a READ ONLY transaction implicitly: give the layer an account without DDL
-    # privileges there. Data changes are refused on both engines.
+    # privileges there. Data changes are refused on every engine (ClickHouse: sessions are readonly=2).
     with pytest.raises(sl.ExecutionError, match="incident"):
-        remote[1].engine.execute("DELETE FROM orders", {})
-    assert re.search(r"(?i)read.only", caplog.text)  # the database's own words are logged, not shown
+        remote[1].engine.execute("DELETE FROM orders WHERE 1 = 1", {})  # ClickHouse wants the WHERE
+    assert re.search(r"(?i)read.?only", caplog.text)  # the database's own words are logged, not shown
 
 
 def test_the_warehouse_check_runs_on_each_engine(remote: tuple[str, sl.Layer]) -> None:
     assert remote[1].validate_warehouse() == []
 
 
-@pytest.fixture(scope="module", params=sorted(ENGINES))
+@pytest.fixture(scope="module", params=engine_params(list(ENGINES)))
 def crm_remote(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, sl.Layer, sl.Layer]]:
@@ -144,7 +145,12 @@ DIFF_PAIRS = [
     ("2024-01-01 10:00:00.900", "2024-01-01 10:00:01.100"),
     ("2024-01-01 10:59:59.999", "2024-01-01 11:00:00"),
 ]
-MICROSECOND_TIMESTAMP = {"postgres": "TIMESTAMP(6)", "mysql": "DATETIME(6)", "mariadb": "DATETIME(6)"}
+MICROSECOND_TIMESTAMP = {
+    "postgres": "TIMESTAMP(6)",
+    "mysql": "DATETIME(6)",
+    "mariadb": "DATETIME(6)",
+    "clickhouse": "DateTime64(6)",
+}
 
 
 @pytest.mark.parametrize("unit", ["second", "minute", "hour", "day", "week", "month", "quarter", "year"])
@@ -194,7 +200,11 @@ def test_rows_and_arrow_give_the_same_json_on_every_engine(
         assert names == list(arrow[0])
 
 
-RENDERINGS = {"postgres": ["postgres"], "mysql": ["mariadb", "mysql"]}  # a MariaDB server runs MySQL's SQL too
+RENDERINGS = {
+    "postgres": ["postgres"],
+    "mysql": ["mariadb", "mysql"],
+    "clickhouse": ["clickhouse"],
+}  # a MariaDB server runs MySQL's SQL too
 PERCENTILE_QUERIES = [c[1] for c in CASES if {"median_amount", "p90_amount"} & set(c[1].get("metrics", []))]
 
 
@@ -204,7 +214,8 @@ PERCENTILE_QUERIES = [c[1] for c in CASES if {"median_amount", "p90_amount"} & s
 def test_percentiles_answer_as_on_duckdb_in_every_rendering_the_server_runs(
     remote: tuple[str, sl.Layer], layer: sl.Layer, query: dict[str, Any]
 ) -> None:
-    """MariaDB's percentile windows and MySQL's ranked interpolation both equal DuckDB's PERCENTILE_CONT."""
+    """MariaDB's percentile windows, MySQL's ranked interpolation and ClickHouse's quantileExactInclusive
+    all equal DuckDB's PERCENTILE_CONT."""
     from semantic_layer.query import build_query
 
     engine, other = remote
@@ -218,7 +229,7 @@ def test_percentiles_answer_as_on_duckdb_in_every_rendering_the_server_runs(
 
 def test_the_mysql_engine_tells_mariadb_apart(remote: tuple[str, sl.Layer]) -> None:
     engine, other = remote
-    assert other.engine.dialect == {"postgres": "postgres", "mysql": "mariadb"}[engine]
+    assert other.engine.dialect == {"postgres": "postgres", "mysql": "mariadb", "clickhouse": "clickhouse"}[engine]
 
 
 def test_a_zone_the_server_cannot_convert_to_is_refused_not_answered_with_nulls(

@@ -1,5 +1,5 @@
 """Filter values are checked against the type of the member they are compared with before a query
-runs, on DuckDB, PostgreSQL and MariaDB alike: the databases refuse them in their own words (which
+runs, on DuckDB, PostgreSQL, MariaDB and ClickHouse alike: the databases refuse them in their own words (which
 quote the statement) or, worse, compare them to nothing sensible."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engines import layer_on
+from engines import engine_params, layer_on
 from helpers import assert_rows
 
 import semantic_layer as sl
 from semantic_layer.engines import Engine
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres", "mysql"])
+@pytest.fixture(scope="module", params=engine_params(["duckdb", "postgres", "mysql", "clickhouse"]))
 def engine_layer(request: pytest.FixtureRequest, shop_db: Path, shop_project: Path) -> Iterator[sl.Layer]:
     with layer_on(request.param, shop_project, shop_db) as layer:
         yield layer

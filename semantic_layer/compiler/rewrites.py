@@ -138,17 +138,22 @@ def clickhouse_node(node: exp.Expr) -> exp.Expr:
 
     - FILTER (WHERE …) does not exist: CASE inside the aggregate (filter_as_case);
     - a UTC-to-local conversion becomes wall-clock arithmetic (`clickhouse_local_time`);
+    - CAST refuses what does not convert, as on DuckDB (`_strict_cast`);
     - a TIMESTAMP is a DateTime64(6): DateTime has no fractions, and leaves as a bare number in Arrow;
+      a DATE is a Date32: Date ends in 2149 and starts in 1970, before which it silently wraps;
     - MEDIAN is ClickHouse's sampled `quantile`, and PERCENTILE_CONT does not exist: both become the
       exact, interpolated `quantileExactInclusive` (PERCENTILE_CONT's interpolation);
-    - COUNT(DISTINCT …) follows a server setting that may pick an estimate: `uniqExact` says exact.
+    - COUNT(DISTINCT …) follows a server setting that may pick an estimate: `uniqExact` says exact;
+    - date_diff in weeks counts days / 7, as on DuckDB (dateDiff counts Mondays crossed).
     """
     if isinstance(node, exp.Filter):
         return clickhouse_node(filter_as_case(node))  # the aggregate itself may need rewriting too
     if isinstance(node, exp.ConvertTimezone):
         return clickhouse_local_time(node)
-    if isinstance(node, exp.DataType) and node.is_type(exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME):
-        return exp.DataType.build("DateTime64(6)", dialect="clickhouse")
+    if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast):
+        return _strict_cast(node.this, _clickhouse_type(node.to))
+    if isinstance(node, exp.DataType):
+        return _clickhouse_type(node)
     if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileCont):
         return _exact_quantile(node.this.this, node.expression.expressions[0].this)
     if isinstance(node, exp.PercentileCont):
@@ -157,7 +162,36 @@ def clickhouse_node(node: exp.Expr) -> exp.Expr:
         return _exact_quantile(exp.Literal.number("0.5"), node.this)
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
         return _fn("uniqExact", *(e.copy() for e in node.this.expressions))
+    if isinstance(node, exp.DateDiff) and node.unit is not None and node.unit.name.upper() == "WEEK":
+        # dateDiff counts Mondays crossed; DuckDB divides the days between the dates by 7 (and `/`
+        # divides exactly on ClickHouse: intDiv truncates, as DuckDB's integer division does)
+        return _fn(
+            "intDiv", exp.Sub(this=_as_date(node.this), expression=_as_date(node.expression)), exp.Literal.number(7)
+        )
     return node
+
+
+def _strict_cast(value: exp.Expr, kind: exp.DataType) -> exp.Expr:
+    """CAST as DuckDB means it: a NULL stays NULL, a value that does not convert is an error.
+
+    ClickHouse converts a Nullable text that is no number to NULL (sqlglot casts to Nullable(T), and a
+    column from an outer join is Nullable), and CAST wraps an integer that overflows (300 as Int8 is
+    44). accurateCast refuses both, but only on a value that is not Nullable: the NULLs are kept apart
+    by `if`, which evaluates its branch only for the rows that take it."""
+    strict = _fn("accurateCast", _fn("assumeNotNull", value.copy()), exp.Literal.string(kind.sql("clickhouse")))
+    return _fn("if", exp.Is(this=value.copy(), expression=exp.Null()), exp.Null(), strict)
+
+
+def _clickhouse_type(kind: exp.DataType) -> exp.DataType:
+    """The ClickHouse type a DuckDB type means, not wrapped in Nullable (see clickhouse_node)."""
+    if kind.is_type(exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.DATETIME):
+        out = exp.DataType.build("DateTime64(6)", dialect="clickhouse")
+    elif kind.is_type(exp.DataType.Type.DATE):
+        out = exp.DataType.build("Date32", dialect="clickhouse")
+    else:
+        out = kind.copy()
+    out.set("nullable", False)
+    return out
 
 
 def _exact_quantile(level: exp.Expr, value: exp.Expr) -> exp.Expr:

@@ -33,6 +33,7 @@ MEMORY_CODES = {241}  # MEMORY_LIMIT_EXCEEDED
 # A value that does not parse as its type, or is out of its range.
 BAD_VALUE_CODES = {6, 27, 38, 41, 69, 70, 72, 321, 407, 456, 457}
 MISMATCH_CODES = {43, 53, 386}  # ILLEGAL_TYPE_OF_ARGUMENT, TYPE_MISMATCH, NO_COMMON_TYPE
+_NOT_CONVERTED = re.compile(r"Cannot convert string|cannot be safely converted|Cannot parse")
 _CODE = re.compile(r"Code: (\d+)")
 _PLACEHOLDER = re.compile(r"\{(__slp\d+__): \}")  # how sqlglot renders our untyped placeholders
 
@@ -42,8 +43,8 @@ def parameter_type(value: Any) -> str:
     (a number member's value is an exact Decimal, a date stays a date)."""
     if isinstance(value, bool):
         return "Bool"
-    if isinstance(value, int):
-        return "Int64" if -(2**63) <= value < 2**63 else "Int128"
+    if isinstance(value, int):  # past Int64 a Decimal: ClickHouse compares a DECIMAL with an Int128 by
+        return "Int64" if -(2**63) <= value < 2**63 else "Decimal(76, 0)"  # converting it into the DECIMAL
     if isinstance(value, float):
         return "Float64"
     if isinstance(value, Decimal):
@@ -60,12 +61,17 @@ def parameter_type(value: Any) -> str:
 def typed_placeholders(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The statement with each placeholder typed by its value (`{__slp0__:Decimal(76, 2)}`), and the
     values to send. A NULL is no value of any type the server would parse: it is written as the
-    keyword NULL instead (a constant, never user text)."""
-    sent = {name: value for name, value in params.items() if value is not None}
+    keyword NULL instead (a constant, never user text). A Decimal is sent in positional notation
+    (the server reads no exponent: 1E+37)."""
+    sent = {
+        name: format(value, "f") if isinstance(value, Decimal) else value
+        for name, value in params.items()
+        if value is not None
+    }
 
     def typed(match: re.Match[str]) -> str:
         name = match.group(1)
-        return f"{{{name}:{parameter_type(sent[name])}}}" if name in sent else "NULL"
+        return f"{{{name}:{parameter_type(params[name])}}}" if name in sent else "NULL"
 
     return _PLACEHOLDER.sub(typed, sql), sent
 
@@ -106,7 +112,9 @@ def failure(server: str, message: str, sql: str, timeout_seconds: float | None) 
         return LimitExceededError(
             f"the query needs more memory than {server} allows (max_memory_usage) — narrow the time range or filters"
         )
-    return refusal(server, message, sql, bad_value=code in BAD_VALUE_CODES, mismatch=code in MISMATCH_CODES)
+    # TYPE_MISMATCH is also how a comparison says a value did not convert ('north' with an Int32).
+    bad_value = code in BAD_VALUE_CODES or (code in MISMATCH_CODES and _NOT_CONVERTED.search(message) is not None)
+    return refusal(server, message, sql, bad_value=bad_value, mismatch=code in MISMATCH_CODES)
 
 
 def statement_settings(timeout_seconds: float | None) -> dict[str, Any]:
@@ -199,14 +207,12 @@ class ChdbEngine(ClickHouseAnswers):
         return conn
 
     def _arrow(self, sql: str, params: dict[str, Any], timeout_seconds: float | None, *, probe: bool) -> pa.Table:
-        from chdb import ChdbError
-
         with self._pool.reserved() if probe else self._pool.connection() as conn:
             try:
                 # The timeout is a setting of the session; one statement at a time runs on it.
                 conn.query(_set_timeout(timeout_seconds))
                 table: pa.Table = conn.query(sql, "ArrowTable", params=params)
-            except ChdbError as exc:
+            except RuntimeError as exc:  # chdb's ChdbError (its own, and the RuntimeError it wraps)
                 raise failure("ClickHouse", str(exc), sql, timeout_seconds) from None
         return table
 

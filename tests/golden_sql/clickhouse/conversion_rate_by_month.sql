@@ -39,7 +39,11 @@ WITH u0 AS (
       __c.__t >= __r.__t AND __c.__t <= __r.__t + INTERVAL '7' DAY
   )
   SELECT
-    CAST(dateTrunc('MONTH', __r.__t) AS Nullable(DATE)) AS metric_time__month,
+    CASE
+      WHEN dateTrunc('MONTH', __r.__t) IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(dateTrunc('MONTH', __r.__t)), 'Date32')
+    END AS metric_time__month,
     __r.customers__segment AS customers__segment,
     COUNT(__h.__pk0) AS m0,
     COUNT(*) AS m1
@@ -47,15 +51,25 @@ WITH u0 AS (
   LEFT JOIN __h
     ON __h.__pk0 = __r.__pk0
   GROUP BY
-    CAST(dateTrunc('MONTH', __r.__t) AS Nullable(DATE)),
+    CASE
+      WHEN dateTrunc('MONTH', __r.__t) IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(dateTrunc('MONTH', __r.__t)), 'Date32')
+    END,
     __r.customers__segment
 )
 SELECT
   u0.metric_time__month AS metric_time__month,
   u0.customers__segment AS customers__segment,
-  CAST((
-    u0.m0
-  ) AS Nullable(Float64)) / nullIf((
+  CASE
+    WHEN (
+      u0.m0
+    ) IS NULL
+    THEN NULL
+    ELSE accurateCast(assumeNotNull((
+      u0.m0
+    )), 'Float64')
+  END / nullIf((
     u0.m1
   ), 0) AS lead_to_win_7d,
   u0.m0 AS leads_won_7d

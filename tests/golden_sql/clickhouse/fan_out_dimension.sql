@@ -2,7 +2,13 @@ WITH u0 AS (
   SELECT
     r.order_lines__ship_mode AS order_lines__ship_mode,
     COUNT(*) AS m0,
-    AVG(CAST(r.__in1 AS Nullable(Float64))) AS m1
+    AVG(
+      CASE
+        WHEN r.__in1 IS NULL
+        THEN NULL
+        ELSE accurateCast(assumeNotNull(r.__in1), 'Float64')
+      END
+    ) AS m1
   FROM (
     SELECT DISTINCT
       orders.order_id AS __pk0,

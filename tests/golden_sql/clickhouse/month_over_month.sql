@@ -1,11 +1,21 @@
 WITH u0 AS (
   SELECT
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE)) AS metric_time__month,
+    END AS metric_time__month,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
   FROM orders AS orders
   WHERE
@@ -13,20 +23,40 @@ WITH u0 AS (
       orders.created_at IS NULL
     )
   GROUP BY
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE))
+    END
 ), u1 AS (
   SELECT
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE)) AS metric_time__month,
+    END AS metric_time__month,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
   FROM orders AS orders
   WHERE
@@ -34,12 +64,22 @@ WITH u0 AS (
       orders.created_at IS NULL
     )
   GROUP BY
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE))
+    END
 ), combined AS (
   SELECT
     s.metric_time__month AS metric_time__month,
@@ -51,7 +91,11 @@ WITH u0 AS (
     FROM u0
     UNION ALL
     SELECT
-      CAST(u1.metric_time__month + INTERVAL '1' MONTH AS Nullable(DATE)) AS metric_time__month,
+      CASE
+        WHEN u1.metric_time__month + INTERVAL '1' MONTH IS NULL
+        THEN NULL
+        ELSE accurateCast(assumeNotNull(u1.metric_time__month + INTERVAL '1' MONTH), 'Date32')
+      END AS metric_time__month,
       (
         SELECT
           u0.m0
@@ -68,11 +112,19 @@ SELECT
   combined.metric_time__month AS metric_time__month,
   combined.u0__m0 AS revenue,
   (
-    CAST((
-      (
-        combined.u0__m0
-      )
-    ) AS Nullable(Float64)) / nullIf((
+    CASE
+      WHEN (
+        (
+          combined.u0__m0
+        )
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull((
+        (
+          combined.u0__m0
+        )
+      )), 'Float64')
+    END / nullIf((
       (
         u1.m0
       )
@@ -80,7 +132,11 @@ SELECT
   ) AS revenue_growth_mom
 FROM combined
 LEFT JOIN u1
-  ON u1.metric_time__month IS NOT DISTINCT FROM CAST(combined.metric_time__month - INTERVAL '1' MONTH AS Nullable(DATE))
+  ON u1.metric_time__month IS NOT DISTINCT FROM CASE
+    WHEN combined.metric_time__month - INTERVAL '1' MONTH IS NULL
+    THEN NULL
+    ELSE accurateCast(assumeNotNull(combined.metric_time__month - INTERVAL '1' MONTH), 'Date32')
+  END
 ORDER BY
   metric_time__month ASC
 LIMIT 5001

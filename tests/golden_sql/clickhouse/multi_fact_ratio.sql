@@ -51,9 +51,15 @@ WITH u0 AS (
 )
 SELECT
   combined.customers__segment AS customers__segment,
-  CAST((
-    combined.u0__m0
-  ) AS Nullable(Float64)) / nullIf((
+  CASE
+    WHEN (
+      combined.u0__m0
+    ) IS NULL
+    THEN NULL
+    ELSE accurateCast(assumeNotNull((
+      combined.u0__m0
+    )), 'Float64')
+  END / nullIf((
     combined.u1__m0
   ), 0) AS tickets_per_order
 FROM combined

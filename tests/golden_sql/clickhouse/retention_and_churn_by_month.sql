@@ -21,7 +21,11 @@ WITH u0 AS (
       AND orders.created_at < CAST('2024-08-01 04:00:00' AS Nullable(DateTime))
   )
   SELECT
-    CAST(c.__p AS Nullable(DATE)) AS metric_time__month,
+    CASE
+      WHEN c.__p IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(c.__p), 'Date32')
+    END AS metric_time__month,
     c.orders__status AS orders__status,
     COUNT(n.__e) AS m0,
     COUNT(*) AS m1
@@ -34,19 +38,41 @@ WITH u0 AS (
   ) AS n
     ON n.__e = c.__e AND n.__p = c.__p + INTERVAL '1' MONTH
   WHERE
-    c.__p >= CAST(CAST('2024-01-01 00:00:00' AS Nullable(DateTime)) AS DateTime64(6))
-    AND c.__p <= CAST(CAST('2024-06-01 00:00:00' AS Nullable(DateTime)) AS DateTime64(6))
+    c.__p >= CASE
+      WHEN CAST('2024-01-01 00:00:00' AS Nullable(DateTime)) IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(CAST('2024-01-01 00:00:00' AS Nullable(DateTime))), 'DateTime64(6)')
+    END
+    AND c.__p <= CASE
+      WHEN CAST('2024-06-01 00:00:00' AS Nullable(DateTime)) IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(CAST('2024-06-01 00:00:00' AS Nullable(DateTime))), 'DateTime64(6)')
+    END
   GROUP BY
-    CAST(c.__p AS Nullable(DATE)),
+    CASE
+      WHEN c.__p IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(c.__p), 'Date32')
+    END,
     c.orders__status
 ), u1 AS (
   SELECT
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE)) AS metric_time__month,
+    END AS metric_time__month,
     orders.status AS orders__status,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0
   FROM orders AS orders
@@ -59,12 +85,22 @@ WITH u0 AS (
       orders.created_at IS NULL
     )
   GROUP BY
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE)),
+    END,
     orders.status
 ), combined AS (
   SELECT
@@ -115,16 +151,28 @@ WITH u0 AS (
 SELECT
   combined.metric_time__month AS metric_time__month,
   combined.orders__status AS orders__status,
-  CAST((
-    combined.u0__m0
-  ) AS Nullable(Float64)) / nullIf((
+  CASE
+    WHEN (
+      combined.u0__m0
+    ) IS NULL
+    THEN NULL
+    ELSE accurateCast(assumeNotNull((
+      combined.u0__m0
+    )), 'Float64')
+  END / nullIf((
     combined.u0__m1
   ), 0) AS buyer_retention,
   (
     1 - (
-      CAST((
-        combined.u0__m0
-      ) AS Nullable(Float64)) / nullIf((
+      CASE
+        WHEN (
+          combined.u0__m0
+        ) IS NULL
+        THEN NULL
+        ELSE accurateCast(assumeNotNull((
+          combined.u0__m0
+        )), 'Float64')
+      END / nullIf((
         combined.u0__m1
       ), 0)
     )

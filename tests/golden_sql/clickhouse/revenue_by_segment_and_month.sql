@@ -1,12 +1,22 @@
 WITH u0 AS (
   SELECT
     customers.segment AS customers__segment,
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE)) AS metric_time__month,
+    END AS metric_time__month,
     SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.amount END) AS m0,
     COUNT(*) AS m1
   FROM orders AS orders
@@ -25,12 +35,22 @@ WITH u0 AS (
     )
   GROUP BY
     customers.segment,
-    CAST(dateTrunc(
-      'MONTH',
-      (
-        orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+    CASE
+      WHEN dateTrunc(
+        'MONTH',
+        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+      ) IS NULL
+      THEN NULL
+      ELSE accurateCast(
+        assumeNotNull(
+          dateTrunc(
+            'MONTH',
+            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+          )
+        ),
+        'Date32'
       )
-    ) AS Nullable(DATE))
+    END
 )
 SELECT
   u0.customers__segment AS customers__segment,

@@ -17,12 +17,24 @@ WITH u0 AS (
       ) DAY AS __p
     FROM (
       SELECT
-        CAST(CAST('2024-01-01 00:00:00' AS Nullable(DateTime)) AS DateTime64(6)) AS lo,
-        CAST(CAST('2024-02-26 00:00:00' AS Nullable(DateTime)) AS DateTime64(6)) AS hi
+        CASE
+          WHEN CAST('2024-01-01 00:00:00' AS Nullable(DateTime)) IS NULL
+          THEN NULL
+          ELSE accurateCast(assumeNotNull(CAST('2024-01-01 00:00:00' AS Nullable(DateTime))), 'DateTime64(6)')
+        END AS lo,
+        CASE
+          WHEN CAST('2024-02-26 00:00:00' AS Nullable(DateTime)) IS NULL
+          THEN NULL
+          ELSE accurateCast(assumeNotNull(CAST('2024-02-26 00:00:00' AS Nullable(DateTime))), 'DateTime64(6)')
+        END AS hi
     ) AS b
   )
   SELECT
-    CAST(spine.__p AS Nullable(DATE)) AS metric_time__week,
+    CASE
+      WHEN spine.__p IS NULL
+      THEN NULL
+      ELSE accurateCast(assumeNotNull(spine.__p), 'Date32')
+    END AS metric_time__week,
     SUM(r.__in0) AS m0
   FROM spine
   LEFT JOIN (

@@ -79,6 +79,7 @@ def test_rewrites_apply_only_where_the_profile_has_one() -> None:
         "postgres",
         "mysql",
         "mariadb",
+        "bigquery",
         "clickhouse",
         "redshift",
     ]

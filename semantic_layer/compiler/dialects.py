@@ -17,8 +17,15 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 
 from ..errors import QueryValidationError
-from .rewrites import clickhouse_node, duckdb_node, filter_as_case, mysql_node, postgres_node
-from .spines import array_join_spine, recursive_spine, table_function_spine, unnest_spine
+from .rewrites import bigquery_node, clickhouse_node, duckdb_node, filter_as_case, mysql_node, postgres_node
+from .spines import (
+    array_join_spine,
+    flatten_range_spine,
+    generate_array_spine,
+    recursive_spine,
+    table_function_spine,
+    unnest_spine,
+)
 
 SpineBuilder = Callable[[exp.Select, str, str], exp.Select]  # (bounds, grain, column alias) → periods
 
@@ -91,8 +98,8 @@ PROFILES: dict[str, DialectProfile] = {
             percentiles="window",
             no_percentile_aggregate=_NO_ORDERED_SET,
         ),
-        DialectProfile("snowflake"),
-        DialectProfile("bigquery"),
+        DialectProfile("snowflake", spine=flatten_range_spine),
+        DialectProfile("bigquery", spine=generate_array_spine, rewrite=bigquery_node),
         DialectProfile("trino"),
         DialectProfile(
             "clickhouse",

@@ -217,3 +217,14 @@ def clickhouse_local_time(node: exp.ConvertTimezone) -> exp.Expr:
         ts = _fn("toTimeZone", ts, exp.Literal.string("UTC"))
     offset = _fn("timeZoneOffset", _fn("toTimeZone", ts.copy(), node.args["target_tz"].copy()))
     return exp.paren(exp.Add(this=ts, expression=_fn("toIntervalSecond", offset)))
+
+
+def bigquery_node(node: exp.Expr) -> exp.Expr:
+    """sqlglot writes a time zone conversion for BigQuery as a TIMESTAMP (the local wall clock read as
+    UTC), which BigQuery will not compare with the DATETIME bounds and periods the layer writes. The
+    local wall clock is a DATETIME: DATETIME(TIMESTAMP(ts, source), target)."""
+    if not isinstance(node, exp.ConvertTimezone):
+        return node
+    source = node.args.get("source_tz") or exp.Literal.string("UTC")
+    instant = _fn("TIMESTAMP", node.args["timestamp"].copy(), source.copy())
+    return _fn("DATETIME", instant, node.args["target_tz"].copy())

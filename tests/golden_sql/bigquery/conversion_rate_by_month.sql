@@ -4,9 +4,7 @@ WITH u0 AS (
       leads.lead_id AS __pk0,
       customers.segment AS customers__segment,
       leads.customer_id AS __e,
-      TIMESTAMP(
-        DATETIME(TIMESTAMP(DATETIME(CAST(leads.created_at AS DATETIME), 'UTC')), 'America/New_York')
-      ) AS __t
+      DATETIME(TIMESTAMP(leads.created_at, 'UTC'), 'America/New_York') AS __t
     FROM leads AS leads
     LEFT JOIN customers AS customers
       ON leads.customer_id = customers.customer_id
@@ -19,9 +17,7 @@ WITH u0 AS (
   ), __c AS (
     SELECT DISTINCT
       deals.customer_id AS __e,
-      TIMESTAMP(
-        DATETIME(TIMESTAMP(DATETIME(CAST(deals.closed_at AS DATETIME), 'UTC')), 'America/New_York')
-      ) AS __t
+      DATETIME(TIMESTAMP(deals.closed_at, 'UTC'), 'America/New_York') AS __t
     FROM deals AS deals
     WHERE
       (

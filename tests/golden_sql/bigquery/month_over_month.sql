@@ -1,53 +1,21 @@
 WITH u0 AS (
   SELECT
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE) AS metric_time__month,
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE) AS metric_time__month,
     SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL
   GROUP BY
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE)
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE)
 ), u1 AS (
   SELECT
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE) AS metric_time__month,
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE) AS metric_time__month,
     SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0
   FROM orders AS orders
   WHERE
     NOT orders.created_at IS NULL
   GROUP BY
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE)
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE)
 ), combined AS (
   SELECT
     s.metric_time__month AS metric_time__month,

@@ -2,15 +2,7 @@ WITH u0 AS (
   WITH r AS (
     SELECT DISTINCT
       orders.customer_id AS __e,
-      TIMESTAMP_TRUNC(
-        TIMESTAMP(
-          DATETIME(
-            TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-            'America/New_York'
-          )
-        ),
-        MONTH
-      ) AS __p,
+      TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS __p,
       orders.status AS orders__status
     FROM orders AS orders
     WHERE
@@ -40,15 +32,7 @@ WITH u0 AS (
     c.orders__status
 ), u1 AS (
   SELECT
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE) AS metric_time__month,
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE) AS metric_time__month,
     orders.status AS orders__status,
     SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0
   FROM orders AS orders
@@ -59,15 +43,7 @@ WITH u0 AS (
     )
     AND NOT orders.created_at IS NULL
   GROUP BY
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE),
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE),
     orders.status
 ), combined AS (
   SELECT

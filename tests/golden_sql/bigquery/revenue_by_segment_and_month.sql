@@ -1,15 +1,7 @@
 WITH u0 AS (
   SELECT
     customers.segment AS customers__segment,
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE) AS metric_time__month,
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE) AS metric_time__month,
     SUM(IF(orders.status <> 'cancelled', orders.amount, NULL)) AS m0,
     COUNT(*) AS m1
   FROM orders AS orders
@@ -26,15 +18,7 @@ WITH u0 AS (
     AND NOT orders.created_at IS NULL
   GROUP BY
     customers.segment,
-    CAST(TIMESTAMP_TRUNC(
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ),
-      MONTH
-    ) AS DATE)
+    CAST(TIMESTAMP_TRUNC(DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York'), MONTH) AS DATE)
 )
 SELECT
   u0.customers__segment AS customers__segment,

@@ -2,12 +2,7 @@ WITH u0 AS (
   WITH r AS (
     SELECT DISTINCT
       orders.order_id AS __pk0,
-      TIMESTAMP(
-        DATETIME(
-          TIMESTAMP(DATETIME(CAST(orders.created_at AS DATETIME), 'UTC')),
-          'America/New_York'
-        )
-      ) AS __t,
+      DATETIME(TIMESTAMP(orders.created_at, 'UTC'), 'America/New_York') AS __t,
       CASE WHEN orders.status <> 'cancelled' THEN orders.amount END AS __in0
     FROM orders AS orders
     WHERE
@@ -15,13 +10,13 @@ WITH u0 AS (
       AND orders.created_at >= CAST('2024-01-01 05:00:00' AS DATETIME)
   ), spine AS (
     SELECT
-      __p AS __p
+      DATETIME_ADD(b.lo, INTERVAL n DAY) AS __p
     FROM (
       SELECT
         CAST(CAST('2024-01-01 00:00:00' AS DATETIME) AS DATETIME) AS lo,
         CAST(CAST('2024-02-26 00:00:00' AS DATETIME) AS DATETIME) AS hi
     ) AS b
-    CROSS JOIN UNNEST(GENERATE_ARRAY(b.lo, b.hi, INTERVAL '7' DAY)) AS __p
+    CROSS JOIN UNNEST(GENERATE_ARRAY(0, DATETIME_DIFF(b.hi, b.lo, DAY), 7)) AS n
   )
   SELECT
     CAST(spine.__p AS DATE) AS metric_time__week,

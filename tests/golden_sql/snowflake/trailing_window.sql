@@ -10,13 +10,13 @@ WITH u0 AS (
       AND orders.created_at >= CAST('2024-01-01 05:00:00' AS TIMESTAMP)
   ), spine AS (
     SELECT
-      s.__p AS __p
+      DATEADD(DAY, CAST(s.n AS INT), b.lo) AS __p
     FROM (
       SELECT
         CAST(CAST('2024-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP) AS lo,
         CAST(CAST('2024-02-26 00:00:00' AS TIMESTAMP) AS TIMESTAMP) AS hi
     ) AS b
-    CROSS JOIN TABLE(FLATTEN(INPUT => ARRAY_GENERATE_RANGE(b.lo, b.hi + 1, INTERVAL '7 DAY'))) AS s(seq, key, path, index, __p, this)
+    CROSS JOIN TABLE(FLATTEN(INPUT => ARRAY_GENERATE_RANGE(0, DATEDIFF(DAY, b.lo, b.hi) + 1, 7))) AS s(seq, key, path, index, n, this)
   )
   SELECT
     CAST(spine.__p AS DATE) AS metric_time__week,

@@ -19,7 +19,7 @@ from semantic_layer.state import STATE_DIR_ENV
 CRM_PROJECT = Path(__file__).resolve().parents[1] / "metrics"
 
 # Suites left out of the quick development run (`pytest -m "not slow"`): the same answers on
-# PostgreSQL and MariaDB, servers under heavy queries, the GraphQL fuzz, and the pages in a real
+# PostgreSQL, MariaDB and ClickHouse, servers under heavy queries, the GraphQL fuzz, and the pages in a real
 # browser (about two minutes). CI runs everything.
 SLOW_MODULES = {
     "test_engines",
@@ -34,6 +34,7 @@ SLOW_MODULES = {
     "test_ci_recipe",
     "test_site_browser",
     "test_pages_usage",
+    "test_clickhouse",
 }
 
 

@@ -1,6 +1,6 @@
 """Generated SQL vs hand-written SQL, per engine, on the scale-1 demo. Prints a table; asserts nothing.
 
-    python bench/engines.py [--runs 5] [--engines duckdb,postgres,mysql]
+    python bench/engines.py [--runs 5] [--engines duckdb,postgres,mysql,clickhouse]
 
 The queries are the CRM golden checks of tests/test_crm_demo.py: each pairs a layer query with the
 hand-written DuckDB SQL that must give the same answer. For PostgreSQL and MariaDB the hand-written
@@ -10,7 +10,9 @@ applies to its own SQL); the few baselines sqlglot cannot carry to MariaDB are h
 (MARIADB_HAND). Both
 statements run through the same driver; the ratio is generated time over hand-written time
 (medians). The demo is copied into an `sl_bench_<pid>` schema (PostgreSQL) or database (MariaDB), which
-is dropped at the end.
+is dropped at the end, and for ClickHouse into a database of a temporary chdb folder (embedded, in this
+process), through the tests' own copy (tests/engines.py); its hand-written SQL is transpiled as for
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -171,7 +173,15 @@ def duck() -> Iterator[str]:
     yield f"duckdb:///{DATA}"
 
 
-ENGINES = {"duckdb": duck, "postgres": postgres, "mysql": mysql}
+@contextmanager
+def clickhouse() -> Iterator[str]:
+    from engines import clickhouse_copy
+
+    with clickhouse_copy(DATA) as url:
+        yield url
+
+
+ENGINES = {"duckdb": duck, "postgres": postgres, "mysql": mysql, "clickhouse": clickhouse}
 
 
 def measure(engine: str, runs: int) -> dict[str, float | None]:
@@ -200,7 +210,7 @@ def main() -> None:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # ORDER BY 1 NULLS LAST has no MySQL spelling
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--engines", default="duckdb,postgres,mysql")
+    parser.add_argument("--engines", default="duckdb,postgres,mysql,clickhouse")
     args = parser.parse_args()
     if not DATA.exists():
         subprocess.run([sys.executable, "-m", "semantic_layer", "demo"], cwd=ROOT, check=True)

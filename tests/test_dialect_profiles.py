@@ -98,8 +98,20 @@ def test_filter_clauses_become_case_where_the_target_has_none(dialect: str) -> N
         "uniqExact(" if dialect == "clickhouse" else "COUNT(DISTINCT "
     )  # ClickHouse: exact, whatever its settings
     assert "COUNT(CASE WHEN a > 1 THEN 1 END)" in sql and f"{distinct}CASE WHEN a > 1 THEN b END)" in sql
-    assert "AVG(CASE WHEN a > 1 THEN CAST(c AS" in sql
+    cast = "if(c IS NULL, NULL, accurateCast(" if dialect == "clickhouse" else "CAST(c AS"  # a strict CAST there
+    assert f"AVG(CASE WHEN a > 1 THEN {cast}" in sql
 
 
 def test_percentile_strategies_are_the_profiles() -> None:
     assert {n: p.percentiles for n, p in PROFILES.items() if p.percentiles} == {"mysql": "ranked", "mariadb": "window"}
+
+
+def test_rewrites_reach_inside_what_a_rewrite_replaced() -> None:
+    """sqlglot's transform skips the inside of a node a rewrite returned: a conversion inside a CAST
+    (ClickHouse rewrites both) or a truncation inside a FILTER (MySQL) stayed as sqlglot wrote it."""
+    cast = sqlglot.parse_one("SELECT CAST(convert_timezone('UTC', 'Asia/Shanghai', t) AS DATE)", read="duckdb")
+    clickhouse = adapt(cast, "clickhouse").sql("clickhouse")
+    assert "timeZoneOffset(toTimeZone(t, 'Asia/Shanghai'))" in clickhouse and "AT TIME ZONE" not in clickhouse
+    filtered = sqlglot.parse_one("SELECT COUNT(*) FILTER (WHERE date_trunc('month', t) = d) FROM x", read="duckdb")
+    mysql = adapt(filtered, "mysql").sql("mysql")
+    assert "DAYOFMONTH(t)" in mysql and "DATE_TRUNC" not in mysql.upper()

@@ -148,11 +148,25 @@ def check_renderable(tree: exp.Expr, profile: DialectProfile) -> None:
         )
 
 
+def _throughout(rewrite: Callable[[exp.Expr], exp.Expr]) -> Callable[[exp.Expr], exp.Expr]:
+    """`rewrite`, also applied inside what it returns: sqlglot's transform does not descend into a
+    node a rewrite replaced, so a conversion inside a rewritten CAST or FILTER would stay as it was."""
+
+    def deep(node: exp.Expr) -> exp.Expr:
+        new = rewrite(node)
+        if new is not node:
+            for child in list(new.iter_expressions()):
+                child.replace(child.transform(deep, copy=False))
+        return new
+
+    return deep
+
+
 def adapt(tree: exp.Expr, dialect: str) -> exp.Expr:
     """Rewrite what sqlglot renders incorrectly, or slowly, for the target (after `check_renderable`)."""
     profile = PROFILES.get(dialect)
     rewrite = profile.rewrite if profile is not None else None
-    out = tree.transform(rewrite, copy=False) if rewrite else tree
+    out = tree.transform(_throughout(rewrite), copy=False) if rewrite else tree
     if profile is not None and profile.settings and isinstance(out, exp.Select):
         out.set("settings", [exp.EQ(this=exp.column(k), expression=exp.convert(v)) for k, v in profile.settings])
     return out

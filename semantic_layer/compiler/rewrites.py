@@ -163,11 +163,10 @@ def clickhouse_node(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Count) and isinstance(node.this, exp.Distinct):
         return _fn("uniqExact", *(e.copy() for e in node.this.expressions))
     if isinstance(node, exp.DateDiff) and node.unit is not None and node.unit.name.upper() == "WEEK":
-        # dateDiff counts Mondays crossed; DuckDB divides the days between the dates by 7 (and `/`
-        # divides exactly on ClickHouse: intDiv truncates, as DuckDB's integer division does)
-        return _fn(
-            "intDiv", exp.Sub(this=_as_date(node.this), expression=_as_date(node.expression)), exp.Literal.number(7)
-        )
+        # dateDiff counts Mondays crossed; DuckDB divides the days between the dates by 7 (`/` divides
+        # exactly on ClickHouse: intDiv truncates, as DuckDB's integer division does)
+        days = _fn("dateDiff", exp.Literal.string("day"), node.expression.copy(), node.this.copy())
+        return _fn("intDiv", days, exp.Literal.number(7))
     return node
 
 

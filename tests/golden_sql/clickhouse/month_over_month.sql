@@ -3,14 +3,18 @@ WITH u0 AS (
     CASE
       WHEN dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) IS NULL
       THEN NULL
       ELSE accurateCast(
         assumeNotNull(
           dateTrunc(
             'MONTH',
-            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+            (
+              orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+            )
           )
         ),
         'Date32'
@@ -26,14 +30,18 @@ WITH u0 AS (
     CASE
       WHEN dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) IS NULL
       THEN NULL
       ELSE accurateCast(
         assumeNotNull(
           dateTrunc(
             'MONTH',
-            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+            (
+              orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+            )
           )
         ),
         'Date32'
@@ -44,14 +52,18 @@ WITH u0 AS (
     CASE
       WHEN dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) IS NULL
       THEN NULL
       ELSE accurateCast(
         assumeNotNull(
           dateTrunc(
             'MONTH',
-            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+            (
+              orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+            )
           )
         ),
         'Date32'
@@ -67,14 +79,18 @@ WITH u0 AS (
     CASE
       WHEN dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) IS NULL
       THEN NULL
       ELSE accurateCast(
         assumeNotNull(
           dateTrunc(
             'MONTH',
-            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+            (
+              orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+            )
           )
         ),
         'Date32'

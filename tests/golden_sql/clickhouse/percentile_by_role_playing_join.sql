@@ -1,7 +1,13 @@
 WITH u0 AS (
   SELECT
     owner_rep.team AS owner_rep__team,
-    quantileExactInclusiveOrNull(0.9)(toFloat64(CAST(orders.amount AS Nullable(Float64)))) AS m0
+    quantileExactInclusiveOrNull(0.9)(toFloat64(
+      CASE
+        WHEN orders.amount IS NULL
+        THEN NULL
+        ELSE accurateCast(assumeNotNull(orders.amount), 'Float64')
+      END
+    )) AS m0
   FROM orders AS orders
   LEFT JOIN sales_reps AS owner_rep
     ON orders.owner_rep_id = owner_rep.rep_id

@@ -4,14 +4,18 @@ WITH u0 AS (
     CASE
       WHEN dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) IS NULL
       THEN NULL
       ELSE accurateCast(
         assumeNotNull(
           dateTrunc(
             'MONTH',
-            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+            (
+              orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+            )
           )
         ),
         'Date32'
@@ -38,14 +42,18 @@ WITH u0 AS (
     CASE
       WHEN dateTrunc(
         'MONTH',
-        CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+        (
+          orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+        )
       ) IS NULL
       THEN NULL
       ELSE accurateCast(
         assumeNotNull(
           dateTrunc(
             'MONTH',
-            CAST(orders.created_at AS Nullable(DateTime)) AT TIME ZONE 'UTC' AT TIME ZONE 'America/New_York'
+            (
+              orders.created_at + toIntervalSecond(timeZoneOffset(toTimeZone(orders.created_at, 'America/New_York')))
+            )
           )
         ),
         'Date32'

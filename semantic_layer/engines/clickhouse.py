@@ -212,7 +212,7 @@ class ChdbEngine(ClickHouseAnswers):
                 # The timeout is a setting of the session; one statement at a time runs on it.
                 conn.query(_set_timeout(timeout_seconds))
                 table: pa.Table = conn.query(sql, "ArrowTable", params=params)
-            except RuntimeError as exc:  # chdb's ChdbError (its own, and the RuntimeError it wraps)
+            except RuntimeError as exc:  # the connection raises chdb._exceptions.ChdbError, a RuntimeError
                 raise failure("ClickHouse", str(exc), sql, timeout_seconds) from None
         return table
 

@@ -9,6 +9,7 @@ Arrow with the types the other engines give (naive timestamps, signed integers, 
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from datetime import date, datetime
@@ -161,6 +162,14 @@ def _set_timeout(seconds: float | None) -> str:
     return exp.Set(expressions=[item]).sql("clickhouse")
 
 
+def _driver(name: str) -> Any:
+    """The driver module, or an error that says how to install it (both are optional)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ExecutionError(f"the ClickHouse engines need {name}: pip install 'semantic-layer[clickhouse]'") from None
+
+
 def _options(query: str) -> dict[str, str]:
     return {key: values[-1] for key, values in parse_qs(query).items()}
 
@@ -189,8 +198,7 @@ class ChdbEngine(ClickHouseAnswers):
         self._pool = Pool(self._connect, pool_size)
 
     def _connect(self) -> Any:
-        import chdb
-
+        chdb = _driver("chdb")
         with ChdbEngine._opened_lock:
             if ChdbEngine._opened not in (None, self.path):
                 raise ExecutionError(
@@ -200,7 +208,7 @@ class ChdbEngine(ClickHouseAnswers):
             options = {**SESSION_SETTINGS, "mode": "ro", "database": self.database}
             options.pop("readonly")  # mode=ro is chdb's readonly=2
             try:
-                conn = chdb.connect(f"{self.path}?" + "&".join(f"{k}={v}" for k, v in options.items()))  # type: ignore[no-untyped-call]
+                conn = chdb.connect(f"{self.path}?" + "&".join(f"{k}={v}" for k, v in options.items()))
             except Exception as exc:
                 raise ExecutionError(f"cannot open chdb folder '{self.path}': {str(exc).strip()}") from None
             ChdbEngine._opened = self.path
@@ -245,7 +253,7 @@ class ClickHouseServerEngine(ClickHouseAnswers):
     def _connected(self) -> Any:
         with self._lock:
             if self._client is None:
-                import clickhouse_connect
+                clickhouse_connect = _driver("clickhouse_connect")
                 from clickhouse_connect.driver.exceptions import ClickHouseError
 
                 try:

@@ -637,5 +637,6 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], format: Format, *, tit
         out.print(table)
 
 
-# The governance commands (check, lint, diff, usage, show), `export` and `import` register themselves on `app`.
-from . import cli_export, cli_governance, cli_import  # noqa: E402, F401
+# The governance commands (check, lint, diff, usage, show), `export`, `import` and `rollups` register
+# themselves on `app`.
+from . import cli_export, cli_governance, cli_import, cli_rollups  # noqa: E402, F401

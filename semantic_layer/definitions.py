@@ -518,6 +518,62 @@ class Dashboard(Strict):
         return _check_name(v)
 
 
+class RollupRefresh(Strict):
+    """How a rollup is kept up to date: rebuilt every `every`, each time from `lookback` before its
+    newest stored period on (rows that arrive late for periods already stored)."""
+
+    every: str = Field("1 hour", examples=["1 hour", "15 minutes"])
+    lookback: str = Field("3 days", examples=["3 days", "1 month"])
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, v: str) -> str:
+        parse_interval(v)
+        return v
+
+
+class Rollup(Strict):
+    """A pre-aggregation: `measures` of `model` stored by `dimensions` (refs as in queries) and by
+    metric_time at `time_grain`, kept in the rollup store and used for every query it can answer
+    exactly (docs/rollups.md)."""
+
+    name: str
+    description: str | None = None
+    model: str
+    measures: list[str] = Field(min_length=1)
+    dimensions: list[str] = Field(default_factory=list)
+    time_grain: Literal["day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year"] = "day"
+    refresh: RollupRefresh = Field(default_factory=RollupRefresh)
+    # Past this age since its last successful refresh a rollup is not used: queries read the source.
+    max_staleness: str | None = Field(None, examples=["2 hours"])
+
+    @field_validator("name", "model")
+    @classmethod
+    def _snake_case(cls, v: str) -> str:
+        return _check_name(v)
+
+    @field_validator("max_staleness")
+    @classmethod
+    def _staleness(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Rollup:
+        for key, items in (("measures", self.measures), ("dimensions", self.dimensions)):
+            twice = sorted({item for item in items if items.count(item) > 1})
+            if twice:
+                raise ValueError(f"{key}: '{twice[0]}' is listed twice")
+        return self
+
+
 class CacheSettings(Strict):
     ttl_seconds: int = Field(60, ge=0)
     # Seconds past the TTL during which the old answer is served at once while one refresh runs
@@ -637,3 +693,7 @@ class Settings(Strict):
     lint: LintSettings = Field(default_factory=LintSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     default_role: str | None = None
+    # Where rollups are stored: a DuckDB file (default: rollups.duckdb in the state folder).
+    rollup_store: str | None = Field(
+        None, pattern=r"^duckdb:///.+", examples=["duckdb:///var/lib/semantic-layer/rollups.duckdb"]
+    )

@@ -26,6 +26,7 @@ from .columns import columns_read, rule_columns
 from .compiler import CompiledQuery, Compiler
 from .compiler.dialects import adapt
 from .compiler.pipeline import CACHE_SIZE, StatementCache
+from .compiler.routing import RollupCatalog
 from .compiler.scope import JoinScope
 from .engines import Engine, connect_engine
 from .errors import ExecutionError, Issue, QueryError, QueryTimeoutError, did_you_mean
@@ -37,6 +38,7 @@ from .paging import collect, pages
 from .project import Project, load
 from .query import Query, build_query
 from .result import Result, answer_names, columns_of, json_records
+from .rollups.serving import RollupServing
 from .state import state_dir
 from .timegrain import Calendar
 
@@ -87,6 +89,7 @@ class Layer:
         self.audit: AuditLog | None = audit_log(self.state_folder, audit) if audit.enabled else None
         self.check_state = CheckState(self.state_folder)
         self._checks = {(m.name, c.name) for m in project.models.values() for c in m.checks}
+        self.rollups = RollupServing(project, self.state_folder, clock) if project.rollups else None
 
     @property
     def engine(self) -> Engine:
@@ -115,17 +118,39 @@ class Layer:
 
     # -- compile ----------------------------------------------------------------------------
     def prepare(
-        self, query: Query, dialect: str | None = None, access: AccessContext | None = None, *, pretty: bool = False
+        self,
+        query: Query,
+        dialect: str | None = None,
+        access: AccessContext | None = None,
+        *,
+        pretty: bool = False,
+        rollups: bool = False,
     ) -> tuple[CompiledQuery, list[Any]]:
         """The cached statement for the query's shape, and this query's values (`pretty`: laid out
-        for reading, compiled afresh)."""
-        return self.compiler_for(access).compile(query, dialect, access.claims if access else None, pretty=pretty)
+        for reading, compiled afresh). With `rollups`, a statement to run: it reads the rollups
+        that answer the query exactly (`engine_for` then names the engine to run it on)."""
+        catalog = self._rollup_catalog(rollups)
+        claims = access.claims if access else None
+        return self.compiler_for(access).compile(query, dialect, claims, pretty=pretty, rollups=catalog)
 
     def prepared(
-        self, query: Query, dialect: str | None = None, access: AccessContext | None = None
+        self, query: Query, dialect: str | None = None, access: AccessContext | None = None, *, rollups: bool = False
     ) -> tuple[CompiledQuery, list[Any]] | None:
         """What `prepare` answers when the query's shape is compiled already, else None (no compile)."""
-        return self.compiler_for(access).cached(query, dialect, access.claims if access else None)
+        catalog = self._rollup_catalog(rollups)
+        return self.compiler_for(access).cached(query, dialect, access.claims if access else None, rollups=catalog)
+
+    def _rollup_catalog(self, wanted: bool) -> RollupCatalog | None:
+        return self.rollups.catalog() if wanted and self.rollups is not None else None
+
+    def engine_for(self, compiled: CompiledQuery) -> Engine:
+        """The engine a statement runs on: the rollup store's for one reading rollups, else the source's."""
+        if compiled.rollup is None:
+            return self.engine
+        engine = self.rollups.engine() if self.rollups is not None else None
+        if engine is None:
+            raise ExecutionError(f"the rollup store holding '{compiled.rollup}' is gone — build it again")
+        return engine
 
     def compile(
         self, dialect: str | None = None, principal: Principal | None = None, *, pretty: bool = False, **query: Any
@@ -172,8 +197,8 @@ class Layer:
 
     def run(self, query: Query, access: AccessContext | None = None) -> Result:
         started = time.perf_counter()
-        compiled, values = self.prepare(query, self.engine.dialect, access)
-        table = self.engine.execute(
+        compiled, values = self.prepare(query, self.engine.dialect, access, rollups=True)
+        table = self.engine_for(compiled).execute(
             compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
         )
         kept, warnings = compiled.cut(table.num_rows)
@@ -189,13 +214,14 @@ class Layer:
             duration_ms=elapsed,
             warnings=warnings,
             truncated=kept < table.num_rows,
+            rollup=compiled.rollup,
         )
 
     def answer_json(self, compiled: CompiledQuery, values: list[Any], now: datetime | None = None) -> dict[str, Any]:
         """A prepared query run, its answer as JSON-ready parts (columns, rows, warnings, truncated):
         what the server sends. Python rows, not Arrow: a small answer gets to JSON faster this way.
         `now` (default: the layer's clock) is what the periods' finality is judged by."""
-        names, rows = self.engine.fetch_rows(
+        names, rows = self.engine_for(compiled).fetch_rows(
             compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
         )
         kept, warnings = compiled.cut(len(rows))
@@ -205,12 +231,13 @@ class Layer:
             "rows": json_records(answer_names(names, compiled.columns), rows[:kept]),
             "warnings": warnings,
             "truncated": kept < len(rows),
+            "rollup": compiled.rollup,
         }
 
     def answer_arrow(self, compiled: CompiledQuery, values: list[Any], now: datetime | None = None) -> pa.Buffer:
         """A prepared query run, its answer as one Arrow IPC stream (semantic_layer/ipc.py): what
         the server sends for `/api/arrow` and caches. `now` as for `answer_json`."""
-        table = self.engine.execute(
+        table = self.engine_for(compiled).execute(
             compiled.template, compiled.bind(values), timeout_seconds=self.project.settings.limits.timeout_seconds
         )
         kept, warnings = compiled.cut(table.num_rows)
@@ -547,6 +574,8 @@ class Layer:
         return Repeats.from_rows(rows, len(side.keys))
 
     def close(self) -> None:
+        if self.rollups is not None:
+            self.rollups.close()
         if self._engine is not None:
             self._engine.close()
             self._engine = None

@@ -20,7 +20,7 @@ from .errors import Issue, did_you_mean
 from .yaml_source import YamlDocument, YamlPath, YamlSyntaxError, load_yaml
 
 SETTINGS_FILE = "semantic_layer.yml"
-TOP_LEVEL_KEYS = ("models", "metrics", "policies", "dashboards", "default_role")
+TOP_LEVEL_KEYS = ("models", "metrics", "policies", "dashboards", "rollups", "default_role")
 _METRIC_ADAPTER: TypeAdapter[Any] = TypeAdapter(d.Metric)
 _ALL_FIELDS = sorted(
     {
@@ -59,6 +59,8 @@ _ALL_FIELDS = sorted(
             d.RowCount,
             d.LintSettings,
             d.AuditSettings,
+            d.Rollup,
+            d.RollupRefresh,
         )
         for name in cls.model_fields
     }
@@ -90,6 +92,7 @@ class ProjectSource:
     )
     policies: list[tuple[d.Policy, Origin]] = field(default_factory=list)
     dashboards: list[tuple[d.Dashboard, Origin]] = field(default_factory=list)
+    rollups: list[tuple[d.Rollup, Origin]] = field(default_factory=list)
     settings_origin: Origin | None = None
     errors: list[Issue] = field(default_factory=list)
 
@@ -194,7 +197,10 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
     if not isinstance(doc.data, dict):
         src.errors.append(
             Issue(
-                doc.file, 1, 1, "a project file must be a mapping with keys models:, metrics:, policies: or dashboards:"
+                doc.file,
+                1,
+                1,
+                "a project file must be a mapping with keys models:, metrics:, policies:, dashboards: or rollups:",
             )
         )
         return
@@ -210,6 +216,7 @@ def _read_document(doc: YamlDocument, src: ProjectSource, *, is_settings: bool) 
         ("metrics", _METRIC_ADAPTER, src.metrics),
         ("policies", d.Policy, src.policies),
         ("dashboards", d.Dashboard, src.dashboards),
+        ("rollups", d.Rollup, src.rollups),
     ]
     for key, schema, sink in sections:
         _read_section(doc, key, schema, sink, src.errors)

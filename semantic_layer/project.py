@@ -24,6 +24,7 @@ class Project:
     metrics: dict[str, d.Metric]
     policies: list[d.Policy]
     dashboards: dict[str, d.Dashboard]
+    rollups: dict[str, d.Rollup]
     graph: SemanticGraph
     version: str
     locations: dict[str, tuple[str, int, int]]  # model name → (file, line, column) of its definition
@@ -60,6 +61,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
         metrics=graph.metrics,
         policies=[p for p, _ in src.policies],
         dashboards={b.name: b for b, _ in src.dashboards},
+        rollups={r.name: r for r, _ in src.rollups},
         graph=graph,
         version=_version(src),
         locations={m.name: (o.doc.file, *o.doc.locate(o.path)) for m, o in src.models},
@@ -80,6 +82,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
             **{("metric", m.name): o for m, o in src.metrics},
             **{("policy", p.role): o for p, o in src.policies},
             **{("dashboard", b.name): o for b, o in src.dashboards},
+            **{("rollup", r.name): o for r, o in src.rollups},
         },
     )
 
@@ -87,7 +90,7 @@ def load(path: str | os.PathLike[str] | None = None) -> Project:
 def _version(src: ProjectSource) -> str:
     """A hash of every definition: caches keyed on it never serve answers from an older project."""
     digest = hashlib.sha256(src.settings.model_dump_json().encode())
-    for items in (src.models, src.metrics, src.policies, src.dashboards):
+    for items in (src.models, src.metrics, src.policies, src.dashboards, src.rollups):
         for item, _ in items:
             digest.update(item.model_dump_json().encode())
     return digest.hexdigest()[:16]

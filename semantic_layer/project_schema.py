@@ -3,7 +3,7 @@
 A YAML language server (VS Code's YAML extension, and others) uses it to complete keys and flag
 mistakes while a file is being written. Two schemas, because the files differ: `semantic_layer.yml`
 holds the project settings as well as the keys every file may hold (models, metrics, policies,
-dashboards, default_role); any other file may hold only those. The loader stays the judge — it also checks
+dashboards, rollups, default_role); any other file may hold only those. The loader stays the judge — it also checks
 references, SQL and join paths, which no schema can — but what the schema accepts, the loader's
 shape checks accept too.
 """
@@ -26,6 +26,7 @@ class ProjectFile(d.Strict):
     metrics: list[d.Metric] | None = None
     policies: list[d.Policy] | None = None
     dashboards: list[d.Dashboard] | None = None
+    rollups: list[d.Rollup] | None = None
     default_role: str | None = None
 
 
@@ -36,6 +37,7 @@ class SettingsFile(d.Settings):
     metrics: list[d.Metric] | None = None
     policies: list[d.Policy] | None = None
     dashboards: list[d.Dashboard] | None = None
+    rollups: list[d.Rollup] | None = None
 
 
 def project_schema(*, settings: bool = False) -> dict[str, Any]:
@@ -66,6 +68,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
         "CumulativeMetric",
         "ConversionMetric",
         "Dashboard",
+        "Rollup",
     ):
         defs[key]["properties"]["name"] = {**name, "title": "Name"}
     join = defs["Join"]["properties"]
@@ -88,6 +91,7 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
     defs["ConversionMetric"]["properties"]["window"]["anyOf"][0] = dict(interval)
     defs["DerivedInput"]["properties"]["offset"]["anyOf"][0] = dict(interval)
     _dashboard_rules(defs, interval)
+    _rollup_rules(defs, name, interval)
     for side in ("numerator", "denominator"):  # a metric name, or {metric, filter}
         defs["RatioMetric"]["properties"][side] = {
             "anyOf": [{"type": "string"}, {"$ref": "#/$defs/MetricRef"}],
@@ -97,6 +101,18 @@ def _rules_pydantic_does_not_export(defs: dict[str, Any]) -> None:
     for key in ("SimpleMetric", "RatioMetric", "DerivedMetric", "CumulativeMetric", "ConversionMetric"):
         for field in ("tags", "synonyms"):
             defs[key]["properties"][field]["items"] = dict(scalar)
+
+
+def _rollup_rules(defs: dict[str, Any], name: dict[str, Any], interval: dict[str, Any]) -> None:
+    """A rollup's model is a name, its durations and lookback are written as the loader reads them."""
+    duration = {"type": "string", "pattern": d.DURATION_RE.pattern, "flags": "i"}
+    defs["Rollup"]["properties"]["model"] = {**name, "title": "Model"}
+    defs["Rollup"]["properties"]["max_staleness"]["anyOf"][0] = dict(duration)
+    refresh = defs["RollupRefresh"]["properties"]
+    refresh["every"] = {**duration, "title": "Every", "default": refresh["every"]["default"]}
+    refresh["lookback"] = {**interval, "title": "Lookback", "default": refresh["lookback"]["default"]}
+    for key in ("measures", "dimensions"):
+        defs["Rollup"]["properties"][key]["uniqueItems"] = True
 
 
 def _items(metrics: tuple[int, int | None], dimensions: tuple[int, int | None]) -> dict[str, Any]:

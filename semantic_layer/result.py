@@ -47,6 +47,7 @@ class Result:
     duration_ms: float = field(default=0.0, compare=False)
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False  # cut at limits.default_rows (the caller set no limit): `warnings` says how to page
+    rollup: str | None = field(default=None, compare=False)  # the rollups that answered, or None: the source did
 
     @classmethod
     def from_arrow(cls, raw: pa.Table, infos: list[ColumnInfo], **kwargs: Any) -> Result:

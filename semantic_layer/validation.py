@@ -32,6 +32,7 @@ from .dashboard_checks import check_dashboards
 from .errors import Issue, QueryError, SemanticLayerError, did_you_mean
 from .graph import SemanticGraph, path_fans_out
 from .loader import Origin, ProjectSource
+from .rollups.checks import check_rollups
 from .snippets import SnippetError, column_parts, parse_snippet
 
 
@@ -69,6 +70,7 @@ def validate(src: ProjectSource) -> tuple[SemanticGraph, list[Issue]]:
     _check_policies(chk, graph, src)
     _check_policy_lineage(chk, graph, src, {n: o for n, (_, o) in models.items()})
     check_dashboards(chk, graph, _unique(chk, src.dashboards, "dashboard"))
+    check_rollups(chk, graph, _unique(chk, src.rollups, "rollup"))
     return graph, src.errors + chk.errors
 
 

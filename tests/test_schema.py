@@ -287,8 +287,9 @@ def test_settings_have_their_own_schema() -> None:
         "metrics",
         "policies",
         "dashboards",
+        "rollups",
     }
-    assert set(PROJECT["properties"]) == {"models", "metrics", "policies", "dashboards", "default_role"}
+    assert set(PROJECT["properties"]) == {"models", "metrics", "policies", "dashboards", "rollups", "default_role"}
 
 
 def test_patterns_are_portable_regular_expressions() -> None:

@@ -17,6 +17,11 @@ from .ranked import is_percentile, window_strategy, windowed_percentile, with_wi
 from .scope import JoinScope
 
 
+class CountTotal(d.Measure):
+    """A sum of stored row counts (a rollup's count column, rollups/shape.py): a count again,
+    typed BIGINT as COUNT is, not as the wider type a sum of integers takes."""
+
+
 @dataclass
 class Input:
     """One column of a unit: a measure's per-row `value` (None: count rows), aggregated over the
@@ -80,6 +85,8 @@ def aggregate(measure: d.Measure, value: exp.Expr | None) -> exp.Expr:
         )
     if agg == "avg":  # engines differ in the precision of AVG over integers and decimals; doubles agree
         return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))
+    if isinstance(measure, CountTotal):
+        return exp.cast(exp.Sum(this=value), exp.DataType.Type.BIGINT)
     cls = {"sum": exp.Sum, "min": exp.Min, "max": exp.Max}[agg]
     return cls(this=value)
 

@@ -1,7 +1,10 @@
 """The compiler pipeline — the one place that lists the passes, in order:
 
-    extract values → resolve (plan) → shares from groups → fuse units → build units → combine + finalize
-    → render per dialect
+    extract values → resolve (plan) → route to rollups → shares from groups → fuse units → build units
+    → combine + finalize → render per dialect
+
+A plan answered from rollups (routing.py) is rendered for DuckDB, where rollups are stored, and
+says so (`CompiledQuery.rollup`), whatever engine the source data lives on.
 
 Compiled statements are cached per query *shape* (the query with every value taken out), so a
 dashboard re-asking the same question with other filter values skips straight to binding. The
@@ -38,11 +41,13 @@ from .dialects import PROFILES, adapt, check_renderable, normalize_dialect
 from .fuse import fuse_units
 from .plan import ColumnInfo, RowSecurity
 from .resolve import plan_query
+from .routing import RollupCatalog, Routed, aligned, route
 from .shares import window_shares
 from .units import dimension_values
 from .values import Extracted, Params, extract
 
 CACHE_SIZE = 4096
+ROLLUP_DIALECT = "duckdb"  # rollups are stored in DuckDB (rollups/store.py)
 MARKER = "__slp{}__"
 
 
@@ -58,6 +63,14 @@ class CompiledQuery:
     _pattern: re.Pattern[str] = field(repr=False, default=re.compile(""))
     cap: int | None = None  # the default row limit the statement asks one row past (see `cut`)
     timezone: str = "UTC"  # the query's: its periods are local, and so is "now" when they are judged final
+    rollup: str | None = None  # the rollups it reads (comma-separated), or None: it reads the source
+    # A statement reading rollups answers exactly only when time_range starts and ends on periods
+    # of these grains (the rollups' own); `bounds` tells a query's local bounds from its values.
+    rollup_grains: tuple[str, ...] = ()
+    bounds: Any = None
+
+    def reads_whole_periods(self, values: list[Any], calendar: Calendar) -> bool:
+        return self.bounds is None or aligned(self.bounds(values), self.rollup_grains, calendar)
 
     def cut(self, count: int) -> tuple[int, list[str]]:
         """How many of `count` fetched rows to answer with, and the answer's warnings: an answer
@@ -138,6 +151,7 @@ class _Shape:
     values: list[Any]
     dialect: str
     timezone: str
+    rollups: RollupCatalog | None
 
 
 class Compiler:
@@ -160,32 +174,53 @@ class Compiler:
         self.claim_names = tuple(sorted({c for rules in row_rules or () for rule in rules for c in rule.claims}))
         self.statements = statements if statements is not None else StatementCache()
         self.view = view
+        self._rollup_graphs: dict[tuple[Any, ...], SemanticGraph] = {}
 
     def compile(
-        self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None, *, pretty: bool = False
+        self,
+        query: Query,
+        dialect: str | None = None,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        pretty: bool = False,
+        rollups: RollupCatalog | None = None,
     ) -> tuple[CompiledQuery, list[Any]]:
         """The statement for the query's shape (cached) and this query's values. `pretty` lays the
-        statement out for reading instead: a display path, compiled afresh, never cached."""
-        shape = self._shape(query, dialect, claims)
-        if pretty:
-            return self._checked(
-                self._compile(query, shape.extracted, shape.dialect, shape.timezone, pretty=True), shape
-            )
-        hit = self.statements.get(shape.key)
-        if hit is not None:
-            return self._checked(hit, shape)
-        compiled = self._compile(query, shape.extracted, shape.dialect, shape.timezone)
-        self.statements.put(shape.key, compiled)
-        return self._checked(compiled, shape)
+        statement out for reading instead: a display path, compiled afresh, never cached. With
+        `rollups`, the statement reads them where they answer the query exactly."""
+        shape = self._shape(query, dialect, claims, rollups)
+        hit = None if pretty else self.statements.get(shape.key)
+        if hit is None:
+            hit = self._compile(query, shape, pretty=pretty)
+            if not pretty:
+                self.statements.put(shape.key, hit)
+        compiled, values = self._checked(hit, shape)
+        if not self._whole_periods(compiled, values, shape):
+            # A rollup holds whole periods; this time_range cuts one: the source answers.
+            return self.compile(query, dialect, claims, pretty=pretty)
+        return compiled, values
 
     def cached(
-        self, query: Query, dialect: str | None = None, claims: Mapping[str, Any] | None = None
+        self,
+        query: Query,
+        dialect: str | None = None,
+        claims: Mapping[str, Any] | None = None,
+        *,
+        rollups: RollupCatalog | None = None,
     ) -> tuple[CompiledQuery, list[Any]] | None:
         """The statement and values when the query's shape is compiled already, else None: cheap
         enough for an event loop, where a new shape's compile (milliseconds) is not."""
-        shape = self._shape(query, dialect, claims)
+        shape = self._shape(query, dialect, claims, rollups)
         hit = self.statements.get(shape.key)
-        return None if hit is None else self._checked(hit, shape)
+        if hit is None:
+            return None
+        compiled, values = self._checked(hit, shape)
+        return (compiled, values) if self._whole_periods(compiled, values, shape) else None
+
+    def _whole_periods(self, compiled: CompiledQuery, values: list[Any], shape: _Shape) -> bool:
+        settings = self.graph.settings
+        calendar = Calendar(shape.timezone, settings.week_start, settings.fiscal_year_start_month)
+        return compiled.reads_whole_periods(values, calendar)
 
     @staticmethod
     def _checked(compiled: CompiledQuery, shape: _Shape) -> tuple[CompiledQuery, list[Any]]:
@@ -194,18 +229,19 @@ class Compiler:
         lifted = len(shape.extracted.values)
         return compiled, compiled.params.typed(shape.values[:lifted]) + shape.values[lifted:]
 
-    def _shape(self, query: Query, dialect: str | None, claims: Mapping[str, Any] | None) -> _Shape:
+    def _shape(
+        self, query: Query, dialect: str | None, claims: Mapping[str, Any] | None, rollups: RollupCatalog | None
+    ) -> _Shape:
         target = normalize_dialect(dialect or self.graph.settings.dialect)
         timezone = query.timezone or self.graph.settings.timezone
         ex = extract(query, self.graph.settings.dialect, timezone)
         values = ex.values + [(claims or {})[name] for name in self.claim_names]
-        return _Shape((self.view, ex.key, target), ex, values, target, timezone)
+        routing = None if rollups is None else rollups.key
+        return _Shape((self.view, ex.key, target, routing), ex, values, target, timezone, rollups)
 
-    def _compile(
-        self, query: Query, ex: Extracted, dialect: str, timezone: str, *, pretty: bool = False
-    ) -> CompiledQuery:
+    def _compile(self, query: Query, shape: _Shape, *, pretty: bool = False) -> CompiledQuery:
         try:
-            return self._build(query, ex, dialect, timezone, pretty)
+            return self._build(query, shape, pretty)
         except RecursionError:
             # sqlglot parses and renders expressions recursively, so a filter nesting hundreds of
             # parentheses, NOTs or function calls exhausts Python's stack; nothing else in a compile
@@ -215,7 +251,8 @@ class Compiler:
                 "function calls inside one another) — write it with less nesting"
             ) from None
 
-    def _build(self, query: Query, ex: Extracted, dialect: str, timezone: str, pretty: bool) -> CompiledQuery:
+    def _build(self, query: Query, shape: _Shape, pretty: bool) -> CompiledQuery:
+        ex, dialect, timezone = shape.extracted, shape.dialect, shape.timezone
         zone(timezone)
         settings = self.graph.settings
         calendar = Calendar(timezone, settings.week_start, settings.fiscal_year_start_month)
@@ -224,10 +261,14 @@ class Compiler:
         if self.row_rules is not None:
             slots = {name: len(ex.values) + i for i, name in enumerate(self.claim_names)}
             security = RowSecurity(self.row_rules, MappingProxyType(slots))
-        profile = PROFILES[dialect]
         planned = plan_query(self.graph, query, ex, params, calendar, security)
-        plan = fuse_units(window_shares(planned, self.graph), self.graph, profile)
-        ctx = UnitContext(self.graph, plan, params, profile)
+        routed = None if shape.rollups is None else route(planned, shape.rollups.shapes)
+        graph = self.graph
+        if routed is not None:
+            planned, graph, dialect = routed.plan, self._with_rollups(shape.rollups), ROLLUP_DIALECT
+        profile = PROFILES[dialect]
+        plan = fuse_units(window_shares(planned, graph), graph, profile)
+        ctx = UnitContext(graph, plan, params, profile)
         if not plan.units:
             select = finalize(plan, dimension_values(ctx))
         else:
@@ -254,4 +295,29 @@ class Compiler:
             _marker_pattern(dialect),
             cap=plan.cap,
             timezone=timezone,
+            **_rollup_fields(routed),
         )
+
+    def _with_rollups(self, rollups: RollupCatalog | None) -> SemanticGraph:
+        """This view's graph with each rollup's stored model beside the project's models."""
+        assert rollups is not None
+        key = ("rollups", rollups.key)
+        found = self._rollup_graphs.get(key)
+        if found is None:
+            models = dict(self.graph.models)
+            models.update({s.model_name: s.stored_model() for s in rollups.shapes})
+            found = SemanticGraph(self.graph.settings, models, self.graph.metrics)
+            self._rollup_graphs.clear()  # one catalogue at a time: the previous one is gone for good
+            self._rollup_graphs[key] = found
+        return found
+
+
+def _rollup_fields(routed: Routed | None) -> dict[str, Any]:
+    if routed is None:
+        return {}
+    start, end = routed.plan.time_bounds.start, routed.plan.time_bounds.end
+
+    def bounds(values: list[Any]) -> tuple[Any, Any]:
+        return (None if start is None else start(values)), (None if end is None else end(values))
+
+    return {"rollup": ", ".join(routed.rollups), "rollup_grains": routed.grains, "bounds": bounds}

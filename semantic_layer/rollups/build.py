@@ -1,0 +1,162 @@
+"""Building rollups: the layer's own compiled SQL run on the source, its Arrow answer written into
+a new version of the store.
+
+A refresh is incremental: the periods from `refresh.lookback` before the newest stored period on are
+computed again (rows that arrived late land there) and replace the stored ones in one transaction.
+A first build, `--full`, or a definition that changed since the rows were built computes
+everything. One builder at a time: a Redis lock when a shared cache is configured
+(`SEMANTIC_LAYER_CACHE_URL`), else a lock file in the state folder — the same locks the alert
+scheduler takes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from .. import definitions as d
+from ..alert_state import FileLock, RedisLock, SchedulerLock, holding, redis_client
+from ..compiler import Compiler
+from ..errors import SemanticLayerError, UnknownMemberError, did_you_mean
+from ..timegrain import Calendar, Offset, py_shift, py_truncate
+from .checks import store_path
+from .shape import METRIC_TIME, RollupShape, resolve_rollup
+from .store import RollupStore, StoredRollup, definition_hash, read_record, record
+
+if TYPE_CHECKING:
+    from ..layer import Layer
+
+LOCK_WAIT_SECONDS = 0.0
+
+
+class RollupBuildError(SemanticLayerError):
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    name: str
+    full: bool
+    start: date | None  # the first period computed again (None: all of them)
+    rows_written: int
+    stored: StoredRollup
+
+
+def rollup_store(layer: Layer) -> RollupStore:
+    settings = layer.project.settings
+    return RollupStore(store_path(settings.rollup_store, layer.state_folder), settings.engine)
+
+
+def build_lock(layer: Layer) -> SchedulerLock:
+    """Redis when a shared cache is configured (every process and machine using it), else a lock
+    file beside the store (the processes of this machine)."""
+    url = os.environ.get("SEMANTIC_LAYER_CACHE_URL")
+    if url:
+        return RedisLock(redis_client(url), f"semantic_layer:rollups:{layer.project.settings.name}:lock")
+    path = store_path(layer.project.settings.rollup_store, layer.state_folder)
+    return FileLock(Path(f"{path}.lock"))
+
+
+def shapes(layer: Layer, names: Iterable[str] | None = None) -> list[RollupShape]:
+    """The project's rollups resolved (all, or those named)."""
+    rollups = layer.project.rollups
+    chosen = list(names) if names else list(rollups)
+    for name in chosen:
+        if name not in rollups:
+            raise UnknownMemberError(f"unknown rollup '{name}'{did_you_mean(name, rollups)}")
+    return [resolve_rollup(layer.project.graph, rollups[name]) for name in chosen]
+
+
+def build_rollups(
+    layer: Layer,
+    names: Iterable[str] | None = None,
+    *,
+    full: bool = False,
+    on_built: Callable[[BuildReport], None] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[BuildReport]:
+    """Build or refresh the rollups (all, or those named), each swapped in as soon as it is built."""
+    chosen = shapes(layer, names)
+    store = rollup_store(layer)
+    reports = []
+    with holding(build_lock(layer), LOCK_WAIT_SECONDS) as taken:
+        if not taken:
+            raise RollupBuildError(
+                "another rollup build is running (it holds the build lock) — try again when it is done"
+            )
+        for shape in chosen:
+            report = _build_one(layer, store, shape, full, now)
+            reports.append(report)
+            if on_built is not None:
+                on_built(report)
+    store.close()
+    return reports
+
+
+def _build_one(
+    layer: Layer, store: RollupStore, shape: RollupShape, full: bool, now: Callable[[], datetime]
+) -> BuildReport:
+    started = time.perf_counter()
+    model = layer.project.graph.models[shape.model]
+    definition = definition_hash(shape.rollup, layer.project.settings, model)
+    with store.writing() as con:
+        before = read_record(con, shape.name)
+        start = None if full or before is None or before.definition != definition else _restart(layer, shape, before)
+        refreshed_at = now()
+        answer = _compute(layer, shape, start)
+        _write(con, shape, answer, start)
+        [(count, newest)] = con.execute(f'SELECT count(*), max({METRIC_TIME}) FROM "{shape.table}"').fetchall()
+        stored = StoredRollup(shape.name, definition, refreshed_at, newest, int(count), time.perf_counter() - started)
+        record(con, stored)
+    return BuildReport(shape.name, start is None, start, answer.num_rows, stored)
+
+
+def _restart(layer: Layer, shape: RollupShape, before: StoredRollup) -> date | None:
+    """The first period to compute again: `lookback` before the newest stored one, at the rollup's grain."""
+    if before.newest_period is None:
+        return None
+    settings = layer.project.settings
+    calendar = Calendar(settings.timezone, settings.week_start, settings.fiscal_year_start_month)
+    lookback = Offset.of(*d.parse_interval(shape.rollup.refresh.lookback))
+    newest = datetime.combine(before.newest_period, datetime.min.time())
+    return py_truncate(py_shift(newest, -lookback), shape.grain, calendar).date()
+
+
+def _compute(layer: Layer, shape: RollupShape, start: date | None) -> pa.Table:
+    """The rollup's rows from `start` on, by the compiler's SQL on the source engine."""
+    engine = layer.engine
+    compiler = Compiler(shape.build_graph(layer.project.graph))
+    compiled, values = compiler.compile(shape.build_query(start), engine.dialect)
+    table = engine.execute(compiled.template, compiled.bind(values), timeout_seconds=None)
+    renames = shape.build_columns()
+    names = [renames[column.alias] for column in compiled.columns]
+    return table.rename_columns(names).select(shape.columns)
+
+
+def _write(con: duckdb.DuckDBPyConnection, shape: RollupShape, answer: pa.Table, start: date | None) -> None:
+    """The new rows in place of the stored ones from `start` on (all of them for a full build), in
+    one transaction of the new version."""
+    con.register("rollup_answer", answer)
+    try:
+        con.execute("BEGIN")
+        if start is None:
+            con.execute(f'CREATE OR REPLACE TABLE "{shape.table}" AS SELECT * FROM rollup_answer')
+        else:
+            con.execute(f'DELETE FROM "{shape.table}" WHERE {METRIC_TIME} >= ?', [start])
+            con.execute(f'INSERT INTO "{shape.table}" BY NAME SELECT * FROM rollup_answer')
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise RollupBuildError(f"rollup '{shape.name}' could not be written: {exc}") from None
+    finally:
+        con.unregister("rollup_answer")

@@ -1,0 +1,413 @@
+"""Rollups: definitions checked at load time, the store built and refreshed, queries routed to the
+smallest covering rollup — and every answer identical with rollups and without (the differential
+test over the golden cases and queries made to be routed)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+from golden_cases import CASES, SHARE_CASES
+from helpers import make_project, same_value
+from schemacheck import errors
+
+import semantic_layer as sl
+from semantic_layer.errors import ValidationError
+from semantic_layer.layer import Layer
+from semantic_layer.project import load
+from semantic_layer.project_schema import project_schema
+from semantic_layer.rollups.build import RollupBuildError, build_lock, build_rollups
+from semantic_layer.rollups.serving import rollup_status
+
+ROLLUPS = """
+rollups:
+  - name: orders_daily
+    model: orders
+    measures: [revenue, order_count, avg_amount, max_amount, min_amount]
+    dimensions: [orders.status, orders.size_band, customers.segment, customers.segment_group, regions.name]
+    time_grain: day
+    refresh: {every: 1 hour, lookback: 3 days}
+  - name: orders_by_segment_monthly
+    model: orders
+    measures: [revenue, order_count, buyers, median_amount, p90_amount]
+    dimensions: [customers.segment]
+    time_grain: month
+  - name: customers_daily
+    model: customers
+    measures: [customer_count]
+    dimensions: [customers.segment, regions.name]
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def rolled(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Path:
+    root = make_project(tmp_path_factory.mktemp("rolled"), shop_db)
+    (root / "rollups.yml").write_text(ROLLUPS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, rolled: Path, clock: Clock) -> Iterator[Layer]:
+    """The shop project with its rollups built: queries are answered from them where they can be."""
+    with Layer(load(rolled), state_folder=tmp_path_factory.mktemp("rollup-state"), clock=clock) as layer:
+        build_rollups(layer, now=clock)
+        yield layer
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory: pytest.TempPathFactory, rolled: Path) -> Iterator[Layer]:
+    """The same project with no rollup built: every answer comes from the source."""
+    with Layer(load(rolled), state_folder=tmp_path_factory.mktemp("no-rollups")) as layer:
+        yield layer
+
+
+def same_rows(a: sl.Result, b: sl.Result) -> bool:
+    left, right = a.rows, b.rows
+    return len(left) == len(right) and all(
+        list(x) == list(y) and all(same_value(x[k], y[k]) for k in x) for x, y in zip(left, right, strict=True)
+    )
+
+
+# -- definitions ------------------------------------------------------------------------------------
+def _project_with(tmp_path: Path, shop_db: Path, text: str, **settings: Any) -> Path:
+    root = make_project(tmp_path / "p", shop_db, **settings)
+    (root / "rollups.yml").write_text(text)
+    return root
+
+
+BAD = [
+    (
+        "measures: [revenue, revenu]",
+        "rollups.yml:4:25:",
+        "model 'orders' has no measure 'revenu' — did you mean 'revenue'?",
+    ),
+    ("measures: [balance]", "", "semi-additive"),
+    ("dimensions: [customers.segmnt]", "rollups.yml:5:18:", "unknown dimension 'customers.segmnt'"),
+    ("dimensions: [order_lines.ship_mode]", "", "one_to_many join"),
+    ("dimensions: [metric_time]", "", "metric_time is stored at the rollup's time_grain"),
+    ("dimensions: [orders.created_at:hour]", "", "day or a coarser grain"),
+    ("time_grain: hour", "", "time_grain"),
+    ("refresh: {lookback: soon}", "", "lookback"),
+    ("max_staleness: 2 fortnights", "", "max_staleness"),
+]
+
+
+@pytest.mark.parametrize(("line", "where", "message"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_rollup_is_refused_at_its_line(
+    tmp_path: Path, shop_db: Path, line: str, where: str, message: str
+) -> None:
+    model = "balances" if "balance" in line else "orders"
+    measures = "" if line.startswith("measures") else "    measures: [revenue]\n"
+    text = f"rollups:\n  - name: r\n    model: {model}\n{measures}    {line}\n"
+    with pytest.raises(ValidationError) as caught:
+        load(_project_with(tmp_path, shop_db, text))
+    found = [str(e) for e in caught.value.errors]
+    assert any(message in e and where in e for e in found), found
+
+
+def test_a_rollup_of_a_model_without_time_or_of_an_unknown_model_is_refused(tmp_path: Path, shop_db: Path) -> None:
+    text = "rollups:\n  - {name: a, model: regions, measures: [x]}\n  - {name: b, model: ordrs, measures: [x]}\n"
+    with pytest.raises(ValidationError) as caught:
+        load(_project_with(tmp_path, shop_db, text))
+    found = "\n".join(str(e) for e in caught.value.errors)
+    assert "model 'regions' has no 'time:'" in found
+    assert "unknown model 'ordrs' — did you mean 'orders'" in found
+
+
+def test_the_store_may_not_lie_in_the_project_folder(tmp_path: Path, shop_db: Path) -> None:
+    root = tmp_path / "p"
+    text = "rollups:\n  - {name: a, model: orders, measures: [revenue]}\n"
+    with pytest.raises(ValidationError, match="lies inside the project folder"):
+        load(_project_with(tmp_path, shop_db, text, rollup_store=f"duckdb:///{root}/rollups.duckdb"))
+
+
+def test_the_schema_accepts_what_the_loader_accepts_and_refuses_bad_shapes() -> None:
+    schema = project_schema()
+    assert errors(schema, yaml.safe_load(ROLLUPS)) == []
+    good = {"name": "r", "model": "orders", "measures": ["revenue"]}
+    for bad in (
+        {"time_grain": "hour"},
+        {"measures": []},
+        {"measures": ["revenue", "revenue"]},
+        {"refresh": {"lookback": "soon"}},
+        {"max_staleness": "2 fortnights"},
+        {"model": "Orders"},
+        {"refresh": {"every": "1 hour", "often": True}},
+    ):
+        assert errors(schema, {"rollups": [{**good, **bad}]}), bad
+    settings = project_schema(settings=True)
+    assert errors(settings, {"rollup_store": "duckdb:///var/rollups.duckdb"}) == []
+    assert errors(settings, {"rollup_store": "postgresql://x/y"})
+
+
+# -- the store --------------------------------------------------------------------------------------
+def test_status_reports_each_rollup(served: Layer) -> None:
+    assert served.rollups is not None
+    found = {s.name: s for s in rollup_status(served.rollups)}
+    assert set(found) == {"orders_daily", "orders_by_segment_monthly", "customers_daily"}
+    assert all(s.state == "fresh" and s.rows and s.rows > 0 for s in found.values())
+    assert served.rollups.store.path.parent == served.state_folder
+
+
+def test_a_refresh_recomputes_the_lookback_and_keeps_the_rest(tmp_path: Path, shop_db: Path, clock: Clock) -> None:
+    """Late rows land in the periods the lookback computes again; older ones keep their stored rows."""
+    db = tmp_path / "shop.duckdb"
+    db.write_bytes(shop_db.read_bytes())
+    root = _project_with(tmp_path, db, ROLLUPS)
+    with Layer(load(root), state_folder=tmp_path / "state", clock=clock) as layer:
+        [first] = build_rollups(layer, ["orders_daily"], now=clock)
+        assert first.full and first.start is None
+        newest = first.stored.newest_period
+        assert newest is not None
+        layer.close()  # DuckDB opens a file read-only or read-write, not both at once in one process
+        con = duckdb.connect(str(db))
+        # a late order on the newest day, and a change far back that the lookback does not reach
+        con.execute(
+            "INSERT INTO orders SELECT order_id + 100000, customer_id, owner_rep_id, 'signed', 1000, "
+            "created_at FROM orders WHERE created_at = (SELECT max(created_at) FROM orders)"
+        )
+        con.execute(
+            "UPDATE orders SET amount = amount + 1 WHERE created_at < TIMESTAMP '2023-12-01' AND status <> 'cancelled'"
+        )
+        con.close()
+        [second] = build_rollups(layer, ["orders_daily"], now=clock)
+        assert not second.full and second.start == newest - timedelta(days=3)
+        q = dict(metrics=["revenue", "order_count"], dimensions=["metric_time:year"])
+        routed = layer.query(**q)
+        assert routed.rollup == "orders_daily"
+        layer.rollups = None
+        source = layer.query(**q)
+    assert routed.rows[-1] == source.rows[-1]  # the late order is counted
+    assert routed.rows[0] != source.rows[0]  # the old change is not: --full would pick it up
+
+
+def test_one_builder_at_a_time(served: Layer) -> None:
+    lock = build_lock(served)
+    assert lock.acquire(0)
+    try:
+        with pytest.raises(RollupBuildError, match="another rollup build is running"):
+            build_rollups(served)
+    finally:
+        lock.release()
+
+
+def test_readers_keep_reading_while_a_build_swaps_the_store(served: Layer) -> None:
+    q = dict(metrics=["revenue"], dimensions=["customers.segment"])
+    expected = served.query(**q).rows
+    failures: list[str] = []
+
+    def read() -> None:
+        for _ in range(30):
+            res = served.query(**q)
+            if res.rows != expected or res.rollup is None:
+                failures.append(f"{res.rollup}: {res.rows}")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    build_rollups(served, ["orders_daily"], full=True)
+    reader.join()
+    assert failures == []
+
+
+# -- routing --------------------------------------------------------------------------------------
+ROUTED = [
+    ("revenue by segment", dict(metrics=["revenue"], dimensions=["customers.segment"]), "orders_by_segment_monthly"),
+    ("month from day", dict(metrics=["order_count"], dimensions=["metric_time:month"]), "orders_by_segment_monthly"),
+    ("week from day", dict(metrics=["order_count"], dimensions=["metric_time:week"]), "orders_daily"),
+    (
+        "fiscal quarter",
+        dict(metrics=["revenue"], dimensions=["metric_time:fiscal_quarter"]),
+        "orders_by_segment_monthly",
+    ),
+    ("avg from sum and count", dict(metrics=["avg_amount"], dimensions=["orders.status"]), "orders_daily"),
+    ("min and max", dict(metrics=["max_amount", "min_amount"], dimensions=["regions.name"]), "orders_daily"),
+    (
+        "a ratio under filters",
+        dict(
+            metrics=["average_order_value", "enterprise_share"],
+            dimensions=["metric_time:quarter"],
+            where=["regions.name <> 'west'", "orders.size_band = 'large'"],
+        ),
+        "orders_daily",
+    ),
+    (
+        "a structured filter on metric_time at a grain",
+        dict(metrics=["revenue"], filters=[{"member": "metric_time:month", "op": "equals", "values": ["2024-03-01"]}]),
+        "orders_by_segment_monthly",
+    ),
+    (
+        "offsets",
+        dict(metrics=["revenue_growth_mom", "revenue_last_month"], dimensions=["metric_time:month"]),
+        "orders_by_segment_monthly",
+    ),
+    (
+        "a running total at day grain",
+        dict(
+            metrics=["revenue_trailing_7d", "revenue_mtd"],
+            dimensions=["metric_time:day"],
+            time_range={"start": "2024-02-01", "end": "2024-04-01"},
+        ),
+        "orders_daily",
+    ),
+    ("a running total as of the end", dict(metrics=["revenue_running"]), "orders_daily"),
+    (
+        "a share of the total",
+        dict(metrics=["segment_share_of_revenue"], dimensions=["metric_time:month", "customers.segment"]),
+        "orders_by_segment_monthly",
+    ),
+    (
+        "an exact-only measure at exactly the stored grouping",
+        dict(metrics=["buyers", "median_amount"], dimensions=["customers.segment", "metric_time:month"]),
+        "orders_by_segment_monthly",
+    ),
+    (
+        "two models, two rollups",
+        dict(metrics=["order_count", "customer_count"], dimensions=["customers.segment"]),
+        "orders_by_segment_monthly, customers_daily",
+    ),
+    (
+        "a time range on whole days",
+        dict(
+            metrics=["revenue"], dimensions=["orders.status"], time_range={"start": "2024-01-15", "end": "2024-02-01"}
+        ),
+        "orders_daily",
+    ),
+]
+
+RAW = [
+    (
+        "count_distinct at another grain",
+        dict(metrics=["buyers"], dimensions=["metric_time:quarter", "customers.segment"]),
+    ),
+    ("count_distinct by fewer dimensions", dict(metrics=["buyers"], dimensions=["metric_time:month"])),
+    ("a dimension not stored", dict(metrics=["revenue"], dimensions=["customers.name"])),
+    ("a segment", dict(metrics=["revenue"], segments=["orders.large"])),
+    (
+        "a filter on a raw timestamp",
+        dict(metrics=["revenue"], where=["orders.created_at >= TIMESTAMP '2024-01-01 10:00:00'"]),
+    ),
+    ("hour grain", dict(metrics=["revenue"], dimensions=["metric_time:hour"])),
+    ("week from month", dict(metrics=["buyers"], dimensions=["metric_time:week", "customers.segment"])),
+    (
+        "a time range cutting a day",
+        dict(metrics=["revenue"], time_range={"start": "2024-01-15T06:00:00", "end": "2024-02-01"}),
+    ),
+    ("another time zone", dict(metrics=["revenue"], dimensions=["metric_time:month"], timezone="Asia/Shanghai")),
+    ("a measure not stored", dict(metrics=["quantity"])),
+    ("dimensions alone", dict(metrics=[], dimensions=["customers.segment"])),
+]
+
+
+@pytest.mark.parametrize(("query", "rollup"), [c[1:] for c in ROUTED], ids=[c[0] for c in ROUTED])
+def test_a_covered_query_reads_the_smallest_covering_rollup(
+    served: Layer, raw: Layer, query: dict[str, Any], rollup: str
+) -> None:
+    got = served.query(**query)
+    assert got.rollup == rollup
+    for name in rollup.split(", "):
+        assert f"FROM {name} AS rollup__{name}" in got.sql
+    assert same_rows(got, raw.query(**query))
+
+
+@pytest.mark.parametrize("query", [c[1] for c in RAW], ids=[c[0] for c in RAW])
+def test_a_query_no_rollup_answers_exactly_reads_the_source(served: Layer, raw: Layer, query: dict[str, Any]) -> None:
+    got = served.query(**query)
+    assert got.rollup is None
+    assert "rollup__" not in got.sql
+    assert same_rows(got, raw.query(**query))
+
+
+def test_a_caller_with_row_policies_reads_the_source(tmp_path: Path, served: Layer) -> None:
+    """A row policy filters model columns, not stored dimensions: its callers' answers come from the
+    source, under the policy; callers without one still read the rollup."""
+    root = _project_with(tmp_path, _source(served), ROLLUPS)
+    (root / "policies.yml").write_text(
+        "policies:\n  - role: segment_rep\n    rows:\n      - {model: customers, where: 'segment = {{ user.segment }}'}\n"
+        "  - role: admin\n"
+    )
+    layer = Layer(load(root), engine=served.engine, state_folder=served.state_folder)
+    q = dict(metrics=["revenue"], dimensions=["customers.segment"])
+    rep = layer.query(principal=sl.Principal(("segment_rep",), {"segment": "smb"}), **q)
+    assert rep.rollup is None
+    assert [r["customers.segment"] for r in rep.rows] == ["smb"]
+    admin = layer.query(principal=sl.Principal(("admin",)), **q)
+    assert admin.rollup == "orders_by_segment_monthly"
+    assert same_rows(admin, served.query(**q))
+
+
+def _source(layer: Layer) -> Path:
+    return Path(layer.project.connection_url().removeprefix("duckdb:///"))
+
+
+def test_a_stale_or_outdated_rollup_is_not_read(tmp_path: Path, rolled: Path, served: Layer, clock: Clock) -> None:
+    q = dict(metrics=["order_count"], dimensions=["metric_time:week"])
+    text = ROLLUPS.replace(
+        "    time_grain: day\n    refresh", "    time_grain: day\n    max_staleness: 1 hour\n    refresh"
+    )
+    stale = Layer(
+        load(_project_with(tmp_path, _source(served), text)),
+        engine=served.engine,
+        state_folder=served.state_folder,
+        clock=clock,
+    )
+    assert stale.query(**q).rollup == "orders_daily"
+    clock.now += timedelta(hours=2)
+    try:
+        assert stale.query(**q).rollup is None
+    finally:
+        clock.now -= timedelta(hours=2)
+    changed = ROLLUPS.replace("[revenue, order_count, avg_amount", "[order_count, revenue, avg_amount").replace(
+        "regions.name]\n    time_grain: day", "regions.name, orders.created_at:month]\n    time_grain: day"
+    )
+    outdated = Layer(
+        load(_project_with(tmp_path / "o", _source(served), changed)),
+        engine=served.engine,
+        state_folder=served.state_folder,
+        clock=clock,
+    )
+    assert outdated.query(**q).rollup is None
+    assert {s.name: s.state for s in rollup_status(outdated.rollups)}["orders_daily"] == "outdated"  # type: ignore[arg-type]
+
+
+# -- exactness: the differential test ---------------------------------------------------------------
+GOLDEN = [*CASES, *SHARE_CASES]
+
+
+@pytest.mark.parametrize("query", [c[1] for c in GOLDEN], ids=[c[0] for c in GOLDEN])
+def test_every_golden_query_answers_the_same_with_rollups(served: Layer, raw: Layer, query: dict[str, Any]) -> None:
+    try:
+        expected = raw.query(**query)
+    except sl.QueryError as exc:
+        with pytest.raises(type(exc)):
+            served.query(**query)
+        return
+    assert same_rows(served.query(**query), expected)
+
+
+def test_the_golden_queries_do_reach_rollups(served: Layer) -> None:
+    routed = 0
+    for _, query, _ in GOLDEN:
+        try:
+            routed += served.query(**query).rollup is not None
+        except sl.QueryError:
+            continue
+    assert routed >= 10

@@ -297,6 +297,7 @@ def query(
             "duration_ms": round(result.duration_ms, 3),
             "warnings": result.warnings,
             "truncated": result.truncated,
+            "rollup": result.rollup,
         }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return

@@ -38,9 +38,16 @@ class AnswerInfo:
     sql: str
     warnings: list[str]
     truncated: bool
+    rollup: str | None = None  # the rollups that answered, or None: the source did
 
     def metadata(self) -> dict[bytes, bytes]:
-        body = {"columns": self.columns, "sql": self.sql, "warnings": self.warnings, "truncated": self.truncated}
+        body = {
+            "columns": self.columns,
+            "sql": self.sql,
+            "warnings": self.warnings,
+            "truncated": self.truncated,
+            "rollup": self.rollup,
+        }
         return {METADATA_KEY: json.dumps(body, ensure_ascii=False).encode()}
 
     @classmethod
@@ -50,7 +57,7 @@ class AnswerInfo:
         if raw is None:
             raise ValueError("the Arrow stream carries no semantic-layer metadata")
         body = json.loads(raw)
-        return cls(body["columns"], body["sql"], body["warnings"], bool(body["truncated"]))
+        return cls(body["columns"], body["sql"], body["warnings"], bool(body["truncated"]), body.get("rollup"))
 
 
 def encode(table: pa.Table, info: AnswerInfo) -> pa.Buffer:

@@ -249,6 +249,7 @@ class Layer:
             sql=compiled.inline(values),
             warnings=warnings,
             truncated=kept < table.num_rows,
+            rollup=compiled.rollup,
         )
         return encode(result.table, result.info())
 

@@ -65,11 +65,12 @@ class Result:
             duration_ms=duration_ms,
             warnings=info.warnings,
             truncated=info.truncated,
+            rollup=info.rollup,
         )
 
     def info(self) -> AnswerInfo:
         """What an Arrow stream carries besides the values."""
-        return AnswerInfo([c.__dict__ for c in self.columns], self.sql, self.warnings, self.truncated)
+        return AnswerInfo([c.__dict__ for c in self.columns], self.sql, self.warnings, self.truncated, self.rollup)
 
     @property
     def rows(self) -> list[dict[str, Any]]:

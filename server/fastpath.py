@@ -42,7 +42,7 @@ from .limits import DocumentLimits, digest
 from .lru import BoundedCache
 from .service import Answer
 
-RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings", "truncated"}
+RESULT_FIELDS = {"columns", "rows", "sql", "cached", "durationMs", "warnings", "truncated", "rollup"}
 COLUMN_FIELDS = {"name", "kind", "type", "format"}
 PLAN_CACHE_SIZE = 256
 

@@ -98,6 +98,7 @@ class QueryResult:
     duration_ms: float
     warnings: list[str]
     truncated: bool  # cut at limits.default_rows: `warnings` names the limit and how to page
+    rollup: str | None  # the rollups that answered (docs/rollups.md), or null: the source did
     answer: strawberry.Private[Answer]
 
 
@@ -222,6 +223,7 @@ class Query:
             duration_ms=answer.duration_ms,
             warnings=answer.warnings,
             truncated=answer.truncated,
+            rollup=answer.rollup,
             answer=answer,
         )
 

@@ -77,6 +77,7 @@ class Answer:
         self.rows: list[Any] = body["rows"]
         self.warnings: list[str] = body["warnings"]
         self.truncated: bool = body["truncated"]
+        self.rollup: str | None = body.get("rollup")
         self.cached = cached
         self.duration_ms = duration_ms
         self._compiled, self._values = compiled, values
@@ -221,9 +222,9 @@ class QueryService:
         layer = self.state.layer  # one version for the whole request, whatever a reload does meanwhile
         access = caller.view(layer)
         # A known shape is bound here; a new one is compiled on a worker thread, off the event loop.
-        prepared = layer.prepared(query, layer.engine.dialect, access)
+        prepared = layer.prepared(query, layer.engine.dialect, access, rollups=True)
         if prepared is None:
-            prepared = await self._in_pool(lambda: layer.prepare(query, layer.engine.dialect, access))
+            prepared = await self._in_pool(lambda: layer.prepare(query, layer.engine.dialect, access, rollups=True))
         compiled, values = prepared
         params = compiled.bind(values)
         self.telemetry.compile_seconds.observe(time.perf_counter() - started)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
 import yaml
 from golden_cases import CASES, SHARE_CASES
@@ -411,3 +412,30 @@ def test_the_golden_queries_do_reach_rollups(served: Layer) -> None:
         except sl.QueryError:
             continue
     assert routed >= 10
+
+
+# -- the server -------------------------------------------------------------------------------------
+def test_the_server_answers_from_rollups_and_says_so(tmp_path: Path, rolled: Path, raw: Layer) -> None:
+    """GraphQL's `rollup` and the Arrow answer `sl.Client` reads name the rollup; the rows are the source's."""
+    from liveserver import LiveServer
+    from served import ADMIN, SECRET
+
+    from server import ServerSettings, create_app
+
+    q = dict(metrics=["revenue", "avg_amount"], dimensions=["customers.segment", "metric_time:quarter"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEMANTIC_LAYER_STATE_DIR", str(tmp_path))
+        with Layer(load(rolled)) as builder:
+            build_rollups(builder, ["orders_daily"])
+        settings = ServerSettings(project=rolled, jwt_secret=SECRET, cache_url=None)
+        with LiveServer(create_app(settings)) as live, sl.Client(live.url, token=ADMIN) as client:
+            body = {
+                "query": "query Q($i: QueryInput!) { query(input: $i) { rows rollup sql } }",
+                "variables": {"i": q},
+            }
+            answer = httpx.post(f"{live.url}/graphql", json=body, headers={"Authorization": f"Bearer {ADMIN}"})
+            remote = client.query(**q)
+    found = answer.json()["data"]["query"]
+    assert found["rollup"] == "orders_daily" and "FROM orders_daily" in found["sql"]
+    assert remote.rollup == "orders_daily"
+    assert same_rows(remote, raw.query(**q))

@@ -2,7 +2,9 @@
 a new version of the store.
 
 A refresh is incremental: the periods from `refresh.lookback` before the newest stored period on are
-computed again (rows that arrived late land there) and replace the stored ones in one transaction.
+computed again (rows that arrived late land there) and replace the stored ones in one transaction,
+as do the rows without a metric time (stored under a NULL time: only queries without metric_time
+and time_range count them).
 A first build, `--full`, or a definition that changed since the rows were built computes
 everything. One builder at a time: a Redis lock when a shared cache is configured
 (`SEMANTIC_LAYER_CACHE_URL`), else a lock file in the state folder — the same locks the alert
@@ -26,6 +28,7 @@ from .. import definitions as d
 from ..alert_state import FileLock, RedisLock, SchedulerLock, holding, redis_client
 from ..compiler import Compiler
 from ..errors import SemanticLayerError, UnknownMemberError, did_you_mean
+from ..query import Query
 from ..timegrain import Calendar, Offset, py_shift, py_truncate
 from .checks import store_path
 from .shape import METRIC_TIME, RollupShape, resolve_rollup
@@ -133,14 +136,22 @@ def _restart(layer: Layer, shape: RollupShape, before: StoredRollup) -> date | N
 
 
 def _compute(layer: Layer, shape: RollupShape, start: date | None) -> pa.Table:
-    """The rollup's rows from `start` on, by the compiler's SQL on the source engine."""
-    engine = layer.engine
+    """The rollup's rows from `start` on, and its rows without a metric time, by the compiler's SQL
+    on the source engine."""
     compiler = Compiler(shape.build_graph(layer.project.graph))
-    compiled, values = compiler.compile(shape.build_query(start), engine.dialect)
+    dated = _answer(layer, compiler, shape, shape.build_query(start))
+    undated = _answer(layer, compiler, shape, shape.undated_query())
+    undated = undated.append_column(METRIC_TIME, pa.nulls(undated.num_rows, dated.schema.field(METRIC_TIME).type))
+    return pa.concat_tables([dated, undated.select(shape.columns).cast(dated.schema)])
+
+
+def _answer(layer: Layer, compiler: Compiler, shape: RollupShape, query: Query) -> pa.Table:
+    engine = layer.engine
+    compiled, values = compiler.compile(query, engine.dialect)
     table = engine.execute(compiled.template, compiled.bind(values), timeout_seconds=None)
     renames = shape.build_columns()
     names = [renames[column.alias] for column in compiled.columns]
-    return table.rename_columns(names).select(shape.columns)
+    return table.rename_columns(names).select([c for c in shape.columns if c in names])
 
 
 def _write(con: duckdb.DuckDBPyConnection, shape: RollupShape, answer: pa.Table, start: date | None) -> None:
@@ -152,7 +163,7 @@ def _write(con: duckdb.DuckDBPyConnection, shape: RollupShape, answer: pa.Table,
         if start is None:
             con.execute(f'CREATE OR REPLACE TABLE "{shape.table}" AS SELECT * FROM rollup_answer')
         else:
-            con.execute(f'DELETE FROM "{shape.table}" WHERE {METRIC_TIME} >= ?', [start])
+            con.execute(f'DELETE FROM "{shape.table}" WHERE {METRIC_TIME} >= ? OR {METRIC_TIME} IS NULL', [start])
             con.execute(f'INSERT INTO "{shape.table}" BY NAME SELECT * FROM rollup_answer')
         con.execute("COMMIT")
     except duckdb.Error as exc:

@@ -21,7 +21,7 @@ from ..compiler.resolve import column_alias
 from ..compiler.scope import check_grain
 from ..errors import QueryValidationError, UnknownMemberError, did_you_mean
 from ..graph import SemanticGraph, path_fans_out
-from ..query import Query, build_query
+from ..query import Filter, Query, build_query
 
 METRIC_TIME = "metric_time"
 # Measures recomposed from stored parts; the others are stored as their own aggregate.
@@ -146,7 +146,17 @@ class RollupShape:
             time_range=None if start is None else {"start": datetime.combine(start, datetime.min.time()).isoformat()},
             timezone=self.timezone,
             limit=2**62,
-            order_by=[],
+        )
+
+    def undated_query(self) -> Query:
+        """Every stored column by every stored dimension over the rows without a metric time: they
+        belong to no period, but a query without metric_time counts them (stored with a NULL time)."""
+        return build_query(
+            metrics=[metric for metric, _ in self.build_metrics().values()],
+            dimensions=[dim.ref for dim in self.dimensions],
+            where=[Filter(member=f"{METRIC_TIME}:{self.grain}", op="is_null")],
+            timezone=self.timezone,
+            limit=2**62,
         )
 
     def build_columns(self) -> dict[str, str]:

@@ -1,0 +1,158 @@
+"""Rollups on the CRM project: every catalogue metric and every dashboard tile answers the same with
+rollups as without them (the differential test), and the cockpit's tiles do reach rollups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from crmproject import crm_project
+from helpers import retention_period
+from test_rollups import same_rows
+
+import semantic_layer as sl
+from semantic_layer.catalog import dimensions_for
+from semantic_layer.dashboards import tile_query
+from semantic_layer.layer import Layer
+from semantic_layer.project import load
+from semantic_layer.rollups.build import build_rollups
+
+CRM_ROLLUPS = """
+rollups:
+  - name: orders_daily
+    model: orders
+    measures: [revenue, order_count, all_orders]
+    dimensions: [customers.tier, customers.region, channels.name, orders.status, orders.size_band]
+  - name: orders_monthly
+    model: orders
+    measures: [revenue, order_count, buyers, median_order_amount]
+    dimensions: [customers.tier]
+    time_grain: month
+  - name: customers_daily
+    model: customers
+    measures: [customer_count]
+    dimensions: [customers.tier, customers.region, customers.industry, acquisition_channel.name]
+  - name: leads_daily
+    model: leads
+    measures: [lead_count]
+    dimensions: [channels.name, customers.tier, leads.status]
+  - name: opportunities_daily
+    model: opportunities
+    measures: [opportunity_count, opened_amount]
+    dimensions: [customers.tier, opportunities.stage]
+  - name: closed_daily
+    model: closed_opportunities
+    measures: [won_count, won_amount, closed_amount]
+    dimensions: [customers.tier, customers.region, closed_opportunities.stage]
+  - name: tickets_daily
+    model: tickets
+    measures: [ticket_count, complaint_count, csat_avg, rated, satisfied]
+    dimensions: [customers.tier, tickets.type, tickets.priority]
+  - name: follow_ups_daily
+    model: follow_ups
+    measures: [completed, planned_visits, completed_visits]
+    dimensions: [customers.tier, follow_ups.kind]
+  - name: campaigns_daily
+    model: campaigns
+    measures: [cost]
+    dimensions: [channels.name]
+  - name: payments_daily
+    model: payments
+    measures: [amount_due, paid_on_time]
+    dimensions: [customers.tier]
+"""
+
+
+@pytest.fixture(scope="module")
+def crm_root(tmp_path_factory: pytest.TempPathFactory, crm: sl.Layer, crm_db: Path) -> Path:
+    root = crm_project(tmp_path_factory.mktemp("crm-rolled"), crm_db)
+    (root / "rollups.yml").write_text(CRM_ROLLUPS)
+    return root
+
+
+@pytest.fixture(scope="module")
+def crm_served(tmp_path_factory: pytest.TempPathFactory, crm_root: Path) -> Iterator[Layer]:
+    with Layer(load(crm_root), state_folder=tmp_path_factory.mktemp("crm-rollups")) as layer:
+        build_rollups(layer)
+        yield layer
+
+
+@pytest.fixture(scope="module")
+def crm_raw(tmp_path_factory: pytest.TempPathFactory, crm_root: Path) -> Iterator[Layer]:
+    with Layer(load(crm_root), state_folder=tmp_path_factory.mktemp("crm-no-rollups")) as layer:
+        yield layer
+
+
+def queries_for(layer: Layer, name: str) -> list[dict[str, Any]]:
+    """A metric alone, by its natural grain in 2024, and by its first dimension (as the catalogue
+    test asks it)."""
+    graph = layer.project.graph
+    period = retention_period(graph, name)
+    grain = period or "month"
+    per_period = [f"metric_time:{grain}"] if period else []
+    dims = [d for d in dimensions_for(graph, [name]) if d != "metric_time"]
+    out: list[dict[str, Any]] = [] if period else [dict(metrics=[name])]
+    out.append(
+        dict(
+            metrics=[name], dimensions=[f"metric_time:{grain}"], time_range={"start": "2024-01-01", "end": "2025-01-01"}
+        )
+    )
+    out.append(dict(metrics=[name], dimensions=[dims[0], *per_period]))
+    return out
+
+
+NAMES = sorted(load(Path(__file__).resolve().parents[1] / "metrics").metrics)
+
+
+def answers(layer: Layer, query: dict[str, Any]) -> sl.Result | str:
+    try:
+        return layer.query(**query)
+    except sl.QueryError as exc:
+        return f"{exc.code}: {exc.message}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_catalogue_metric_answers_the_same_with_rollups(crm_served: Layer, crm_raw: Layer, name: str) -> None:
+    for query in queries_for(crm_raw, name):
+        expected, got = answers(crm_raw, query), answers(crm_served, query)
+        if isinstance(expected, str) or isinstance(got, str):
+            assert got == expected, query
+        else:
+            assert same_rows(got, expected), query
+
+
+def test_the_catalogue_reaches_rollups(crm_served: Layer) -> None:
+    routed = [
+        (name, q)
+        for name in NAMES
+        for q in queries_for(crm_served, name)
+        if not isinstance(r := answers(crm_served, q), str) and r.rollup is not None
+    ]
+    assert len(routed) >= 60, len(routed)
+
+
+def tiles(layer: Layer) -> list[tuple[str, dict[str, Any]]]:
+    """Every dashboard tile's query, over 2024 where it is bounded in time."""
+    graph = layer.project.graph
+    out = []
+    for dashboard in layer.project.dashboards.values():
+        for i, tile in enumerate(dashboard.tiles):
+            query = tile_query(graph, dashboard, tile).model_dump(exclude_defaults=True)
+            if query.get("time_range"):
+                query["time_range"] = {"start": date(2024, 1, 1).isoformat(), "end": date(2025, 1, 1).isoformat()}
+            out.append((f"{dashboard.name}[{i}]", query))
+    return out
+
+
+def test_every_dashboard_tile_answers_the_same_with_rollups(crm_served: Layer, crm_raw: Layer) -> None:
+    routed = {}
+    for where, query in tiles(crm_raw):
+        got, expected = answers(crm_served, query), answers(crm_raw, query)
+        assert not isinstance(got, str) and not isinstance(expected, str), (where, got, expected)
+        assert same_rows(got, expected), where
+        routed[where] = got.rollup
+    cockpit = {k: v for k, v in routed.items() if k.startswith("strategic_cockpit")}
+    assert cockpit and sum(v is not None for v in cockpit.values()) >= len(cockpit) // 2, cockpit

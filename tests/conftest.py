@@ -35,6 +35,7 @@ SLOW_MODULES = {
     "test_site_browser",
     "test_pages_usage",
     "test_clickhouse",
+    "test_rollups_engines",
 }
 
 

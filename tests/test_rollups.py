@@ -16,6 +16,8 @@ import pytest
 import yaml
 from golden_cases import CASES, SHARE_CASES
 from helpers import make_project, same_value
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemacheck import errors
 
 import semantic_layer as sl
@@ -439,3 +441,90 @@ def test_the_server_answers_from_rollups_and_says_so(tmp_path: Path, rolled: Pat
     assert found["rollup"] == "orders_daily" and "FROM orders_daily" in found["sql"]
     assert remote.rollup == "orders_daily"
     assert same_rows(remote, raw.query(**q))
+
+
+# -- exactness: random queries --------------------------------------------------------------------
+FUZZ_METRICS = [
+    "revenue",
+    "order_count",
+    "avg_amount",
+    "max_amount",
+    "min_amount",
+    "average_order_value",
+    "enterprise_share",
+    "enterprise_revenue",
+    "revenue_growth_mom",
+    "revenue_per_order",
+    "segment_share_of_revenue",
+    "orders_filled",
+    "buyers",
+    "median_amount",
+    "revenue_trailing_7d",
+    "revenue_mtd",
+    "customer_count",
+    "quantity",
+]
+FUZZ_DIMENSIONS = [
+    "customers.segment",
+    "customers.segment_group",
+    "customers.regions.name",
+    "regions.name",
+    "orders.status",
+    "orders.size_band",
+    "customers.name",
+    "metric_time:day",
+    "metric_time:week",
+    "metric_time:month",
+    "metric_time:quarter",
+    "metric_time:year",
+    "metric_time:fiscal_quarter",
+]
+FUZZ_FILTERS = st.one_of(
+    st.lists(st.sampled_from(["smb", "enterprise", "consumer"]), min_size=1, max_size=2, unique=True).map(
+        lambda v: sl.Filter(member="customers.segment", op="in", values=v)
+    ),
+    st.sampled_from(["complete", "cancelled", "pending"]).map(lambda s: f"orders.status <> '{s}'"),
+    st.sampled_from(["north", "south"]).map(lambda n: f"regions.name = '{n}' or regions.name is null"),
+    st.just("orders.size_band = 'large'"),
+    st.just("orders.amount >= 300"),
+    st.sampled_from(["2024-03-01", "2024-06-01"]).map(
+        lambda m: sl.Filter(member="metric_time:month", op="gte", values=[m])
+    ),
+)
+FUZZ_RANGES = st.sampled_from(
+    [
+        None,
+        {"start": "2024-01-01", "end": "2024-07-01"},
+        {"start": "2024-02-10", "end": "2024-03-20"},
+        {"start": "2024-02-10T12:00:00", "end": "2024-03-20"},
+        {"end": "2024-10-01"},
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    metrics=st.lists(st.sampled_from(FUZZ_METRICS), min_size=1, max_size=3, unique=True),
+    dims=st.lists(st.sampled_from(FUZZ_DIMENSIONS), max_size=3, unique=True),
+    where=st.lists(FUZZ_FILTERS, max_size=2),
+    time_range=FUZZ_RANGES,
+    timezone=st.sampled_from([None, None, None, "Asia/Shanghai"]),
+)
+def test_random_queries_answer_the_same_with_rollups(
+    served: Layer,
+    raw: Layer,
+    metrics: list[str],
+    dims: list[str],
+    where: list[Any],
+    time_range: dict[str, str] | None,
+    timezone: str | None,
+) -> None:
+    query = dict(metrics=metrics, dimensions=dims, where=where, time_range=time_range, timezone=timezone)
+    try:
+        expected = raw.query(**query)
+    except sl.QueryError as exc:
+        with pytest.raises(type(exc)):
+            served.query(**query)
+        return
+    got = served.query(**query)
+    assert same_rows(got, expected), (got.rollup, got.sql)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from .. import definitions as d
 from ..alert_state import FileLock, RedisLock, SchedulerLock, holding, redis_client
@@ -32,7 +33,7 @@ from ..query import Query
 from ..timegrain import Calendar, Offset, py_shift, py_truncate
 from .checks import store_path
 from .shape import METRIC_TIME, RollupShape, resolve_rollup
-from .store import RollupStore, StoredRollup, definition_hash, read_record, record
+from .store import RollupStore, StoredRollup, definition_hash, read_record, record, table
 
 if TYPE_CHECKING:
     from ..layer import Layer
@@ -118,7 +119,8 @@ def _build_one(
         refreshed_at = now()
         answer = _compute(layer, shape, start)
         _write(con, shape, answer, start)
-        [(count, newest)] = con.execute(f'SELECT count(*), max({METRIC_TIME}) FROM "{shape.table}"').fetchall()
+        extent = exp.select(exp.Count(this=exp.Star()), exp.Max(this=exp.column(METRIC_TIME)))
+        [(count, newest)] = con.execute(extent.from_(table(shape.table)).sql("duckdb")).fetchall()
         stored = StoredRollup(shape.name, definition, refreshed_at, newest, int(count), time.perf_counter() - started)
         record(con, stored)
     return BuildReport(shape.name, start is None, start, answer.num_rows, stored)
@@ -148,23 +150,26 @@ def _compute(layer: Layer, shape: RollupShape, start: date | None) -> pa.Table:
 def _answer(layer: Layer, compiler: Compiler, shape: RollupShape, query: Query) -> pa.Table:
     engine = layer.engine
     compiled, values = compiler.compile(query, engine.dialect)
-    table = engine.execute(compiled.template, compiled.bind(values), timeout_seconds=None)
+    found = engine.execute(compiled.template, compiled.bind(values), timeout_seconds=None)
     renames = shape.build_columns()
     names = [renames[column.alias] for column in compiled.columns]
-    return table.rename_columns(names).select([c for c in shape.columns if c in names])
+    return found.rename_columns(names).select([c for c in shape.columns if c in names])
 
 
 def _write(con: duckdb.DuckDBPyConnection, shape: RollupShape, answer: pa.Table, start: date | None) -> None:
     """The new rows in place of the stored ones from `start` on (all of them for a full build), in
     one transaction of the new version."""
     con.register("rollup_answer", answer)
+    rows = exp.select(*shape.columns).from_("rollup_answer")
     try:
         con.execute("BEGIN")
         if start is None:
-            con.execute(f'CREATE OR REPLACE TABLE "{shape.table}" AS SELECT * FROM rollup_answer')
+            con.execute(exp.Create(kind="TABLE", this=table(shape.table), expression=rows, replace=True).sql("duckdb"))
         else:
-            con.execute(f'DELETE FROM "{shape.table}" WHERE {METRIC_TIME} >= ? OR {METRIC_TIME} IS NULL', [start])
-            con.execute(f'INSERT INTO "{shape.table}" BY NAME SELECT * FROM rollup_answer')
+            time = exp.column(METRIC_TIME)
+            replaced = exp.or_(exp.GTE(this=time, expression=exp.Placeholder()), time.copy().is_(exp.null()))
+            con.execute(exp.delete(table(shape.table), where=replaced).sql("duckdb"), [start])
+            con.execute(exp.insert(rows, table(shape.table), columns=shape.columns).sql("duckdb"))
         con.execute("COMMIT")
     except duckdb.Error as exc:
         con.execute("ROLLBACK")

@@ -28,15 +28,12 @@ from .. import definitions as d
 from ..engines.duckdb import DuckDBEngine
 from ..errors import ExecutionError
 
-STATE_TABLE = "rollup_state"
-STATE_COLUMNS = (
-    ("name", "VARCHAR PRIMARY KEY"),
-    ("definition", "VARCHAR"),  # a hash of the definition the rows were built from
-    ("refreshed_at", "TIMESTAMPTZ"),
-    ("newest_period", "DATE"),
-    ("row_count", "BIGINT"),
-    ("build_seconds", "DOUBLE"),
+# What was built, when, from which definition (a hash): one row per rollup, in the file it describes.
+STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS rollup_state (name VARCHAR PRIMARY KEY, definition VARCHAR, "
+    "refreshed_at TIMESTAMPTZ, newest_period DATE, row_count BIGINT, build_seconds DOUBLE)"
 )
+STATE_ROWS = "SELECT name, definition, refreshed_at, newest_period, row_count, build_seconds FROM rollup_state"
 
 
 def definition_hash(rollup: d.Rollup, settings: d.Settings, model: d.Model) -> str:
@@ -125,8 +122,7 @@ class RollupStore:
             try:
                 if self.path.exists():
                     _copy_from(con, self.path)
-                columns = ", ".join(f"{c} {t}" for c, t in STATE_COLUMNS)
-                con.execute(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} ({columns})")
+                con.execute(STATE_DDL)
                 yield con
                 con.execute("CHECKPOINT")
             finally:
@@ -150,20 +146,28 @@ def _copy_from(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     compact (the old file keeps the space of rows deleted from it, a copied file would too)."""
     con.execute("ATTACH ? AS previous (READ_ONLY)", [str(path)])
     try:
-        con.execute(f"COPY FROM DATABASE previous TO {_database_name(con)}")
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'previous'"
+        ).fetchall()
+        for (name,) in tables:
+            source = exp.select("*").from_(
+                exp.table_(exp.to_identifier(name, quoted=True), db="main", catalog="previous")
+            )
+            copy = exp.Create(kind="TABLE", this=table(name), expression=source)
+            con.execute(copy.sql("duckdb"))
     finally:
         con.execute("DETACH previous")
 
 
-def _database_name(con: duckdb.DuckDBPyConnection) -> str:
-    [(name,)] = con.execute("SELECT current_database()").fetchall()
-    return str(exp.to_identifier(name).sql("duckdb"))
+def table(name: str) -> exp.Table:
+    """A table of the store by name (rollup names are snake_case; quoted all the same)."""
+    return exp.table_(exp.to_identifier(name, quoted=True))
 
 
 def record(con: duckdb.DuckDBPyConnection, stored: StoredRollup) -> None:
-    con.execute(f"DELETE FROM {STATE_TABLE} WHERE name = ?", [stored.name])
+    con.execute("DELETE FROM rollup_state WHERE name = ?", [stored.name])
     con.execute(
-        f"INSERT INTO {STATE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO rollup_state VALUES (?, ?, ?, ?, ?, ?)",
         [
             stored.name,
             stored.definition,
@@ -176,16 +180,16 @@ def record(con: duckdb.DuckDBPyConnection, stored: StoredRollup) -> None:
 
 
 def read_record(con: duckdb.DuckDBPyConnection, name: str) -> StoredRollup | None:
-    rows = con.execute(f"SELECT * FROM {STATE_TABLE} WHERE name = ?", [name]).fetchall()
+    rows = [row for row in con.execute(STATE_ROWS).fetchall() if row[0] == name]
     return _stored(rows[0]) if rows else None
 
 
 def _read_state(engine: DuckDBEngine) -> dict[str, StoredRollup]:
     try:
-        table = engine.execute(f"SELECT * FROM {STATE_TABLE}", {})
+        rows = engine.execute(STATE_ROWS, {})
     except ExecutionError:  # a file without state (not written by a builder) has no usable rollups
         return {}
-    return {row["name"]: _stored(tuple(row.values())) for row in table.to_pylist()}
+    return {row["name"]: _stored(tuple(row.values())) for row in rows.to_pylist()}
 
 
 def _stored(row: tuple[Any, ...]) -> StoredRollup:

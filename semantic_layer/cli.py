@@ -30,6 +30,9 @@ from .query import build_query
 if TYPE_CHECKING:  # Arrow and the engines are imported by the commands that run queries: a quicker start
     from .layer import Layer
 
+if TYPE_CHECKING:  # the server is imported by `serve` alone: every other command starts quicker
+    from server import ServerSettings
+
 app = typer.Typer(
     help="A semantic metrics layer: YAML metric definitions compiled to correct SQL.",
     no_args_is_help=True,
@@ -440,6 +443,10 @@ def serve(
             "project's webhooks; replaces alerts.every of semantic_layer.yml."
         ),
     ] = None,
+    refresh_rollups: Annotated[
+        bool,
+        typer.Option(help="Refresh the project's rollups in the background, each once its refresh.every has passed."),
+    ] = False,
 ) -> None:
     """Serve the project over GraphQL (GraphiQL on GET /graphql, /health, /ready, /metrics)."""
     import uvicorn
@@ -454,6 +461,7 @@ def serve(
     settings = ServerSettings(project=root, connection=connection, reload=reload, allow_widening=allow_widening)
     if alerts_every is not None:
         settings = replace(settings, alerts_every=alerts_every)
+    settings = replace(settings, refresh_rollups=settings.refresh_rollups or refresh_rollups)
     if settings.alerts_every:
         try:
             parse_duration(settings.alerts_every)
@@ -474,13 +482,7 @@ def serve(
             "(add policies: to require tokens)"
         )
     if workers > 1:  # each worker builds its app from the environment
-        os.environ["SEMANTIC_LAYER_PROJECT"] = str(Path(root).resolve())
-        os.environ["SEMANTIC_LAYER_RELOAD"] = "1" if reload else "0"
-        os.environ["SEMANTIC_LAYER_ALLOW_WIDENING"] = "1" if allow_widening else "0"
-        if connection:
-            os.environ["SEMANTIC_LAYER_CONNECTION"] = connection
-        if settings.alerts_every:
-            os.environ["SEMANTIC_LAYER_ALERTS_EVERY"] = settings.alerts_every
+        _export(settings, root)
         uvicorn.run(
             "server.app:app_from_environment",
             factory=True,
@@ -494,6 +496,18 @@ def serve(
         uvicorn.run(
             create_app(settings), host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS
         )
+
+
+def _export(settings: ServerSettings, root: Path) -> None:
+    """The server's settings as the environment a worker process builds its app from."""
+    os.environ["SEMANTIC_LAYER_PROJECT"] = str(Path(root).resolve())
+    os.environ["SEMANTIC_LAYER_RELOAD"] = "1" if settings.reload else "0"
+    os.environ["SEMANTIC_LAYER_ALLOW_WIDENING"] = "1" if settings.allow_widening else "0"
+    os.environ["SEMANTIC_LAYER_REFRESH_ROLLUPS"] = "1" if settings.refresh_rollups else "0"
+    if settings.connection:
+        os.environ["SEMANTIC_LAYER_CONNECTION"] = settings.connection
+    if settings.alerts_every:
+        os.environ["SEMANTIC_LAYER_ALERTS_EVERY"] = settings.alerts_every
 
 
 # Seconds an idle keep-alive connection stays open. uvicorn's 5 s races clients and load balancers

@@ -39,6 +39,7 @@ from .fastpath import FastGraphQL
 from .limits import BodySizeLimit, DocumentLimits, limit_code
 from .pages import page_routes
 from .reload import ProjectState
+from .rollup_refresh import RollupRefresher
 from .schema import Query
 from .service import Answer, Caller, QueryService
 from .settings import ServerSettings
@@ -180,6 +181,7 @@ def create_app(settings: ServerSettings) -> Starlette:
     service = QueryService(state, cache, telemetry, settings)
     graphql = SemanticGraphQL(service, settings)
     scheduler = AlertScheduler(state, settings)
+    refresher = RollupRefresher(state, settings)
 
     async def health(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -211,9 +213,11 @@ def create_app(settings: ServerSettings) -> Starlette:
             state.watch()
         await cache.check()  # an unreachable shared cache is logged now, not on the first query
         scheduler.start()
+        refresher.start()
         trimmer.start()
         yield
         await trimmer.stop()
+        await refresher.stop()
         await scheduler.stop()
         state.close()
         service.close()

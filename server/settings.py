@@ -71,6 +71,8 @@ class ServerSettings:
     checks_interval: float = field(
         default_factory=lambda: float(os.environ.get("SEMANTIC_LAYER_CHECKS_INTERVAL_SECONDS", 60))
     )
+    # Refresh the project's rollups in the background, each once its refresh.every has passed.
+    refresh_rollups: bool = field(default_factory=lambda: os.environ.get("SEMANTIC_LAYER_REFRESH_ROLLUPS") == "1")
     # What "now" is for alerts (the `alerts` field and the scheduler): a seam for tests.
     clock: Callable[[], datetime] = utc_now
 

@@ -5,6 +5,7 @@ test over the golden cases and queries made to be routed)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -528,3 +529,22 @@ def test_random_queries_answer_the_same_with_rollups(
         return
     got = served.query(**query)
     assert same_rows(got, expected), (got.rollup, got.sql)
+
+
+def test_serve_refresh_rollups_builds_them_in_the_background(tmp_path: Path, rolled: Path) -> None:
+    """A server started with the rollups unbuilt answers from the source, then, once its refresher
+    built them, from the rollups."""
+    from liveserver import LiveServer
+    from served import ADMIN, SECRET
+
+    from server import ServerSettings, create_app
+
+    q = dict(metrics=["order_count"], dimensions=["metric_time:week"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEMANTIC_LAYER_STATE_DIR", str(tmp_path))
+        settings = ServerSettings(project=rolled, jwt_secret=SECRET, cache_url=None, refresh_rollups=True)
+        with LiveServer(create_app(settings)) as live, sl.Client(live.url, token=ADMIN) as client:
+            deadline = time.monotonic() + 60
+            while (found := client.query(**q)).rollup is None and time.monotonic() < deadline:
+                time.sleep(0.1)
+    assert found.rollup == "orders_daily"

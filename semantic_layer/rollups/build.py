@@ -107,6 +107,21 @@ def build_rollups(
     return reports
 
 
+def due(layer: Layer, now: datetime) -> list[str]:
+    """The rollups a background refresh builds now: those never built, built from another
+    definition, or last refreshed at least `refresh.every` ago."""
+    if layer.rollups is None:
+        return []
+    state = layer.rollups.store.state()
+    out = []
+    for name, rollup in layer.project.rollups.items():
+        stored = state.get(name)
+        current = stored is not None and stored.definition == layer.rollups.definitions[name]
+        if not current or stored.age_seconds(now) >= d.parse_duration(rollup.refresh.every):  # type: ignore[union-attr]
+            out.append(name)
+    return out
+
+
 def _build_one(
     layer: Layer, store: RollupStore, shape: RollupShape, full: bool, now: Callable[[], datetime]
 ) -> BuildReport:

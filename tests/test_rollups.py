@@ -340,22 +340,30 @@ def test_a_query_no_rollup_answers_exactly_reads_the_source(served: Layer, raw: 
     assert same_rows(got, raw.query(**query))
 
 
-def test_a_caller_with_row_policies_reads_the_source(tmp_path: Path, served: Layer) -> None:
-    """A row policy filters model columns, not stored dimensions: its callers' answers come from the
-    source, under the policy; callers without one still read the rollup."""
+def test_row_policies_over_stored_dimensions_are_applied_to_the_rollup(tmp_path: Path, served: Layer) -> None:
+    """A policy filtering a column the rollup stores as a dimension is applied to the rollup; one
+    filtering a column it does not keep sends its callers to the source. Both answer as the source
+    does under the same policy."""
     root = _project_with(tmp_path, _source(served), ROLLUPS)
     (root / "policies.yml").write_text(
-        "policies:\n  - role: segment_rep\n    rows:\n      - {model: customers, where: 'segment = {{ user.segment }}'}\n"
+        "policies:\n"
+        "  - role: segment_rep\n    rows:\n      - {model: customers, where: 'segment = {{ user.segment }}'}\n"
+        "  - role: named\n    rows:\n      - {model: customers, where: 'name <> {{ user.name }}'}\n"
         "  - role: admin\n"
     )
     layer = Layer(load(root), engine=served.engine, state_folder=served.state_folder)
-    q = dict(metrics=["revenue"], dimensions=["customers.segment"])
+    source = Layer(load(root), engine=served.engine, state_folder=tmp_path / "none")
+    q = dict(metrics=["revenue", "avg_amount"], dimensions=["customers.segment", "metric_time:quarter"])
+    for principal, rollup in (
+        (sl.Principal(("segment_rep",), {"segment": "smb"}), "orders_daily"),
+        (sl.Principal(("segment_rep", "named"), {"segment": "smb", "name": "x"}), None),
+        (sl.Principal(("admin",)), "orders_daily"),
+    ):
+        got = layer.query(principal=principal, **q)
+        assert got.rollup == rollup
+        assert same_rows(got, source.query(principal=principal, **q))
     rep = layer.query(principal=sl.Principal(("segment_rep",), {"segment": "smb"}), **q)
-    assert rep.rollup is None
-    assert [r["customers.segment"] for r in rep.rows] == ["smb"]
-    admin = layer.query(principal=sl.Principal(("admin",)), **q)
-    assert admin.rollup == "orders_by_segment_monthly"
-    assert same_rows(admin, served.query(**q))
+    assert {r["customers.segment"] for r in rep.rows} == {"smb"}
 
 
 def _source(layer: Layer) -> Path:

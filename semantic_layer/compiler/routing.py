@@ -2,10 +2,11 @@
 
 A unit is *covered* by a rollup of its model, stored in the query's time zone, when the rollup
 stores every measure it aggregates, every dimension it groups by and every member its conditions
-read, metric_time at a grain the stored one rolls up to, and nothing it reads lies elsewhere
-(segments and row policies read model columns, not stored dimensions, so a unit with them stays on
-the source). Measures that do not add up again
-(count_distinct, median, percentile) are covered only by a rollup grouped exactly as the unit is.
+read, metric_time at a grain the stored one rolls up to. A segment or a row policy is covered when
+each column its SQL reads is a stored dimension that is that very column (a row policy filtering
+`region` on customers, and the rollup storing `customers.region`, whose SQL is `region`). Measures
+that do not add up again (count_distinct, median, percentile) are covered only by a rollup grouped
+exactly as the unit is.
 The plan is answered from rollups only when every unit is covered; each unit then reads the
 smallest rollup covering it.
 
@@ -26,12 +27,22 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
-from ..graph import ResolvedDimension
-from ..snippets import map_columns
+from ..access import RowRule
+from ..graph import Path, ResolvedDimension
+from ..snippets import map_columns, parse_snippet
 from ..timegrain import Calendar, offset_fits_grain, py_truncate
 from .members import MemberRef
 from .metrics import safe_divide
-from .plan import CumulativeSpec, FilterCondition, Plan, PlannedCondition, Reads, TimeRangeCondition, Unit
+from .plan import (
+    CumulativeSpec,
+    FilterCondition,
+    Plan,
+    PlannedCondition,
+    Reads,
+    RowPolicyCondition,
+    SegmentCondition,
+    Unit,
+)
 
 if TYPE_CHECKING:
     from ..rollups.shape import RollupShape, StoredDimension
@@ -108,8 +119,9 @@ def _covers(shape: RollupShape, unit: Unit) -> bool:
     stored = shape.measures
     if any(name not in stored for name in unit.measures):
         return False
-    members = [*unit.reads.dimensions, *(m for c in unit.reads.conditions for m in _condition_members(c))]
-    if any(_stored(shape, m) is None for m in members if m is not None) or None in members:
+    if any(_stored(shape, m) is None for m in unit.reads.dimensions):
+        return False
+    if any(_moved_condition(shape, c) is None for c in unit.reads.conditions):
         return False
     if any(stored[name].exact_only for name in unit.measures):
         return _grouped_exactly(shape, unit)
@@ -119,15 +131,6 @@ def _covers(shape: RollupShape, unit: Unit) -> bool:
 def _accumulates(shape: RollupShape, spec: CumulativeSpec) -> bool:
     """A running total is read from daily rows only: a window's edges and an as-of-end day fall on days."""
     return shape.grain == "day" and (spec.window is None or offset_fits_grain(spec.window, "day"))
-
-
-def _condition_members(cond: PlannedCondition) -> Sequence[MemberRef | None]:
-    """The members a condition reads; None for a condition that reads model columns (not covered)."""
-    if isinstance(cond, FilterCondition):
-        return cond.members
-    if isinstance(cond, TimeRangeCondition):
-        return ()
-    return (None,)
 
 
 def _stored(shape: RollupShape, member: MemberRef) -> StoredDimension | str | None:
@@ -182,7 +185,7 @@ def _rewrite(shape: RollupShape, unit: Unit) -> tuple[Unit, dict[str, tuple[str,
         else:
             measures[next(iter(columns.values()))] = alias
     reads = unit.reads
-    conditions = tuple(_moved_condition(shape, c) for c in reads.conditions)
+    conditions = tuple(c for c in (_moved_condition(shape, c) for c in reads.conditions) if c is not None)
     new_reads = Reads(model, reads.requests, tuple(_moved(shape, m) for m in reads.dimensions), conditions)
     key = dataclasses.replace(unit.key, model=model)
     return dataclasses.replace(unit, key=key, measures=MappingProxyType(measures), reads=new_reads), {
@@ -203,10 +206,42 @@ def _moved(shape: RollupShape, member: MemberRef) -> MemberRef:
     return MemberRef(member.ref, member.grain, ResolvedDimension((), model, column), False)
 
 
-def _moved_condition(shape: RollupShape, cond: PlannedCondition) -> PlannedCondition:
+def _moved_condition(shape: RollupShape, cond: PlannedCondition) -> PlannedCondition | None:
+    """The condition over the stored model, or None when it reads what the rollup does not keep."""
     if isinstance(cond, FilterCondition):
+        if any(_stored(shape, m) is None for m in cond.members):
+            return None
         return dataclasses.replace(cond, members=tuple(_moved(shape, m) for m in cond.members))
+    if isinstance(cond, SegmentCondition):
+        where = _stored_sql(shape, cond.where, cond.path)
+        return None if where is None else SegmentCondition(where, ())
+    if isinstance(cond, RowPolicyCondition):
+        per_role = []
+        for reached in cond.per_role:
+            moved = [(rule, _stored_sql(shape, rule.where, path)) for path, rule in reached]
+            if any(where is None for _, where in moved):
+                return None
+            per_role.append(tuple(((), RowRule(shape.model_name, str(w), r.claims, r.role)) for r, w in moved))
+        return RowPolicyCondition(tuple(per_role))
     return cond
+
+
+def _stored_sql(shape: RollupShape, sql: str, path: Path) -> str | None:
+    """SQL over the columns of the model at `path` as SQL over the stored columns, or None when it
+    reads a column that is not stored as it is (or a column of a further join)."""
+    tree = parse_snippet(sql, shape.dialect)
+    spot = tuple(step.alias for step in path)
+    model = path[-1].target if path else shape.model
+    columns: dict[str, str] = {}
+    for column in tree.find_all(exp.Column):
+        stored = next(
+            (s for s in shape.dimensions if not column.table and s.holds_column(spot, model, column.name)), None
+        )
+        if stored is None:
+            return None
+        columns[column.name] = stored.column
+    moved = map_columns(tree.copy(), lambda c: exp.column(columns[c.name]))
+    return str(moved.sql(shape.dialect))
 
 
 def _divide(expr: exp.Expr, divided: dict[str, tuple[str, str]]) -> exp.Expr:

@@ -40,6 +40,13 @@ class StoredDimension:
     column: str
     definition: d.Dimension  # as the stored model declares it (a time dimension holds dates)
     grain: str | None
+    source: str  # the dimension's SQL on its own model: a bare column there is this stored column
+
+    def holds_column(self, path: tuple[str, ...], model: str, column: str) -> bool:
+        """Whether this stored column is `column` of `model` reached along `path` (join aliases),
+        as it is: what a segment's or a row policy's SQL reads of that model."""
+        spot, owner, _, _ = self.identity
+        return self.grain is None and (spot, owner) == (path, model) and self.source == column
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class RollupShape:
     dimensions: tuple[StoredDimension, ...]
     measures: MappingProxyType[str, StoredMeasure]
     timezone: str
+    dialect: str  # the project's, which segments and row policies are written in
 
     @property
     def name(self) -> str:
@@ -184,7 +192,8 @@ def resolve_rollup(graph: SemanticGraph, rollup: d.Rollup) -> RollupShape:
     check_model(graph, rollup)
     dims = tuple(resolve_stored_dimension(graph, rollup.model, ref) for ref in rollup.dimensions)
     measures = {name: resolve_stored_measure(graph, rollup.model, name) for name in rollup.measures}
-    return RollupShape(rollup, rollup.model, dims, MappingProxyType(measures), graph.settings.timezone)
+    settings = graph.settings
+    return RollupShape(rollup, rollup.model, dims, MappingProxyType(measures), settings.timezone, settings.dialect)
 
 
 def check_model(graph: SemanticGraph, rollup: d.Rollup) -> None:
@@ -216,7 +225,7 @@ def resolve_stored_dimension(graph: SemanticGraph, model: str, ref: str) -> Stor
             raise QueryValidationError(f"'{ref}': a rollup stores time dimensions at day or a coarser grain")
     stored = d.Dimension(name=column_alias(ref), type=dim.type, granularity="day" if dim.type == "time" else None)
     identity = (tuple(step.alias for step in member.path), member.dimension.model, dim.name, grain)
-    return StoredDimension(ref, identity, column_alias(ref), stored, grain)
+    return StoredDimension(ref, identity, column_alias(ref), stored, grain, dim.sql)
 
 
 def resolve_stored_measure(graph: SemanticGraph, model: str, name: str) -> StoredMeasure:

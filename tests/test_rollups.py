@@ -556,3 +556,25 @@ def test_serve_refresh_rollups_builds_them_in_the_background(tmp_path: Path, rol
             while (found := client.query(**q)).rollup is None and time.monotonic() < deadline:
                 time.sleep(0.1)
     assert found.rollup == "orders_daily"
+
+
+def test_a_failed_refresh_keeps_the_last_good_version(tmp_path: Path, shop_db: Path, clock: Clock) -> None:
+    db = tmp_path / "shop.duckdb"
+    db.write_bytes(shop_db.read_bytes())
+    root = _project_with(tmp_path, db, ROLLUPS)
+    q = dict(metrics=["order_count"], dimensions=["metric_time:month"])
+    with Layer(load(root), state_folder=tmp_path / "state", clock=clock) as layer:
+        build_rollups(layer, ["orders_daily"], now=clock)
+        before = layer.query(**q)
+        layer.close()
+        con = duckdb.connect(str(db))
+        con.execute("ALTER TABLE orders RENAME TO orders_gone")
+        con.close()
+        with pytest.raises(sl.ExecutionError):
+            build_rollups(layer, ["orders_daily"], now=clock)
+        after = layer.query(**q)
+        assert layer.rollups is not None
+        [status] = [s for s in rollup_status(layer.rollups) if s.name == "orders_daily"]
+    assert after.rollup == "orders_daily" and after.rows == before.rows
+    assert status.state == "fresh" and status.refreshed_at == clock.now
+    assert not list((tmp_path / "state").glob("*.building"))  # the half-built version is gone

@@ -36,6 +36,7 @@ SLOW_MODULES = {
     "test_pages_usage",
     "test_clickhouse",
     "test_rollups_engines",
+    "test_rollups_crm",
 }
 
 

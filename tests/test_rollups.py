@@ -511,6 +511,7 @@ FUZZ_RANGES = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     metrics=st.lists(st.sampled_from(FUZZ_METRICS), min_size=1, max_size=3, unique=True),

@@ -1,4 +1,5 @@
-"""What pushed alerts remember, and the lock that lets one scheduler at a time use it.
+"""What pushed alerts remember, and the lock that lets one scheduler at a time use it (the rollup
+builder takes the same kinds of lock, under a key of its own: semantic_layer/rollups/build.py).
 
 The state is the level last delivered to each webhook for each metric, and when thresholds were
 last evaluated: kept outside the process, a restart neither resends nor forgets a level. With a
@@ -229,7 +230,7 @@ class RedisLock:
         self._renewed_at = time.monotonic()
         self._lost.clear()
         self._stop.clear()
-        self._renewer = threading.Thread(target=self._renew, name="sl-alerts-lock", daemon=True)
+        self._renewer = threading.Thread(target=self._renew, name="sl-lock-renewal", daemon=True)
         self._renewer.start()
         return True
 
@@ -256,12 +257,12 @@ class RedisLock:
             try:
                 renewed = self._client.eval(RENEW_SCRIPT, 1, self.key, self._token, self._lease_ms())
             except Exception as exc:  # Redis down: keep trying; held() turns False once the lease is over
-                log.warning("renewing the alert lock (%s) failed: %s", self.where, exc)
+                log.warning("renewing the lock %s failed: %s", self.where, exc)
                 continue
             if renewed:
                 self._renewed_at = time.monotonic()
             else:
-                log.error("the alert lock (%s) was lost: another scheduler may hold it now", self.where)
+                log.error("the lock %s was lost: another process may hold it now", self.where)
                 self._lost.set()
                 return
 

@@ -1,9 +1,10 @@
-"""`semantic-layer rollups build|status` (docs/rollups.md), registered on the program of cli.py."""
+"""`semantic-layer rollups build|status|suggest` (docs/rollups.md), registered on the program of cli.py."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -12,8 +13,8 @@ from rich.table import Table
 
 from .cli import ProjectOpt, _fail, _load, app, err, out
 from .errors import SemanticLayerError
+from .jsonvalues import json_value
 from .layer import Layer
-from .result import json_value
 
 rollups_app = typer.Typer(help="Rollups (pre-aggregations): build them, see their state.", no_args_is_help=True)
 app.add_typer(rollups_app, name="rollups")
@@ -109,3 +110,46 @@ def _age(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} s"
+
+
+@rollups_app.command("suggest")
+def suggest_rollups(
+    project: ProjectOpt = None,
+    since: Annotated[
+        str | None, typer.Option(help="Also the queries of the audit log since then ('30d', '2025-01-01').")
+    ] = None,
+) -> None:
+    """Rollups that would answer the dashboards' tiles (and with --since, the queries the audit log
+    recorded) which the project's rollups do not answer yet: one per model, as YAML to paste into a
+    project file, each with what it serves."""
+    import yaml
+
+    from .audit import audit_store
+    from .governance.usage import parse_since
+    from .rollups.suggest import questions, suggest
+    from .state import state_dir
+
+    proj = _load(project)
+    store, start = None, None
+    if since is not None:
+        try:
+            start = parse_since(since, datetime.now(UTC))
+        except ValueError as exc:
+            raise _fail(f"--since {exc}") from None
+        store = audit_store(state_dir(proj.settings.name), proj.settings.audit)
+    found = suggest(proj, questions(proj, store, start))
+    if not found:
+        err.print("no rollup to suggest: the project's rollups answer every question they can", highlight=False)
+        return
+    parts = []
+    for suggestion in found:
+        serves = "".join(f"# - {where}\n" for where in suggestion.serves)
+        body = yaml.safe_dump(
+            [suggestion.rollup.model_dump(exclude_defaults=True)], sort_keys=False, allow_unicode=True
+        )
+        parts.append(f"# serves:\n{serves}" + body)
+    sys.stdout.write("rollups:\n" + "\n".join(_indent(p) for p in parts))
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}\n" if line else "\n" for line in text.splitlines())

@@ -5,7 +5,7 @@ the cockpit's tiles do reach rollups."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +127,49 @@ def test_every_dashboard_tile_answers_the_same_with_rollups(crm_served: Layer, c
         routed[where] = got.rollup
     cockpit = {k: v for k, v in routed.items() if k.startswith("strategic_cockpit")}
     assert cockpit and sum(v is not None for v in cockpit.values()) >= len(cockpit) // 2, cockpit
+
+
+def test_suggested_rollups_answer_the_dashboards(tmp_path: Path, crm_db: Path, crm_raw: Layer) -> None:
+    """Without rollups, `rollups suggest` proposes ones that load, build, and answer the dashboards'
+    tiles they say they serve exactly; with the project's own rollups it proposes nothing for the
+    tiles they answer already."""
+    import yaml
+
+    from semantic_layer.rollups.suggest import questions, suggest
+
+    root = crm_project(tmp_path / "bare", crm_db)
+    (root / "rollups.yml").unlink()
+    bare = load(root)
+    found = suggest(bare, questions(bare))
+    assert {s.rollup.model for s in found} >= {"orders", "customers"}
+    assert all(s.serves for s in found)
+    rollups = [s.rollup.model_dump(exclude_defaults=True) for s in found]
+    (root / "suggested.yml").write_text(yaml.safe_dump({"rollups": rollups}))
+    with Layer(load(root), state_folder=tmp_path / "state") as layer:
+        build_rollups(layer)
+        for where, query in tiles(layer):
+            got, expected = answers(layer, query), answers(crm_raw, query)
+            assert not isinstance(got, str) and not isinstance(expected, str)
+            assert same_rows(got, expected), where
+    shipped = load(crm_project(tmp_path / "shipped", crm_db))
+    assert not {s.rollup.model for s in suggest(shipped, questions(shipped))} & {"orders", "customers"}
+
+
+def test_suggest_reads_the_audit_log(tmp_path: Path, crm_db: Path) -> None:
+    from semantic_layer.audit import audit_store
+    from semantic_layer.rollups.suggest import questions, suggest
+
+    root = crm_project(tmp_path / "p", crm_db)
+    (root / "dashboards.yml").unlink()
+    project = load(root)
+    with Layer(project, state_folder=tmp_path / "state") as layer:
+        layer.query(metrics=["lead_count"], dimensions=["channels.name", "metric_time:week"])
+        layer.query(metrics=["opportunities_created"], dimensions=["opportunity_owner.name", "metric_time:week"])
+        assert layer.audit is not None and layer.audit.flush()
+    store = audit_store(tmp_path / "state", project.settings.audit)
+    assert suggest(project, questions(project)) == []  # no dashboards: nothing asked
+    [found] = suggest(project, questions(project, store, datetime(2000, 1, 1, tzinfo=UTC)))
+    # leads by channel are answered by metrics/rollups.yml; opportunities by owner are not
+    assert found.rollup.name == "opportunities_daily_2" and found.rollup.model == "opportunities"
+    assert found.rollup.dimensions == ["opportunity_owner.name"] and found.rollup.time_grain == "day"
+    assert found.serves == ("query opportunities_created by opportunity_owner.name, metric_time:week",)

@@ -34,8 +34,9 @@ def build(
     full: Annotated[bool, typer.Option("--full", help="Compute every period again, not only the recent ones.")] = False,
 ) -> None:
     """Build the rollups, or refresh them: the periods from refresh.lookback before the newest
-    stored one are computed again (all of them on a first build, with --full, or after the
-    definition changed). Each rollup is swapped in whole as soon as it is built."""
+        stored one are computed again (all of them on a first build, with --full, or after the
+        definition changed). The rollups built are swapped in together when the build ends; one that
+    fails keeps its last good version."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from .rollups.build import build_rollups

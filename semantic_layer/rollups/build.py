@@ -1,5 +1,6 @@
 """Building rollups: the layer's own compiled SQL run on the source, its Arrow answer written into
-a new version of the store.
+a new version of the store — one version per build, swapped in when the build ends (a rollup that
+fails in it keeps its last good rows).
 
 A refresh is incremental: the periods from `refresh.lookback` before the newest stored period on are
 computed again (rows that arrived late land there) and replace the stored ones in one transaction,
@@ -89,21 +90,33 @@ def build_rollups(
     on_built: Callable[[BuildReport], None] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[BuildReport]:
-    """Build or refresh the rollups (all, or those named), each swapped in as soon as it is built."""
+    """Build or refresh the rollups (all, or those named) into one new version of the store, swapped
+    in when the build ends. A rollup that fails keeps its last good version; the others are swapped
+    in all the same, and the failures raised after."""
     chosen = shapes(layer, names)
     store = rollup_store(layer)
-    reports = []
+    reports, failures = [], []
     with holding(build_lock(layer), LOCK_WAIT_SECONDS) as taken:
         if not taken:
             raise RollupBuildError(
                 "another rollup build is running (it holds the build lock) — try again when it is done"
             )
-        for shape in chosen:
-            report = _build_one(layer, store, shape, full, now)
-            reports.append(report)
-            if on_built is not None:
-                on_built(report)
+        with store.writing() as con:
+            for shape in chosen:
+                try:
+                    report = _build_one(layer, con, shape, full, now)
+                except SemanticLayerError as exc:
+                    failures.append(f"{shape.name}: {getattr(exc, 'message', exc)}")
+                    continue
+                reports.append(report)
+                if on_built is not None:
+                    on_built(report)
     store.close()
+    if failures:
+        raise RollupBuildError(
+            f"{len(failures)} rollup{'s' if len(failures) > 1 else ''} not built (the last good version "
+            f"stays in use): {'; '.join(failures)}"
+        )
     return reports
 
 
@@ -123,21 +136,26 @@ def due(layer: Layer, now: datetime) -> list[str]:
 
 
 def _build_one(
-    layer: Layer, store: RollupStore, shape: RollupShape, full: bool, now: Callable[[], datetime]
+    layer: Layer, con: duckdb.DuckDBPyConnection, shape: RollupShape, full: bool, now: Callable[[], datetime]
 ) -> BuildReport:
     started = time.perf_counter()
     model = layer.project.graph.models[shape.model]
     definition = definition_hash(shape.rollup, layer.project.settings, model)
-    with store.writing() as con:
-        before = read_record(con, shape.name)
-        start = None if full or before is None or before.definition != definition else _restart(layer, shape, before)
-        refreshed_at = now()
-        answer = _compute(layer, shape, start)
+    before = read_record(con, shape.name)
+    start = None if full or before is None or before.definition != definition else _restart(layer, shape, before)
+    refreshed_at = now()
+    answer = _compute(layer, shape, start)
+    con.execute("BEGIN")
+    try:
         _write(con, shape, answer, start)
         extent = exp.select(exp.Count(this=exp.Star()), exp.Max(this=exp.column(METRIC_TIME)))
         [(count, newest)] = con.execute(extent.from_(table(shape.table)).sql("duckdb")).fetchall()
         stored = StoredRollup(shape.name, definition, refreshed_at, newest, int(count), time.perf_counter() - started)
         record(con, stored)
+        con.execute("COMMIT")
+    except duckdb.Error as exc:
+        con.execute("ROLLBACK")
+        raise RollupBuildError(f"rollup '{shape.name}' could not be written: {exc}") from None
     return BuildReport(shape.name, start is None, start, answer.num_rows, stored)
 
 
@@ -177,17 +195,12 @@ def _write(con: duckdb.DuckDBPyConnection, shape: RollupShape, answer: pa.Table,
     con.register("rollup_answer", answer)
     rows = exp.select(*shape.columns).from_("rollup_answer")
     try:
-        con.execute("BEGIN")
         if start is None:
             con.execute(exp.Create(kind="TABLE", this=table(shape.table), expression=rows, replace=True).sql("duckdb"))
         else:
-            time = exp.column(METRIC_TIME)
-            replaced = exp.or_(exp.GTE(this=time, expression=exp.Placeholder()), time.copy().is_(exp.null()))
+            period = exp.column(METRIC_TIME)
+            replaced = exp.or_(exp.GTE(this=period, expression=exp.Placeholder()), period.copy().is_(exp.null()))
             con.execute(exp.delete(table(shape.table), where=replaced).sql("duckdb"), [start])
             con.execute(exp.insert(rows, table(shape.table), columns=shape.columns).sql("duckdb"))
-        con.execute("COMMIT")
-    except duckdb.Error as exc:
-        con.execute("ROLLBACK")
-        raise RollupBuildError(f"rollup '{shape.name}' could not be written: {exc}") from None
     finally:
         con.unregister("rollup_answer")

@@ -4,6 +4,7 @@ test over the golden cases and queries made to be routed)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -581,3 +582,32 @@ def test_a_failed_refresh_keeps_the_last_good_version(tmp_path: Path, shop_db: P
     assert after.rollup == "orders_daily" and after.rows == before.rows
     assert status.state == "fresh" and status.refreshed_at == clock.now
     assert not list((tmp_path / "state").glob("*.building"))  # the half-built version is gone
+
+
+# -- the command line -----------------------------------------------------------------------------
+def test_the_rollups_commands(tmp_path: Path, rolled: Path) -> None:
+    from typer.testing import CliRunner
+
+    from semantic_layer.cli import app
+
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEMANTIC_LAYER_STATE_DIR", str(tmp_path))
+        before = runner.invoke(app, ["rollups", "status", "-p", str(rolled), "--format", "json"])
+        built = runner.invoke(app, ["rollups", "build", "orders_daily", "-p", str(rolled)])
+        again = runner.invoke(app, ["rollups", "build", "orders_daily", "-p", str(rolled)])
+        after = runner.invoke(app, ["rollups", "status", "-p", str(rolled), "--format", "json"])
+        table = runner.invoke(app, ["rollups", "status", "-p", str(rolled)])
+        unknown = runner.invoke(app, ["rollups", "build", "orders_dayly", "-p", str(rolled)])
+        suggested = runner.invoke(app, ["rollups", "suggest", "-p", str(rolled)])
+    assert {r["name"]: r["state"] for r in json.loads(before.stdout)["rollups"]}["orders_daily"] == "missing"
+    assert built.exit_code == 0 and "orders_daily: built" in built.stdout
+    assert again.exit_code == 0 and "orders_daily: refreshed from" in again.stdout
+    states = {r["name"]: r for r in json.loads(after.stdout)["rollups"]}
+    assert states["orders_daily"]["state"] == "fresh" and states["orders_daily"]["rows"] > 0
+    assert states["customers_daily"]["state"] == "missing"
+    assert json.loads(after.stdout)["store"] == str(tmp_path / "rollups.duckdb")
+    assert "orders_daily" in table.stdout and "fresh" in table.stdout
+    assert unknown.exit_code == 1 and "unknown rollup 'orders_dayly' — did you mean 'orders_daily'" in unknown.stderr
+    assert suggested.exit_code == 0  # the shop project has no dashboards: nothing to suggest
+    assert "no rollup to suggest" in suggested.stderr

@@ -1,5 +1,5 @@
-"""Rollups of data that lives in PostgreSQL: built by the layer's SQL on PostgreSQL, stored in
-DuckDB, and every golden query and every query made to be routed answers as PostgreSQL does."""
+"""Rollups of data that lives in PostgreSQL or MariaDB: built by the layer's SQL there, stored in
+DuckDB, and every golden query and every query made to be routed answers as the source does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engines import postgres_copy
+from engines import mysql_copy, postgres_copy
 from golden_cases import CASES, SHARE_CASES
 from helpers import make_project
 from test_rollups import RAW, ROLLUPS, ROUTED, same_rows
@@ -18,10 +18,12 @@ from semantic_layer.layer import Layer
 from semantic_layer.project import load
 from semantic_layer.rollups.build import build_rollups
 
+ENGINES = {"postgres": postgres_copy, "mysql": mysql_copy}
 
-@pytest.fixture(scope="module")
-def postgres(shop_db: Path) -> Iterator[str]:
-    with postgres_copy(shop_db) as url:
+
+@pytest.fixture(scope="module", params=sorted(ENGINES))
+def source(request: pytest.FixtureRequest, shop_db: Path) -> Iterator[str]:
+    with ENGINES[request.param](shop_db) as url:
         yield url
 
 
@@ -33,15 +35,15 @@ def rolled(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def pg_served(tmp_path_factory: pytest.TempPathFactory, rolled: Path, postgres: str) -> Iterator[Layer]:
-    with Layer(load(rolled), postgres, state_folder=tmp_path_factory.mktemp("pg-rollups")) as layer:
+def served_there(tmp_path_factory: pytest.TempPathFactory, rolled: Path, source: str) -> Iterator[Layer]:
+    with Layer(load(rolled), source, state_folder=tmp_path_factory.mktemp("remote-rollups")) as layer:
         build_rollups(layer)
         yield layer
 
 
 @pytest.fixture(scope="module")
-def pg_raw(tmp_path_factory: pytest.TempPathFactory, rolled: Path, postgres: str) -> Iterator[Layer]:
-    with Layer(load(rolled), postgres, state_folder=tmp_path_factory.mktemp("pg-no-rollups")) as layer:
+def raw_there(tmp_path_factory: pytest.TempPathFactory, rolled: Path, source: str) -> Iterator[Layer]:
+    with Layer(load(rolled), source, state_folder=tmp_path_factory.mktemp("remote-no-rollups")) as layer:
         yield layer
 
 
@@ -49,20 +51,20 @@ QUERIES = [*(c[1] for c in [*CASES, *SHARE_CASES]), *(c[1] for c in ROUTED), *(c
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_answers_from_rollups_of_postgres_data_are_postgres_answers(
-    pg_served: Layer, pg_raw: Layer, query: dict[str, Any]
+def test_answers_from_rollups_of_a_database_are_its_answers(
+    served_there: Layer, raw_there: Layer, query: dict[str, Any]
 ) -> None:
     try:
-        expected = pg_raw.query(**query)
+        expected = raw_there.query(**query)
     except sl.QueryError as exc:
         with pytest.raises(type(exc)):
-            pg_served.query(**query)
+            served_there.query(**query)
         return
-    got = pg_served.query(**query)
+    got = served_there.query(**query)
     assert same_rows(got, expected)
     assert [c.type for c in got.columns] == [c.type for c in expected.columns]
 
 
-def test_every_made_to_be_routed_query_reads_rollups(pg_served: Layer) -> None:
+def test_every_made_to_be_routed_query_reads_rollups(served_there: Layer) -> None:
     for _, query, rollup in ROUTED:
-        assert pg_served.query(**query).rollup == rollup, query
+        assert served_there.query(**query).rollup == rollup, query

@@ -11,7 +11,9 @@ import pytest
 from engines import mysql_copy, postgres_copy
 from golden_cases import CASES, SHARE_CASES
 from helpers import make_project
-from test_rollups import RAW, ROLLUPS, ROUTED, same_rows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_rollups import FUZZ_DIMENSIONS, FUZZ_FILTERS, FUZZ_METRICS, FUZZ_RANGES, RAW, ROLLUPS, ROUTED, same_rows
 
 import semantic_layer as sl
 from semantic_layer.layer import Layer
@@ -68,3 +70,28 @@ def test_answers_from_rollups_of_a_database_are_its_answers(
 def test_every_made_to_be_routed_query_reads_rollups(served_there: Layer) -> None:
     for _, query, rollup in ROUTED:
         assert served_there.query(**query).rollup == rollup, query
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    metrics=st.lists(st.sampled_from(FUZZ_METRICS), min_size=1, max_size=3, unique=True),
+    dims=st.lists(st.sampled_from(FUZZ_DIMENSIONS), max_size=3, unique=True),
+    where=st.lists(FUZZ_FILTERS, max_size=2),
+    time_range=FUZZ_RANGES,
+)
+def test_random_queries_answer_as_the_database_does(
+    served_there: Layer,
+    raw_there: Layer,
+    metrics: list[str],
+    dims: list[str],
+    where: list[Any],
+    time_range: dict[str, str] | None,
+) -> None:
+    query = dict(metrics=metrics, dimensions=dims, where=where, time_range=time_range)
+    try:
+        expected = raw_there.query(**query)
+    except sl.QueryError as exc:
+        with pytest.raises(type(exc)):
+            served_there.query(**query)
+        return
+    assert same_rows(served_there.query(**query), expected)

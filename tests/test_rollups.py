@@ -611,3 +611,27 @@ def test_the_rollups_commands(tmp_path: Path, rolled: Path) -> None:
     assert unknown.exit_code == 1 and "unknown rollup 'orders_dayly' — did you mean 'orders_daily'" in unknown.stderr
     assert suggested.exit_code == 0  # the shop project has no dashboards: nothing to suggest
     assert "no rollup to suggest" in suggested.stderr
+
+
+def test_builders_on_several_machines_share_a_lock_in_redis(served: Layer) -> None:
+    """With a shared cache configured, the build lock lives in Redis: a builder elsewhere holding it
+    keeps this one from building."""
+    from engines import unavailable
+
+    from semantic_layer.alert_state import RedisLock
+
+    url = "redis://127.0.0.1:6379/0"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEMANTIC_LAYER_CACHE_URL", url)
+        lock = build_lock(served)
+        assert isinstance(lock, RedisLock)
+        try:
+            taken = lock.acquire(0)
+        except sl.SemanticLayerError:
+            unavailable("Redis is not reachable on 127.0.0.1:6379")
+        assert taken
+        try:
+            with pytest.raises(RollupBuildError, match="another rollup build is running"):
+                build_rollups(served)
+        finally:
+            lock.release()

@@ -72,3 +72,13 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    """`semantic-layer ARGS` in process: its exit code, standard output and standard error."""
+    from typer.testing import CliRunner
+
+    from semantic_layer.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr

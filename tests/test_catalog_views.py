@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from govproject import DASHBOARDS, METRICS, MODELS, SETTINGS, build_data
+from helpers import run_cli as cli
 from typer.testing import CliRunner
 
 import semantic_layer as sl
 from semantic_layer.catalog import depends_on, dimensions_for, used_by
-from semantic_layer.cli import app
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,11 +31,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "dashboards.yml").write_text(DASHBOARDS)
     monkeypatch.chdir(tmp_path)
     return root
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_list_dimensions_of_metrics_lists_what_they_can_be_grouped_by(project: Path) -> None:

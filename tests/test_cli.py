@@ -11,17 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_cli as run
 from typer.testing import CliRunner
 
 import semantic_layer as sl
 from semantic_layer.cli import app, display
 
 runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_validate_prints_a_summary(shop_project: Path) -> None:

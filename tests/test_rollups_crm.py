@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from crmproject import crm_project
 from helpers import retention_period
-from test_rollups import same_rows
+from rollupcases import same_rows
 
 import semantic_layer as sl
 from semantic_layer.catalog import dimensions_for

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from engines import mysql_copy, postgres_copy
-from test_cli import run
+from helpers import run_cli as run
 
 import semantic_layer as sl
 

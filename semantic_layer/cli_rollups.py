@@ -11,10 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli import ProjectOpt, _fail, _load, app, err, out
+from .cli import ProjectOpt, _fail, _load, app, err, open_layer, out
 from .errors import SemanticLayerError
 from .jsonvalues import json_value
-from .layer import Layer
 
 rollups_app = typer.Typer(help="Rollups (pre-aggregations): build them, see their state.", no_args_is_help=True)
 app.add_typer(rollups_app, name="rollups")
@@ -46,7 +45,7 @@ def build(
         raise _fail("the project defines no rollups — add a 'rollups:' list (docs/rollups.md)")
     chosen = names or list(proj.rollups)
     with (
-        Layer(proj) as layer,
+        open_layer(proj) as layer,
         Progress(
             "[progress.description]{task.description}",
             BarColumn(),
@@ -79,7 +78,7 @@ def status(
     from .rollups.serving import rollup_status
 
     proj = _load(project)
-    with Layer(proj) as layer:
+    with open_layer(proj) as layer:
         if layer.rollups is None:
             raise _fail("the project defines no rollups — add a 'rollups:' list (docs/rollups.md)")
         found = rollup_status(layer.rollups)

@@ -378,3 +378,13 @@ def test_list_metrics_shows_thresholds_in_the_metric_format(alerting: Path) -> N
     assert shown["monthly_revenue"] == "warn < 55,000.00, critical < 45,000.00 per month"
     assert shown["order_value"] == "warn < 510 or > 535 per quarter"
     assert shown["weekly_tickets"] == "warn > 6, critical > 7 per week"
+
+
+def test_the_governance_commands_start_without_arrow_or_the_engines() -> None:
+    """lint, diff and docs run in CI on every pull request: their start must not pay for Arrow,
+    the database drivers or the HTTP client, which only query-running commands need."""
+    code = (
+        "import sys, semantic_layer.cli; print(sorted(m for m in ('pyarrow', 'duckdb', 'httpx') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,6 +1,6 @@
 """Generated SQL vs hand-written SQL, per engine, on the scale-1 demo. Prints a table; asserts nothing.
 
-    python bench/engines.py [--runs 5] [--engines duckdb,postgres,mysql,clickhouse]
+    python bench/engines.py [--runs 5] [--engines duckdb,postgres,mysql,clickhouse,spark]
 
 The queries are the CRM golden checks of tests/test_crm_demo.py: each pairs a layer query with the
 hand-written DuckDB SQL that must give the same answer. For PostgreSQL and MariaDB the hand-written
@@ -12,7 +12,9 @@ statements run through the same driver; the ratio is generated time over hand-wr
 (medians). The demo is copied into an `sl_bench_<pid>` schema (PostgreSQL) or database (MariaDB), which
 is dropped at the end, and for ClickHouse into a database of a temporary chdb folder (embedded, in this
 process), through the tests' own copy (tests/engines.py); its hand-written SQL is transpiled as for
-PostgreSQL, but for two baselines written for it (CLICKHOUSE_HAND).
+PostgreSQL, but for two baselines written for it (CLICKHOUSE_HAND);
+for Spark (a local session in this process, needing Java and PySpark), into a temporary warehouse
+folder by saveAsTable, read through `spark+local://`.
 """
 
 from __future__ import annotations
@@ -203,7 +205,33 @@ def clickhouse() -> Iterator[str]:
         yield url
 
 
-ENGINES = {"duckdb": duck, "postgres": postgres, "mysql": mysql, "clickhouse": clickhouse}
+@contextmanager
+def spark() -> Iterator[str]:
+    import tempfile
+
+    from pyspark.sql import SparkSession
+
+    with tempfile.TemporaryDirectory(prefix="sl_bench_spark_") as folder:
+        session = (
+            SparkSession.builder.master("local[*]")
+            .config("spark.sql.warehouse.dir", folder)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+        try:
+            with duckdb.connect(str(DATA), read_only=True) as con:
+                for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+                    data = con.execute(f'SELECT * FROM "{name}"').to_arrow_table()
+                    session.createDataFrame(data).write.saveAsTable(name)
+            yield f"spark+local:///{folder}"
+        finally:
+            session.stop()
+
+
+ENGINES = {"duckdb": duck, "postgres": postgres, "mysql": mysql, "clickhouse": clickhouse, "spark": spark}
 
 
 def measure(engine: str, runs: int) -> dict[str, float | None]:

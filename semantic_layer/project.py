@@ -37,13 +37,13 @@ class Project:
     origins: dict[tuple[str, str], Origin]
 
     def connection_url(self) -> str:
-        """The connection with a relative duckdb file or chdb folder read relative to the project folder."""
+        """The connection with a relative DuckDB file, chdb folder or Spark warehouse folder read relative
+        to the project folder."""
         url = self.settings.connection
-        for prefix in ("duckdb:///", "chdb:///"):
-            if url.startswith(prefix):
-                path = url[len(prefix) :]
-                if path and path != ":memory:" and not os.path.isabs(path):
-                    return prefix + str((self.root / path).resolve())
+        for prefix in ("duckdb:///", "chdb:///", "spark+local:///"):
+            path = url.removeprefix(prefix)
+            if path != url and path and path != ":memory:" and not os.path.isabs(path):
+                return prefix + str((self.root / path).resolve())
         return url
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from engines import Spark, start_spark
 from helpers import NY, make_project
 from shopdata import build
 
@@ -37,6 +38,7 @@ SLOW_MODULES = {
     "test_clickhouse",
     "test_rollups_engines",
     "test_rollups_crm",
+    "test_spark",
 }
 
 
@@ -58,6 +60,14 @@ def state_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         del os.environ[STATE_DIR_ENV]
     else:
         os.environ[STATE_DIR_ENV] = before
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Spark]:
+    """The test session's one local Spark, serving Spark Connect too (it takes seconds to start)."""
+    cluster = start_spark(tmp_path_factory.mktemp("spark"))
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

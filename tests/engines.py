@@ -1,5 +1,6 @@
 """The shop data set copied into PostgreSQL and MariaDB, in a schema / database the tests create and drop,
-and into ClickHouse (chdb), in a database of one data folder the whole test session shares.
+into ClickHouse (chdb), in a database of one data folder the whole test session shares, and into the
+test session's one Spark, as tables saveAsTable writes into a warehouse folder.
 
 Outside CI a missing server skips the tests that need it, with the reason; under CI=true it fails.
 """
@@ -9,10 +10,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -170,9 +173,86 @@ def clickhouse_copy(db: Path) -> Iterator[str]:
 COPIES = {"postgres": postgres_copy, "mysql": mysql_copy, "clickhouse": clickhouse_copy}
 
 
+@dataclass
+class Spark:
+    """One local Spark for the whole test session (a JVM takes seconds to start), serving Spark
+    Connect on a free loopback port too. Each DuckDB file is copied once, as a database whose
+    tables `saveAsTable` writes into a folder of their own: the `spark+local://` warehouse."""
+
+    session: Any
+    port: int
+    root: Path
+    _copies: dict[Path, str] = field(default_factory=dict)
+
+    def url(self, db: Path, *, connect: bool = False) -> str:
+        database = self._copies.get(db) or self._copy(db)
+        if connect:
+            return f"sc://127.0.0.1:{self.port}/;database={database}"
+        return f"spark+local:///{self.root / database}"
+
+    def _copy(self, db: Path) -> str:
+        database = self._copies[db] = f"sl_test_{uuid.uuid4().hex[:10]}"
+        self.session.sql(f"CREATE DATABASE {database} LOCATION '{self.root / database}'")
+        with duckdb.connect(str(db), read_only=True) as con:
+            for name, _, _ in _tables(db, rows=False):
+                data = con.execute(f'SELECT * FROM "{name}"').to_arrow_table()
+                self.session.createDataFrame(data).write.saveAsTable(f"{database}.{name}")
+        return database
+
+    def stop(self) -> None:
+        self.session.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_spark(root: Path) -> Spark:
+    """A local session in UTC, tuned for the tests' tiny tables, where a query's fixed costs dominate."""
+    if shutil.which("java") is None:
+        unavailable("Spark needs Java: apt-get install openjdk-17-jre-headless")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        unavailable("PySpark is not installed: pip install -e '.[spark]'")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("semantic-layer-tests")
+        .config("spark.sql.warehouse.dir", str(root / "default"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.adaptive.enabled", "false")  # re-planning costs more than it saves on tiny tables
+        .config("spark.sql.codegen.wholeStage", "false")  # so does compiling generated code per query
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+        .config("spark.connect.grpc.binding.address", "127.0.0.1")
+        .config("spark.connect.grpc.binding.port", str(port))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return Spark(session, port, root)
+
+
+SPARK_ENGINES = ("spark", "spark-connect")  # a local Spark, and the same through Spark Connect
+
+
 def engine_params(names: list[str]) -> list[Any]:
-    """Engine names as fixture parameters; ClickHouse's carry the `clickhouse` marker (`pytest -m clickhouse`)."""
-    return [pytest.param(n, marks=pytest.mark.clickhouse) if n == "clickhouse" else n for n in sorted(names)]
+    """Engine names as fixture parameters; ClickHouse's carry the `clickhouse` marker (`pytest -m
+    clickhouse`), Spark's the `spark` marker (`pytest -m spark`)."""
+    marks = {"clickhouse": pytest.mark.clickhouse, **dict.fromkeys(SPARK_ENGINES, pytest.mark.spark)}
+    return [pytest.param(n, marks=marks[n]) if n in marks else n for n in sorted(names)]
+
+
+@contextmanager
+def copy_on(engine: str, db: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The URL of `db` copied into `engine` (a name of COPIES, 'spark' or 'spark-connect'); Spark's
+    copy lives in the test session's one Spark (the `spark` fixture)."""
+    if engine in SPARK_ENGINES:
+        yield request.getfixturevalue("spark").url(db, connect=engine == "spark-connect")
+        return
+    with COPIES[engine](db) as url:
+        yield url
 
 
 @contextmanager

@@ -81,6 +81,8 @@ def test_rewrites_apply_only_where_the_profile_has_one() -> None:
         "mariadb",
         "bigquery",
         "clickhouse",
+        "spark",
+        "databricks",
         "redshift",
     ]
 

@@ -1,5 +1,6 @@
-"""Same definitions, any store: every golden query answers on PostgreSQL, MariaDB and ClickHouse (chdb)
-exactly as on DuckDB (whose answers the golden tests check against hand-written SQL)."""
+"""Same definitions, any store: every golden query answers on PostgreSQL, MariaDB, ClickHouse (chdb) and
+Spark (local, and through Spark Connect) exactly as on DuckDB (whose answers the golden tests check
+against hand-written SQL)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from engines import COPIES, engine_params, mysql_copy, postgres_copy
+from engines import COPIES, SPARK_ENGINES, copy_on, engine_params, mysql_copy, postgres_copy
 from golden_cases import CASES, NUMERIC, STRUCTURED
 from helpers import assert_rows, retention_period
 
 import semantic_layer as sl
 
-ENGINES = COPIES
+ENGINES = [*COPIES, *SPARK_ENGINES]
 
 
-@pytest.fixture(scope="module", params=engine_params(list(ENGINES)))
+@pytest.fixture(scope="module", params=engine_params(ENGINES))
 def remote(request: pytest.FixtureRequest, shop_db: Path, shop_project: Path) -> Iterator[tuple[str, sl.Layer]]:
-    with ENGINES[request.param](shop_db) as url, sl.connect(shop_project, connection=url) as layer:
+    with copy_on(request.param, shop_db, request) as url, sl.connect(shop_project, connection=url) as layer:
         yield request.param, layer
 
 
@@ -87,14 +88,16 @@ def test_statement_timeout_cancels_on_the_server(remote: tuple[str, sl.Layer]) -
         "mysql": "SELECT COUNT(*) FROM information_schema.columns a, information_schema.columns b, "
         "information_schema.columns c",
         "clickhouse": "SELECT sum(sipHash64(number)) FROM numbers(100000000000)",
-    }[engine]
+        "spark": "SELECT SUM(id * 7 % 13) FROM range(100000000000)",
+    }[engine.removesuffix("-connect")]
     with pytest.raises(sl.QueryTimeoutError, match="cancelled"):
         layer.engine.execute(slow, {}, timeout_seconds=0.5)
 
 
 def test_transactions_are_read_only(remote: tuple[str, sl.Layer], caplog: pytest.LogCaptureFixture) -> None:
     # MySQL lets DDL end a READ ONLY transaction implicitly: give the layer an account without DDL
-    # privileges there. Data changes are refused on every engine (ClickHouse: sessions are readonly=2).
+    # privileges there. Data changes are refused on every engine (ClickHouse: sessions are readonly=2;
+    # Spark's engine runs queries only).
     with pytest.raises(sl.ExecutionError, match="incident"):
         remote[1].engine.execute("DELETE FROM orders WHERE 1 = 1", {})  # ClickHouse wants the WHERE
     assert re.search(r"(?i)read.?only", caplog.text)  # the database's own words are logged, not shown
@@ -104,7 +107,7 @@ def test_the_warehouse_check_runs_on_each_engine(remote: tuple[str, sl.Layer]) -
     assert remote[1].validate_warehouse() == []
 
 
-@pytest.fixture(scope="module", params=engine_params(list(ENGINES)))
+@pytest.fixture(scope="module", params=engine_params(ENGINES))
 def crm_remote(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, sl.Layer, sl.Layer]]:
@@ -114,7 +117,7 @@ def crm_remote(
     write_demo(path, scale=0.05)
     metrics = Path(__file__).resolve().parents[1] / "metrics"
     with (
-        ENGINES[request.param](path) as url,
+        copy_on(request.param, path, request) as url,
         sl.connect(metrics, connection=url) as other,
         sl.connect(metrics, connection=f"duckdb:///{path}") as local,
     ):
@@ -150,6 +153,7 @@ MICROSECOND_TIMESTAMP = {
     "mysql": "DATETIME(6)",
     "mariadb": "DATETIME(6)",
     "clickhouse": "DateTime64(6)",
+    "spark": "TIMESTAMP_NTZ",
 }
 
 
@@ -204,7 +208,9 @@ RENDERINGS = {
     "postgres": ["postgres"],
     "mysql": ["mariadb", "mysql"],
     "clickhouse": ["clickhouse"],
-}  # a MariaDB server runs MySQL's SQL too
+    "spark": ["spark", "databricks"],
+    "spark-connect": ["spark"],
+}  # a MariaDB server runs MySQL's SQL too, and Spark what is compiled for Databricks
 PERCENTILE_QUERIES = [c[1] for c in CASES if {"median_amount", "p90_amount"} & set(c[1].get("metrics", []))]
 
 
@@ -229,7 +235,8 @@ def test_percentiles_answer_as_on_duckdb_in_every_rendering_the_server_runs(
 
 def test_the_mysql_engine_tells_mariadb_apart(remote: tuple[str, sl.Layer]) -> None:
     engine, other = remote
-    assert other.engine.dialect == {"postgres": "postgres", "mysql": "mariadb", "clickhouse": "clickhouse"}[engine]
+    expected = {"postgres": "postgres", "mysql": "mariadb", "clickhouse": "clickhouse"}.get(engine, "spark")
+    assert other.engine.dialect == expected
 
 
 def test_a_zone_the_server_cannot_convert_to_is_refused_not_answered_with_nulls(

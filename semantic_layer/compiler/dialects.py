@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.dialects.mysql import MySQL
 
 from ..errors import QueryValidationError
-from .rewrites import bigquery_node, clickhouse_node, duckdb_node, filter_as_case, mysql_node, postgres_node
+from .rewrites import bigquery_node, clickhouse_node, duckdb_node, filter_as_case, mysql_node, postgres_node, spark_node
 from .spines import (
     array_join_spine,
     flatten_range_spine,
@@ -112,8 +112,8 @@ PROFILES: dict[str, DialectProfile] = {
             # a SUM over no rows is 0, an AVG NaN, where SQL (and every other engine) answers NULL.
             settings=(("join_use_nulls", 1), ("aggregate_functions_null_for_empty", 1)),
         ),
-        DialectProfile("spark"),
-        DialectProfile("databricks"),
+        DialectProfile("spark", rewrite=spark_node),
+        DialectProfile("databricks", rewrite=spark_node),
         DialectProfile(
             "redshift",
             spine=table_function_spine,

@@ -227,3 +227,71 @@ def bigquery_node(node: exp.Expr) -> exp.Expr:
     source = node.args.get("source_tz") or exp.Literal.string("UTC")
     instant = _fn("TIMESTAMP", node.args["timestamp"].copy(), source.copy())
     return _fn("DATETIME", instant, node.args["target_tz"].copy())
+
+
+RANKING = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.PercentRank, exp.CumeDist, exp.Ntile)
+
+
+def spark_node(node: exp.Expr) -> exp.Expr:
+    """Spark (and Databricks): sqlglot lifts every nested WITH to the statement's top, where two
+    units' CTEs of one name clash (Spark refuses duplicate CTE names), so nested CTEs get names of
+    their own first; and PERCENTILE_CONT(x, q), which Spark does not have, is its exact
+    interpolated PERCENTILE(x, q); DATEDIFF counts whole units elapsed, where DuckDB counts the
+    unit boundaries crossed; and a ranking window needs an order, where `ROW_NUMBER() OVER ()`
+    numbers rows arbitrarily elsewhere — ORDER BY NULL is that order (every row a peer)."""
+    if isinstance(node, exp.PercentileCont) and node.expression is not None:
+        return _fn("PERCENTILE", node.this.copy(), node.expression.copy())
+    if isinstance(node, exp.DateDiff):
+        return _spark_date_diff(node)
+    if isinstance(node, exp.Window) and isinstance(node.this, RANKING) and not node.args.get("order"):
+        node.set("order", exp.Order(expressions=[exp.Ordered(this=exp.Null())]))
+    if isinstance(node, exp.With) and node.parent is not None and node.parent.parent is not None:
+        _rename_nested_ctes(node)
+    return node
+
+
+def _spark_date_diff(node: exp.DateDiff) -> exp.Expr:
+    """Whole units between the two values truncated to the unit: the boundaries crossed. Weeks
+    count the days between the dates, divided by 7, as on DuckDB."""
+    unit = node.unit.name.upper() if node.unit else "DAY"
+    if unit == "WEEK":
+        start, end = _as_date(node.expression), _as_date(node.this)
+    else:
+        start, end = (exp.TimestampTrunc(this=x.copy(), unit=exp.Var(this=unit)) for x in (node.expression, node.this))
+    return exp.DateDiff(this=end, expression=start, unit=exp.Var(this=unit))
+
+
+def _rename_nested_ctes(with_: exp.With) -> None:
+    """Rename the CTEs of a nested WITH to names no other CTE of the statement has (prefixed with
+    the enclosing CTE's), and every table reference that reads them."""
+    query = with_.parent
+    assert query is not None
+    root = query.root()
+    taken = {cte.alias for cte in root.find_all(exp.CTE)}
+    outer = query.find_ancestor(exp.CTE)
+    prefix = f"{outer.alias}_" if outer is not None else "q_"
+    for cte in with_.expressions:
+        old = cte.alias
+        new = next(
+            name
+            for n in range(1, len(taken) + 2)
+            if (name := f"{prefix}{old}" + ("" if n == 1 else f"_{n}")) not in taken
+        )
+        readers = [t for t in query.find_all(exp.Table) if not t.db and t.name == old and _defined_by(t, old) is with_]
+        cte.set("alias", exp.TableAlias(this=exp.to_identifier(new)))
+        for table in readers:
+            table.set("this", exp.to_identifier(new))
+            if not table.alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(old)))
+        taken.add(new)
+
+
+def _defined_by(table: exp.Table, name: str) -> exp.With | None:
+    """The WITH whose CTE `name` a table reference reads: the nearest enclosing one that defines it."""
+    node: exp.Expr | None = table.parent
+    while node is not None:
+        with_ = node.args.get("with_")
+        if isinstance(with_, exp.With) and any(cte.alias == name for cte in with_.expressions):
+            return with_
+        node = node.parent
+    return None

@@ -9,8 +9,9 @@ from .base import Engine
 
 def connect_engine(url: str, settings: EngineSettings | None = None) -> Engine:
     """An engine for `duckdb:///path`, `duckdb:///:memory:`, `postgresql://…`, `mysql://…` (MariaDB too),
-    `chdb:///path/to/folder` (embedded ClickHouse) or `clickhouse://host:8123/db`.
-    `settings` bound the embedded engine's memory and threads; a server database manages its own."""
+    `chdb:///path/to/folder` (embedded ClickHouse), `clickhouse://host:8123/db`, `spark+local:///warehouse` or
+    `sc://host:15002` (Spark Connect). `settings` bound the embedded engine's memory and threads; a server
+    database manages its own."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise QueryValidationError(f"connection '{url}' is not a URL like 'duckdb:///data/crm.duckdb'")
@@ -34,9 +35,17 @@ def connect_engine(url: str, settings: EngineSettings | None = None) -> Engine:
         from .clickhouse import ClickHouseServerEngine
 
         return ClickHouseServerEngine(url)
+    if scheme == "spark+local":
+        from . import spark
+
+        return spark.local_engine(rest.removeprefix("/") or ".")
+    if scheme == "sc":
+        from . import spark
+
+        return spark.connect_engine(url)
     raise QueryValidationError(
         f"no engine for connection scheme '{scheme}://' — use duckdb://, postgresql://, "
-        "mysql://, chdb:// or clickhouse:// (compile SQL for other stores with --dialect)"
+        "mysql://, chdb://, clickhouse://, spark+local:// or sc:// (compile SQL for other stores with --dialect)"
     )
 
 

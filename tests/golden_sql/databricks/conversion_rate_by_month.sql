@@ -1,4 +1,4 @@
-WITH __r AS (
+WITH u0___r AS (
   SELECT
     leads.lead_id AS __pk0,
     customers.segment AS customers__segment,
@@ -13,7 +13,7 @@ WITH __r AS (
       AND leads.created_at < CAST('2024-07-01 04:00:00' AS TIMESTAMP)
     )
     AND NOT leads.created_at IS NULL
-), __c AS (
+), u0___c AS (
   SELECT DISTINCT
     deals.customer_id AS __e,
     CONVERT_TIMEZONE('UTC', 'America/New_York', deals.closed_at) AS __t
@@ -22,11 +22,11 @@ WITH __r AS (
     (
       deals.amount
     ) >= 500 AND deals.stage = 'won'
-), __h AS (
+), u0___h AS (
   SELECT DISTINCT
     __r.__pk0 AS __pk0
-  FROM __r
-  JOIN __c
+  FROM u0___r AS __r
+  JOIN u0___c AS __c
     ON __c.__e = __r.__e
   WHERE
     __c.__t >= __r.__t AND __c.__t <= __r.__t + INTERVAL '7' DAY
@@ -36,8 +36,8 @@ WITH __r AS (
     __r.customers__segment AS customers__segment,
     COUNT(__h.__pk0) AS m0,
     COUNT(*) AS m1
-  FROM __r
-  LEFT JOIN __h
+  FROM u0___r AS __r
+  LEFT JOIN u0___h AS __h
     ON __h.__pk0 = __r.__pk0
   GROUP BY
     CAST(DATE_TRUNC('MONTH', __r.__t) AS DATE),

@@ -1,4 +1,4 @@
-WITH r AS (
+WITH u0_r AS (
   SELECT DISTINCT
     orders.customer_id AS __e,
     DATE_TRUNC('MONTH', CONVERT_TIMEZONE('UTC', 'America/New_York', orders.created_at)) AS __p,
@@ -15,12 +15,12 @@ WITH r AS (
     c.orders__status AS orders__status,
     COUNT(n.__e) AS m0,
     COUNT(*) AS m1
-  FROM r AS c
+  FROM u0_r AS c
   LEFT JOIN (
     SELECT DISTINCT
       __e,
       __p
-    FROM r
+    FROM u0_r AS r
   ) AS n
     ON n.__e = c.__e AND n.__p = c.__p + INTERVAL '1' MONTH
   WHERE

@@ -1,4 +1,4 @@
-WITH r AS (
+WITH u0_r AS (
   SELECT DISTINCT
     orders.order_id AS __pk0,
     CONVERT_TIMEZONE('UTC', 'America/New_York', orders.created_at) AS __t,
@@ -7,7 +7,7 @@ WITH r AS (
   WHERE
     orders.created_at < CAST('2024-03-04 05:00:00' AS TIMESTAMP)
     AND orders.created_at >= CAST('2024-01-01 05:00:00' AS TIMESTAMP)
-), spine AS (
+), u0_spine AS (
   SELECT
     s.__p AS __p
   FROM (
@@ -21,8 +21,8 @@ WITH r AS (
   SELECT
     CAST(spine.__p AS DATE) AS metric_time__week,
     SUM(r.__in0) AS m0
-  FROM spine
-  LEFT JOIN r
+  FROM u0_spine AS spine
+  LEFT JOIN u0_r AS r
     ON r.__t >= spine.__p + INTERVAL '7' DAY - INTERVAL '7' DAY
     AND r.__t < spine.__p + INTERVAL '7' DAY
   GROUP BY

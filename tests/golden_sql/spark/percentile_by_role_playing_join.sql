@@ -1,7 +1,7 @@
 WITH u0 AS (
   SELECT
     owner_rep.team AS owner_rep__team,
-    PERCENTILE_CONT(CAST(orders.amount AS DOUBLE), 0.9) AS m0
+    PERCENTILE(CAST(orders.amount AS DOUBLE), 0.9) AS m0
   FROM orders AS orders
   LEFT JOIN sales_reps AS owner_rep
     ON orders.owner_rep_id = owner_rep.rep_id

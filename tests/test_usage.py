@@ -256,8 +256,8 @@ def test_a_folder_that_cannot_be_written_costs_the_records_not_the_queries(
             assert layer.audit is not None
             layer.audit.flush()
         assert layer.audit.dropped == 3
-    assert [r.message for r in caplog.records if "audit log" in r.message][:1] == [
+    assert [r.getMessage() for r in caplog.records if "audit log" in r.getMessage()][:1] == [
         f"audit log: records not written to {(blocked / 'state').resolve()} (1 so far): [Errno 20] Not a directory: "
         f"'{(blocked / 'state').resolve()}'"
     ]
-    assert sum("audit log" in r.message for r in caplog.records) == 1  # once a minute, not once a record
+    assert sum("audit log" in r.getMessage() for r in caplog.records) == 1  # once a minute, not once a record

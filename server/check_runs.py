@@ -35,10 +35,10 @@ class SharedCheckRuns:
         are older than the interval and which no run in progress covers."""
         if layer.project is not self._project:  # a reloaded project: its checks may differ
             self._project, self._done, self._running = layer.project, {}, {}
-        names = checked_models(layer.project.graph, models)
+        names = list(dict.fromkeys(checked_models(layer.project.graph, models)))  # each model's checks once
         now = self.clock()
         found = {n: done[1] for n in names if (done := self._done.get(n)) is not None and now - done[0] < self.interval}
-        due = [n for n in dict.fromkeys(names) if n not in found and n not in self._running]
+        due = [n for n in names if n not in found and n not in self._running]
         if due:
             flight = asyncio.ensure_future(self._run(layer.project, due, run))
             self._running.update(dict.fromkeys(due, flight))

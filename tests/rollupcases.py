@@ -5,10 +5,11 @@ tests of each source engine."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import same_value
+from helpers import make_project, same_value
 from hypothesis import strategies as st
 
 import semantic_layer as sl
@@ -208,3 +209,10 @@ def assert_same_answer(served: Layer, raw: Layer, query: dict[str, Any]) -> sl.R
     assert same_rows(got, expected), (got.rollup, got.sql)
     assert [c.type for c in got.columns] == [c.type for c in expected.columns]
     return got
+
+
+def rolled_project(folder: Path, shop_db: Path) -> Path:
+    """The shop project over `shop_db` with the rollups above."""
+    root = make_project(folder, shop_db)
+    (root / "rollups.yml").write_text(ROLLUPS)
+    return root

@@ -266,9 +266,11 @@ def test_repeated_requests_share_one_run_per_interval(project: Path) -> None:
         first = gql(live, CHECKS, {"models": ["odd_items"]}, bearer=None)["data"]["checks"]
         again = gql(live, CHECKS, {"models": ["odd_items"]}, bearer=None)["data"]["checks"]
         everything = gql(live, CHECKS, {}, bearer=None)["data"]["checks"]
+        repeated = gql(live, CHECKS, {"models": ["odd_items"] * 200}, bearer=None)["data"]["checks"]
     assert [c["checkedAt"] for c in again] == [c["checkedAt"] for c in first]
     odd = [c for c in everything if c["model"] == "odd_items"]
     assert [c["checkedAt"] for c in odd] == [c["checkedAt"] for c in first]  # only the other models ran
+    assert len(repeated) == len(first)  # a model named many times is answered once, not once per mention
 
 
 def test_callers_at_once_wait_for_one_run_and_a_later_caller_past_the_interval_runs_again(layer: sl.Layer) -> None:

@@ -30,6 +30,7 @@ from rollupcases import (
     ROUTED,
     Clock,
     assert_same_answer,
+    rolled_project,
     same_rows,
 )
 from schemacheck import errors
@@ -45,9 +46,7 @@ from semantic_layer.rollups.serving import rollup_status
 
 @pytest.fixture(scope="module")
 def rolled(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Path:
-    root = make_project(tmp_path_factory.mktemp("rolled"), shop_db)
-    (root / "rollups.yml").write_text(ROLLUPS)
-    return root
+    return rolled_project(tmp_path_factory.mktemp("rolled"), shop_db)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from engines import mysql_copy, postgres_copy
 from golden_cases import CASES, SHARE_CASES
-from helpers import make_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rollupcases import (
@@ -19,9 +18,9 @@ from rollupcases import (
     FUZZ_METRICS,
     FUZZ_RANGES,
     RAW,
-    ROLLUPS,
     ROUTED,
     assert_same_answer,
+    rolled_project,
 )
 
 from semantic_layer.layer import Layer
@@ -39,9 +38,7 @@ def source(request: pytest.FixtureRequest, shop_db: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def rolled(tmp_path_factory: pytest.TempPathFactory, shop_db: Path) -> Path:
-    root = make_project(tmp_path_factory.mktemp("rolled-pg"), shop_db)
-    (root / "rollups.yml").write_text(ROLLUPS)
-    return root
+    return rolled_project(tmp_path_factory.mktemp("rolled-pg"), shop_db)
 
 
 @pytest.fixture(scope="module")
